@@ -1,0 +1,191 @@
+/**
+ * The shared data model of vipcontrol. Every package speaks these types; nothing here does I/O.
+ *
+ * Prefixes are always in canonical form (see `canonicalPrefix` in prefix.ts): lower-case, compressed
+ * IPv6, explicit length. Durations are milliseconds. Times are epoch milliseconds.
+ */
+
+export type AddressFamily = 4 | 6;
+
+/** A standard community `ASN:value`, each 0..65535, kept as its canonical text "65000:100". */
+export type Community = string;
+/** A large community `a:b:c`, each 0..4294967295, kept as its canonical text "65000:1:2". */
+export type LargeCommunity = string;
+
+/** One VIP as configured. */
+export interface VipConfig {
+  readonly prefix: string;
+  readonly family: AddressFamily;
+  readonly med: number;
+  readonly communities: readonly Community[];
+  readonly largeCommunities: readonly LargeCommunity[];
+  /** BGP local preference; only meaningful on iBGP. Rendered only when set. */
+  readonly localPref?: number;
+  /** Fleet safety: keep at least this many announcers in the fleet (issue 4). 0 = no guard. */
+  readonly minAnnouncers: number;
+}
+
+/** What vipcontrol does when viphealth stops reporting for `health.lease` (issue 3). */
+export type LeasePolicy =
+  | { readonly action: 'hold' }
+  | { readonly action: 'penalty'; readonly penalty: number }
+  | { readonly action: 'withdraw' };
+
+export interface MaintenanceWindowConfig {
+  readonly cron: string;
+  readonly durationMs: number;
+  readonly action: 'drain' | 'withdraw';
+  readonly timezone?: string;
+}
+
+export interface RedisConfig {
+  /** redis:// or rediss:// URL, possibly with user:password. */
+  readonly url?: string;
+  readonly sentinels?: readonly { readonly host: string; readonly port: number }[];
+  /** Sentinel master name; required with `sentinels`. */
+  readonly name?: string;
+  readonly keyPrefix: string;
+  readonly heartbeatMs: number;
+  /** TTL of the node's registration; a node not refreshed within it is stale. */
+  readonly ttlMs: number;
+}
+
+/** The validated, frozen vipcontrol.yaml. */
+export interface VipcontrolConfig {
+  readonly node: string;
+  readonly bird: {
+    readonly socket: string;
+    readonly includeFile: string;
+    /** Seconds passed to `configure timeout N`: BIRD undoes by itself if we never confirm. */
+    readonly configureTimeoutSec: number;
+    /** Per-command timeout on the control socket. */
+    readonly commandTimeoutMs: number;
+    /** Names of the two static protocols rendered into the include file. */
+    readonly protocol4: string;
+    readonly protocol6: string;
+  };
+  readonly api: { readonly socket: string; readonly socketMode: number; readonly socketGroup?: string };
+  readonly stateFile: string;
+  readonly loopback: {
+    readonly interface: string;
+    readonly manage: boolean;
+    /** Remove the address when the VIP is withdrawn (route first, address after). */
+    readonly removeOnWithdraw: boolean;
+  };
+  /** Node-wide MED penalty added while drained without withdraw. */
+  readonly drainPenalty: number;
+  readonly health: {
+    /** How long vipcontrol trusts viphealth's last report before applying `leasePolicy`. */
+    readonly leaseMs: number;
+    readonly leasePolicy: LeasePolicy;
+  };
+  readonly vips: readonly VipConfig[];
+  readonly maintenance: readonly MaintenanceWindowConfig[];
+  readonly redis?: RedisConfig;
+  /** MED penalty used instead of a withdraw that the minAnnouncers guard refused (issue 4). */
+  readonly guardPenalty: number;
+  readonly log: { readonly level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' };
+}
+
+/** Runtime operator state, persisted in the state file. */
+export interface MedOverride {
+  readonly med: number;
+  /** Epoch ms; absent = until reset. */
+  readonly expiresAt?: number;
+  readonly reason?: string;
+  readonly setAt: number;
+  readonly setBy?: string;
+}
+
+export interface RuntimeState {
+  readonly version: 1;
+  readonly overrides: Readonly<Record<string, MedOverride>>;
+  /** Prefixes withdrawn by an operator, with reason and time. */
+  readonly withdrawn: Readonly<Record<string, { readonly at: number; readonly reason?: string; readonly by?: string; readonly force?: boolean }>>;
+  readonly drain?: {
+    readonly withdraw: boolean;
+    readonly at: number;
+    readonly reason?: string;
+    readonly by?: string;
+    readonly force?: boolean;
+    readonly source: 'operator' | 'maintenance';
+    /** Set for maintenance drains: the window ends the drain by itself. */
+    readonly until?: number;
+  };
+}
+
+/** The health verdict of one check as vipcontrol knows it (reported by viphealth). */
+export type CheckStatus = 'up' | 'down' | 'disabled' | 'unknown';
+
+export interface CheckVerdict {
+  readonly name: string;
+  readonly status: CheckStatus;
+  /** Which VIPs this check gates. */
+  readonly vips: readonly string[];
+  /** Effect while failing (status down, or disabled with its configured effect). */
+  readonly effect: { readonly penalty: number } | { readonly withdraw: true };
+  readonly since: number;
+  readonly lastResult?: { readonly ok: boolean; readonly at: number; readonly latencyMs?: number; readonly detail?: string };
+}
+
+export interface HealthView {
+  readonly checks: readonly CheckVerdict[];
+  /** True when the viphealth lease has expired and the lease policy is in force. */
+  readonly leaseExpired: boolean;
+}
+
+/** One term of the effective MED sum, shown by `vipctl status`. */
+export type MedTerm =
+  | { readonly kind: 'configured'; readonly med: number }
+  | { readonly kind: 'override'; readonly med: number; readonly expiresAt?: number; readonly reason?: string }
+  | { readonly kind: 'health'; readonly check: string; readonly penalty: number }
+  | { readonly kind: 'drain'; readonly penalty: number }
+  | { readonly kind: 'lease'; readonly penalty: number }
+  | { readonly kind: 'min-announcers'; readonly penalty: number };
+
+/** Why a VIP is not announced. */
+export type WithdrawReason =
+  | { readonly kind: 'operator'; readonly reason?: string }
+  | { readonly kind: 'health'; readonly check: string }
+  | { readonly kind: 'drain' }
+  | { readonly kind: 'lease' };
+
+/** The effective (desired) state of one VIP: what should be in BIRD. */
+export interface EffectiveVip {
+  readonly prefix: string;
+  readonly family: AddressFamily;
+  readonly announced: boolean;
+  /** Saturated at 4294967295. */
+  readonly med: number;
+  readonly terms: readonly MedTerm[];
+  readonly withdrawReasons: readonly WithdrawReason[];
+  readonly communities: readonly Community[];
+  readonly largeCommunities: readonly LargeCommunity[];
+  readonly localPref?: number;
+}
+
+/** What BIRD reports it has for one route of our static protocols (observed state). */
+export interface ObservedRoute {
+  readonly prefix: string;
+  readonly med?: number;
+  readonly communities: readonly Community[];
+  readonly largeCommunities: readonly LargeCommunity[];
+  readonly localPref?: number;
+}
+
+/**
+ * What viphealth posts to `POST /v1/health/report`: a full snapshot of its checks, sent on every
+ * transition and as a heartbeat. `instance` changes on every viphealth start; a check whose status is
+ * 'unknown' has not reached its first verdict yet, and vipcontrol keeps the previous verdict for it.
+ */
+export interface HealthReport {
+  readonly instance: string;
+  readonly startedAt: number;
+  readonly checks: readonly CheckVerdict[];
+}
+
+/** Who asked for a change: recorded in logs, status and the audit trail. */
+export interface Actor {
+  readonly source: 'api' | 'fleet' | 'health' | 'maintenance' | 'system';
+  readonly user?: string;
+}
