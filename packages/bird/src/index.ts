@@ -1,1 +1,17 @@
-export {};
+// @vipcontrol/bird: a client for BIRD 2's control socket. Knows nothing of VIPs.
+export { BirdClient } from './client.js';
+export type { BirdClientOptions, BirdClientEvents, ConfigureOptions, ShowRoutesOptions } from './client.js';
+export { BirdConnection } from './connection.js';
+export type { ConnectionOptions, ConnectionEvents } from './connection.js';
+export { CommandQueue, MAX_COMMAND_BYTES, validateCommand } from './command-queue.js';
+export type { CommandTransport } from './command-queue.js';
+export { ReplyDecoder } from './reply-decoder.js';
+export type { DecoderHandlers, DecoderLimits } from './reply-decoder.js';
+export { defaultReconnectStrategy } from './reconnect-strategy.js';
+export type { ReconnectStrategy } from './reconnect-strategy.js';
+export { BirdError, BirdReplyError, BirdConfigError, BirdTimeoutError, BirdConnectionError, replyError } from './errors.js';
+export { parseConfigureReply, parseReconfigurationState } from './parse/configure.js';
+export { parseProtocols } from './parse/protocols.js';
+export { parseRoutes } from './parse/routes.js';
+export { parseStatus } from './parse/status.js';
+export type * from './types.js';

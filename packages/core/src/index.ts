@@ -1,1 +1,17 @@
 export type * from './types.js';
+export * from './fleet-model.js';
+export * from './health-state.js';
+export * from './viphealth-config.js';
+export * from './health-report.js';
+export * from './config-error.js';
+export * from './duration.js';
+export * from './prefix.js';
+export * from './community.js';
+export * from './schemas.js';
+export * from './vipcontrol-config.js';
+export * from './runtime-state.js';
+export * from './effective.js';
+export * from './render.js';
+export * from './compare.js';
+export * from './loopback-plan.js';
+export * from './api-bodies.js';

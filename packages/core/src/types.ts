@@ -141,7 +141,12 @@ export type MedTerm =
   | { readonly kind: 'health'; readonly check: string; readonly penalty: number }
   | { readonly kind: 'drain'; readonly penalty: number }
   | { readonly kind: 'lease'; readonly penalty: number }
-  | { readonly kind: 'min-announcers'; readonly penalty: number };
+  | {
+      readonly kind: 'min-announcers';
+      readonly penalty: number;
+      /** The withdraw reasons the minAnnouncers guard refused (shown by `vipctl status`). */
+      readonly refused?: readonly WithdrawReason[];
+    };
 
 /** Why a VIP is not announced. */
 export type WithdrawReason =

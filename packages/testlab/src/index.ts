@@ -1,1 +1,26 @@
-export {};
+/**
+ * @vipcontrol/testlab — the one lab used by integration tests, the README's lab command and the
+ * benchmarks: temp dirs, polling, real BIRD instances, real redis-server, and the network-namespace lab
+ * (router + nodes + optional ExaBGP hosts) with vipcontrol/viphealth launchers.
+ */
+export { uniqueId } from './unique-id.js';
+export { makeTempDir, type TempDir } from './temp-dir.js';
+export { waitFor, WaitTimeoutError, type WaitOptions } from './wait-for.js';
+export { freePort } from './free-port.js';
+export { startBird, type BirdInstance, type StartBirdOptions } from './bird-instance.js';
+export { startRedis, type RedisInstance, type StartRedisOptions } from './redis-instance.js';
+export { ProcessError } from './managed-process.js';
+export { CommandError, type ExecResult } from './netns.js';
+export {
+  Lab, deepMerge, vipcontrolDefaults,
+  type LabHost, type LabOptions, type SessionInfo, type SessionStats, type DaemonStartOptions,
+} from './lab.js';
+export type { DaemonProcess } from './daemon-process.js';
+export { ExabgpHost, healthcheckArgv, renderExabgpConfig, type ExabgpProcessSpec, type ExabgpStartOptions } from './exabgp-host.js';
+export {
+  renderRouterConfig, renderNodeConfig, nodeExport, routerProtocolNames, NODE_PROTOCOLS, EMPTY_VIPCONTROL_INCLUDE,
+  type LabMode, type PeerSpec, type RouterConfigSpec, type NodeConfigSpec,
+} from './bird-configs.js';
+export { unixHttpRequest, type UnixHttpRequest, type UnixHttpResponse } from './unix-http.js';
+export { cleanupStale, type StaleCleanup } from './cleanup-stale.js';
+export { REPO_ROOT, repoPath } from './repo-path.js';

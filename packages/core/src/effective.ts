@@ -1,0 +1,138 @@
+/**
+ * The effective (desired) state of every configured VIP, exactly as DESIGN.md defines it:
+ *
+ *   announced = configured && !operator-withdrawn && !(failing check with withdraw) && !(drained with withdraw)
+ *   med       = (override while not expired ?? configured) + Σ failing-check penalties + drain penalty + lease
+ *
+ * Every term of the sum and every withdraw reason is listed, so `vipctl status` can answer "why is
+ * this MED 1100?" without re-deriving anything.
+ */
+import { canonicalPrefix, sortByPrefix } from './prefix.js';
+import { MAX_U32 } from './schemas.js';
+import type { CheckVerdict, EffectiveVip, HealthView, MedTerm, RuntimeState, VipConfig, VipcontrolConfig, WithdrawReason } from './types.js';
+
+// Configs are frozen and reused for many applies: sort each VIP list once, not on every computation.
+const sortedVips = new WeakMap<readonly VipConfig[], readonly VipConfig[]>();
+
+/** Everything computeEffective looks at. */
+export interface EffectiveInputs {
+  readonly config: VipcontrolConfig;
+  readonly runtime: RuntimeState;
+  readonly health: HealthView;
+  /** Epoch ms; overrides with `expiresAt <= now` and maintenance drains with `until <= now` no longer count. */
+  readonly now: number;
+  /**
+   * Issue 4: prefixes whose non-forced withdraw is refused by the fleet's minAnnouncers guard. For
+   * those, health/lease/non-forced operator/non-forced drain reasons add `config.guardPenalty` once
+   * instead of withdrawing; forced operator withdraws and forced drains still withdraw.
+   */
+  readonly guarded?: ReadonlySet<string>;
+}
+
+interface Reason {
+  readonly reason: WithdrawReason;
+  readonly forced: boolean;
+}
+
+/** Computes the effective state of every configured VIP, sorted IPv4 first, then by address. Pure. */
+export function computeEffective(inputs: EffectiveInputs): EffectiveVip[] {
+  const { config, runtime, health, now } = inputs;
+  const checksByVip = indexChecks(health.checks);
+  const drain = runtime.drain !== undefined && (runtime.drain.until === undefined || runtime.drain.until > now) ? runtime.drain : undefined;
+  const lease = health.leaseExpired ? config.health.leasePolicy : { action: 'hold' as const };
+
+  let vips = sortedVips.get(config.vips);
+  if (vips === undefined) {
+    vips = sortByPrefix(config.vips, (v) => v.prefix);
+    sortedVips.set(config.vips, vips);
+  }
+  return vips.map((vip): EffectiveVip => {
+    const terms: MedTerm[] = [];
+    const reasons: Reason[] = [];
+
+    const override = runtime.overrides[vip.prefix];
+    if (override !== undefined && (override.expiresAt === undefined || override.expiresAt > now)) {
+      terms.push({
+        kind: 'override',
+        med: override.med,
+        ...(override.expiresAt !== undefined ? { expiresAt: override.expiresAt } : {}),
+        ...(override.reason !== undefined ? { reason: override.reason } : {}),
+      });
+    } else {
+      terms.push({ kind: 'configured', med: vip.med });
+    }
+
+    const withdrawn = runtime.withdrawn[vip.prefix];
+    if (withdrawn !== undefined) {
+      reasons.push({
+        reason: { kind: 'operator', ...(withdrawn.reason !== undefined ? { reason: withdrawn.reason } : {}) },
+        forced: withdrawn.force === true,
+      });
+    }
+
+    const checks = checksByVip.get(vip.prefix) ?? [];
+    for (const check of checks) {
+      // 'disabled' applies the check's configured effect: an operator disables a check to hold the VIP
+      // in its failing state (e.g. during repair), not to silently make it healthy.
+      if (check.status !== 'down' && check.status !== 'disabled') continue;
+      if ('withdraw' in check.effect) reasons.push({ reason: { kind: 'health', check: check.name }, forced: false });
+      else terms.push({ kind: 'health', check: check.name, penalty: check.effect.penalty });
+    }
+
+    if (drain !== undefined) {
+      if (drain.withdraw) reasons.push({ reason: { kind: 'drain' }, forced: drain.force === true });
+      else terms.push({ kind: 'drain', penalty: config.drainPenalty });
+    }
+
+    // The lease only concerns VIPs that viphealth gates: a VIP no check mentions has no health to lose.
+    if (checks.length > 0) {
+      if (lease.action === 'penalty') terms.push({ kind: 'lease', penalty: lease.penalty });
+      else if (lease.action === 'withdraw') reasons.push({ reason: { kind: 'lease' }, forced: false });
+    }
+
+    let withdrawReasons = reasons;
+    if (inputs.guarded?.has(vip.prefix) === true) {
+      const refused = reasons.filter((r) => !r.forced);
+      if (refused.length > 0) {
+        terms.push({ kind: 'min-announcers', penalty: config.guardPenalty, refused: refused.map((r) => r.reason) });
+        withdrawReasons = reasons.filter((r) => r.forced);
+      }
+    }
+
+    const sum = terms.reduce((acc, t) => acc + ('med' in t ? t.med : t.penalty), 0);
+    return {
+      prefix: vip.prefix,
+      family: vip.family,
+      announced: withdrawReasons.length === 0,
+      med: Math.min(sum, MAX_U32),
+      terms,
+      withdrawReasons: withdrawReasons.map((r) => r.reason),
+      communities: vip.communities,
+      largeCommunities: vip.largeCommunities,
+      ...(vip.localPref !== undefined ? { localPref: vip.localPref } : {}),
+    };
+  });
+}
+
+/** Maps canonical prefix → checks gating it, in report order. Unparseable VIP names in a report gate nothing. */
+function indexChecks(checks: readonly CheckVerdict[]): Map<string, CheckVerdict[]> {
+  const index = new Map<string, CheckVerdict[]>();
+  for (const check of checks) {
+    const seen = new Set<string>();
+    for (const text of check.vips) {
+      let prefix: string;
+      try {
+        prefix = canonicalPrefix(text).prefix;
+      } catch {
+        // viphealth validates its own config; a bad entry here cannot match a configured VIP anyway.
+        continue;
+      }
+      if (seen.has(prefix)) continue;
+      seen.add(prefix);
+      const list = index.get(prefix);
+      if (list) list.push(check);
+      else index.set(prefix, [check]);
+    }
+  }
+  return index;
+}

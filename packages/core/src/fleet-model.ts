@@ -1,0 +1,422 @@
+/**
+ * Fleet mode's data model (issue 4): the Redis key layout, the schemas of everything read back from
+ * Redis, the node × VIP matrix behind `vipctl fleet status`, and the minAnnouncers guard.
+ *
+ * Pure: no I/O. Redis is trusted no more than the local API socket, so every value read from it goes
+ * through a schema here before anything acts on it; a value that fails is reported, never half-used.
+ * docs/fleet.md describes the same layout for operators.
+ */
+import { z } from 'zod';
+import type { MedTerm, WithdrawReason } from './types.js';
+
+/** Version stamped into every JSON document we write; a reader refuses other versions. */
+export const FLEET_SCHEMA_VERSION = 1;
+
+/** Node names become parts of Redis keys and channel names: the config's host-like alphabet, no ":". */
+export const NODE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$/;
+/** Key prefixes: the config's `redis.keyPrefix` alphabet (default "vipcontrol:"). */
+export const KEY_PREFIX_RE = /^[A-Za-z0-9_:.-]{1,64}$/;
+
+/** Redis key and channel names of one fleet. All keys of a fleet share `prefix`. */
+export interface FleetKeys {
+  /** STRING, JSON `NodeRecord`, PX = node TTL: the node's registration and published state. */
+  node(node: string): string;
+  /** ZSET member = node, score = last heartbeat (epoch ms): every node ever seen, for "missing". */
+  readonly nodes: string;
+  /** HASH field = `desiredField()`, value = JSON `DesiredEntry`: the latest desired remote override per target. */
+  desired(node: string): string;
+  /** HASH field = `desiredField()`, value = seq of the last desired entry the node processed. */
+  applied(node: string): string;
+  /** LIST, one JSON `CommandAck`, short TTL: the caller BLPOPs it. */
+  ack(id: string): string;
+  /** STRING counter: INCR gives every desired entry a fleet-wide increasing seq. */
+  readonly seq: string;
+  /** STREAM, capped (XADD MAXLEN ~): the audit trail, one JSON `AuditEntry` per change. */
+  readonly audit: string;
+  /** Pub/sub channel: JSON `FleetEvent` whenever a node's state changes. */
+  readonly events: string;
+  /** Pub/sub channel of one node: "a desired entry changed, re-read the hash" (a wake-up, not the data). */
+  notify(node: string): string;
+}
+
+/**
+ * The key layout for one prefix (config `redis.keyPrefix`). A ":" separator is added unless the prefix
+ * already ends with one, so "vipcontrol:" and "vipcontrol" both give "vipcontrol:node:n1".
+ */
+export function fleetKeys(keyPrefix: string): FleetKeys {
+  if (!KEY_PREFIX_RE.test(keyPrefix)) throw new RangeError(`invalid fleet key prefix ${JSON.stringify(keyPrefix)}`);
+  const p = keyPrefix.endsWith(':') ? keyPrefix : `${keyPrefix}:`;
+  const nodeKey = (kind: string) => (node: string) => `${p}${kind}:${checkNodeName(node)}`;
+  return {
+    node: nodeKey('node'),
+    nodes: `${p}nodes`,
+    desired: nodeKey('desired'),
+    applied: nodeKey('applied'),
+    ack: (id: string) => `${p}ack:${checkCommandId(id)}`,
+    seq: `${p}seq`,
+    audit: `${p}audit`,
+    events: `${p}events`,
+    notify: nodeKey('notify'),
+  };
+}
+
+/** Throws RangeError unless `node` is usable inside a key. */
+export function checkNodeName(node: string): string {
+  if (!NODE_NAME_RE.test(node)) throw new RangeError(`invalid node name ${JSON.stringify(node)}`);
+  return node;
+}
+
+function checkCommandId(id: string): string {
+  if (!COMMAND_ID_RE.test(id)) throw new RangeError(`invalid command id ${JSON.stringify(id)}`);
+  return id;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schemas. Bounded everywhere: a hostile writer must not make a reader allocate without limit.
+
+const MAX_U32 = 4294967295;
+const COMMAND_ID_RE = /^[A-Za-z0-9-]{8,64}$/;
+/** Printable text (no control or format characters), as the API accepts for reasons. */
+const printable = (max: number) => z.string().max(max).regex(/^[^\p{C}]*$/u, 'must be printable text');
+const epochMs = z.number().int().min(0).max(8.64e15);
+const med = z.number().int().min(0).max(MAX_U32);
+/** Shape check only; the agent canonicalises with core's `canonicalPrefix` before acting. */
+const prefixText = z.string().max(50).regex(/^[0-9A-Fa-f.:]+\/\d{1,3}$/, 'must be a prefix like 198.51.100.10/32');
+const nodeName = z.string().regex(NODE_NAME_RE, 'must be a node name');
+
+const withdrawReasonSchema: z.ZodType<WithdrawReason> = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('operator'), reason: printable(200).optional() }),
+  z.object({ kind: z.literal('health'), check: printable(100) }),
+  z.object({ kind: z.literal('drain') }),
+  z.object({ kind: z.literal('lease') }),
+]);
+
+const medTermSchema: z.ZodType<MedTerm> = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('configured'), med }),
+  z.object({ kind: z.literal('override'), med, expiresAt: epochMs.optional(), reason: printable(200).optional() }),
+  z.object({ kind: z.literal('health'), check: printable(100), penalty: med }),
+  z.object({ kind: z.literal('drain'), penalty: med }),
+  z.object({ kind: z.literal('lease'), penalty: med }),
+  z.object({ kind: z.literal('min-announcers'), penalty: med, refused: z.array(withdrawReasonSchema).max(16).optional() }),
+]);
+
+/** One VIP as a node publishes it. */
+export const fleetVipSchema = z.object({
+  prefix: prefixText,
+  announced: z.boolean(),
+  med,
+  terms: z.array(medTermSchema).max(64),
+  withdrawReasons: z.array(withdrawReasonSchema).max(64),
+  minAnnouncers: z.number().int().min(0).max(1000),
+  /** BIRD exports what we want (the last read-back matched). */
+  inSync: z.boolean(),
+});
+export type FleetVip = z.infer<typeof fleetVipSchema>;
+
+/** `{prefix}:node:{node}`: a node's registration and effective state. */
+export const nodeRecordSchema = z.object({
+  v: z.literal(FLEET_SCHEMA_VERSION),
+  node: nodeName,
+  version: printable(64),
+  /** Random per daemon start: a change means the daemon restarted. */
+  instance: z.string().regex(/^[A-Za-z0-9-]{1,64}$/),
+  startedAt: epochMs,
+  heartbeatAt: epochMs,
+  bird: z.object({
+    connected: z.boolean(),
+    lastApply: z.object({ at: epochMs, ok: z.boolean(), durationMs: z.number().min(0).max(1e7).optional(), error: printable(500).optional() }).optional(),
+  }),
+  drain: z.object({
+    withdraw: z.boolean(),
+    source: z.enum(['operator', 'maintenance']),
+    reason: printable(200).optional(),
+    until: epochMs.optional(),
+  }).optional(),
+  maintenance: z.object({ activeUntil: epochMs.optional(), next: epochMs.optional() }).optional(),
+  /** Prefixes the minAnnouncers guard currently holds on this node. */
+  guarded: z.array(prefixText).max(10000),
+  vips: z.array(fleetVipSchema).max(10000),
+});
+export type NodeRecord = z.infer<typeof nodeRecordSchema>;
+
+/** Remote operations. Their `body` is exactly the local API's request body, validated by the same parsers. */
+export const FLEET_OPS = ['set-med', 'reset-med', 'drain', 'undrain'] as const;
+export type FleetOp = (typeof FLEET_OPS)[number];
+
+/** `{prefix}:desired:{node}` values: the latest desired remote override for one target. */
+export const desiredEntrySchema = z.object({
+  v: z.literal(FLEET_SCHEMA_VERSION),
+  id: z.string().regex(COMMAND_ID_RE),
+  seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
+  node: nodeName,
+  op: z.enum(FLEET_OPS),
+  prefix: prefixText.optional(),
+  /** Kept opaque here on purpose: the node validates it with parseSetMedBody / parseDrainBody. */
+  body: z.record(z.string(), z.unknown()).refine((b) => JSON.stringify(b).length <= 4096, 'body too large'),
+  by: printable(200),
+  at: epochMs,
+}).refine((e) => (e.op === 'set-med' || e.op === 'reset-med') === (e.prefix !== undefined), {
+  message: 'prefix is required for set-med/reset-med and forbidden for drain/undrain',
+});
+export type DesiredEntry = z.infer<typeof desiredEntrySchema>;
+
+/** The hash field a desired entry lives under: one per target, so a later command replaces an earlier one. */
+export function desiredField(op: FleetOp, prefix?: string): string {
+  if (op === 'drain' || op === 'undrain') return 'drain';
+  if (prefix === undefined) throw new RangeError(`${op} needs a prefix`);
+  return `med:${prefix}`;
+}
+
+/** What a node answers to a remote command (`{prefix}:ack:{id}`). */
+export const commandAckSchema = z.object({
+  v: z.literal(FLEET_SCHEMA_VERSION),
+  id: z.string().regex(COMMAND_ID_RE),
+  seq: z.number().int().min(1),
+  node: nodeName,
+  /** applied: done and confirmed in BIRD; rejected: failed validation; failed: valid but the apply failed;
+   *  expired: its TTL ran out while the node was away, so nothing was done. */
+  outcome: z.enum(['applied', 'rejected', 'failed', 'expired']),
+  ok: z.boolean(),
+  /** HTTP-like status of the same operation on the local API (400, 404, 409, 500, ...). */
+  status: z.number().int().min(100).max(599).optional(),
+  error: printable(1000).optional(),
+  vips: z.array(z.object({ prefix: prefixText, announced: z.boolean(), med })).max(10000),
+  at: epochMs,
+});
+export type CommandAck = z.infer<typeof commandAckSchema>;
+
+/** One line of the audit trail (`{prefix}:audit`). */
+export const auditEntrySchema = z.object({
+  v: z.literal(FLEET_SCHEMA_VERSION),
+  at: epochMs,
+  node: nodeName,
+  actor: z.object({ source: z.enum(['api', 'fleet', 'health', 'maintenance', 'system']), user: printable(200).optional() }),
+  /** e.g. "set-med", "drain", "guard", "remote-rejected". */
+  action: printable(64),
+  prefix: prefixText.optional(),
+  reason: printable(200).optional(),
+  ok: z.boolean(),
+  detail: printable(1000).optional(),
+  /** Remote command id, when the change came from `vipctl fleet`. */
+  command: z.string().regex(COMMAND_ID_RE).optional(),
+});
+export type AuditEntry = z.infer<typeof auditEntrySchema>;
+
+/** `{prefix}:events` messages. */
+export const fleetEventSchema = z.object({
+  v: z.literal(FLEET_SCHEMA_VERSION),
+  type: z.enum(['state', 'offline']),
+  node: nodeName,
+  at: epochMs,
+});
+export type FleetEvent = z.infer<typeof fleetEventSchema>;
+
+/** Result of reading one value from Redis: parsed, or a message saying what was wrong with it. */
+export type FleetParse<T> = { ok: true; value: T } | { ok: false; error: string };
+
+/**
+ * Parses JSON text read from Redis with `schema`. Never throws: hostile or corrupt data is an
+ * expected input, reported with `what` (the key) so the log says where it came from.
+ */
+export function parseFleetJson<T>(schema: z.ZodType<T>, raw: string | null | undefined, what: string): FleetParse<T> {
+  if (raw === null || raw === undefined) return { ok: false, error: `${what}: missing` };
+  if (raw.length > 4 * 1024 * 1024) return { ok: false, error: `${what}: value too large (${raw.length} bytes)` };
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (cause) {
+    return { ok: false, error: `${what}: not JSON (${(cause as Error).message})` };
+  }
+  const r = schema.safeParse(json);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    const path = issue?.path.length ? issue.path.join('.') : '(root)';
+    return { ok: false, error: `${what}: ${path}: ${issue?.message ?? 'invalid'}` };
+  }
+  return { ok: true, value: r.data };
+}
+
+/** `{prefix}:applied:{node}` values: which desired entry the node last processed for a field. */
+export const appliedMarkSchema = z.object({ id: z.string().regex(COMMAND_ID_RE), seq: z.number().int().min(1) });
+export type AppliedMark = z.infer<typeof appliedMarkSchema>;
+
+/**
+ * Which desired entries a node still has to process, oldest first (so the audit trail reads in
+ * command order). An entry is pending when its id differs from the one last processed for its field
+ * and is not among `seen` (ids this process already handled). Ids rather than seq numbers decide,
+ * because a flushed Redis restarts the seq counter: a fresh command with a small seq is still new.
+ */
+export function pendingDesired(
+  entries: readonly { field: string; entry: DesiredEntry }[],
+  applied: Readonly<Record<string, AppliedMark>>,
+  seen: ReadonlySet<string> = new Set(),
+): { field: string; entry: DesiredEntry }[] {
+  return entries
+    .filter(({ field, entry }) => entry.id !== applied[field]?.id && !seen.has(entry.id))
+    .sort((a, b) => a.entry.seq - b.entry.seq);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The fleet matrix (`vipctl fleet status`).
+
+export type FleetNodeState = 'ok' | 'stale' | 'missing' | 'invalid';
+
+export interface FleetNodeRow {
+  readonly node: string;
+  /** ok: fresh heartbeat; stale: heartbeat older than the TTL; missing: registration expired;
+   *  invalid: the record in Redis failed validation. */
+  readonly state: FleetNodeState;
+  readonly heartbeatAt?: number;
+  readonly version?: string;
+  readonly birdConnected?: boolean;
+  readonly drain?: NodeRecord['drain'];
+  readonly guarded: readonly string[];
+  readonly error?: string;
+}
+
+export interface FleetCell {
+  readonly announced: boolean;
+  readonly med: number;
+  /** One line: "configured 100 + drain 1000", "withdrawn: health ingest". */
+  readonly why: string;
+  /** From a stale node: shown, not counted. */
+  readonly stale: boolean;
+}
+
+export interface FleetVipRow {
+  readonly prefix: string;
+  readonly minAnnouncers: number;
+  readonly cells: Readonly<Record<string, FleetCell>>;
+  /** Fresh nodes announcing it. */
+  readonly announcers: number;
+  /** Fresh announcers with the lowest MED (ties: several). */
+  readonly best: readonly string[];
+  readonly belowMin: boolean;
+}
+
+export interface FleetMatrix {
+  readonly now: number;
+  readonly nodes: readonly FleetNodeRow[];
+  readonly vips: readonly FleetVipRow[];
+}
+
+/** One line explaining a VIP's MED or why it is withdrawn. */
+export function describeWhy(vip: Pick<FleetVip, 'announced' | 'terms' | 'withdrawReasons'>): string {
+  if (!vip.announced) {
+    const reasons = vip.withdrawReasons.map((r) => (r.kind === 'health' ? `health ${r.check}` : r.kind === 'operator' && r.reason ? `operator (${r.reason})` : r.kind));
+    return `withdrawn: ${reasons.join(', ') || 'unknown'}`;
+  }
+  return vip.terms.map((t) => {
+    switch (t.kind) {
+      case 'configured': return `configured ${t.med}`;
+      case 'override': return `override ${t.med}`;
+      case 'health': return `health ${t.check} +${t.penalty}`;
+      case 'drain': return `drain +${t.penalty}`;
+      case 'lease': return `lease +${t.penalty}`;
+      case 'min-announcers': return `min-announcers guard +${t.penalty}`;
+    }
+  }).join(' + ');
+}
+
+/** Fresh = heartbeat within `staleAfterMs` of `now`. */
+export function isFresh(rec: Pick<NodeRecord, 'heartbeatAt'>, now: number, staleAfterMs: number): boolean {
+  return now - rec.heartbeatAt <= staleAfterMs;
+}
+
+/**
+ * Builds the node × VIP matrix from what was read: `known` is every node in `{prefix}:nodes` (with
+ * its last heartbeat score), `records` the parse result of each node's key.
+ */
+export function buildFleetMatrix(input: {
+  known: readonly { node: string; heartbeatAt: number }[];
+  records: ReadonlyMap<string, FleetParse<NodeRecord> | undefined>;
+  now: number;
+  staleAfterMs: number;
+}): FleetMatrix {
+  const nodes: FleetNodeRow[] = [];
+  const vips = new Map<string, { minAnnouncers: number; cells: Record<string, FleetCell> }>();
+  const names = [...new Set([...input.known.map((k) => k.node), ...input.records.keys()])].sort();
+  const knownAt = new Map(input.known.map((k) => [k.node, k.heartbeatAt]));
+  for (const node of names) {
+    const parsed = input.records.get(node);
+    if (parsed === undefined) {
+      nodes.push({ node, state: 'missing', heartbeatAt: knownAt.get(node), guarded: [] });
+      continue;
+    }
+    if (!parsed.ok) {
+      nodes.push({ node, state: 'invalid', heartbeatAt: knownAt.get(node), guarded: [], error: parsed.error });
+      continue;
+    }
+    const rec = parsed.value;
+    const stale = !isFresh(rec, input.now, input.staleAfterMs);
+    nodes.push({ node, state: stale ? 'stale' : 'ok', heartbeatAt: rec.heartbeatAt, version: rec.version, birdConnected: rec.bird.connected, drain: rec.drain, guarded: rec.guarded });
+    for (const vip of rec.vips) {
+      let row = vips.get(vip.prefix);
+      if (!row) vips.set(vip.prefix, (row = { minAnnouncers: 0, cells: {} }));
+      row.minAnnouncers = Math.max(row.minAnnouncers, vip.minAnnouncers);
+      row.cells[node] = { announced: vip.announced, med: vip.med, why: describeWhy(vip), stale };
+    }
+  }
+  const rows: FleetVipRow[] = [...vips.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([prefix, row]) => {
+    const live = Object.entries(row.cells).filter(([, c]) => c.announced && !c.stale);
+    const bestMed = Math.min(...live.map(([, c]) => c.med));
+    return {
+      prefix,
+      minAnnouncers: row.minAnnouncers,
+      cells: row.cells,
+      announcers: live.length,
+      best: live.filter(([, c]) => c.med === bestMed).map(([n]) => n),
+      belowMin: live.length < row.minAnnouncers,
+    };
+  });
+  return { now: input.now, nodes, vips: rows };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The minAnnouncers guard.
+
+export interface GuardVerdict {
+  /** Prefixes whose non-forced withdraw on this node must become `guardPenalty` instead. */
+  readonly guarded: ReadonlySet<string>;
+  /** Per guarded VIP: how many announcers it needs and which healthy ones the other nodes offer. */
+  readonly detail: Readonly<Record<string, { required: number; healthyOthers: readonly string[] }>>;
+}
+
+/**
+ * The minAnnouncers decision for node `self`. Withdrawing here leaves the other nodes' healthy
+ * announcers; if they are fewer than `minAnnouncers`, this node must keep announcing (guarded).
+ *
+ * A healthy announcer is a fresh node announcing the VIP without being held by its own guard (a node
+ * held by its guard wants to withdraw; counting it would let two failing nodes each rely on the other
+ * and both leave). Stale and missing nodes count for nothing, so losing sight of the fleet guards more,
+ * never less. The verdict is as fresh as the records: two nodes failing within one publish interval
+ * may both withdraw, then both re-announce (guarded) on the next read — docs/fleet.md.
+ */
+export function computeGuard(input: {
+  self: string;
+  vips: readonly { prefix: string; minAnnouncers: number }[];
+  fleet: readonly NodeRecord[];
+  now: number;
+  staleAfterMs: number;
+}): GuardVerdict {
+  const guarded = new Set<string>();
+  const detail: Record<string, { required: number; healthyOthers: string[] }> = {};
+  for (const { prefix, minAnnouncers } of input.vips) {
+    if (minAnnouncers <= 0) continue;
+    const healthyOthers = input.fleet
+      .filter((rec) => rec.node !== input.self && isFresh(rec, input.now, input.staleAfterMs))
+      .filter((rec) => rec.vips.some((v) => v.prefix === prefix && v.announced && !v.terms.some((t) => t.kind === 'min-announcers')))
+      .map((rec) => rec.node)
+      .sort();
+    if (healthyOthers.length < minAnnouncers) {
+      guarded.add(prefix);
+      detail[prefix] = { required: minAnnouncers, healthyOthers };
+    }
+  }
+  return { guarded, detail };
+}
+
+/** True when two guard sets hold the same prefixes (the agent only calls setGuarded on a change). */
+export function sameGuard(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  return a.size === b.size && [...a].every((p) => b.has(p));
+}

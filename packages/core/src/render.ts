@@ -1,0 +1,114 @@
+/**
+ * Renders the BIRD 2 include file vipcontrol owns: two static protocols (always both, possibly empty,
+ * so the operator's `export where proto = "vipcontrol4"` always refers to something), one blackhole
+ * route per announced VIP carrying its BGP attributes.
+ *
+ * Defence in depth: every value is re-validated here against its strict grammar even though config,
+ * state and API already validated it. Nothing free-form (reasons, names) is ever written, and a value
+ * that does not match throws RenderError instead of being escaped.
+ */
+import { parseCommunity, parseLargeCommunity } from './community.js';
+import { canonicalPrefix, sortByPrefix } from './prefix.js';
+import { MAX_U32 } from './schemas.js';
+import type { EffectiveVip } from './types.js';
+
+/** A value that must never reach BIRD config. */
+export class RenderError extends Error {
+  override readonly name = 'RenderError';
+}
+
+/** Options of renderBirdInclude. */
+export interface RenderOptions {
+  readonly protocol4: string;
+  readonly protocol6: string;
+  /** Comment lines put at the top; printable text, newlines separate lines. Defaults to DEFAULT_HEADER. */
+  readonly header?: string;
+}
+
+/** The header comment of the include file. */
+export const DEFAULT_HEADER = 'Managed by vipcontrol - do not edit. Rewritten atomically on every change.';
+
+const BIRD_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,31}$/;
+// Header lines become `# ...` comments; only printable ASCII so no byte can end the comment early.
+const HEADER_LINE = /^[\x20-\x7e]*$/;
+
+/**
+ * Renders the include file for `vips` (withdrawn VIPs are simply absent). Deterministic: the same
+ * input gives byte-identical output, routes sorted by address, so "unchanged" can be a string compare.
+ *
+ * @throws RenderError when any value does not match its grammar
+ */
+export function renderBirdInclude(vips: readonly EffectiveVip[], opts: RenderOptions): string {
+  for (const name of [opts.protocol4, opts.protocol6]) {
+    if (!BIRD_NAME.test(name)) throw new RenderError(`invalid BIRD protocol name ${JSON.stringify(name)}`);
+  }
+  if (opts.protocol4 === opts.protocol6) throw new RenderError('protocol4 and protocol6 must differ');
+  const header = (opts.header ?? DEFAULT_HEADER).split('\n');
+  for (const line of header) {
+    if (!HEADER_LINE.test(line)) throw new RenderError(`header line ${JSON.stringify(line)} is not printable ASCII`);
+  }
+
+  const routes: Record<4 | 6, string[]> = { 4: [], 6: [] };
+  const seen = new Set<string>();
+  for (const vip of sortByPrefix(vips.filter((v) => v.announced), (v) => assertPrefix(v))) {
+    if (seen.has(vip.prefix)) throw new RenderError(`duplicate prefix ${vip.prefix}`);
+    seen.add(vip.prefix);
+    routes[vip.family].push(renderRoute(vip));
+  }
+
+  const out = header.map((l) => (l === '' ? '#' : `# ${l}`));
+  out.push(...protocol(opts.protocol4, 'ipv4', routes[4]), ...protocol(opts.protocol6, 'ipv6', routes[6]));
+  return `${out.join('\n')}\n`;
+}
+
+function protocol(name: string, channel: 'ipv4' | 'ipv6', routes: readonly string[]): string[] {
+  return [`protocol static ${name} {`, `  ${channel};`, ...routes, '}'];
+}
+
+function renderRoute(vip: EffectiveVip): string {
+  // bgp_med is always set on the route itself: on eBGP, BIRD keeps only attributes the export path
+  // set (bgp_update_attrs), and the documented export filter re-sets it from this value.
+  const attrs = [`bgp_med = ${u32(vip.med, 'med', vip.prefix)};`];
+  for (const c of vip.communities) attrs.push(fragment(c, 'standard', vip.prefix));
+  for (const c of vip.largeCommunities) attrs.push(fragment(c, 'large', vip.prefix));
+  if (vip.localPref !== undefined) attrs.push(`bgp_local_pref = ${u32(vip.localPref, 'localPref', vip.prefix)};`);
+  return `  route ${vip.prefix} blackhole { ${attrs.join(' ')} };`;
+}
+
+// The same few communities repeat on thousands of routes; remember each validated fragment.
+const fragments = new Map<string, string>();
+
+function fragment(community: string, kind: 'standard' | 'large', prefix: string): string {
+  const memoKey = `${kind} ${community}`;
+  let text = fragments.get(memoKey);
+  if (text === undefined) {
+    text =
+      kind === 'standard'
+        ? `bgp_community.add((${checked(() => parseCommunity(community), prefix).join(',')}));`
+        : `bgp_large_community.add((${checked(() => parseLargeCommunity(community), prefix).join(',')}));`;
+    if (fragments.size >= 65_536) fragments.clear();
+    fragments.set(memoKey, text);
+  }
+  return text;
+}
+
+/** Returns the prefix if it is canonical and matches the VIP's family; throws otherwise. */
+function assertPrefix(vip: EffectiveVip): string {
+  const c = checked(() => canonicalPrefix(vip.prefix), String(vip.prefix));
+  if (c.prefix !== vip.prefix) throw new RenderError(`prefix ${JSON.stringify(vip.prefix)} is not canonical (${c.prefix})`);
+  if (c.family !== vip.family) throw new RenderError(`prefix ${vip.prefix} is not IPv${vip.family}`);
+  return vip.prefix;
+}
+
+function u32(n: number, what: string, prefix: string): string {
+  if (!Number.isInteger(n) || n < 0 || n > MAX_U32) throw new RenderError(`${prefix}: ${what} ${String(n)} is not 0..${MAX_U32}`);
+  return String(n);
+}
+
+function checked<T>(fn: () => T, context: string): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw new RenderError(`${context}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * Runtime operator state (MED overrides, operator withdraws, drain), persisted by the daemon in the
+ * state file. Parsing is strict — a state file we do not fully understand is an error, never partly
+ * applied — and updates are pure functions returning new frozen objects.
+ */
+import { z } from 'zod';
+import { flattenZodIssues, formatPath, friendlyZodMessage } from './config-error.js';
+import { deepFreeze } from './deep-freeze.js';
+import { isCanonicalPrefix } from './prefix.js';
+import { epochMsSchema, reasonSchema, u32Schema } from './schemas.js';
+import type { MedOverride, RuntimeState } from './types.js';
+
+/** A state file whose content is not a valid RuntimeState. */
+export class RuntimeStateError extends Error {
+  override readonly name = 'RuntimeStateError';
+  readonly issues: readonly { readonly path: string; readonly message: string }[];
+  constructor(issues: readonly { path: string; message: string }[], options?: { cause?: unknown }) {
+    super(`invalid state: ${issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ')}`, options);
+    this.issues = Object.freeze(issues.map((i) => Object.freeze({ ...i })));
+  }
+}
+
+const actorSchema = reasonSchema;
+
+// Keys must already be canonical: the daemon only ever writes canonical prefixes, so anything else
+// means the file was edited or corrupted.
+const prefixKey = z.string().refine(isCanonicalPrefix, { message: 'must be a canonical prefix' });
+
+const overrideSchema = z.strictObject({
+  med: u32Schema,
+  expiresAt: epochMsSchema.optional(),
+  reason: reasonSchema.optional(),
+  setAt: epochMsSchema,
+  setBy: actorSchema.optional(),
+});
+
+const stateSchema = z.strictObject({
+  version: z.literal(1),
+  overrides: z.record(prefixKey, overrideSchema),
+  withdrawn: z.record(
+    prefixKey,
+    z.strictObject({ at: epochMsSchema, reason: reasonSchema.optional(), by: actorSchema.optional(), force: z.boolean().optional() }),
+  ),
+  drain: z
+    .strictObject({
+      withdraw: z.boolean(),
+      at: epochMsSchema,
+      reason: reasonSchema.optional(),
+      by: actorSchema.optional(),
+      force: z.boolean().optional(),
+      source: z.enum(['operator', 'maintenance']),
+      until: epochMsSchema.optional(),
+    })
+    .optional(),
+});
+
+/** The state of a node nobody has touched. */
+export function emptyRuntimeState(): RuntimeState {
+  return deepFreeze({ version: 1, overrides: {}, withdrawn: {} });
+}
+
+/**
+ * Validates the parsed JSON of a state file into a frozen RuntimeState.
+ * @throws RuntimeStateError naming each invalid field
+ */
+export function parseRuntimeState(json: unknown): RuntimeState {
+  const result = stateSchema.safeParse(json, { error: friendlyZodMessage });
+  if (!result.success) {
+    throw new RuntimeStateError(
+      flattenZodIssues(result.error.issues).map((i) => ({ path: formatPath(i.path), message: i.message })),
+      { cause: result.error },
+    );
+  }
+  return deepFreeze(stripUndefined(result.data) as RuntimeState);
+}
+
+/** Drops overrides whose `expiresAt <= now`; returns the new state and the expired prefixes (sorted as stored). */
+export function expireOverrides(runtime: RuntimeState, now: number): { runtime: RuntimeState; expired: string[] } {
+  const expired = Object.entries(runtime.overrides)
+    .filter(([, o]) => o.expiresAt !== undefined && o.expiresAt <= now)
+    .map(([p]) => p);
+  if (expired.length === 0) return { runtime, expired };
+  const overrides = { ...runtime.overrides };
+  for (const p of expired) delete overrides[p];
+  return { runtime: deepFreeze({ ...runtime, overrides }), expired };
+}
+
+/** Sets (replaces) the MED override of `prefix`. */
+export function withOverride(runtime: RuntimeState, prefix: string, override: MedOverride): RuntimeState {
+  return deepFreeze({ ...runtime, overrides: { ...runtime.overrides, [prefix]: { ...override } } });
+}
+
+/** Removes the MED override of `prefix` (no-op when absent). */
+export function withoutOverride(runtime: RuntimeState, prefix: string): RuntimeState {
+  if (!(prefix in runtime.overrides)) return runtime;
+  const overrides = { ...runtime.overrides };
+  delete overrides[prefix];
+  return deepFreeze({ ...runtime, overrides });
+}
+
+/** Marks `prefix` as withdrawn by an operator. */
+export function withWithdrawn(runtime: RuntimeState, prefix: string, entry: RuntimeState['withdrawn'][string]): RuntimeState {
+  return deepFreeze({ ...runtime, withdrawn: { ...runtime.withdrawn, [prefix]: { ...entry } } });
+}
+
+/** Clears the operator withdraw of `prefix` (no-op when absent). */
+export function withoutWithdrawn(runtime: RuntimeState, prefix: string): RuntimeState {
+  if (!(prefix in runtime.withdrawn)) return runtime;
+  const withdrawn = { ...runtime.withdrawn };
+  delete withdrawn[prefix];
+  return deepFreeze({ ...runtime, withdrawn });
+}
+
+/** Sets the node-wide drain. */
+export function withDrain(runtime: RuntimeState, drain: NonNullable<RuntimeState['drain']>): RuntimeState {
+  return deepFreeze({ ...runtime, drain: { ...drain } });
+}
+
+/** Ends the drain (no-op when not drained). */
+export function withoutDrain(runtime: RuntimeState): RuntimeState {
+  if (runtime.drain === undefined) return runtime;
+  const { drain: _drain, ...rest } = runtime;
+  return deepFreeze(rest);
+}
+
+// zod keeps explicitly-undefined optional keys out, but JSON never has undefined anyway; this makes
+// the frozen result's keys exactly those present, so deepStrictEqual against literals works.
+function stripUndefined(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(stripUndefined);
+  if (v !== null && typeof v === 'object') {
+    return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined).map(([k, x]) => [k, stripUndefined(x)]));
+  }
+  return v;
+}

@@ -1,0 +1,96 @@
+/**
+ * Zod schemas for the field grammars shared by vipcontrol.yaml, viphealth.yaml, the state file and the
+ * API bodies. Each one is strict: anything that could end up in the BIRD include file, a Redis key or
+ * an `ip` argument must match a narrow grammar, never be escaped after the fact.
+ */
+import { z } from 'zod';
+import { canonicalCommunity, canonicalLargeCommunity } from './community.js';
+import { parseDuration } from './duration.js';
+import { canonicalPrefix } from './prefix.js';
+
+/** Largest value of BGP's 32-bit MED / local preference. */
+export const MAX_U32 = 4294967295;
+
+/** A 32-bit unsigned BGP attribute value (MED, local-pref, penalty). */
+export const u32Schema = z.number().int().min(0).max(MAX_U32);
+
+/** Runs a throwing parser inside zod, turning its exception text into the issue message. */
+function via<T>(parse: (s: string) => T, describe: (err: unknown) => string) {
+  return z.string().transform((s, ctx) => {
+    try {
+      return parse(s);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: describe(err), input: s });
+      return z.NEVER;
+    }
+  });
+}
+
+const messageOf = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+/** A prefix, canonicalised. */
+export const prefixSchema = via((s) => canonicalPrefix(s), messageOf);
+
+/** A duration string ("30s") → milliseconds. */
+export const durationSchema = via(parseDuration, messageOf);
+
+/** A duration string that must be > 0. */
+export const positiveDurationSchema = durationSchema.refine((ms) => ms > 0, { message: 'must be longer than 0' });
+
+/** A standard community, canonical text. */
+export const communitySchema = via(canonicalCommunity, messageOf);
+
+/** A large community, canonical text. */
+export const largeCommunitySchema = via(canonicalLargeCommunity, messageOf);
+
+/**
+ * Control characters (C0, DEL, C1), lone surrogates and bidi/format characters: they would corrupt a
+ * log line or a terminal, or make text display differently from what it is.
+ */
+// eslint-disable-next-line no-control-regex
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]|\p{Cs}/u;
+
+/** Max length, in code points, of free-text reasons. */
+export const MAX_REASON_LENGTH = 200;
+
+/** Why `text` is not acceptable free text, or undefined when it is. */
+export function checkFreeText(text: string, max = MAX_REASON_LENGTH): string | undefined {
+  if (UNPRINTABLE.test(text)) return 'must contain only printable characters (no control characters or newlines)';
+  if ([...text].length > max) return `must be at most ${max} characters`;
+  return undefined;
+}
+
+/**
+ * Free text from an operator ("reason"): printable, ≤ 200 code points. Reasons are stored, logged and
+ * shown, but never rendered into BIRD config.
+ */
+export const reasonSchema = z.string().superRefine((s, ctx) => {
+  const problem = checkFreeText(s);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem, input: s });
+});
+
+/** A BIRD symbol usable as a protocol name (BIRD's lexer allows more; we allow what is certainly a plain symbol). */
+export const birdNameSchema = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,31}$/, {
+  message: 'must be a BIRD name: a letter or _ then up to 31 letters, digits or _',
+});
+
+/** A Linux interface name: 1..15 characters (IFNAMSIZ), no '/', ':', '@', whitespace; not "." or "..". */
+export const interfaceNameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{1,15}$/, { message: 'must be a Linux interface name: 1-15 of A-Z a-z 0-9 _ . -' })
+  .refine((s) => s !== '.' && s !== '..', { message: 'must not be "." or ".."' });
+
+/** An absolute filesystem path with no control characters, quotes or backslashes. */
+export const absolutePathSchema = z
+  .string()
+  .max(4096)
+  .superRefine((s, ctx) => {
+    if (!s.startsWith('/')) ctx.addIssue({ code: 'custom', message: 'must be an absolute path', input: s });
+    // eslint-disable-next-line no-control-regex
+    else if (/[\u0000-\u001f\u007f"'`\\]/.test(s)) {
+      ctx.addIssue({ code: 'custom', message: 'must not contain control characters, quotes or backslashes', input: s });
+    }
+  });
+
+/** An epoch-milliseconds timestamp within JavaScript's Date range. */
+export const epochMsSchema = z.number().int().min(0).max(8.64e15);

@@ -1,0 +1,292 @@
+/**
+ * vipcontrol.yaml: parse, validate, default and freeze. One schema per section, then cross-field
+ * checks; every error names file, line and field path (see config-error.ts).
+ */
+import { z } from 'zod';
+import { parseYamlWithSchema } from './config-error.js';
+import { deepFreeze } from './deep-freeze.js';
+import {
+  absolutePathSchema,
+  birdNameSchema,
+  communitySchema,
+  interfaceNameSchema,
+  largeCommunitySchema,
+  positiveDurationSchema,
+  prefixSchema,
+  u32Schema,
+} from './schemas.js';
+import type { LeasePolicy, MaintenanceWindowConfig, RedisConfig, VipConfig, VipcontrolConfig } from './types.js';
+
+/** DESIGN.md's default paths and the other defaults applied to absent keys. */
+export const VIPCONTROL_DEFAULTS = Object.freeze({
+  configFile: '/etc/vipcontrol/vipcontrol.yaml',
+  birdSocket: '/run/bird/bird.ctl',
+  includeFile: '/etc/bird/vipcontrol.conf',
+  apiSocket: '/run/vipcontrol/vipcontrol.sock',
+  stateFile: '/var/lib/vipcontrol/state.json',
+  protocol4: 'vipcontrol4',
+  protocol6: 'vipcontrol6',
+  /** `configure timeout N`: BIRD rolls back by itself if vipcontrol dies between configure and confirm. */
+  configureTimeout: '30s',
+  commandTimeout: '5s',
+  apiSocketMode: '0660',
+  loopbackInterface: 'lo',
+  /** Large enough to lose against any healthy peer's MED, small enough to stay below the guard penalty. */
+  drainPenalty: 100000,
+  guardPenalty: 1000000,
+  healthLease: '10s',
+  redisKeyPrefix: 'vipcontrol:',
+  redisHeartbeat: '2s',
+  redisTtl: '10s',
+});
+
+const D = VIPCONTROL_DEFAULTS;
+
+/** Node names end up in Redis keys and status output: host-like, nothing that could alias a key. */
+export const nodeNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$/, {
+  message: 'must be a host-like name: letters, digits, _ . - (max 253), starting with a letter or digit',
+});
+
+const duration = (def: string) => positiveDurationSchema.prefault(def);
+
+const birdSchema = z.strictObject({
+  socket: absolutePathSchema.default(D.birdSocket),
+  includeFile: absolutePathSchema.default(D.includeFile),
+  // BIRD takes whole seconds here.
+  configureTimeout: duration(D.configureTimeout).refine((ms) => ms % 1000 === 0 && ms <= 3_600_000, {
+    message: 'must be whole seconds, at most 1h',
+  }),
+  commandTimeout: duration(D.commandTimeout),
+  protocol4: birdNameSchema.default(D.protocol4),
+  protocol6: birdNameSchema.default(D.protocol6),
+});
+
+const apiSchema = z.strictObject({
+  socket: absolutePathSchema.default(D.apiSocket),
+  // A string on purpose: YAML 1.2 reads an unquoted 0660 as decimal 660, a silent wrong mode.
+  socketMode: z
+    .string()
+    .regex(/^0?[0-7]{3}$/, { message: 'must be an octal string like "0660"' })
+    .default(D.apiSocketMode),
+  socketGroup: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/, { message: 'must be a group name' })
+    .optional(),
+});
+
+const loopbackSchema = z.strictObject({
+  interface: interfaceNameSchema.default(D.loopbackInterface),
+  manage: z.boolean().default(true),
+  removeOnWithdraw: z.boolean().default(false),
+});
+
+const leasePolicySchema = z.union([
+  z.enum(['hold', 'withdraw']),
+  z.strictObject({ penalty: u32Schema }),
+]);
+
+const healthSchema = z.strictObject({
+  lease: duration(D.healthLease),
+  leasePolicy: leasePolicySchema.default('hold'),
+});
+
+const vipSchema = z.strictObject({
+  prefix: prefixSchema,
+  med: u32Schema,
+  communities: z.array(communitySchema).max(64).default([]),
+  largeCommunities: z.array(largeCommunitySchema).max(64).default([]),
+  localPref: u32Schema.optional(),
+  minAnnouncers: z.number().int().min(0).max(1000).default(0),
+});
+
+const maintenanceSchema = z.strictObject({
+  // node-cron syntax: 5 or 6 fields; node-cron itself validates further when the daemon schedules it.
+  cron: z.string().regex(/^[0-9*,/?LW#A-Za-z-]+(?: [0-9*,/?LW#A-Za-z-]+){4,5}$/, {
+    message: 'must be a cron expression with 5 or 6 space-separated fields',
+  }),
+  duration: positiveDurationSchema,
+  action: z.enum(['drain', 'withdraw']).default('drain'),
+  timezone: z
+    .string()
+    .refine(isTimeZone, { message: 'must be an IANA time zone such as "Europe/Berlin" or "UTC"' })
+    .optional(),
+});
+
+const hostSchema = z.string().regex(/^[A-Za-z0-9.:_-]{1,253}$/, { message: 'must be a host name or IP address' });
+
+const redisSchema = z
+  .strictObject({
+    url: z
+      .string()
+      .max(2048)
+      .refine(isRedisUrl, { message: 'must be a redis:// or rediss:// URL' })
+      .optional(),
+    sentinels: z
+      .array(z.strictObject({ host: hostSchema, port: z.number().int().min(1).max(65535) }))
+      .min(1)
+      .optional(),
+    name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'must be a sentinel master name' }).optional(),
+    keyPrefix: z
+      .string()
+      .regex(/^[A-Za-z0-9_:.-]{1,64}$/, { message: 'must be 1-64 of A-Z a-z 0-9 _ : . -' })
+      .default(D.redisKeyPrefix),
+    heartbeat: duration(D.redisHeartbeat),
+    ttl: duration(D.redisTtl),
+  })
+  .superRefine((r, ctx) => {
+    if (r.url === undefined && r.sentinels === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'needs url or sentinels', path: ['url'] });
+    }
+    if (r.sentinels !== undefined && r.name === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'required with sentinels', path: ['name'] });
+    }
+    // A registration that expires before the next heartbeat would make every node look stale.
+    if (r.ttl <= r.heartbeat) ctx.addIssue({ code: 'custom', message: 'must be longer than heartbeat', path: ['ttl'] });
+  });
+
+const fileSchema = z
+  .strictObject({
+    node: nodeNameSchema.optional(),
+    bird: birdSchema.prefault({}),
+    api: apiSchema.prefault({}),
+    stateFile: absolutePathSchema.default(D.stateFile),
+    loopback: loopbackSchema.prefault({}),
+    drainPenalty: u32Schema.default(D.drainPenalty),
+    guardPenalty: u32Schema.default(D.guardPenalty),
+    health: healthSchema.prefault({}),
+    vips: z.array(vipSchema).max(200_000).default([]),
+    maintenance: z.array(maintenanceSchema).max(64).default([]),
+    redis: redisSchema.optional(),
+    log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') }).prefault({}),
+  })
+  .superRefine((c, ctx) => {
+    if (c.bird.protocol4 === c.bird.protocol6) {
+      ctx.addIssue({ code: 'custom', message: 'must differ from bird.protocol4', path: ['bird', 'protocol6'] });
+    }
+    const seen = new Map<string, number>();
+    c.vips.forEach((v, i) => {
+      const first = seen.get(v.prefix.prefix);
+      if (first !== undefined) {
+        ctx.addIssue({ code: 'custom', message: `duplicate of vips[${first}].prefix (${v.prefix.prefix})`, path: ['vips', i, 'prefix'] });
+      } else {
+        seen.set(v.prefix.prefix, i);
+      }
+      duplicates(v.communities).forEach((j) =>
+        ctx.addIssue({ code: 'custom', message: 'duplicate community', path: ['vips', i, 'communities', j] }),
+      );
+      duplicates(v.largeCommunities).forEach((j) =>
+        ctx.addIssue({ code: 'custom', message: 'duplicate large community', path: ['vips', i, 'largeCommunities', j] }),
+      );
+    });
+  });
+
+/**
+ * Parses vipcontrol.yaml text into a deep-frozen VipcontrolConfig.
+ *
+ * @param file shown in error messages (`file:line:col: path: reason`)
+ * @param defaults.hostname the node name used when `node` is absent (the daemon passes os.hostname())
+ * @throws ConfigError listing every problem found
+ */
+export function parseVipcontrolConfig(text: string, file: string, defaults: { hostname?: string } = {}): VipcontrolConfig {
+  const schema = fileSchema.superRefine((c, ctx) => {
+    if (c.node !== undefined) return;
+    const host = defaults.hostname;
+    if (host === undefined || !nodeNameSchema.safeParse(host).success) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['node'],
+        message: host === undefined ? 'required (no hostname to default to)' : `hostname ${JSON.stringify(host)} is not a valid node name; set node explicitly`,
+      });
+    }
+  });
+  const c = parseYamlWithSchema(text, file, schema);
+  const vips: VipConfig[] = c.vips.map((v) => ({
+    prefix: v.prefix.prefix,
+    family: v.prefix.family,
+    med: v.med,
+    communities: v.communities,
+    largeCommunities: v.largeCommunities,
+    ...(v.localPref !== undefined ? { localPref: v.localPref } : {}),
+    minAnnouncers: v.minAnnouncers,
+  }));
+  const config: VipcontrolConfig = {
+    node: c.node ?? (defaults.hostname as string),
+    bird: {
+      socket: c.bird.socket,
+      includeFile: c.bird.includeFile,
+      configureTimeoutSec: c.bird.configureTimeout / 1000,
+      commandTimeoutMs: c.bird.commandTimeout,
+      protocol4: c.bird.protocol4,
+      protocol6: c.bird.protocol6,
+    },
+    api: {
+      socket: c.api.socket,
+      socketMode: parseInt(c.api.socketMode, 8),
+      ...(c.api.socketGroup !== undefined ? { socketGroup: c.api.socketGroup } : {}),
+    },
+    stateFile: c.stateFile,
+    loopback: c.loopback,
+    drainPenalty: c.drainPenalty,
+    health: { leaseMs: c.health.lease, leasePolicy: toLeasePolicy(c.health.leasePolicy) },
+    vips,
+    maintenance: c.maintenance.map(
+      (m): MaintenanceWindowConfig => ({
+        cron: m.cron,
+        durationMs: m.duration,
+        action: m.action,
+        ...(m.timezone !== undefined ? { timezone: m.timezone } : {}),
+      }),
+    ),
+    ...(c.redis !== undefined ? { redis: toRedis(c.redis) } : {}),
+    guardPenalty: c.guardPenalty,
+    log: c.log,
+  };
+  return deepFreeze(config);
+}
+
+function toLeasePolicy(p: z.output<typeof leasePolicySchema>): LeasePolicy {
+  if (p === 'hold' || p === 'withdraw') return { action: p };
+  return { action: 'penalty', penalty: p.penalty };
+}
+
+function toRedis(r: z.output<typeof redisSchema>): RedisConfig {
+  return {
+    ...(r.url !== undefined ? { url: r.url } : {}),
+    ...(r.sentinels !== undefined ? { sentinels: r.sentinels } : {}),
+    ...(r.name !== undefined ? { name: r.name } : {}),
+    keyPrefix: r.keyPrefix,
+    heartbeatMs: r.heartbeat,
+    ttlMs: r.ttl,
+  };
+}
+
+/** Indexes of entries equal to an earlier entry. */
+function duplicates(list: readonly string[]): number[] {
+  const seen = new Set<string>();
+  const out: number[] = [];
+  list.forEach((s, i) => {
+    if (seen.has(s)) out.push(i);
+    seen.add(s);
+  });
+  return out;
+}
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    // Intl throws RangeError for an unknown zone; that is exactly the "no" answer.
+    return false;
+  }
+}
+
+function isRedisUrl(s: string): boolean {
+  try {
+    const u = new URL(s);
+    return (u.protocol === 'redis:' || u.protocol === 'rediss:') && u.hostname !== '';
+  } catch {
+    // Not parseable as a URL at all.
+    return false;
+  }
+}

@@ -1,0 +1,293 @@
+/**
+ * The node side of fleet mode: keeps this node registered, publishes its state, reads its desired
+ * remote overrides and hands them to the daemon, and feeds it the fleet view for the minAnnouncers
+ * guard. It decides nothing about announcements itself (the daemon's agent does).
+ *
+ * Fail-static: Redis being down, slow, restarted or flushed only ever makes this client log, buffer
+ * and retry. It never calls a handler because of a Redis failure, and it withholds the fleet view
+ * until the fleet has had time to re-register after a reconnect or a flush ("settling").
+ */
+import type { Redis } from 'ioredis';
+import {
+  FLEET_SCHEMA_VERSION, fleetEventSchema, parseFleetJson, pendingDesired,
+  type AuditEntry, type CommandAck, type DesiredEntry, type NodeRecord, type RedisConfig,
+} from '@vipcontrol/core';
+import { FleetStore, type InvalidDesired } from './fleet-store.js';
+import { createRedis, redactUrl } from './redis-options.js';
+
+/** The pino subset we use (pino's Logger satisfies it). */
+export interface FleetLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/** What the daemon supplies. */
+export interface FleetNodeHandlers {
+  /** The node's current record; `heartbeatAt` is overwritten at publish time. */
+  snapshot(): NodeRecord;
+  /** Executes one valid remote command through the daemon's own validation; never throws. */
+  execute(entry: DesiredEntry): Promise<Omit<CommandAck, 'v' | 'id' | 'seq' | 'node' | 'at'>>;
+  /** A desired value failed validation (already logged here): for the daemon's audit trail. */
+  rejected(invalid: InvalidDesired): void;
+  /** A settled fleet view (every fresh or stale record that parsed), with Redis's clock. */
+  fleetView?(records: readonly NodeRecord[], now: number): void | Promise<void>;
+}
+
+export interface FleetNodeStatus {
+  readonly connected: boolean;
+  /** Redis endpoint (password redacted). */
+  readonly endpoint: string;
+  readonly lastError?: string;
+  readonly lastErrorAt?: number;
+  readonly lastPublishAt?: number;
+  readonly lastReconcileAt?: number;
+  readonly lastFleetViewAt?: number;
+  /** False while the fleet re-registers after a (re)connect or flush: guard verdicts are held meanwhile. */
+  readonly settled: boolean;
+  /** Writes (audit entries, acks) waiting for Redis. */
+  readonly outbox: number;
+  readonly outboxDropped: number;
+  /** Times this node found its own record gone (flush or expiry) and registered again. */
+  readonly reRegistrations: number;
+}
+
+type Write = { what: string; run(store: FleetStore): Promise<void> };
+/** Steps of one sync run; `event` = publish with a change event. */
+type Step = 'publish' | 'event' | 'reconcile' | 'view';
+const HEARTBEAT: readonly Step[] = ['publish', 'reconcile', 'view'];
+
+const OUTBOX_MAX = 1000;
+const SEEN_MAX = 1000;
+
+export class FleetNodeClient {
+  readonly #cfg: RedisConfig;
+  readonly #node: string;
+  readonly #log: FleetLogger;
+  readonly #handlers: FleetNodeHandlers;
+  readonly #clock: () => number;
+  readonly #redis: Redis;
+  readonly #sub: Redis;
+  readonly #store: FleetStore;
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
+  #connected = false;
+  #settleUntil = Number.POSITIVE_INFINITY;
+  #published = false;
+  #running: Promise<void> | undefined;
+  #want = new Set<Step>();
+  #lastViewAt = 0;
+  #viewTimer: NodeJS.Timeout | undefined;
+  readonly #outbox: Write[] = [];
+  #outboxDropped = 0;
+  /** Ids of desired entries processed by this process (guards against replays, e.g. an old snapshot restored). */
+  readonly #seen = new Set<string>();
+  /** Field -> last processed, kept here too: Redis may not have taken our mark yet. */
+  readonly #processed: Record<string, { id: string; seq: number }> = {};
+  /** Field -> raw value already reported as invalid (report once, not every heartbeat). */
+  readonly #rejectedRaw = new Map<string, string>();
+  #status: { lastError?: string; lastErrorAt?: number; lastPublishAt?: number; lastReconcileAt?: number; lastFleetViewAt?: number; reRegistrations: number } = { reRegistrations: 0 };
+
+  constructor(opts: { config: RedisConfig; node: string; logger: FleetLogger; handlers: FleetNodeHandlers; clock?: () => number }) {
+    this.#cfg = opts.config;
+    this.#node = opts.node;
+    this.#log = opts.logger;
+    this.#handlers = opts.handlers;
+    this.#clock = opts.clock ?? Date.now;
+    this.#redis = createRedis(opts.config, { connectionName: `vipcontrol:${opts.node}` });
+    this.#sub = createRedis(opts.config, { connectionName: `vipcontrol:${opts.node}:sub`, offlineQueue: true });
+    this.#store = new FleetStore(this.#redis, opts.config.keyPrefix);
+    this.#redis.on('ready', () => this.#onReady());
+    this.#redis.on('error', (err: Error) => this.#noteError('redis connection', err));
+    this.#redis.on('end', () => { this.#connected = false; });
+    this.#redis.on('close', () => {
+      if (this.#connected) this.#log.warn({ event: 'fleetDisconnected', endpoint: this.endpoint }, 'Redis connection lost; announcements unchanged, reconnecting');
+      this.#connected = false;
+    });
+    this.#sub.on('error', (err: Error) => this.#noteError('redis subscriber', err));
+    this.#sub.on('message', (channel: string, message: string) => this.#onMessage(channel, message));
+  }
+
+  get endpoint(): string {
+    return this.#cfg.sentinels?.length
+      ? `sentinel ${this.#cfg.name} via ${this.#cfg.sentinels.map((s) => `${s.host}:${s.port}`).join(',')}`
+      : redactUrl(this.#cfg.url ?? '');
+  }
+
+  /** Starts connecting in the background; Redis being down is not an error here. */
+  start(): void {
+    const connectLater = (r: Redis, what: string) => r.connect().catch((err: Error) => this.#noteError(what, err));
+    void connectLater(this.#redis, 'redis connect');
+    void connectLater(this.#sub, 'redis subscriber connect');
+    void this.#sub.subscribe(this.#store.keys.notify(this.#node), this.#store.keys.events).catch((err: Error) => this.#noteError('subscribe', err));
+    this.#timer = setInterval(() => this.#kick(...HEARTBEAT), this.#cfg.heartbeatMs);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    clearTimeout(this.#viewTimer);
+    await this.#running;
+    // Best effort: flush what is pending if Redis is there; never wait for a reconnect.
+    if (this.#connected) await this.#flushOutbox();
+    await Promise.all([this.#redis, this.#sub].map((r) => r.quit().catch(() => r.disconnect())));
+  }
+
+  /** The node's state changed (an apply): publish now rather than at the next heartbeat. */
+  publishSoon(): void {
+    this.#kick('publish', 'event');
+  }
+
+  /** Queues an audit entry; written now if Redis is there, else when it comes back (bounded). */
+  audit(entry: AuditEntry): void {
+    this.#enqueue({ what: 'audit', run: (s) => s.appendAudit(entry) });
+    this.#kick();
+  }
+
+  status(): FleetNodeStatus {
+    return {
+      connected: this.#connected,
+      endpoint: this.endpoint,
+      settled: this.#connected && this.#clock() >= this.#settleUntil,
+      outbox: this.#outbox.length,
+      outboxDropped: this.#outboxDropped,
+      ...this.#status,
+    };
+  }
+
+  #onReady(): void {
+    this.#connected = true;
+    this.#published = false;
+    this.#settleUntil = this.#clock() + this.#settleMs();
+    this.#log.info({ event: 'fleetConnected', endpoint: this.endpoint, node: this.#node }, 'connected to Redis: registering, re-reading desired overrides');
+    // A change event too: others may have seen us go stale and should look again.
+    this.#kick(...HEARTBEAT, 'event');
+  }
+
+  /** Long enough for every live node to publish once (they do every heartbeat). */
+  #settleMs(): number {
+    return Math.round(this.#cfg.heartbeatMs * 1.5);
+  }
+
+  #onMessage(channel: string, message: string): void {
+    if (channel === this.#store.keys.notify(this.#node)) return this.#kick('reconcile');
+    const parsed = parseFleetJson(fleetEventSchema, message, channel);
+    if (!parsed.ok) return this.#log.warn({ event: 'fleetDataRejected', error: parsed.error }, 'ignored an invalid fleet event');
+    if (parsed.value.node === this.#node || !this.#handlers.fleetView) return;
+    // Another node changed: refresh the view, at most every 250 ms (a thousand nodes must not make us read a thousand times).
+    if (this.#viewTimer) return;
+    const wait = Math.max(0, this.#lastViewAt + 250 - this.#clock());
+    this.#viewTimer = setTimeout(() => {
+      this.#viewTimer = undefined;
+      this.#kick('view');
+    }, wait);
+    this.#viewTimer.unref();
+  }
+
+  /** Runs the wanted steps one at a time; a kick during a run is picked up by the same loop. */
+  #kick(...steps: Step[]): void {
+    for (const s of steps) this.#want.add(s);
+    if (this.#running || this.#stopped) return;
+    this.#running = this.#loop().finally(() => { this.#running = undefined; });
+  }
+
+  async #loop(): Promise<void> {
+    while (!this.#stopped && this.#connected) {
+      const want = this.#want;
+      this.#want = new Set();
+      try {
+        await this.#flushOutbox();
+        if (want.has('publish') || want.has('event')) await this.#publish(want.has('event'));
+        if (want.has('reconcile')) await this.#reconcile();
+        if (want.has('view')) await this.#view();
+      } catch (err) {
+        // Lost mid-way: the next heartbeat or 'ready' redoes all of it.
+        this.#noteError('fleet sync', err as Error);
+        for (const s of want) this.#want.add(s);
+        return;
+      }
+      if (this.#want.size === 0 && this.#outbox.length === 0) return;
+    }
+  }
+
+  async #publish(changed: boolean): Promise<void> {
+    const rec: NodeRecord = { ...this.#handlers.snapshot(), heartbeatAt: this.#clock() };
+    const { existed } = await this.#store.publishNode(rec, this.#cfg.ttlMs, { changed });
+    if (!existed && this.#published) {
+      // Our record vanished under us: Redis was flushed (or restarted empty). Others vanished too, so
+      // wait for them to re-register before trusting the fleet view again.
+      this.#status.reRegistrations++;
+      this.#settleUntil = this.#clock() + this.#settleMs();
+      this.#log.warn({ event: 'fleetReRegistered', node: this.#node }, 'own fleet record was gone (Redis flushed or restarted empty): registered again; guard verdicts held while the fleet re-registers');
+    }
+    this.#published = true;
+    this.#status.lastPublishAt = rec.heartbeatAt;
+  }
+
+  async #reconcile(): Promise<void> {
+    const [{ entries, invalid }, applied] = await Promise.all([this.#store.readDesired(this.#node), this.#store.readApplied(this.#node)]);
+    for (const bad of invalid) await this.#reject(bad);
+    for (const { field, entry } of pendingDesired(entries, { ...applied, ...this.#processed }, this.#seen)) {
+      const result = await this.#handlers.execute(entry);
+      this.#remember(field, entry);
+      const ack: CommandAck = { v: FLEET_SCHEMA_VERSION, id: entry.id, seq: entry.seq, node: this.#node, at: this.#clock(), ...result };
+      this.#enqueue({ what: 'ack', run: (s) => s.finishCommand(this.#node, field, ack) });
+      await this.#flushOutbox();
+    }
+    this.#status.lastReconcileAt = this.#clock();
+  }
+
+  async #reject(bad: InvalidDesired): Promise<void> {
+    if (this.#rejectedRaw.get(bad.field) === bad.raw) return;
+    this.#rejectedRaw.set(bad.field, bad.raw);
+    this.#log.error({ event: 'fleetDataRejected', field: bad.field, error: bad.error }, 'rejected an invalid desired override from Redis; nothing changed');
+    this.#handlers.rejected(bad);
+    if (bad.id === undefined || bad.seq === undefined || this.#seen.has(bad.id)) return;
+    const ack: CommandAck = { v: FLEET_SCHEMA_VERSION, id: bad.id, seq: bad.seq, node: this.#node, at: this.#clock(), outcome: 'rejected', ok: false, status: 400, error: bad.error.slice(0, 1000), vips: [] };
+    this.#remember(bad.field, { id: bad.id, seq: bad.seq });
+    this.#enqueue({ what: 'ack', run: (s) => s.finishCommand(this.#node, bad.field, ack) });
+    await this.#flushOutbox();
+  }
+
+  #remember(field: string, entry: { id: string; seq: number }): void {
+    this.#processed[field] = { id: entry.id, seq: entry.seq };
+    this.#seen.add(entry.id);
+    if (this.#seen.size > SEEN_MAX) this.#seen.delete(this.#seen.values().next().value!);
+  }
+
+  async #view(): Promise<void> {
+    if (!this.#handlers.fleetView) return;
+    if (this.#clock() < this.#settleUntil) return; // held: see #publish
+    const [{ records }, now] = await Promise.all([this.#store.readNodes(), this.#store.now()]);
+    const valid = [...records.values()].flatMap((r) => (r?.ok ? [r.value] : []));
+    this.#lastViewAt = this.#clock();
+    this.#status.lastFleetViewAt = this.#lastViewAt;
+    await this.#handlers.fleetView(valid, now);
+  }
+
+  #enqueue(write: Write): void {
+    if (this.#outbox.length >= OUTBOX_MAX) {
+      const dropped = this.#outbox.shift()!;
+      this.#outboxDropped++;
+      this.#log.warn({ event: 'fleetOutboxFull', dropped: dropped.what }, 'Redis unreachable for long: dropped the oldest pending fleet write (it is in the local log)');
+    }
+    this.#outbox.push(write);
+  }
+
+  async #flushOutbox(): Promise<void> {
+    while (this.#outbox.length > 0 && this.#connected) {
+      await this.#outbox[0]!.run(this.#store);
+      this.#outbox.shift();
+    }
+  }
+
+  /** Logs the first error of an outage at warn, repeats at debug: a long outage must not flood the log. */
+  #noteError(what: string, err: Error): void {
+    const repeated = this.#status.lastError === err.message;
+    this.#status.lastError = err.message;
+    this.#status.lastErrorAt = this.#clock();
+    (repeated ? this.#log.debug : this.#log.warn).call(this.#log, { event: 'fleetRedisError', what, err: err.message }, 'Redis error; announcements unchanged');
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * Turns the validated `redis:` config section into ioredis options: plain URL, TLS (`rediss://`),
+ * ACL user/password from the URL, or Sentinel (`sentinels` + `name`).
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+import type { RedisConfig } from '@vipcontrol/core';
+import { FleetConfigError } from './errors.js';
+
+/** How a connection behaves while Redis is away. */
+export interface ConnectionTuning {
+  /** Per-command timeout: a slow Redis must not stall the caller (ms). */
+  commandTimeoutMs?: number;
+  connectTimeoutMs?: number;
+  /**
+   * Queue commands while disconnected? The daemon says no: a heartbeat must fail at once, not pile
+   * up and replay stale state later. The subscriber connection says yes (its SUBSCRIBE waits).
+   */
+  offlineQueue?: boolean;
+  /** Stop reconnecting after this many attempts (the CLI); default: forever (the daemon). */
+  maxReconnects?: number;
+  /** Shown in CLIENT LIST, so an operator can tell who is connected. */
+  connectionName?: string;
+}
+
+/** Pure: the ioredis options for `cfg`. Exported for tests. */
+export function redisOptions(cfg: RedisConfig, tuning: ConnectionTuning = {}): RedisOptions {
+  const base: RedisOptions = {
+    lazyConnect: true,
+    enableOfflineQueue: tuning.offlineQueue ?? false,
+    // One try per command: the fleet logic retries on its own schedule (next heartbeat).
+    maxRetriesPerRequest: 1,
+    commandTimeout: tuning.commandTimeoutMs ?? 2000,
+    connectTimeout: tuning.connectTimeoutMs ?? 2000,
+    connectionName: tuning.connectionName,
+    retryStrategy: (times: number) => (tuning.maxReconnects !== undefined && times > tuning.maxReconnects ? null : Math.min(50 * 2 ** Math.min(times, 7), 5000)),
+  };
+  const url = cfg.url ? parseRedisUrl(cfg.url) : undefined;
+  if (cfg.sentinels?.length) {
+    if (!cfg.name) throw new FleetConfigError('redis.name: the Sentinel master name is required with redis.sentinels');
+    return {
+      ...base,
+      ...url?.auth,
+      sentinels: cfg.sentinels.map((s) => ({ host: s.host, port: s.port })),
+      name: cfg.name,
+      // The same credentials usually protect Sentinel too (Debian's redis-sentinel has none by default).
+      sentinelUsername: url?.auth.username,
+      sentinelPassword: url?.auth.password,
+      ...(url?.tls ? { tls: {}, enableTLSForSentinelMode: true, sentinelTLS: {} } : {}),
+      // Reconnect to the new primary as soon as Sentinel announces a switch, not on the next error.
+      failoverDetector: true,
+      sentinelRetryStrategy: (times: number) => Math.min(100 * times, 2000),
+    };
+  }
+  if (!url) throw new FleetConfigError('redis.url: required unless redis.sentinels is set');
+  return { ...base, ...url.auth, host: url.host, port: url.port, ...(url.tls ? { tls: { servername: url.host } } : {}) };
+}
+
+interface ParsedRedisUrl {
+  host: string;
+  port: number;
+  tls: boolean;
+  auth: { username?: string; password?: string; db?: number };
+}
+
+/** Parses redis:// and rediss:// URLs; throws FleetConfigError naming what is wrong. */
+export function parseRedisUrl(text: string): ParsedRedisUrl {
+  let u: URL;
+  try {
+    u = new URL(text);
+  } catch (cause) {
+    throw new FleetConfigError(`redis.url: not a URL: ${redactUrl(text)}`, { cause });
+  }
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new FleetConfigError(`redis.url: scheme must be redis:// or rediss://, got ${u.protocol}//`);
+  const dbText = u.pathname.replace(/^\//, '');
+  if (dbText !== '' && !/^\d{1,2}$/.test(dbText)) throw new FleetConfigError(`redis.url: database must be a number, got "${dbText}"`);
+  const port = u.port === '' ? 6379 : Number(u.port);
+  return {
+    // URL keeps IPv6 literals bracketed; ioredis wants them bare.
+    host: u.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1',
+    port,
+    tls: u.protocol === 'rediss:',
+    auth: {
+      ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+      ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+      ...(dbText !== '' ? { db: Number(dbText) } : {}),
+    },
+  };
+}
+
+/** The URL with its password replaced, for logs and error messages. */
+export function redactUrl(text: string): string {
+  return text.replace(/(\/\/[^:@/]*:)[^@/]*@/, '$1***@');
+}
+
+/** A new, not yet connected ioredis client for `cfg`. */
+export function createRedis(cfg: RedisConfig, tuning?: ConnectionTuning): Redis {
+  return new Redis(redisOptions(cfg, tuning));
+}

@@ -1,0 +1,138 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startRedis, waitFor, type RedisInstance } from '@vipcontrol/testlab';
+import type { DesiredEntry, NodeRecord, RedisConfig } from '@vipcontrol/core';
+import { FleetNodeClient, FleetStore, FleetTimeoutError, type FleetNodeHandlers, type InvalidDesired } from '../src/index.js';
+import { P4, P6, nodeRecord, recordingLogger, redisConfig } from './helpers.js';
+
+let redis: RedisInstance;
+const cleanups: (() => Promise<void>)[] = [];
+
+before(async () => {
+  redis = await startRedis();
+});
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+  await redis?.stop();
+});
+
+/** A node client with recording handlers (what the daemon's agent would do, minus BIRD). */
+function startNode(cfg: RedisConfig, node: string, opts: { fleetView?: boolean } = {}) {
+  const executed: DesiredEntry[] = [];
+  const rejected: InvalidDesired[] = [];
+  const views: { at: number; nodes: string[] }[] = [];
+  const logger = recordingLogger();
+  const handlers: FleetNodeHandlers = {
+    snapshot: (): NodeRecord => nodeRecord(node),
+    execute: async (entry) => {
+      executed.push(entry);
+      return { outcome: 'applied', ok: true, status: 200, vips: [{ prefix: P4, announced: true, med: Number(entry.body.med ?? 100) }] };
+    },
+    rejected: (bad) => void rejected.push(bad),
+    ...(opts.fleetView ? { fleetView: (records: readonly NodeRecord[]) => void views.push({ at: Date.now(), nodes: records.map((r) => r.node) }) } : {}),
+  };
+  const client = new FleetNodeClient({ config: cfg, node, logger, handlers });
+  client.start();
+  let stopped = false;
+  const stop = async () => {
+    if (!stopped) await client.stop();
+    stopped = true;
+  };
+  cleanups.push(stop);
+  return { client, executed, rejected, views, logger, stop };
+}
+
+async function caller(cfg: RedisConfig): Promise<FleetStore> {
+  const s = await FleetStore.open(cfg);
+  cleanups.push(() => s.close());
+  return s;
+}
+
+test('remote command: the node executes it once and the caller gets the ack', async () => {
+  const cfg = redisConfig(redis.url);
+  const n1 = startNode(cfg, 'n1');
+  const s = await caller(cfg);
+  await waitFor(async () => (await s.nodeInfo('n1')).record?.ok, { message: 'n1 registered' });
+  const entry = await s.sendCommand({ node: 'n1', op: 'set-med', prefix: P4, body: { med: 250 }, by: 'alice@h' });
+  const ack = await s.waitAck(entry, 3000);
+  assert.equal(ack.outcome, 'applied');
+  assert.deepEqual(ack.vips, [{ prefix: P4, announced: true, med: 250 }]);
+  // Heartbeats re-read the desired hash: the entry must not run again.
+  await new Promise((r) => setTimeout(r, 3 * cfg.heartbeatMs));
+  assert.deepEqual(n1.executed.map((e) => e.id), [entry.id]);
+});
+
+test('a node that was away applies only the latest desired override per target when it comes back', async () => {
+  const cfg = redisConfig(redis.url);
+  const s = await caller(cfg);
+  const first = startNode(cfg, 'n2');
+  const e0 = await s.sendCommand({ node: 'n2', op: 'set-med', prefix: P4, body: { med: 200 }, by: 'a' });
+  await s.waitAck(e0, 3000);
+  await first.stop(); // the daemon is stopped
+  const e1 = await s.sendCommand({ node: 'n2', op: 'set-med', prefix: P4, body: { med: 300 }, by: 'a' });
+  await assert.rejects(s.waitAck(e1, 200), FleetTimeoutError);
+  const e2 = await s.sendCommand({ node: 'n2', op: 'set-med', prefix: P4, body: { med: 400 }, by: 'b' });
+  const e3 = await s.sendCommand({ node: 'n2', op: 'drain', body: { withdraw: false }, by: 'c' });
+  const second = startNode(cfg, 'n2'); // a new process: nothing in memory, only Redis
+  const ack = await s.waitAck(e3, 3000);
+  assert.equal(ack.outcome, 'applied');
+  await waitFor(() => second.executed.length >= 2);
+  assert.deepEqual(second.executed.map((e) => [e.op, e.body.med]), [['set-med', 400], ['drain', undefined]]);
+  assert.deepEqual(second.executed.map((e) => e.id), [e2.id, e3.id]);
+});
+
+test('Redis killed and restarted: nothing executed, the node re-registers, audit buffered, guard view held until settled', async () => {
+  const cfg = redisConfig(redis.url);
+  const n = startNode(cfg, 'n3', { fleetView: true });
+  const s = await caller(cfg);
+  await waitFor(() => n.views.length > 0, { message: 'first fleet view' });
+  await redis.kill();
+  await waitFor(() => !n.client.status().connected, { message: 'client notices' });
+  n.client.audit({ v: 1, at: Date.now(), node: 'n3', actor: { source: 'api' }, action: 'set-med', prefix: P6, ok: true });
+  assert.equal(n.client.status().outbox, 1);
+  const viewsBefore = n.views.length;
+  await redis.restart(); // empty: nothing persisted
+  const back = await waitFor(() => (n.client.status().connected ? Date.now() : false), { message: 'reconnected' });
+  await waitFor(async () => (await s.nodeInfo('n3').catch(() => undefined))?.record?.ok, { message: 'n3 re-registered' });
+  await waitFor(async () => (await s.readAudit({ count: 10 }).catch(() => undefined))?.entries.length === 1, { message: 'buffered audit written' });
+  await waitFor(() => n.views.length > viewsBefore, { message: 'view after settling' });
+  const firstAfter = n.views[viewsBefore]!.at;
+  assert.ok(firstAfter - back >= cfg.heartbeatMs * 1.5 - 50, `view ${firstAfter - back} ms after reconnect: must wait for the fleet to re-register`);
+  assert.deepEqual(n.executed, []);
+  assert.equal(n.logger.events('error').length, 0);
+  assert.ok(n.logger.events('warn').includes('fleetDisconnected'));
+});
+
+test('FLUSHALL under a running node: detected, re-registered, view held', async () => {
+  const cfg = redisConfig(redis.url);
+  const n = startNode(cfg, 'n4', { fleetView: true });
+  const s = await caller(cfg);
+  await waitFor(async () => (await s.nodeInfo('n4')).record?.ok);
+  await s.redis.flushall();
+  await waitFor(() => n.client.status().reRegistrations === 1, { message: 're-registration' });
+  assert.equal(n.client.status().settled, false);
+  await waitFor(async () => (await s.nodeInfo('n4')).record?.ok);
+  assert.ok(n.logger.events('warn').includes('fleetReRegistered'));
+  assert.deepEqual(n.executed, []);
+});
+
+test('hostile desired entries and events: logged once, rejected (with an ack where possible), never executed', async () => {
+  const cfg = redisConfig(redis.url);
+  const s = await caller(cfg);
+  const n = startNode(cfg, 'n5');
+  await waitFor(async () => (await s.nodeInfo('n5')).record?.ok);
+  const base = { v: 1, id: 'hostile0-0001', seq: 999, node: 'n5', op: 'set-med', prefix: P4, by: 'mallory', at: Date.now() };
+  await s.redis.hset(s.keys.desired('n5'),
+    `med:${P4}`, JSON.stringify({ ...base, body: { med: 2 ** 40 }, prefix: '198.51.100.10/32\nprotocol' }),
+    'drain', '\u0000\u0001garbage');
+  await s.redis.publish(s.keys.notify('n5'), 'wake');
+  await s.redis.publish(s.keys.events, '{"v":1,"type":"state","node":"../../etc"}');
+  const ackKey = s.keys.ack('hostile0-0001');
+  const raw = await waitFor(async () => (await s.redis.lindex(ackKey, 0)) ?? undefined, { message: 'rejection ack' });
+  assert.match(raw, /"outcome":"rejected"/);
+  await new Promise((r) => setTimeout(r, 3 * cfg.heartbeatMs));
+  assert.deepEqual(n.executed, []);
+  assert.equal(n.rejected.length, 2, 'each bad value reported once, not on every heartbeat');
+  assert.equal(n.logger.events('error').filter((e) => e === 'fleetDataRejected').length, 2);
+  assert.ok(n.logger.events('warn').includes('fleetDataRejected'), 'bad event logged');
+});

@@ -1,0 +1,192 @@
+/**
+ * The local API: HTTP/1.1 + JSON over a Unix socket (like Docker's), so `curl --unix-socket` works.
+ * Routes live in api-routes.ts; this file is transport: socket lifecycle and permissions, body
+ * limits, content type, actor header, and mapping errors onto `{"error": "..."}` answers.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect } from 'node:net';
+import { chmod, chown, lstat, readFile, unlink } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import type { Actor } from '@vipcontrol/core';
+import type { Controller } from './controller.js';
+import { OperationError } from './errors.js';
+import { matchRoute } from './api-routes.js';
+
+/** Request bodies above this are refused with 413 (the biggest legitimate one is a health report). */
+export const MAX_BODY_BYTES = 64 * 1024;
+const MAX_ACTOR = 200;
+
+/** The socket cannot be served (another daemon is live on it, or the path is not a socket). */
+export class ApiSocketError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ApiSocketError';
+  }
+}
+
+export interface ApiServerOptions {
+  socketPath: string;
+  /** e.g. 0o660: the socket grants control over the node's announcements. */
+  mode: number;
+  /** Group name or gid given access (vipctl users, viphealth). */
+  group?: string;
+  controller: Controller;
+  logger: Logger;
+}
+
+/** The HTTP server on the Unix socket. */
+export class ApiServer {
+  readonly #o: ApiServerOptions;
+  readonly #log: Logger;
+  readonly #server: Server;
+
+  constructor(opts: ApiServerOptions) {
+    this.#o = opts;
+    this.#log = opts.logger;
+    this.#server = createServer((req, res) => void this.#handle(req, res));
+    // Mutations wait for BIRD; a slow apply must not be cut by Node's default request timeouts.
+    this.#server.requestTimeout = 120_000;
+    this.#server.headersTimeout = 10_000;
+  }
+
+  /** Replaces a stale socket (previous run), refuses a live one, listens, sets mode and group. */
+  async listen(): Promise<void> {
+    const path = this.#o.socketPath;
+    await removeStaleSocket(path);
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      // A burst of 1,000 vipctl calls connects at once; Node's default backlog (511) would refuse some.
+      this.#server.listen({ path, backlog: 2048 }, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+    await chmod(path, this.#o.mode);
+    if (this.#o.group !== undefined) await chown(path, -1, await resolveGid(this.#o.group));
+    this.#log.info({ event: 'apiListening', socket: path, mode: this.#o.mode.toString(8), group: this.#o.group }, 'API listening');
+  }
+
+  /** Stops accepting, lets in-flight requests finish briefly, removes the socket file. */
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#server.closeIdleConnections();
+    const timer = setTimeout(() => this.#server.closeAllConnections(), 2000);
+    await closed;
+    clearTimeout(timer);
+    await unlink(this.#o.socketPath).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') this.#log.warn({ event: 'apiSocketUnlinkFailed', err: error }, 'cannot remove API socket');
+    });
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    let status = 200;
+    let payload: unknown;
+    let actor: Actor = { source: 'api' };
+    const url = new URL(req.url ?? '/', 'http://vipcontrol');
+    try {
+      actor = parseActor(req.headers['x-vipcontrol-actor']);
+      const route = matchRoute(req.method ?? 'GET', url.pathname);
+      if ('status' in route) {
+        if (route.allow) res.setHeader('Allow', route.allow.join(', '));
+        await drain(req);
+        throw new OperationError(route.status as 404, route.status === 405 ? `method ${req.method} not allowed` : `no such endpoint ${url.pathname}`);
+      }
+      const body = await readJsonBody(req);
+      payload = await route.handler({ params: route.params, body, actor, controller: this.#o.controller, query: url.searchParams });
+    } catch (error) {
+      status = error instanceof OperationError ? error.status : 500;
+      payload = { error: (error as Error).message };
+      if (status === 413) res.setHeader('Connection', 'close');
+      if (status >= 500) this.#log.error({ event: 'apiError', method: req.method, path: url.pathname, err: error }, 'API request failed');
+    }
+    const text = JSON.stringify(payload);
+    res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+    res.end(text);
+    // Status polls are frequent: keep them out of info.
+    const level = req.method === 'GET' ? 'debug' : status >= 400 ? 'warn' : 'info';
+    this.#log[level](
+      { event: 'apiRequest', method: req.method, path: url.pathname, status, actor, durationMs: Math.round(performance.now() - started) },
+      `${req.method} ${url.pathname} ${status}`,
+    );
+  }
+}
+
+/** `X-Vipcontrol-Actor: user@host` → Actor; printable and short, since it lands in logs and state. */
+function parseActor(header: string | string[] | undefined): Actor {
+  if (header === undefined) return { source: 'api' };
+  const value = Array.isArray(header) ? header[0]! : header;
+  // eslint-disable-next-line no-control-regex
+  if (value.length > MAX_ACTOR || /[\u0000-\u001f\u007f]/.test(value)) {
+    throw new OperationError(400, `X-Vipcontrol-Actor must be printable, at most ${MAX_ACTOR} characters`);
+  }
+  return value === '' ? { source: 'api' } : { source: 'api', user: value };
+}
+
+/** Reads the body: empty → undefined; > 64 KiB → 413; not JSON → 415 (content type) or 400 (syntax). */
+async function readJsonBody(req: IncomingMessage): Promise<unknown> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > MAX_BODY_BYTES) {
+    req.resume();
+    throw new OperationError(413, `request body larger than ${MAX_BODY_BYTES} bytes`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) {
+      req.resume();
+      throw new OperationError(413, `request body larger than ${MAX_BODY_BYTES} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  if (size === 0) return undefined;
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/json') throw new OperationError(415, 'request body must be application/json');
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+  } catch (cause) {
+    throw new OperationError(400, `malformed JSON body: ${(cause as Error).message}`, { cause });
+  }
+}
+
+async function drain(req: IncomingMessage): Promise<void> {
+  req.resume();
+  if (!req.complete) await new Promise((resolve) => req.once('end', resolve).once('error', resolve));
+}
+
+/**
+ * A socket file left by a crashed daemon is removed; one a live daemon answers on is NOT (two
+ * daemons driving one BIRD would fight), and neither is a path that is not a socket at all.
+ */
+async function removeStaleSocket(path: string): Promise<void> {
+  let isSocket: boolean;
+  try {
+    isSocket = (await lstat(path)).isSocket();
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new ApiSocketError(`cannot inspect API socket ${path}: ${(cause as Error).message}`, { cause });
+  }
+  if (!isSocket) throw new ApiSocketError(`API socket path ${path} exists and is not a socket; refusing to replace it`);
+  const live = await new Promise<boolean>((resolve) => {
+    const probe = connect(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+  if (live) throw new ApiSocketError(`another vipcontrol is already serving ${path}; refusing to start`);
+  await unlink(path);
+}
+
+/** Group name or numeric gid → gid, from /etc/group (Node has no getgrnam). */
+async function resolveGid(group: string): Promise<number> {
+  if (/^\d+$/.test(group)) return Number(group);
+  const text = await readFile('/etc/group', 'utf8');
+  for (const line of text.split('\n')) {
+    const [name, , gid] = line.split(':');
+    if (name === group && gid !== undefined) return Number(gid);
+  }
+  throw new ApiSocketError(`api.socketGroup ${group}: no such group`);
+}

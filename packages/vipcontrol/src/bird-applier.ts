@@ -1,0 +1,318 @@
+/**
+ * Applies a rendered include file to BIRD with BIRD's own safe reconfiguration, and proves it.
+ *
+ *   rendered == file on disk && BIRD exports desired  →  nothing (no configure, nothing on the wire)
+ *   else: atomic write → `configure timeout N` → read back `show route protocol vipcontrol4/6 all`
+ *         → compare with desired → `configure confirm`
+ *   mismatch / error after configure → `configure undo` + restore the previous file
+ *   8002 (bird.conf or our file does not parse) → BIRD has ALREADY dropped its undo copy
+ *         (`configure undo` would answer 0019 "Nothing to do"), so restore the previous file and send
+ *         a plain `configure` to get back to a config that matches the disk.
+ *
+ * `configure timeout N` is the safety net for the daemon itself: if we die between configure and
+ * confirm, BIRD undoes the change after N seconds on its own.
+ */
+import type { Logger } from 'pino';
+import {
+  BirdConfigError,
+  BirdConnectionError,
+  BirdReplyError,
+  BirdTimeoutError,
+  type BirdClient,
+  type ConfigureResult,
+  type RouteInfo,
+} from '@vipcontrol/bird';
+import { compareObserved, type EffectiveVip, type ObservedRoute } from '@vipcontrol/core';
+import { AtomicFileError, readFileIfExists, removeFileDurably, writeFileAtomic } from './atomic-file.js';
+
+/** Transient: worth retrying soon (BIRD down, timeout). Permanent: needs a human (broken bird.conf). */
+export type ApplyErrorKind = 'transient' | 'permanent';
+export type ApplyPhase = 'read' | 'write' | 'configure' | 'verify' | 'confirm';
+
+/** An apply that did not end with BIRD exporting the desired state. */
+export class ApplyError extends Error {
+  readonly kind: ApplyErrorKind;
+  readonly phase: ApplyPhase;
+  /** BIRD's own error text, e.g. `/etc/bird/bird.conf:12:3 syntax error`, when BIRD said something. */
+  readonly birdText?: string;
+  /** True when the previous config was put back (file restored, BIRD undone or reconfigured). */
+  readonly restored: boolean;
+  constructor(
+    message: string,
+    details: { kind: ApplyErrorKind; phase: ApplyPhase; birdText?: string; restored: boolean; cause?: unknown },
+  ) {
+    super(message, { cause: details.cause });
+    this.name = 'ApplyError';
+    this.kind = details.kind;
+    this.phase = details.phase;
+    this.birdText = details.birdText;
+    this.restored = details.restored;
+  }
+}
+
+/** The part of BirdClient the applier uses (tests of pure logic may fake it). */
+export type BirdPort = Pick<BirdClient, 'configure' | 'configureConfirm' | 'configureUndo' | 'showRoutes' | 'waitForReconfiguration'>;
+
+export interface ApplyResult {
+  /** False when the no-op check found everything in place and no `configure` was sent. */
+  readonly configured: boolean;
+  /** What BIRD has in our two protocols after the apply. */
+  readonly observed: ObservedRoute[];
+}
+
+export interface BirdApplierOptions {
+  client: BirdPort;
+  includeFile: string;
+  protocol4: string;
+  protocol6: string;
+  configureTimeoutSec: number;
+  logger: Logger;
+}
+
+// BIRD reply codes (doc/reply_codes): 0003 Reconfigured, 0004 in progress, 0005 queued (newer BIRDs
+// finish asynchronously — the read-back polls for that), 0018 Reconfiguration confirmed.
+const CONFIGURE_OK = new Set([3, 4, 5]);
+const RECONFIGURED = 3;
+const CONFIRMED = 18;
+/** Read-back retries after a mismatch: BIRD 2.1x/3 may still be reconfiguring (0004). ~0.8 s in all. */
+const VERIFY_DELAYS_MS = [10, 25, 50, 100, 200, 400];
+
+/** The one component that writes the include file and reconfigures BIRD. Not re-entrant: callers serialise. */
+export class BirdApplier {
+  readonly #o: BirdApplierOptions;
+  /** A `configure timeout` was sent and not confirmed: BIRD may undo it behind our back. */
+  #unconfirmed = false;
+
+  constructor(opts: BirdApplierOptions) {
+    this.#o = opts;
+  }
+
+  /** What BIRD currently has in both of our static protocols. */
+  async readObserved(): Promise<ObservedRoute[]> {
+    const { client, protocol4, protocol6 } = this.#o;
+    const routes = [
+      ...(await client.showRoutes({ protocol: protocol4, all: true })),
+      ...(await client.showRoutes({ protocol: protocol6, all: true })),
+    ];
+    return routes.map(toObserved);
+  }
+
+  /** See the module comment. Throws ApplyError. */
+  async applyWithRollback(rendered: string, desired: readonly EffectiveVip[]): Promise<ApplyResult> {
+    const previous = await this.#readInclude();
+    if (previous === rendered && !this.#unconfirmed) {
+      const observed = await this.#readForNoop();
+      if (observed && compareObserved(desired, observed).length === 0) return { configured: false, observed };
+    }
+    await this.#write(rendered);
+    await this.#configureWithTimeout(previous);
+    const observed = await this.#verify(desired, previous);
+    await this.#confirm();
+    return { configured: true, observed };
+  }
+
+  async #readInclude(): Promise<string | undefined> {
+    try {
+      return await readFileIfExists(this.#o.includeFile);
+    } catch (cause) {
+      throw new ApplyError((cause as Error).message, { kind: 'permanent', phase: 'read', restored: true, cause });
+    }
+  }
+
+  /** Observed routes, or undefined when BIRD refuses the query (e.g. our protocols not loaded yet). */
+  async #readForNoop(): Promise<ObservedRoute[] | undefined> {
+    try {
+      return await this.readObserved();
+    } catch (cause) {
+      if (cause instanceof BirdReplyError) {
+        this.#o.logger.debug({ event: 'noopCheckRefused', err: cause }, 'BIRD refused the read-back; applying');
+        return undefined;
+      }
+      throw this.#wrap(cause, 'read', true);
+    }
+  }
+
+  async #write(rendered: string): Promise<void> {
+    try {
+      await writeFileAtomic(this.#o.includeFile, rendered);
+    } catch (cause) {
+      // The atomic write leaves the old file in place on failure: nothing to restore.
+      throw new ApplyError(`cannot write the BIRD include: ${(cause as Error).message}`, {
+        kind: 'permanent',
+        phase: 'write',
+        restored: true,
+        cause,
+      });
+    }
+  }
+
+  async #configureWithTimeout(previous: string | undefined): Promise<void> {
+    let result: ConfigureResult;
+    try {
+      this.#unconfirmed = true;
+      result = await this.#o.client.configure({ timeoutSec: this.#o.configureTimeoutSec });
+    } catch (cause) {
+      if (cause instanceof BirdConfigError) throw await this.#recoverFromParseError(previous, cause);
+      throw await this.#rollback(previous, this.#wrap(cause, 'configure', false));
+    }
+    if (!CONFIGURE_OK.has(result.code)) {
+      const text = replyText(result);
+      throw await this.#rollback(
+        previous,
+        new ApplyError(`BIRD did not reconfigure: ${text}`, { kind: 'transient', phase: 'configure', birdText: text, restored: false }),
+      );
+    }
+    if (result.code !== RECONFIGURED) {
+      // 0004/0005 (BIRD 2.1x/3): the reconfiguration finishes asynchronously; read back only after it.
+      try {
+        await this.#o.client.waitForReconfiguration({ timeoutMs: this.#o.configureTimeoutSec * 500 });
+      } catch (cause) {
+        throw await this.#rollback(previous, this.#wrap(cause, 'configure', false));
+      }
+    }
+  }
+
+  /** Reads back until BIRD matches `desired` or the poll budget is spent; rolls back on mismatch. */
+  async #verify(desired: readonly EffectiveVip[], previous: string | undefined): Promise<ObservedRoute[]> {
+    let mismatches: ReturnType<typeof compareObserved> = [];
+    for (let attempt = 0; ; attempt += 1) {
+      let observed: ObservedRoute[];
+      try {
+        observed = await this.readObserved();
+      } catch (cause) {
+        throw await this.#rollback(previous, this.#wrap(cause, 'verify', false));
+      }
+      mismatches = compareObserved(desired, observed);
+      if (mismatches.length === 0) return observed;
+      const delay = VERIFY_DELAYS_MS[attempt];
+      if (delay === undefined) break;
+      await new Promise((r) => setTimeout(r, delay));
+    }
+    const text = JSON.stringify(mismatches.slice(0, 5));
+    throw await this.#rollback(
+      previous,
+      new ApplyError(`BIRD does not export the desired routes after configure (${mismatches.length} mismatches): ${text}`, {
+        kind: 'permanent',
+        phase: 'verify',
+        restored: false,
+      }),
+    );
+  }
+
+  async #confirm(): Promise<void> {
+    let result: ConfigureResult;
+    try {
+      result = await this.#o.client.configureConfirm();
+    } catch (cause) {
+      // Unconfirmed: BIRD undoes by itself after the timeout; #unconfirmed forces a full re-apply.
+      throw this.#wrap(cause, 'confirm', false);
+    }
+    if (result.code !== CONFIRMED) {
+      // Typically 0019 "Nothing to do": the timeout fired first and BIRD already undid the change.
+      const text = replyText(result);
+      throw new ApplyError(`BIRD did not confirm the reconfiguration: ${text}`, {
+        kind: 'transient',
+        phase: 'confirm',
+        birdText: text,
+        restored: false,
+      });
+    }
+    this.#unconfirmed = false;
+  }
+
+  /**
+   * `configure undo`, then put the previous file back; if BIRD cannot undo (connection lost, 0019),
+   * reload the restored file with a plain `configure`. Returns `error` annotated for throwing.
+   */
+  async #rollback(previous: string | undefined, error: ApplyError): Promise<ApplyError> {
+    const log = this.#o.logger;
+    let undone = false;
+    try {
+      const r = await this.#o.client.configureUndo();
+      undone = CONFIGURE_OK.has(r.code);
+      if (!undone) log.warn({ event: 'undoRefused', reply: replyText(r) }, 'BIRD could not undo; reloading the previous file');
+    } catch (cause) {
+      log.warn({ event: 'undoFailed', err: cause }, 'configure undo failed; reloading the previous file');
+    }
+    const restored = (await this.#restoreFile(previous)) && (undone || (await this.#plainConfigure()));
+    if (undone) this.#unconfirmed = false;
+    log.warn({ event: 'applyRolledBack', phase: error.phase, restored, err: error }, 'apply failed and was rolled back');
+    return new ApplyError(error.message, { kind: error.kind, phase: error.phase, birdText: error.birdText, restored, cause: error.cause });
+  }
+
+  /** After 8002: BIRD kept running its old config but has no undo copy any more. */
+  async #recoverFromParseError(previous: string | undefined, cause: BirdConfigError): Promise<ApplyError> {
+    const log = this.#o.logger;
+    // BirdConfigError's message is BIRD's own "file:line:col reason" text.
+    const birdText = cause.message.replace(/^BIRD configuration error: /, '');
+    const restoredFile = await this.#restoreFile(previous);
+    let configured = false;
+    let ours = false;
+    if (restoredFile) {
+      try {
+        const r = await this.#o.client.configure();
+        configured = CONFIGURE_OK.has(r.code);
+        // The previous file parses where the new one did not: the rendered include was at fault.
+        ours = configured;
+      } catch (again) {
+        log.error({ event: 'birdConfigBroken', err: again }, 'BIRD configuration is broken even with the previous include');
+      }
+    }
+    this.#unconfirmed = false;
+    const message = ours
+      ? `BIRD rejected the rendered include (${birdText}); previous include restored`
+      : `BIRD configuration does not parse (${birdText}); fix bird.conf — BIRD keeps running its last good config`;
+    log.error({ event: ours ? 'includeRejected' : 'birdConfigBroken', birdText, restored: restoredFile }, message);
+    return new ApplyError(message, { kind: 'permanent', phase: 'configure', birdText, restored: restoredFile && configured, cause });
+  }
+
+  async #restoreFile(previous: string | undefined): Promise<boolean> {
+    try {
+      if (previous === undefined) await removeFileDurably(this.#o.includeFile);
+      else await writeFileAtomic(this.#o.includeFile, previous);
+      return true;
+    } catch (cause) {
+      this.#o.logger.error({ event: 'restoreFailed', file: this.#o.includeFile, err: cause }, 'cannot restore the previous include file');
+      return false;
+    }
+  }
+
+  async #plainConfigure(): Promise<boolean> {
+    try {
+      const r = await this.#o.client.configure();
+      return CONFIGURE_OK.has(r.code);
+    } catch (cause) {
+      this.#o.logger.error({ event: 'reloadPreviousFailed', err: cause }, 'configure with the previous include failed');
+      return false;
+    }
+  }
+
+  #wrap(cause: unknown, phase: ApplyPhase, restored: boolean): ApplyError {
+    if (cause instanceof ApplyError) return cause;
+    const transient = cause instanceof BirdConnectionError || cause instanceof BirdTimeoutError;
+    const birdText = cause instanceof BirdReplyError ? cause.message : undefined;
+    const what = cause instanceof AtomicFileError ? 'file' : 'BIRD';
+    return new ApplyError(`${what} error during ${phase}: ${(cause as Error).message}`, {
+      kind: transient ? 'transient' : 'permanent',
+      phase,
+      birdText,
+      restored,
+      cause,
+    });
+  }
+}
+
+function replyText(r: ConfigureResult): string {
+  return `${String(r.code).padStart(4, '0')} ${r.messages.join('; ')}`.trim();
+}
+
+function toObserved(r: RouteInfo): ObservedRoute {
+  return {
+    // Raw: compareObserved canonicalises itself, and a read-back must never throw on BIRD's spelling.
+    prefix: r.prefix,
+    med: r.med,
+    communities: r.communities,
+    largeCommunities: r.largeCommunities,
+    localPref: r.localPref,
+  };
+}

@@ -1,0 +1,446 @@
+/**
+ * The Controller: the one object every front end (HTTP API, fleet agent, maintenance scheduler,
+ * health reports) calls. An operation validates, persists the runtime state (BEFORE answering),
+ * requests an apply and resolves only once that apply is done. If the apply fails, the change stays
+ * saved and desired, the reconciler retries with backoff, and the caller gets a 500/503 saying so.
+ */
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import {
+  canonicalPrefix,
+  type Actor,
+  type HealthReport,
+  type HealthView,
+  type RuntimeState,
+  type VipcontrolConfig,
+} from '@vipcontrol/core';
+import { QueueStoppedError } from './apply-queue.js';
+import { ApplyError } from './bird-applier.js';
+import type {
+  ApplyOutcome,
+  ChangeOp,
+  ChangeRecord,
+  DaemonStatus,
+  OperationResult,
+} from './daemon-types.js';
+import { OperationError } from './errors.js';
+import type { HealthRegistry } from './health-registry.js';
+import type { Reconciler } from './reconciler.js';
+import type { StateMutation, StateStore } from './state-store.js';
+import { ExpiryTimer, expireRuntime, nextExpiry } from './ttl-schedule.js';
+
+export { OperationError } from './errors.js';
+export type { ApplyOutcome, ChangeRecord, DaemonStatus, OperationResult, VipStatus } from './daemon-types.js';
+
+/** See contracts.md. Mutations resolve once applied in BIRD, or reject with OperationError. */
+export interface Controller {
+  status(): DaemonStatus;
+  setMed(prefix: string, req: { med: number; ttlMs?: number; reason?: string }, actor: Actor): Promise<OperationResult>;
+  resetMed(prefix: string, actor: Actor): Promise<OperationResult>;
+  withdraw(prefix: string, req: { reason?: string; force?: boolean }, actor: Actor): Promise<OperationResult>;
+  announce(prefix: string, actor: Actor): Promise<OperationResult>;
+  drain(
+    req: { withdraw: boolean; reason?: string; force?: boolean; source?: 'operator' | 'maintenance'; untilMs?: number },
+    actor: Actor,
+  ): Promise<OperationResult>;
+  undrain(actor: Actor): Promise<OperationResult>;
+  reload(actor: Actor): Promise<OperationResult>;
+  reportHealth(report: HealthReport): Promise<void>;
+  setGuarded(prefixes: ReadonlySet<string>): Promise<void>;
+  on(event: 'applied', fn: (o: ApplyOutcome) => void): this;
+  on(event: 'changed', fn: (c: ChangeRecord) => void): this;
+}
+
+export interface ControllerOptions {
+  configFile: string;
+  state: StateStore;
+  health: HealthRegistry;
+  reconciler: Reconciler;
+  /** Reads and validates the config file (reload). */
+  loadConfig: (file: string) => Promise<VipcontrolConfig>;
+  bird: { readonly connected: boolean };
+  logger: Logger;
+  version: string;
+  now?: () => number;
+}
+
+const MAX_MED = 4_294_967_295;
+const MAX_TEXT = 200;
+const SYSTEM: Actor = { source: 'system' };
+
+/** The daemon's Controller implementation. Emits 'applied', 'changed' and 'reloaded' (new config). */
+export class VipController extends EventEmitter implements Controller {
+  readonly #o: ControllerOptions;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  readonly #startedAt: number;
+  readonly #expiry: ExpiryTimer;
+  readonly #extras = new Map<'fleet' | 'maintenance', () => unknown>();
+  #configLoadedAt: number;
+  #configError: { message: string; at: number } | undefined;
+  #healthKey: string;
+  #healthSeq = 0;
+  #healthApply: Promise<ApplyOutcome> | undefined;
+
+  constructor(opts: ControllerOptions) {
+    super();
+    this.#o = opts;
+    this.#log = opts.logger;
+    this.#now = opts.now ?? Date.now;
+    this.#startedAt = this.#now();
+    this.#configLoadedAt = this.#startedAt;
+    this.#expiry = new ExpiryTimer(() => void this.#expire(), this.#now);
+    this.#healthKey = healthKey(opts.health.view(this.#startedAt));
+    opts.health.on('change', () => this.#onHealthChange());
+    opts.reconciler.on('applied', (o: ApplyOutcome) => this.emit('applied', o));
+  }
+
+  /** Includes a component's status (fleet agent, maintenance) in GET /v1/status. */
+  setExtraStatus(key: 'fleet' | 'maintenance', fn: (() => unknown) | undefined): void {
+    if (fn) this.#extras.set(key, fn);
+    else this.#extras.delete(key);
+  }
+
+  /** Expires what ran out while the daemon was down, arms the TTL timer and applies once. */
+  async start(): Promise<ApplyOutcome> {
+    await this.#expire(false);
+    return this.#o.reconciler.request(this.#record('startup', SYSTEM));
+  }
+
+  stop(): void {
+    this.#expiry.disarm();
+  }
+
+  status(): DaemonStatus {
+    const r = this.#o.reconciler;
+    const config = r.config;
+    const runtime = this.#o.state.state;
+    const last = r.lastApply;
+    const extras: Record<string, unknown> = {};
+    for (const [key, fn] of this.#extras) extras[key] = safeStatus(fn);
+    return {
+      node: config.node,
+      version: this.#o.version,
+      pid: process.pid,
+      startedAt: this.#startedAt,
+      config: {
+        file: this.#o.configFile,
+        loadedAt: this.#configLoadedAt,
+        ...(this.#configError ? { error: this.#configError.message, errorAt: this.#configError.at } : {}),
+      },
+      state: this.#o.state.status(),
+      bird: {
+        connected: this.#o.bird.connected,
+        socket: r.bird.socket,
+        includeFile: r.bird.includeFile,
+        applies: r.applies,
+        ...(last ? { lastApply: last } : {}),
+        ...(r.lastSuccessAt !== undefined ? { lastSuccessAt: r.lastSuccessAt } : {}),
+        ...(last && !last.ok ? { error: `${last.error ?? 'apply failed'} (changes stay desired; retrying)` } : {}),
+        ...(r.retryAt !== undefined ? { retryAt: r.retryAt } : {}),
+      },
+      loopback: {
+        interface: config.loopback.interface,
+        manage: config.loopback.manage,
+        ...(r.loopbackError ? { error: r.loopbackError } : {}),
+      },
+      ...(runtime.drain ? { drain: runtime.drain } : {}),
+      guarded: [...r.guarded].sort(),
+      health: this.#o.health.status(),
+      ...extras,
+      vips: r.vipStatus(),
+    };
+  }
+
+  async setMed(prefixText: string, req: { med: number; ttlMs?: number; reason?: string }, actor: Actor): Promise<OperationResult> {
+    const prefix = this.#vip(prefixText);
+    if (!Number.isInteger(req.med) || req.med < 0 || req.med > MAX_MED) {
+      throw new OperationError(400, `med must be an integer 0..${MAX_MED}, got ${String(req.med)}`);
+    }
+    if (req.ttlMs !== undefined && (!Number.isInteger(req.ttlMs) || req.ttlMs <= 0)) {
+      throw new OperationError(400, 'ttl must be a positive duration');
+    }
+    const reason = checkText('reason', req.reason);
+    const now = this.#now();
+    const override = {
+      med: req.med,
+      setAt: now,
+      ...(req.ttlMs !== undefined ? { expiresAt: now + req.ttlMs } : {}),
+      ...(reason !== undefined ? { reason } : {}),
+      ...(actor.user !== undefined ? { setBy: actor.user } : {}),
+    };
+    return this.#mutate(
+      this.#record('set-med', actor, { prefix, reason, detail: { med: req.med, ttlMs: req.ttlMs } }),
+      (s) => ({ ...s, overrides: { ...s.overrides, [prefix]: override } }),
+      [prefix],
+    );
+  }
+
+  async resetMed(prefixText: string, actor: Actor): Promise<OperationResult> {
+    const prefix = this.#vip(prefixText);
+    return this.#mutate(
+      this.#record('reset-med', actor, { prefix }),
+      (s) => {
+        const { [prefix]: _gone, ...overrides } = s.overrides;
+        return { ...s, overrides };
+      },
+      [prefix],
+    );
+  }
+
+  async withdraw(prefixText: string, req: { reason?: string; force?: boolean }, actor: Actor): Promise<OperationResult> {
+    const prefix = this.#vip(prefixText);
+    const reason = checkText('reason', req.reason);
+    const entry = {
+      at: this.#now(),
+      ...(reason !== undefined ? { reason } : {}),
+      ...(actor.user !== undefined ? { by: actor.user } : {}),
+      ...(req.force === true ? { force: true } : {}),
+    };
+    return this.#mutate(
+      this.#record('withdraw', actor, { prefix, reason, detail: { force: req.force === true } }),
+      (s) => ({ ...s, withdrawn: { ...s.withdrawn, [prefix]: entry } }),
+      [prefix],
+    );
+  }
+
+  async announce(prefixText: string, actor: Actor): Promise<OperationResult> {
+    const prefix = this.#vip(prefixText);
+    return this.#mutate(
+      this.#record('announce', actor, { prefix }),
+      (s) => {
+        const { [prefix]: _gone, ...withdrawn } = s.withdrawn;
+        return { ...s, withdrawn };
+      },
+      [prefix],
+    );
+  }
+
+  /** `untilMs` is an absolute epoch-ms end (maintenance windows); the drain ends by itself then. */
+  async drain(
+    req: { withdraw: boolean; reason?: string; force?: boolean; source?: 'operator' | 'maintenance'; untilMs?: number },
+    actor: Actor,
+  ): Promise<OperationResult> {
+    const reason = checkText('reason', req.reason);
+    if (req.untilMs !== undefined && (!Number.isFinite(req.untilMs) || req.untilMs <= this.#now())) {
+      throw new OperationError(400, 'drain end must be in the future');
+    }
+    const drain: NonNullable<RuntimeState['drain']> = {
+      withdraw: req.withdraw,
+      at: this.#now(),
+      source: req.source ?? 'operator',
+      ...(reason !== undefined ? { reason } : {}),
+      ...(actor.user !== undefined ? { by: actor.user } : {}),
+      ...(req.force === true ? { force: true } : {}),
+      ...(req.untilMs !== undefined ? { until: req.untilMs } : {}),
+    };
+    return this.#mutate(
+      this.#record('drain', actor, { reason, detail: { withdraw: req.withdraw, source: drain.source, until: req.untilMs } }),
+      (s) => ({ ...s, drain }),
+      'all',
+    );
+  }
+
+  async undrain(actor: Actor): Promise<OperationResult> {
+    return this.#mutate(
+      this.#record('undrain', actor),
+      (s) => {
+        const { drain: _gone, ...rest } = s;
+        return rest;
+      },
+      'all',
+    );
+  }
+
+  /** Re-reads the config file: invalid → 422 and nothing changes; valid → swap and apply. */
+  async reload(actor: Actor): Promise<OperationResult> {
+    const file = this.#o.configFile;
+    let next: VipcontrolConfig;
+    try {
+      next = await this.#o.loadConfig(file);
+    } catch (cause) {
+      const message = (cause as Error).message;
+      this.#configError = { message, at: this.#now() };
+      this.#log.error({ event: 'reloadRejected', file, err: cause, actor }, 'config reload rejected; running config unchanged');
+      throw new OperationError(422, `config rejected, running config unchanged: ${message}`, { cause });
+    }
+    const previous = this.#o.reconciler.config;
+    warnRestartOnly(previous, next, this.#log);
+    this.#configError = undefined;
+    this.#configLoadedAt = this.#now();
+    this.#o.reconciler.setConfig(next);
+    const kept = new Set(next.vips.map((v) => v.prefix));
+    const record = this.#record('reload', actor, {
+      detail: { vips: next.vips.length, removed: previous.vips.filter((v) => !kept.has(v.prefix)).map((v) => v.prefix) },
+    });
+    this.#log.info({ event: 'configReloaded', file, vips: next.vips.length, actor }, 'config reloaded');
+    this.emit('reloaded', next, previous);
+    // Overrides of VIPs the new config dropped would linger forever: prune them with the reload.
+    return this.#mutate(record, (s) => pruneState(s, kept), 'all');
+  }
+
+  async reportHealth(report: HealthReport): Promise<void> {
+    const seq = this.#healthSeq;
+    try {
+      this.#o.health.ingest(report);
+    } catch (cause) {
+      throw new OperationError(400, `invalid health report: ${(cause as Error).message}`, { cause });
+    }
+    // The registry normally emits 'change' synchronously; check anyway so no report is lost.
+    this.#onHealthChange();
+    if (this.#healthSeq === seq || !this.#healthApply) return;
+    await this.#settle(this.#healthApply);
+  }
+
+  async setGuarded(prefixes: ReadonlySet<string>): Promise<void> {
+    const r = this.#o.reconciler;
+    const same = prefixes.size === r.guarded.size && [...prefixes].every((p) => r.guarded.has(p));
+    if (same) return;
+    r.setGuarded(prefixes);
+    const record = this.#record('guard', { source: 'fleet' }, { detail: { guarded: [...prefixes].sort() } });
+    this.#changed(record);
+    await this.#settle(r.request(record));
+  }
+
+  /** Validates a prefix from outside: 400 if malformed, 404 if not a configured VIP. */
+  #vip(text: string): string {
+    let prefix: string;
+    try {
+      prefix = canonicalPrefix(text).prefix;
+    } catch (cause) {
+      throw new OperationError(400, (cause as Error).message, { cause }); // names the input, JSON-quoted
+    }
+    if (!this.#o.reconciler.config.vips.some((v) => v.prefix === prefix)) {
+      throw new OperationError(404, `unknown VIP ${prefix}: not configured in ${this.#o.configFile}`);
+    }
+    return prefix;
+  }
+
+  #record(op: ChangeOp, actor: Actor, extra: { prefix?: string; reason?: string; detail?: Record<string, unknown> } = {}): ChangeRecord {
+    return {
+      at: this.#now(),
+      op,
+      actor,
+      ...(extra.prefix !== undefined ? { prefix: extra.prefix } : {}),
+      ...(extra.reason !== undefined ? { reason: extra.reason } : {}),
+      ...(extra.detail !== undefined ? { detail: extra.detail } : {}),
+    };
+  }
+
+  /** Persist, then apply; `affected` selects the VIPs returned. */
+  async #mutate(record: ChangeRecord, mutation: StateMutation, affected: readonly string[] | 'all'): Promise<OperationResult> {
+    try {
+      await this.#o.state.update(mutation);
+    } catch (cause) {
+      throw new OperationError(503, `cannot persist runtime state (${(cause as Error).message}); nothing changed`, { cause });
+    }
+    this.#expiry.arm(nextExpiry(this.#o.state.state));
+    this.#changed(record);
+    const outcome = await this.#settle(this.#o.reconciler.request(record));
+    const vips = affected === 'all' ? outcome.vips : outcome.vips.filter((v) => affected.includes(v.prefix));
+    return { ok: true, vips, applyId: outcome.id };
+  }
+
+  #changed(record: ChangeRecord): void {
+    this.#log.info({ event: 'changeRequested', ...record }, `${record.op}${record.prefix ? ` ${record.prefix}` : ''}`);
+    this.emit('changed', record);
+  }
+
+  /** Maps an apply failure onto an OperationError that says the change stays desired. */
+  async #settle(apply: Promise<ApplyOutcome>): Promise<ApplyOutcome> {
+    try {
+      return await apply;
+    } catch (cause) {
+      if (cause instanceof QueueStoppedError) {
+        throw new OperationError(503, 'vipcontrol is shutting down: the change is saved and applied on the next start', { cause });
+      }
+      const retryAt = this.#o.reconciler.retryAt;
+      const retry = retryAt !== undefined ? `retrying in ${Math.max(0, Math.ceil((retryAt - this.#now()) / 1000))}s` : 'retrying';
+      const transient = cause instanceof ApplyError && cause.kind === 'transient';
+      throw new OperationError(
+        transient ? 503 : 500,
+        `BIRD apply failed: ${(cause as Error).message} — the change is saved and stays desired; ${retry}`,
+        { cause },
+      );
+    }
+  }
+
+  /** Removes expired overrides / maintenance drains from the state and applies (TTL timer, start-up). */
+  async #expire(apply = true): Promise<void> {
+    const now = this.#now();
+    const probe = expireRuntime(this.#o.state.state, now);
+    if (probe.expired.length > 0 || probe.drainEnded) {
+      try {
+        await this.#o.state.update((s) => expireRuntime(s, now).runtime);
+        const record = this.#record('expire', SYSTEM, { detail: { overrides: probe.expired, drainEnded: probe.drainEnded } });
+        this.#log.info({ event: 'overridesExpired', ...record }, 'TTL expired');
+        this.emit('changed', record);
+        // computeEffective already ignores expired entries, so even a failed write keeps BIRD right.
+        if (apply) this.#o.reconciler.request(record).catch(() => undefined); // outcome logged by the reconciler
+      } catch (error) {
+        this.#log.error({ event: 'expireFailed', err: error }, 'cannot persist TTL expiry; retried at the next change');
+      }
+    }
+    this.#expiry.arm(nextExpiry(this.#o.state.state));
+  }
+
+  #onHealthChange(): void {
+    const key = healthKey(this.#o.health.view(this.#now()));
+    if (key === this.#healthKey) return;
+    this.#healthKey = key;
+    this.#healthSeq += 1;
+    const record = this.#record('health', { source: 'health' });
+    this.#changed(record);
+    const apply = this.#o.reconciler.request(record);
+    apply.catch(() => undefined); // outcome logged by the reconciler; reportHealth awaits it too
+    this.#healthApply = apply;
+  }
+}
+
+/** What of a health view can change the effective state (ignores timestamps and latencies). */
+function healthKey(view: HealthView): string {
+  return JSON.stringify([view.leaseExpired, view.checks.map((c) => [c.name, c.status, c.vips, c.effect])]);
+}
+
+/** Validates free text (reason): printable, ≤ 200 chars. Never rendered into BIRD config anyway. */
+function checkText(field: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  // eslint-disable-next-line no-control-regex
+  if (typeof value !== 'string' || value.length > MAX_TEXT || /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(value)) {
+    throw new OperationError(400, `${field} must be printable text of at most ${MAX_TEXT} characters`);
+  }
+  return value;
+}
+
+function pruneState(s: RuntimeState, kept: ReadonlySet<string>): RuntimeState {
+  const overrides = Object.fromEntries(Object.entries(s.overrides).filter(([p]) => kept.has(p)));
+  const withdrawn = Object.fromEntries(Object.entries(s.withdrawn).filter(([p]) => kept.has(p)));
+  return { ...s, overrides, withdrawn };
+}
+
+/** Settings only read at start-up: a reload keeps the running value and says so. */
+function warnRestartOnly(prev: VipcontrolConfig, next: VipcontrolConfig, log: Logger): void {
+  const fields: [string, unknown, unknown][] = [
+    ['bird', prev.bird, next.bird],
+    ['loopback.interface', prev.loopback.interface, next.loopback.interface],
+    ['loopback.manage', prev.loopback.manage, next.loopback.manage],
+    ['api', prev.api, next.api],
+    ['stateFile', prev.stateFile, next.stateFile],
+    ['health.leaseMs', prev.health.leaseMs, next.health.leaseMs],
+    ['redis', prev.redis, next.redis],
+    ['log', prev.log, next.log],
+  ];
+  for (const [field, a, b] of fields) {
+    if (JSON.stringify(a) !== JSON.stringify(b)) {
+      log.warn({ event: 'reloadNeedsRestart', field }, `${field} changed: takes effect on the next restart`);
+    }
+  }
+}
+
+function safeStatus(fn: () => unknown): unknown {
+  try {
+    return fn();
+  } catch (error) {
+    return { error: (error as Error).message };
+  }
+}

@@ -1,0 +1,179 @@
+/**
+ * Wires the daemon together: config → state → BIRD client → reconciler → controller → API, plus the
+ * optional fleet agent and maintenance scheduler. `stop()` changes nothing on the wire: a code
+ * deploy (restart) must be invisible to the fabric, so shutdown never withdraws or reconfigures.
+ */
+import type { Logger } from 'pino';
+import { BirdClient } from '@vipcontrol/bird';
+import type { VipcontrolConfig } from '@vipcontrol/core';
+import { ApiServer } from './api-server.js';
+import { BirdApplier } from './bird-applier.js';
+import { loadConfig } from './config-loader.js';
+import { VipController } from './controller.js';
+import { startFleetAgent, type FleetAgent } from './fleet-agent.js';
+import { HealthRegistry } from './health-registry.js';
+import { IpLoopback, type LoopbackManager } from './loopback.js';
+import { startMaintenance, type Maintenance } from './maintenance.js';
+import { Reconciler } from './reconciler.js';
+import { StateStore } from './state-store.js';
+import { VERSION } from './version.js';
+
+export interface DaemonOptions {
+  configFile: string;
+  logger: Logger;
+  /** Already-validated config (main.ts loads it to pick the log level); loaded from configFile if absent. */
+  config?: VipcontrolConfig;
+  /** Replaces the `ip`-based loopback manager (tests). */
+  loopback?: LoopbackManager;
+  /** Periodic re-verify interval (default 30 s). */
+  verifyIntervalMs?: number;
+}
+
+/** A running daemon. */
+export interface Daemon {
+  readonly controller: VipController;
+  readonly bird: BirdClient;
+  /** Resolves after the first apply following start-up (or rejects with its error). */
+  readonly started: Promise<unknown>;
+  stop(): Promise<void>;
+}
+
+/** Starts everything; the API is up (and status served) even while BIRD is still unreachable. */
+export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
+  const log = opts.logger;
+  const config = opts.config ?? (await loadConfig(opts.configFile));
+  log.info({ event: 'starting', version: VERSION, node: config.node, config: opts.configFile, vips: config.vips.length }, 'vipcontrol starting');
+
+  const state = new StateStore({ file: config.stateFile, logger: log.child({ component: 'state' }) });
+  await state.load();
+
+  const bird = new BirdClient({ socketPath: config.bird.socket, commandTimeoutMs: config.bird.commandTimeoutMs });
+  const birdLog = log.child({ component: 'bird' });
+  bird.on('connect', (banner: string) => birdLog.info({ event: 'birdConnected', banner, socket: config.bird.socket }, 'connected to BIRD'));
+  bird.on('disconnect', (cause: Error) =>
+    birdLog.warn({ event: 'birdDisconnected', err: cause }, 'lost BIRD control socket; reconnecting (announcements stay as BIRD has them)'),
+  );
+  bird.on('error', (error: Error) => birdLog.error({ event: 'birdClientError', err: error }, 'BIRD client error'));
+
+  const health = new HealthRegistry({ leaseMs: config.health.leaseMs, logger: log.child({ component: 'health' }) });
+  const applier = new BirdApplier({
+    client: bird,
+    includeFile: config.bird.includeFile,
+    protocol4: config.bird.protocol4,
+    protocol6: config.bird.protocol6,
+    configureTimeoutSec: config.bird.configureTimeoutSec,
+    logger: log.child({ component: 'applier' }),
+  });
+  const loopback = config.loopback.manage
+    ? (opts.loopback ?? new IpLoopback({ interface: config.loopback.interface, logger: log.child({ component: 'loopback' }) }))
+    : undefined;
+  const reconciler = new Reconciler({
+    config,
+    runtime: () => state.state,
+    health: (now) => health.view(now),
+    applier,
+    loopback,
+    logger: log.child({ component: 'reconciler' }),
+    verifyIntervalMs: opts.verifyIntervalMs,
+  });
+  const controller = new VipController({
+    configFile: opts.configFile,
+    state,
+    health,
+    reconciler,
+    loadConfig,
+    bird,
+    logger: log.child({ component: 'controller' }),
+    version: VERSION,
+  });
+
+  const api = new ApiServer({
+    socketPath: config.api.socket,
+    mode: config.api.socketMode,
+    group: config.api.socketGroup,
+    controller,
+    logger: log.child({ component: 'api' }),
+  });
+  await api.listen();
+
+  const system = { at: 0, actor: { source: 'system' as const } };
+  // BIRD restarted (or the socket dropped): what it exports now may differ from the file — re-verify.
+  bird.on('reconnect', () => {
+    reconciler.request({ ...system, at: Date.now(), op: 'bird-reconnect' }).catch(() => undefined); // logged by the reconciler
+  });
+  bird.on('spontaneous', (text: string) => {
+    birdLog.info({ event: 'birdMessage', text }, `BIRD: ${text}`);
+    // "+Config timeout expired, starting undo": BIRD undid something behind our back — re-verify.
+    if (/undo/i.test(text)) reconciler.request({ ...system, at: Date.now(), op: 'verify' }).catch(() => undefined);
+  });
+
+  health.start();
+  reconciler.start();
+  // connect() retries forever (the client's reconnect strategy): the daemon waits for BIRD, never exits.
+  const started = bird.connect().then(() => controller.start());
+  started.catch((error: unknown) => log.error({ event: 'startupApplyFailed', err: error }, 'first apply failed; retrying'));
+
+  const extras = await startExtras(config, controller, log);
+  controller.on('reloaded', (next: VipcontrolConfig, previous: VipcontrolConfig) => {
+    if (JSON.stringify(next.maintenance) === JSON.stringify(previous.maintenance)) return;
+    extras.maintenance?.stop();
+    extras.maintenance = startMaintenanceSafely(next, controller, log);
+  });
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      log.info({ event: 'stopping' }, 'vipcontrol stopping; announcements stay as they are');
+      await api.close();
+      extras.maintenance?.stop();
+      await extras.fleet?.stop();
+      controller.stop();
+      health.stop();
+      await reconciler.stop();
+      await state.stop();
+      await bird.close();
+      log.info({ event: 'stopped' }, 'vipcontrol stopped');
+    })();
+    return stopping;
+  };
+  return { controller, bird, started, stop };
+}
+
+async function startExtras(
+  config: VipcontrolConfig,
+  controller: VipController,
+  log: Logger,
+): Promise<{ fleet?: FleetAgent; maintenance?: Maintenance }> {
+  const extras: { fleet?: FleetAgent; maintenance?: Maintenance } = {};
+  if (config.redis) {
+    const logger = log.child({ component: 'fleet' });
+    try {
+      extras.fleet = await startFleetAgent({ config, controller, logger });
+      const fleet = extras.fleet;
+      controller.setExtraStatus('fleet', () => fleet.status());
+    } catch (error) {
+      // Local control keeps working without Redis; fleet trouble must never take the node's VIPs down.
+      logger.error({ event: 'fleetStartFailed', err: error }, 'fleet agent not started; local control only');
+      controller.setExtraStatus('fleet', () => ({ error: (error as Error).message }));
+    }
+  }
+  extras.maintenance = startMaintenanceSafely(config, controller, log);
+  return extras;
+}
+
+function startMaintenanceSafely(config: VipcontrolConfig, controller: VipController, log: Logger): Maintenance | undefined {
+  if (config.maintenance.length === 0) {
+    controller.setExtraStatus('maintenance', undefined);
+    return undefined;
+  }
+  const logger = log.child({ component: 'maintenance' });
+  try {
+    const m = startMaintenance({ config, controller, logger });
+    controller.setExtraStatus('maintenance', () => m.status());
+    return m;
+  } catch (error) {
+    logger.error({ event: 'maintenanceStartFailed', err: error }, 'maintenance windows not scheduled');
+    controller.setExtraStatus('maintenance', () => ({ error: (error as Error).message }));
+    return undefined;
+  }
+}

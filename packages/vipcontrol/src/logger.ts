@@ -1,0 +1,20 @@
+/** The daemon's one root logger: pino JSON lines on stdout; components take `child({ component })`. */
+import { pino, type Logger, type DestinationStream } from 'pino';
+
+export type { Logger } from 'pino';
+
+/**
+ * Creates the root logger. `event` keys are stable (operators alert on them); `msg` is for humans.
+ * Tests pass their own destination to capture lines.
+ */
+export function createLogger(opts: { level?: string; destination?: DestinationStream } = {}): Logger {
+  return pino(
+    {
+      level: opts.level ?? 'info',
+      base: { pid: process.pid, program: 'vipcontrol' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    opts.destination ?? pino.destination({ dest: 1, sync: true }),
+  );
+}

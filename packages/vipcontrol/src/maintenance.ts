@@ -1,0 +1,250 @@
+/**
+ * Scheduled maintenance windows (issue 4): `maintenance: [{ cron, duration, action, timezone }]`.
+ * node-cron parses and fires the cron expressions; a firing window drains the node (action `drain`:
+ * MED penalty; `withdraw`: withdraw) through the Controller with `source: 'maintenance'` and
+ * `untilMs`, and undrains it when the window ends.
+ *
+ * Rules (docs/fleet.md, "Maintenance windows"):
+ * - An operator drain is never replaced nor ended by a window: the window is recorded as active, but
+ *   the operator's drain stays exactly as it is.
+ * - A window missed because the daemon was down is entered at start-up for its remaining time when
+ *   start-up falls inside it (the most recent cron match within `duration` before now); a window
+ *   that already ended is not replayed.
+ * - `skipNext()` skips the next window to fire (of all windows); `endActive()` ends the active one early.
+ * - Overlapping windows extend the active one to the later end.
+ * The API routes POST /v1/maintenance/skip and /v1/maintenance/end (vipctl maintenance skip|end) are
+ * registered here, for as long as the scheduler runs.
+ */
+import cron, { type ScheduledTask } from 'node-cron';
+import type { MaintenanceWindowConfig, VipcontrolConfig } from '@vipcontrol/core';
+import { registerRoute } from './api-routes.js';
+import type { Controller } from './controller.js';
+import { OperationError } from './errors.js';
+import type { Logger } from './logger.js';
+
+export interface MaintenanceWindowStatus {
+  readonly index: number;
+  readonly cron: string;
+  readonly durationMs: number;
+  readonly action: 'drain' | 'withdraw';
+  readonly timezone?: string;
+  /** Next start (epoch ms), absent when the expression could not be scheduled. */
+  readonly next?: number;
+  /** The operator asked to skip this window's next run. */
+  readonly skipNext: boolean;
+  readonly error?: string;
+}
+
+export interface ActiveWindow {
+  readonly index: number;
+  readonly cron: string;
+  readonly action: 'drain' | 'withdraw';
+  readonly startedAt: number;
+  readonly until: number;
+  /** Entered at start-up for the remaining time of a window that began while the daemon was down. */
+  readonly caughtUp: boolean;
+  /** An operator drain was already in place: the window left it alone. */
+  readonly yieldedToOperator: boolean;
+}
+
+/** `maintenance` in GET /v1/status. */
+export interface MaintenanceStatus {
+  readonly windows: readonly MaintenanceWindowStatus[];
+  readonly active?: ActiveWindow;
+  /** The earliest next start over all windows. */
+  readonly next?: { readonly index: number; readonly at: number; readonly skipped: boolean };
+  readonly lastSkipped?: { readonly index: number; readonly at: number };
+  readonly lastEnded?: { readonly index: number; readonly at: number; readonly early: boolean };
+}
+
+export interface Maintenance {
+  stop(): void;
+  status(): MaintenanceStatus;
+  /** Skips the next window to start. */
+  skipNext(): void;
+  /** Ends the active window now. Rejects with OperationError 409 when none is active. */
+  endActive(): Promise<void>;
+}
+
+interface Slot {
+  readonly index: number;
+  readonly cfg: MaintenanceWindowConfig;
+  readonly task?: ScheduledTask;
+  readonly error?: string;
+  skipNext: boolean;
+}
+
+const ACTOR = { source: 'maintenance' as const };
+
+/** Schedules the configured windows and returns the handle the daemon and the API use. */
+export function startMaintenance(opts: { config: VipcontrolConfig; controller: Controller; logger: Logger; now?: () => number }): Maintenance {
+  const { controller } = opts;
+  const now = opts.now ?? Date.now;
+  const log = opts.logger; // the daemon passes a child with component: 'maintenance'
+  let active: ActiveWindow | undefined;
+  let endTimer: NodeJS.Timeout | undefined;
+  let lastSkipped: MaintenanceStatus['lastSkipped'];
+  let lastEnded: MaintenanceStatus['lastEnded'];
+  let stopped = false;
+  // Window transitions run one after another: a start racing an end must not interleave Controller calls.
+  let chain: Promise<void> = Promise.resolve();
+  const serial = (what: string, fn: () => Promise<void>) => {
+    chain = chain.then(fn).catch((err: Error) => log.error({ event: 'maintenanceError', what, err: err.message }, `maintenance ${what} failed`));
+    return chain;
+  };
+
+  const slots: Slot[] = opts.config.maintenance.map((cfg, index) => {
+    if (!cron.validate(cfg.cron)) {
+      const error = `maintenance[${index}].cron: node-cron rejects "${cfg.cron}"`;
+      log.error({ event: 'maintenanceInvalid', index, cron: cfg.cron }, `${error}; this window is not scheduled`);
+      return { index, cfg, error, skipNext: false };
+    }
+    const slot: Slot = { index, cfg, skipNext: false };
+    const task = cron.schedule(cfg.cron, (ctx) => void serial('start', () => begin(slot, ctx.date.getTime(), false)), {
+      name: `vipcontrol-maintenance-${index}`,
+      ...(cfg.timezone ? { timezone: cfg.timezone } : {}),
+      noOverlap: false,
+    });
+    return { ...slot, task };
+  });
+
+  async function begin(slot: Slot, at: number, caughtUp: boolean): Promise<void> {
+    if (stopped) return;
+    const { cfg, index } = slot;
+    if (slot.skipNext) {
+      slot.skipNext = false;
+      lastSkipped = { index, at };
+      log.info({ event: 'maintenanceSkipped', index, cron: cfg.cron }, 'maintenance window skipped by operator');
+      return;
+    }
+    const until = at + cfg.durationMs;
+    if (until <= now()) return;
+    if (active) {
+      if (until <= active.until) return;
+      log.info({ event: 'maintenanceExtended', index, until }, 'overlapping maintenance window extends the active one');
+      active = { ...active, until };
+      if (!active.yieldedToOperator) await drain(cfg, until);
+      armEnd();
+      return;
+    }
+    const operator = controller.status().drain;
+    const yielded = operator !== undefined && operator.source !== 'maintenance';
+    active = { index, cron: cfg.cron, action: cfg.action, startedAt: at, until, caughtUp, yieldedToOperator: yielded };
+    log.info({ event: 'maintenanceStarted', index, cron: cfg.cron, action: cfg.action, until, caughtUp, yieldedToOperator: yielded },
+      yielded ? 'maintenance window started; the node is already drained by an operator, left as is' : `maintenance window started: ${cfg.action}`);
+    if (!yielded) await drain(cfg, until);
+    armEnd();
+  }
+
+  async function drain(cfg: MaintenanceWindowConfig, until: number): Promise<void> {
+    await controller.drain({ withdraw: cfg.action === 'withdraw', reason: `maintenance window "${cfg.cron}"`, source: 'maintenance', untilMs: until }, ACTOR);
+  }
+
+  function armEnd(): void {
+    clearTimeout(endTimer);
+    if (!active) return;
+    // setTimeout caps at ~24.8 days; windows are far shorter, and a longer one is re-armed on restart.
+    endTimer = setTimeout(() => void serial('end', () => finish(false)), Math.min(Math.max(0, active.until - now()), 2 ** 31 - 1));
+    endTimer.unref();
+  }
+
+  async function finish(early: boolean): Promise<void> {
+    if (!active) return;
+    const ended = active;
+    active = undefined;
+    clearTimeout(endTimer);
+    lastEnded = { index: ended.index, at: now(), early };
+    log.info({ event: 'maintenanceEnded', index: ended.index, early }, early ? 'maintenance window ended early by operator' : 'maintenance window ended');
+    // Only our own drain is ours to end (an operator may have drained meanwhile).
+    if (controller.status().drain?.source === 'maintenance') await controller.undrain(ACTOR);
+  }
+
+  // Start-up: re-enter a window that is in progress (the daemon was down when it fired).
+  for (const slot of slots) {
+    if (!slot.task) continue;
+    const start = lastStartWithin(slot.task, now(), slot.cfg.durationMs, slot.cfg.cron);
+    if (start !== undefined) void serial('catch-up', () => begin(slot, start, true));
+  }
+
+  const handle: Maintenance = {
+    stop() {
+      stopped = true;
+      clearTimeout(endTimer);
+      for (const s of slots) void s.task?.destroy();
+      for (const remove of routes) remove();
+    },
+    status() {
+      const windows = slots.map((s): MaintenanceWindowStatus => {
+        const next = s.task?.getNextRun()?.getTime();
+        return {
+          index: s.index, cron: s.cfg.cron, durationMs: s.cfg.durationMs, action: s.cfg.action,
+          ...(s.cfg.timezone ? { timezone: s.cfg.timezone } : {}),
+          ...(next !== undefined ? { next } : {}),
+          skipNext: s.skipNext,
+          ...(s.error ? { error: s.error } : {}),
+        };
+      });
+      const first = nextWindow(slots);
+      return {
+        windows,
+        ...(active ? { active } : {}),
+        ...(first ? { next: { index: first.slot.index, at: first.at, skipped: first.slot.skipNext } } : {}),
+        ...(lastSkipped ? { lastSkipped } : {}),
+        ...(lastEnded ? { lastEnded } : {}),
+      };
+    },
+    skipNext() {
+      const first = nextWindow(slots);
+      if (!first) throw new OperationError(409, 'no maintenance window is scheduled');
+      first.slot.skipNext = true;
+      log.info({ event: 'maintenanceSkipRequested', index: first.slot.index, at: first.at }, 'next maintenance window will be skipped');
+    },
+    async endActive() {
+      if (!active) throw new OperationError(409, 'no maintenance window is active');
+      await serial('end', () => finish(true));
+    },
+  };
+  const routes = [
+    registerRoute('POST', '/v1/maintenance/skip', ({ body }) => {
+      noBody(body);
+      handle.skipNext();
+      return { ok: true, maintenance: handle.status() };
+    }),
+    registerRoute('POST', '/v1/maintenance/end', async ({ body }) => {
+      noBody(body);
+      await handle.endActive();
+      return { ok: true, maintenance: handle.status() };
+    }),
+  ];
+  return handle;
+}
+
+function noBody(body: unknown): void {
+  if (body !== undefined && (typeof body !== 'object' || body === null || Object.keys(body).length > 0)) {
+    throw new OperationError(400, 'this request takes no body');
+  }
+}
+
+function nextWindow(slots: readonly Slot[]): { slot: Slot; at: number } | undefined {
+  let best: { slot: Slot; at: number } | undefined;
+  for (const slot of slots) {
+    const at = slot.task?.getNextRun()?.getTime();
+    if (at !== undefined && (!best || at < best.at)) best = { slot, at };
+  }
+  return best;
+}
+
+/**
+ * The latest time in (now - duration, now] the task's expression matches, if any: the start of a
+ * window that should be active now. Asks node-cron's own matcher (no cron parsing here), stepping by
+ * minute unless the expression has a seconds field other than "0".
+ */
+export function lastStartWithin(task: Pick<ScheduledTask, 'match'>, now: number, durationMs: number, expression: string): number | undefined {
+  const fields = expression.trim().split(/\s+/);
+  const step = fields.length === 6 && fields[0] !== '0' ? 1000 : 60_000;
+  const top = Math.floor(now / step) * step;
+  for (let t = top; t > now - durationMs; t -= step) {
+    if (task.match(new Date(t))) return t;
+  }
+  return undefined;
+}

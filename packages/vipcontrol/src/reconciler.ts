@@ -1,0 +1,345 @@
+/**
+ * The reconcile loop: desired = computeEffective(config, runtime, health, now, guarded) → render →
+ * BirdApplier, plus the loopback plan — all through ONE coalescing queue, so exactly one apply runs
+ * at a time and bursts are squashed.
+ *
+ * Triggers: operator/health/fleet changes (via the Controller), a periodic re-verify (BIRD's state
+ * may drift: someone ran `birdc configure`, BIRD restarted), BIRD's 'reconnect' (BIRD restarted
+ * under us: re-verify and re-apply — the daemon never exits because BIRD went away), and retries
+ * with backoff after a failed apply.
+ */
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import {
+  canonicalPrefix,
+  compareObserved,
+  computeEffective,
+  planLoopback,
+  renderBirdInclude,
+  type EffectiveVip,
+  type HealthView,
+  type ObservedRoute,
+  type RuntimeState,
+  type VipcontrolConfig,
+} from '@vipcontrol/core';
+import { CoalescingQueue } from './apply-queue.js';
+import { ApplyError, type BirdApplier } from './bird-applier.js';
+import type { LoopbackManager } from './loopback.js';
+import type { ApplyOutcome, ChangeRecord, LastApplyStatus, VipChange, VipStatus } from './daemon-types.js';
+
+export interface ReconcilerOptions {
+  config: VipcontrolConfig;
+  runtime: () => RuntimeState;
+  health: (now: number) => HealthView;
+  applier: Pick<BirdApplier, 'applyWithRollback'>;
+  /** Absent when `loopback.manage` is false. */
+  loopback?: LoopbackManager;
+  logger: Logger;
+  /** Periodic re-verify; 0 disables (tests). Default 30 s. */
+  verifyIntervalMs?: number;
+  /** Backoff after a failed apply: min(max, min * 2^(failures-1)). */
+  retryMinMs?: number;
+  retryMaxMs?: number;
+  now?: () => number;
+}
+
+const SYSTEM = { source: 'system' } as const;
+
+/** Owns "what should BIRD export" and the single writer that makes it so. */
+export class Reconciler extends EventEmitter {
+  readonly #o: ReconcilerOptions;
+  readonly #log: Logger;
+  readonly #queue: CoalescingQueue<ChangeRecord, ApplyOutcome>;
+  readonly #now: () => number;
+  #config: VipcontrolConfig;
+  /** BIRD settings are fixed at start-up (the applier and client were built from them). */
+  readonly #bird: VipcontrolConfig['bird'];
+  #guarded: ReadonlySet<string> = new Set();
+  /** Every prefix any loaded config managed: a VIP dropped by a reload may still be on the loopback. */
+  readonly #managed = new Set<string>();
+  /** BIRD's routes in our protocols at the last read-back, by canonical prefix. */
+  #exported: Map<string, ObservedRoute> | undefined;
+  #lastApply: LastApplyStatus | undefined;
+  #lastSuccessAt: number | undefined;
+  #loopbackError: string | undefined;
+  #applyId = 0;
+  #verifyTimer: NodeJS.Timeout | undefined;
+
+  constructor(opts: ReconcilerOptions) {
+    super();
+    this.#o = opts;
+    this.#log = opts.logger;
+    this.#now = opts.now ?? Date.now;
+    this.#config = opts.config;
+    this.#bird = opts.config.bird;
+    for (const v of opts.config.vips) this.#managed.add(v.prefix);
+    const min = opts.retryMinMs ?? 500;
+    const max = opts.retryMaxMs ?? 30_000;
+    this.#queue = new CoalescingQueue<ChangeRecord, ApplyOutcome>({
+      run: (causes) => this.#run(causes),
+      retryDelayMs: (failures) => Math.min(max, min * 2 ** Math.min(failures - 1, 16)),
+      retryCause: { at: 0, op: 'retry', actor: SYSTEM },
+    });
+  }
+
+  get config(): VipcontrolConfig {
+    return this.#config;
+  }
+
+  /** The BIRD settings in force (a reload cannot change them). */
+  get bird(): VipcontrolConfig['bird'] {
+    return this.#bird;
+  }
+
+  /** Swaps the config (valid reload); the caller requests the apply. */
+  setConfig(config: VipcontrolConfig): void {
+    this.#config = config;
+    for (const v of config.vips) this.#managed.add(v.prefix);
+  }
+
+  get guarded(): ReadonlySet<string> {
+    return this.#guarded;
+  }
+
+  setGuarded(prefixes: ReadonlySet<string>): void {
+    this.#guarded = new Set(prefixes);
+  }
+
+  get lastApply(): LastApplyStatus | undefined {
+    return this.#lastApply;
+  }
+
+  get lastSuccessAt(): number | undefined {
+    return this.#lastSuccessAt;
+  }
+
+  get loopbackError(): string | undefined {
+    return this.#loopbackError;
+  }
+
+  /** Applies started so far (coalescing shows as applies << requests). */
+  get applies(): number {
+    return this.#queue.runs;
+  }
+
+  /** When the automatic retry after a failure fires, if pending. */
+  get retryAt(): number | undefined {
+    return this.#queue.nextRetryAt;
+  }
+
+  /** The effective state right now. */
+  desired(now = this.#now()): EffectiveVip[] {
+    return computeEffective({
+      config: this.#config,
+      runtime: this.#o.runtime(),
+      health: this.#o.health(now),
+      now,
+      guarded: this.#guarded,
+    });
+  }
+
+  /** Effective state joined with overrides and BIRD's last read-back. */
+  vipStatus(desired: readonly EffectiveVip[] = this.desired()): VipStatus[] {
+    const runtime = this.#o.runtime();
+    return desired.map((vip) => {
+      const override = runtime.overrides[vip.prefix];
+      const seen = this.#exported?.get(vip.prefix);
+      const base: VipStatus = { ...vip, inSync: this.#inSync(vip, seen) };
+      return {
+        ...base,
+        ...(override ? { override } : {}),
+        ...(this.#exported
+          ? {
+              exported: seen
+                ? { present: true, med: seen.med, communities: seen.communities, largeCommunities: seen.largeCommunities }
+                : { present: false, communities: [], largeCommunities: [] },
+            }
+          : {}),
+      };
+    });
+  }
+
+  /** Asks for an apply that includes `cause`; resolves with its outcome, rejects with ApplyError. */
+  request(cause: ChangeRecord): Promise<ApplyOutcome> {
+    return this.#queue.request(cause);
+  }
+
+  /** Arms the periodic re-verify. */
+  start(): void {
+    const every = this.#o.verifyIntervalMs ?? 30_000;
+    if (every <= 0) return;
+    this.#verifyTimer = setInterval(() => {
+      this.request({ at: this.#now(), op: 'verify', actor: SYSTEM }).catch(() => undefined); // recorded by #run
+    }, every);
+    this.#verifyTimer.unref();
+  }
+
+  /** Stops timers and waits for an apply in flight; never withdraws anything. */
+  async stop(): Promise<void> {
+    if (this.#verifyTimer) clearInterval(this.#verifyTimer);
+    await this.#queue.stop();
+  }
+
+  async #run(causes: ChangeRecord[]): Promise<ApplyOutcome> {
+    const id = ++this.#applyId;
+    const started = performance.now();
+    const at = this.#now();
+    const before = this.#exported;
+    let desired: EffectiveVip[] = [];
+    try {
+      desired = this.desired(at);
+      const rendered = renderBirdInclude(desired, { protocol4: this.#bird.protocol4, protocol6: this.#bird.protocol6 });
+      const plan = await this.#loopbackPlan(desired);
+      await this.#loopbackStep('add', plan?.add ?? []);
+      const result = await this.#o.applier.applyWithRollback(rendered, desired);
+      this.#exported = indexObserved(result.observed);
+      // Route first, address after: the fabric stops sending before the address disappears.
+      await this.#loopbackStep('remove', plan?.remove ?? []);
+      const changes = result.configured ? diff(before, desired) : [];
+      const outcome = this.#finish({ id, at, started, ok: true, configured: result.configured, changes, causes, desired });
+      return outcome;
+    } catch (error) {
+      const applyError =
+        error instanceof ApplyError
+          ? error
+          : new ApplyError(`apply failed: ${(error as Error).message}`, { kind: 'permanent', phase: 'write', restored: true, cause: error });
+      this.#finish({ id, at, started, ok: false, configured: false, changes: [], causes, desired, error: applyError });
+      throw applyError;
+    }
+  }
+
+  #finish(r: {
+    id: number;
+    at: number;
+    started: number;
+    ok: boolean;
+    configured: boolean;
+    changes: VipChange[];
+    causes: ChangeRecord[];
+    desired: EffectiveVip[];
+    error?: ApplyError;
+  }): ApplyOutcome {
+    const durationMs = Math.round((performance.now() - r.started) * 1000) / 1000;
+    const changed = r.changes.map(describeChange);
+    this.#lastApply = {
+      id: r.id,
+      at: r.at,
+      durationMs,
+      ok: r.ok,
+      configured: r.configured,
+      changed,
+      ...(r.error ? { error: r.error.message, errorKind: r.error.kind } : {}),
+    };
+    if (r.ok) this.#lastSuccessAt = r.at;
+    const outcome: ApplyOutcome = {
+      id: r.id,
+      at: r.at,
+      durationMs,
+      ok: r.ok,
+      configured: r.configured,
+      changes: r.changes,
+      causes: r.causes,
+      vips: this.vipStatus(r.desired),
+      ...(r.error ? { error: r.error.message, errorKind: r.error.kind } : {}),
+    };
+    this.#logApply(outcome, changed);
+    this.emit('applied', outcome);
+    return outcome;
+  }
+
+  #logApply(o: ApplyOutcome, changed: string[]): void {
+    // A burst of 1,000 set-meds is one apply: log a sample of the causes, not all of them.
+    const why = o.causes.slice(0, 10).map((c) => ({ op: c.op, actor: c.actor, prefix: c.prefix, reason: c.reason }));
+    const fields = {
+      event: o.ok ? 'applied' : 'applyFailed',
+      applyId: o.id,
+      durationMs: o.durationMs,
+      ...(o.ok ? { configureSkipped: !o.configured } : {}),
+      changes: o.changes,
+      causes: why,
+      causeCount: o.causes.length,
+      ...(o.error ? { error: o.error, errorKind: o.errorKind } : {}),
+    };
+    if (!o.ok) this.#log.error(fields, `apply failed: ${o.error}; the change stays desired and is retried`);
+    else if (o.configured || o.causes.some((c) => c.op !== 'verify')) {
+      this.#log.info(fields, o.configured ? `applied: ${changed.join(', ') || 'no VIP change'}` : 'BIRD already in sync; configure skipped');
+    } else this.#log.debug(fields, 'periodic verify: in sync');
+  }
+
+  async #loopbackPlan(desired: readonly EffectiveVip[]): Promise<{ add: string[]; remove: string[] } | undefined> {
+    if (!this.#o.loopback) return undefined;
+    try {
+      const present = await this.#o.loopback.list();
+      this.#loopbackError = undefined;
+      return planLoopback(desired, present, { removeOnWithdraw: this.#config.loopback.removeOnWithdraw, managed: this.#managed });
+    } catch (error) {
+      this.#loopbackFailed(error);
+      return undefined;
+    }
+  }
+
+  /**
+   * Loopback trouble never blocks the BIRD apply (withdrawing a route because `ip` failed would be
+   * worse); it is logged, shown in status and retried by the next apply or re-verify.
+   */
+  async #loopbackStep(step: 'add' | 'remove', prefixes: readonly string[]): Promise<void> {
+    for (const prefix of prefixes) {
+      try {
+        await this.#o.loopback?.[step](prefix);
+      } catch (error) {
+        this.#loopbackFailed(error);
+      }
+    }
+  }
+
+  #loopbackFailed(error: unknown): void {
+    this.#loopbackError = (error as Error).message;
+    this.#log.error({ event: 'loopbackFailed', err: error }, 'loopback address management failed');
+  }
+
+  #inSync(vip: EffectiveVip, seen: ObservedRoute | undefined): boolean {
+    if (!this.#exported) return false;
+    return compareObserved([vip], seen ? [seen] : []).length === 0;
+  }
+}
+
+function indexObserved(observed: readonly ObservedRoute[]): Map<string, ObservedRoute> {
+  const map = new Map<string, ObservedRoute>();
+  for (const route of observed) map.set(canonicalOrRaw(route.prefix), route);
+  return map;
+}
+
+function canonicalOrRaw(prefix: string): string {
+  try {
+    return canonicalPrefix(prefix).prefix;
+  } catch {
+    return prefix; // BIRD spelled something we cannot parse: keep it, it will show as unexpected
+  }
+}
+
+/** VIPs whose announcement or MED differs from what BIRD exported before the apply. */
+function diff(before: Map<string, ObservedRoute> | undefined, desired: readonly EffectiveVip[]): VipChange[] {
+  const changes: VipChange[] = [];
+  for (const vip of desired) {
+    const to = { announced: vip.announced, med: vip.med };
+    if (!before) {
+      changes.push({ prefix: vip.prefix, to });
+      continue;
+    }
+    const seen = before.get(vip.prefix);
+    const from = seen ? { announced: true, med: seen.med ?? 0 } : { announced: false, med: vip.med };
+    if (from.announced !== to.announced || (to.announced && from.med !== to.med)) changes.push({ prefix: vip.prefix, from, to });
+  }
+  // Routes of VIPs a reload removed from the config disappear too.
+  const configured = new Set(desired.map((v) => v.prefix));
+  for (const [prefix, seen] of before ?? []) {
+    if (!configured.has(prefix)) changes.push({ prefix, from: { announced: true, med: seen.med ?? 0 }, to: { announced: false, med: seen.med ?? 0 } });
+  }
+  return changes;
+}
+
+function describeChange(c: VipChange): string {
+  if (!c.to.announced) return `${c.prefix} withdrawn`;
+  if (!c.from || !c.from.announced) return `${c.prefix} announced med ${c.to.med}`;
+  return `${c.prefix} med ${c.from.med}→${c.to.med}`;
+}

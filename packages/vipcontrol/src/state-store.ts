@@ -1,0 +1,119 @@
+/**
+ * Runtime operator state (MED overrides, operator withdrawals, drain), persisted in the state file.
+ *
+ * Every change is written (atomically) BEFORE the caller is answered, so an acknowledged `set-med`
+ * survives a crash. Writes go through a coalescing queue: a burst of changes becomes a few writes,
+ * each caller resolved once a write containing its change is on disk. A failed write changes
+ * nothing in memory either: the batch is rejected and the state stays as last persisted.
+ *
+ * Corrupt state file (decision): the daemon does not guess what a half-readable file meant. It
+ * moves the file aside as `<file>.corrupt-<timestamp>` (kept for the operator), logs an error,
+ * starts from the empty state (configured MEDs, nothing withdrawn, no drain) and reports the
+ * incident in status (`state.corrupt`) for the life of the process. An UNREADABLE file
+ * (permissions, I/O error) is different: start-up fails, because an empty state could undo an
+ * operator's withdraw that is still on disk.
+ */
+import { rename } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import { emptyRuntimeState, parseRuntimeState, type RuntimeState } from '@vipcontrol/core';
+import { readFileIfExists, writeFileAtomic } from './atomic-file.js';
+import { CoalescingQueue } from './apply-queue.js';
+
+/** A pure change to the runtime state; must not throw (validate before calling `update`). */
+export type StateMutation = (state: RuntimeState) => RuntimeState;
+
+/** What happened to a state file that could not be parsed at start-up. */
+export interface CorruptStateInfo {
+  readonly at: number;
+  readonly movedTo: string;
+  readonly error: string;
+}
+
+export interface StateStoreStatus {
+  readonly file: string;
+  readonly lastWriteAt?: number;
+  readonly error?: string;
+  readonly corrupt?: CorruptStateInfo;
+}
+
+/** Loads, holds and persists the RuntimeState. */
+export class StateStore {
+  readonly #file: string;
+  readonly #log: Logger;
+  readonly #queue: CoalescingQueue<StateMutation, RuntimeState>;
+  #state: RuntimeState = emptyRuntimeState();
+  #written: string | undefined;
+  #lastWriteAt: number | undefined;
+  #error: string | undefined;
+  #corrupt: CorruptStateInfo | undefined;
+
+  constructor(opts: { file: string; logger: Logger }) {
+    this.#file = opts.file;
+    this.#log = opts.logger;
+    this.#queue = new CoalescingQueue({ run: (mutations) => this.#persist(mutations) });
+  }
+
+  /** The state as last persisted (what the daemon acts on). */
+  get state(): RuntimeState {
+    return this.#state;
+  }
+
+  status(): StateStoreStatus {
+    return { file: this.#file, lastWriteAt: this.#lastWriteAt, error: this.#error, corrupt: this.#corrupt };
+  }
+
+  /** Reads the state file: missing → empty state; corrupt → moved aside, empty state (see module doc). */
+  async load(now = Date.now()): Promise<RuntimeState> {
+    const text = await readFileIfExists(this.#file);
+    if (text === undefined) {
+      this.#log.info({ event: 'stateMissing', file: this.#file }, 'no state file yet; starting with empty runtime state');
+      this.#state = emptyRuntimeState();
+      return this.#state;
+    }
+    try {
+      this.#state = parseRuntimeState(JSON.parse(text) as unknown);
+      this.#written = text;
+      this.#log.info({ event: 'stateLoaded', file: this.#file }, 'runtime state loaded');
+    } catch (cause) {
+      const movedTo = `${this.#file}.corrupt-${new Date(now).toISOString().replace(/[:.]/g, '-')}`;
+      await rename(this.#file, movedTo);
+      this.#corrupt = { at: now, movedTo, error: (cause as Error).message };
+      this.#state = emptyRuntimeState();
+      this.#log.error(
+        { event: 'stateCorrupt', file: this.#file, movedTo, err: cause },
+        'state file is corrupt: moved aside, starting with empty runtime state (configured MEDs, nothing withdrawn, no drain)',
+      );
+    }
+    return this.#state;
+  }
+
+  /** Applies `mutation` and resolves once the result is on disk. */
+  update(mutation: StateMutation): Promise<RuntimeState> {
+    return this.#queue.request(mutation);
+  }
+
+  /** Waits for a write in flight; later updates are refused. */
+  stop(): Promise<void> {
+    return this.#queue.stop();
+  }
+
+  async #persist(mutations: StateMutation[]): Promise<RuntimeState> {
+    const next = mutations.reduce((s, m) => m(s), this.#state);
+    const text = `${JSON.stringify(next, null, 2)}\n`;
+    if (text !== this.#written) {
+      try {
+        // 0640: reasons and operator names are not secrets, but nobody outside the group needs them.
+        await writeFileAtomic(this.#file, text, { mode: 0o640 });
+      } catch (error) {
+        this.#error = (error as Error).message;
+        this.#log.error({ event: 'stateWriteFailed', file: this.#file, err: error }, 'cannot persist runtime state; change refused');
+        throw error;
+      }
+      this.#written = text;
+      this.#lastWriteAt = Date.now();
+      this.#error = undefined;
+    }
+    this.#state = next;
+    return next;
+  }
+}

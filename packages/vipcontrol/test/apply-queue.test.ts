@@ -1,0 +1,114 @@
+// The coalescing writer, with a fake run that records what it was asked (MetalLB's fakeSession style).
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { CoalescingQueue, QueueStoppedError } from '../src/apply-queue.js';
+
+/** A run we complete by hand, recording the causes of each call. */
+function recorder() {
+  const calls: number[][] = [];
+  const gates: { resolve(v: string): void; reject(e: Error): void }[] = [];
+  const run = (causes: number[]) => {
+    calls.push(causes);
+    return new Promise<string>((resolve, reject) => gates.push({ resolve, reject }));
+  };
+  return { calls, gates, run };
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+describe('CoalescingQueue', () => {
+  it('squashes a same-tick burst into one run and answers every caller', async () => {
+    const runs: number[][] = [];
+    const q = new CoalescingQueue<number, string>({ run: async (c) => (runs.push(c), `run${runs.length}`) });
+    const answers = await Promise.all(Array.from({ length: 1000 }, (_, i) => q.request(i)));
+    assert.equal(runs.length, 1);
+    assert.equal(runs[0]!.length, 1000);
+    assert.ok(answers.every((a) => a === 'run1'));
+  });
+
+  it('requests made while a run is in flight share the NEXT run, never the current one', async () => {
+    const r = recorder();
+    const q = new CoalescingQueue<number, string>({ run: r.run });
+    const first = q.request(1);
+    await tick();
+    assert.deepEqual(r.calls, [[1]]);
+    const late = [q.request(2), q.request(3), q.request(4)];
+    await tick();
+    assert.equal(r.calls.length, 1, 'no second run while the first is in flight');
+    r.gates[0]!.resolve('a');
+    assert.equal(await first, 'a');
+    await tick();
+    assert.deepEqual(r.calls, [[1], [2, 3, 4]]);
+    r.gates[1]!.resolve('b');
+    assert.deepEqual(await Promise.all(late), ['b', 'b', 'b']);
+    assert.equal(q.runs, 2);
+  });
+
+  it('a burst spread over many ticks becomes a handful of runs', async () => {
+    let runs = 0;
+    const q = new CoalescingQueue<number, number>({
+      run: async () => {
+        runs += 1;
+        await new Promise((res) => setTimeout(res, 5));
+        return runs;
+      },
+    });
+    const all: Promise<number>[] = [];
+    for (let i = 0; i < 1000; i += 1) {
+      all.push(q.request(i));
+      if (i % 50 === 0) await tick();
+    }
+    await Promise.all(all);
+    assert.ok(runs <= 25, `expected a handful of runs, got ${runs}`);
+  });
+
+  it('rejects the whole batch with the run error, then retries by itself with backoff', async () => {
+    const r = recorder();
+    const delays: number[] = [];
+    const q = new CoalescingQueue<number, string>({
+      run: r.run,
+      retryDelayMs: (failures) => (delays.push(failures), 1),
+      retryCause: -1,
+    });
+    const a = q.request(1);
+    const b = q.request(2);
+    await tick();
+    r.gates[0]!.reject(new Error('bird down'));
+    await assert.rejects(a, /bird down/);
+    await assert.rejects(b, /bird down/);
+    assert.equal(q.failures, 1);
+    // The retry timer fires after 1 ms and starts a run with the retry cause alone.
+    await waitUntil(() => r.calls.length === 2);
+    assert.deepEqual(r.calls[1], [-1]);
+    r.gates[1]!.resolve('ok');
+    await waitUntil(() => q.failures === 0);
+    assert.deepEqual(delays, [1]);
+    assert.equal(q.nextRetryAt, undefined);
+  });
+
+  it('stop() rejects queued requests, waits for the run in flight, refuses new ones', async () => {
+    const r = recorder();
+    const q = new CoalescingQueue<number, string>({ run: r.run });
+    const inFlight = q.request(1);
+    await tick();
+    const queued = q.request(2);
+    const stopped = q.stop();
+    await assert.rejects(queued, QueueStoppedError);
+    let done = false;
+    void stopped.then(() => (done = true));
+    await tick();
+    assert.equal(done, false, 'stop waits for the run in flight');
+    r.gates[0]!.resolve('x');
+    await stopped;
+    assert.equal(await inFlight, 'x');
+    await assert.rejects(q.request(3), QueueStoppedError);
+  });
+});
+
+async function waitUntil(cond: () => boolean): Promise<void> {
+  const deadline = Date.now() + 2000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('condition not met within 2 s');
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}

@@ -1,0 +1,68 @@
+// The state file: atomic persistence, coalesced writes, corrupt and unreadable files.
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { makeTempDir } from '@vipcontrol/testlab';
+import { StateStore } from '../src/state-store.js';
+
+const logger = pino({ level: 'silent' });
+
+describe('StateStore', async () => {
+  const tmp = await makeTempDir('vc-state-');
+  after(() => tmp.cleanup());
+
+  it('missing file → empty state; an update is on disk before it resolves', async () => {
+    const file = join(tmp.path, 'a.json');
+    const store = new StateStore({ file, logger });
+    assert.deepEqual(await store.load(), { version: 1, overrides: {}, withdrawn: {} });
+    await store.update((s) => ({ ...s, overrides: { '198.51.100.10/32': { med: 7, setAt: 1 } } }));
+    const onDisk = JSON.parse(await readFile(file, 'utf8')) as { overrides: Record<string, { med: number }> };
+    assert.equal(onDisk.overrides['198.51.100.10/32']!.med, 7);
+    // A new store reads back exactly what was written.
+    const again = new StateStore({ file, logger });
+    assert.deepEqual(await again.load(), store.state);
+    // No temp files left behind.
+    assert.deepEqual((await readdir(tmp.path)).filter((n) => n.includes('.tmp-')), []);
+  });
+
+  it('a burst of updates is applied in order and every caller resolves with the state that includes it', async () => {
+    const file = join(tmp.path, 'burst.json');
+    const store = new StateStore({ file, logger });
+    await store.load();
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        store.update((s) => ({ ...s, overrides: { ...s.overrides, [`198.51.100.${i % 50}/32`]: { med: i, setAt: i } } })),
+      ),
+    );
+    assert.equal(Object.keys(store.state.overrides).length, 50);
+    assert.equal(store.state.overrides['198.51.100.49/32']!.med, 199, 'last writer wins, in request order');
+    results.forEach((r, i) => assert.ok(r.overrides[`198.51.100.${i % 50}/32`]!.med >= i));
+  });
+
+  it('a corrupt file is moved aside, reported, and the daemon starts from the empty state', async () => {
+    const file = join(tmp.path, 'corrupt.json');
+    await writeFile(file, '{"version": 1, "overrides": {"198.51.100.10/32": {"med": "lots"}}');
+    const store = new StateStore({ file, logger });
+    assert.deepEqual(await store.load(1_700_000_000_000), { version: 1, overrides: {}, withdrawn: {} });
+    const corrupt = store.status().corrupt;
+    assert.ok(corrupt, 'status reports the corrupt file');
+    assert.match(corrupt.movedTo, /corrupt\.json\.corrupt-2023-11-14T22-13-20-000Z$/);
+    assert.match(await readFile(corrupt.movedTo, 'utf8'), /lots/, 'the original bytes are kept for the operator');
+    await assert.rejects(readFile(file), { code: 'ENOENT' });
+  });
+
+  it('a failed write rejects the update and leaves the state as last persisted', async () => {
+    const dir = join(tmp.path, 'gone');
+    await mkdir(dir);
+    const store = new StateStore({ file: join(dir, 'state.json'), logger });
+    await store.load();
+    await store.update((s) => ({ ...s, withdrawn: { '198.51.100.1/32': { at: 1 } } }));
+    // The directory disappearing makes the temp-file open fail even for root.
+    await rm(dir, { recursive: true });
+    await assert.rejects(store.update((s) => ({ ...s, withdrawn: {} })), /cannot write/);
+    assert.deepEqual(Object.keys(store.state.withdrawn), ['198.51.100.1/32']);
+    assert.match(store.status().error ?? '', /cannot write/);
+  });
+});

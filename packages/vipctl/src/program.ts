@@ -1,0 +1,66 @@
+/**
+ * The vipctl program: global options, the nouns, and `run()`, which maps every outcome to one
+ * stderr line and a documented exit code. Adding a noun = one entry in NOUNS.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { CliContext, DEFAULT_SOCKET, type CliIo } from './context.js';
+import { CliError, EXIT_CODES_HELP, ExitCode } from './errors.js';
+import * as status from './commands/status.js';
+import * as vip from './commands/vip.js';
+import * as drain from './commands/drain.js';
+import * as reload from './commands/reload.js';
+import * as config from './commands/config.js';
+
+/** One command file: adds its command(s) to the program. */
+export interface NounModule {
+  register(program: Command, ctx: CliContext): void;
+}
+
+/** Every noun, in `--help` order. */
+const NOUNS: readonly NounModule[] = [status, vip, drain, reload, config];
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** Builds the commander program bound to `io`. */
+export function createProgram(io: CliIo): { program: Command; ctx: CliContext } {
+  const program = new Command('vipctl');
+  const ctx = new CliContext(program, io);
+  program
+    .description('Operate the local vipcontrol daemon over its API socket.')
+    .version(VERSION)
+    .addOption(
+      new Option('--socket <path>', 'vipcontrol API socket (env VIPCTL_SOCKET)').default(io.env['VIPCTL_SOCKET'] || DEFAULT_SOCKET),
+    )
+    .option('--json', 'print the API JSON as is instead of human output')
+    .addHelpText('after', EXIT_CODES_HELP)
+    .showSuggestionAfterError(true)
+    // Inherited by every subcommand created after this point: commander errors become exit 2 and one
+    // "vipctl: ..." line, not commander's own process.exit(1).
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout(s),
+      writeErr: (s) => io.stderr(s),
+            // One line: commander puts its "(Did you mean …?)" suggestion on a second line.
+      outputError: (s, write) => write(`vipctl: ${s.replace(/^error: /, '').trimEnd().replace(/\n+/g, ' ')}\n`),
+    });
+  for (const noun of NOUNS) noun.register(program, ctx);
+  return { program, ctx };
+}
+
+/** Runs vipctl with `argv` (without node and script); resolves with the exit code. */
+export async function run(argv: readonly string[], io: CliIo): Promise<number> {
+  const { program } = createProgram(io);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return ExitCode.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage; // already printed
+    if (err instanceof CliError) {
+      if (err.message !== '') io.stderr(`vipctl: ${err.message}\n`); // '' = details already printed
+      return err.exitCode;
+    }
+    io.stderr(`vipctl: unexpected error: ${err instanceof Error ? err.message : String(err)}\n`);
+    return ExitCode.failed;
+  }
+}

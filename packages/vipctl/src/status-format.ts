@@ -1,0 +1,174 @@
+/**
+ * Human rendering of the daemon's status and of mutation results. Pure: `now` is passed in so the
+ * relative times ("in 29m", "3s ago") are testable.
+ */
+import { formatDuration } from '@vipcontrol/core';
+import type { MedTerm, WithdrawReason } from '@vipcontrol/core';
+import type { DaemonStatus, LastApply, VipStatus } from './status-model.js';
+
+/** "100 configured + 1000 health(ingest) + 500 drain = 1600": every term of the effective MED. */
+export function formatMedBreakdown(vip: Pick<VipStatus, 'med' | 'terms'>): string {
+  const parts = vip.terms.map(formatTerm);
+  return parts.length === 0 ? String(vip.med) : `${parts.join(' + ')} = ${vip.med}`;
+}
+
+function formatTerm(term: MedTerm): string {
+  switch (term.kind) {
+    case 'configured':
+      return `${term.med} configured`;
+    case 'override':
+      return `${term.med} override`;
+    case 'health':
+      return `${term.penalty} health(${term.check})`;
+    case 'drain':
+      return `${term.penalty} drain`;
+    case 'lease':
+      return `${term.penalty} lease`;
+    case 'min-announcers':
+      return `${term.penalty} min-announcers`;
+  }
+}
+
+/** Why a VIP is withdrawn, e.g. "operator (maintenance)", "health(ingest)". */
+export function formatWithdrawReason(reason: WithdrawReason): string {
+  switch (reason.kind) {
+    case 'operator':
+      return reason.reason ? `operator (${reason.reason})` : 'operator';
+    case 'health':
+      return `health(${reason.check})`;
+    case 'drain':
+      return 'drain';
+    case 'lease':
+      return 'lease';
+  }
+}
+
+/** "2025-11-25T08:10:00Z (in 29m)" / "(3s ago)". */
+export function formatTime(at: number, now: number): string {
+  const iso = new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  // Whole seconds: "1m1s", not "1m1s503ms".
+  const delta = Math.round((at - now) / 1000) * 1000;
+  if (delta === 0) return `${iso} (now)`;
+  return delta > 0 ? `${iso} (in ${formatDuration(delta)})` : `${iso} (${formatDuration(-delta)} ago)`;
+}
+
+/** Fixed-width columns, two spaces apart; the last column is not padded. */
+export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)];
+}
+
+function exportedMed(vip: VipStatus): string {
+  if (!vip.exported) return '?';
+  if (!vip.exported.present) return 'absent';
+  return vip.exported.med === undefined ? 'none' : String(vip.exported.med);
+}
+
+function formatApply(apply: LastApply, now: number): string {
+  const what = apply.changed && apply.changed.length > 0 ? `: ${apply.changed.join(', ')}` : '';
+  const ok = apply.configured === false ? 'ok, BIRD already matched' : 'ok';
+  const outcome = apply.ok ? ok : `FAILED: ${apply.error ?? 'unknown error'}`;
+  return `#${apply.id} at ${formatTime(apply.at, now)} in ${apply.durationMs} ms: ${outcome}${what}`;
+}
+
+/** The VIP table plus one indented detail line per override, withdrawal and community set. */
+export function formatVips(vips: readonly VipStatus[], now: number): string[] {
+  if (vips.length === 0) return ['no VIPs configured'];
+  const rows = vips.map((v) => [
+    v.prefix,
+    v.announced ? 'yes' : 'no',
+    String(v.med),
+    exportedMed(v),
+    v.inSync ? 'yes' : 'NO',
+    formatMedBreakdown(v),
+  ]);
+  const table = formatTable(['PREFIX', 'ANNOUNCED', 'MED', 'BIRD MED', 'IN SYNC', 'MED BREAKDOWN'], rows);
+  const out = [table[0] ?? ''];
+  vips.forEach((v, i) => {
+    out.push(table[i + 1] ?? '');
+    out.push(...vipDetails(v, now).map((d) => `    ${d}`));
+  });
+  return out;
+}
+
+function vipDetails(v: VipStatus, now: number): string[] {
+  const details: string[] = [];
+  if (v.override) {
+    const o = v.override;
+    const until = o.expiresAt === undefined ? 'until reset' : `expires ${formatTime(o.expiresAt, now)}`;
+    const reason = o.reason ? ` reason "${o.reason}"` : '';
+    const by = o.setBy ? ` by ${o.setBy}` : '';
+    details.push(`override: MED ${o.med}, ${until}${reason}${by}`);
+  }
+  if (v.withdrawReasons.length > 0) details.push(`withdrawn: ${v.withdrawReasons.map(formatWithdrawReason).join(', ')}`);
+  const comms = [...v.communities, ...v.largeCommunities];
+  if (comms.length > 0) details.push(`communities: ${comms.join(' ')}`);
+  return details;
+}
+
+/** The whole `vipctl status` screen. */
+export function formatStatus(status: DaemonStatus, now: number): string {
+  const lines: string[] = [];
+  const started = status.startedAt === undefined ? '' : `, up since ${formatTime(status.startedAt, now)}`;
+  lines.push(`node:     ${status.node} (vipcontrol ${status.version ?? '?'}${started})`);
+  const bird = status.bird;
+  lines.push(`bird:     ${bird.connected ? 'connected' : 'NOT CONNECTED'}${bird.socket ? ` (${bird.socket})` : ''}`);
+  if (bird.error) {
+    const retry = bird.retryAt === undefined ? '' : `, retry ${formatTime(bird.retryAt, now)}`;
+    lines.push(`error:    ${bird.error}${retry}`);
+  }
+  lines.push(`apply:    ${bird.lastApply ? formatApply(bird.lastApply, now) : 'none yet'}`);
+  if (status.config) {
+    lines.push(`config:   ${status.config.file}, loaded ${formatTime(status.config.loadedAt, now)}`);
+    if (status.config.error) {
+      const at = status.config.errorAt === undefined ? '' : ` at ${formatTime(status.config.errorAt, now)}`;
+      lines.push(`          last reload REFUSED${at}: ${status.config.error.split('\n').join('; ')}`);
+    }
+  }
+  if (status.loopback?.error) lines.push(`loopback: ${status.loopback.interface}: ${status.loopback.error}`);
+  lines.push(`drain:    ${formatDrain(status.drain, now)}`);
+  if (status.guarded && status.guarded.length > 0) lines.push(`guarded:  ${status.guarded.join(' ')} (withdraw refused by minAnnouncers)`);
+  lines.push(...formatHealth(status.health, now));
+  lines.push('');
+  lines.push(...formatVips(status.vips, now));
+  return `${lines.join('\n')}\n`;
+}
+
+function formatDrain(drain: DaemonStatus['drain'], now: number): string {
+  if (!drain) return 'no';
+  const mode = drain.withdraw ? 'yes, all VIPs withdrawn' : 'yes, MED penalty';
+  const parts = [`${mode} (${drain.source}) since ${formatTime(drain.at, now)}`];
+  if (drain.until !== undefined) parts.push(`until ${formatTime(drain.until, now)}`);
+  if (drain.by) parts.push(`by ${drain.by}`);
+  if (drain.reason) parts.push(`reason "${drain.reason}"`);
+  if (drain.force) parts.push('forced');
+  return parts.join(', ');
+}
+
+function formatHealth(health: DaemonStatus['health'], now: number): string[] {
+  if (!health || (health.checks.length === 0 && health.lastReportAt === undefined)) return ['health:   no checks reported'];
+  const lease = health.leaseExpired ? 'LEASE EXPIRED' : 'lease ok';
+  const last = health.lastReportAt === undefined ? '' : `, last report ${formatTime(health.lastReportAt, now)}`;
+  const lines = [`health:   ${lease}${last}`];
+  for (const c of health.checks) {
+    const effect = 'withdraw' in c.effect ? 'withdraw' : `penalty ${c.effect.penalty}`;
+    const result = c.lastResult
+      ? `, last ${c.lastResult.ok ? 'ok' : 'FAIL'}${c.lastResult.latencyMs === undefined ? '' : ` ${c.lastResult.latencyMs} ms`}${c.lastResult.detail ? ` (${c.lastResult.detail})` : ''}`
+      : '';
+    lines.push(`  ${c.name}: ${c.status} since ${formatTime(c.since, now)}, ${effect} on ${c.vips.join(' ')}${result}`);
+  }
+  return lines;
+}
+
+/** One line per VIP a mutation affected: "198.51.100.10/32: announced, MED 250 (250 override = 250)". */
+export function formatResult(vips: readonly VipStatus[]): string {
+  if (vips.length === 0) return 'ok\n';
+  return vips
+    .map((v) => {
+      const state = v.announced ? `announced, MED ${v.med} (${formatMedBreakdown(v)})` : `withdrawn (${v.withdrawReasons.map(formatWithdrawReason).join(', ') || 'not announced'})`;
+      return `${v.prefix}: ${state}${v.inSync ? '' : ' [BIRD not in sync yet]'}\n`;
+    })
+    .join('');
+}

@@ -1,0 +1,129 @@
+// run() in-process, for everything that needs no daemon: usage errors, config validate, no socket.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { run } from '../src/program.js';
+import { ExitCode } from '../src/errors.js';
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'vipctl-cli-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function vipctl(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await run(['--socket', join(dir, 'missing.sock'), ...argv], {
+    stdout: (s) => (stdout += s),
+    stderr: (s) => (stderr += s),
+    env: {},
+  });
+  return { code, stdout, stderr };
+}
+
+function oneLine(stderr: string): string {
+  const lines = stderr.split('\n').filter((l) => l !== '');
+  assert.equal(lines.length, 1, `expected one stderr line, got: ${JSON.stringify(stderr)}`);
+  return lines[0] ?? '';
+}
+
+test('bad arguments: exit 2 and one line, before any socket is touched', async () => {
+  const cases: [string[], RegExp][] = [
+    [['set-med', '198.51.100.10/32 blackhole; }; protocol x {', '100'], /invalid prefix/],
+    [['set-med', '198.51.100.10/32', '4294967296'], /MED must be an integer/],
+    [['set-med', '198.51.100.10/32', '100', '--ttl', '5 minutes'], /invalid duration/],
+    [['set-med', '198.51.100.10/32', '100', '--reason', 'two\nlines'], /printable/],
+    [['set-med', '198.51.100.10/32'], /missing required argument 'med'/],
+    [['withdraw', '198.51.100.1/24'], /host bits/],
+    [['drain', '--bogus'], /unknown option '--bogus'/],
+    [['frobnicate'], /unknown command 'frobnicate'/],
+  ];
+  for (const [argv, re] of cases) {
+    const r = await vipctl(...argv);
+    assert.equal(r.code, ExitCode.usage, argv.join(' '));
+    assert.match(oneLine(r.stderr), re);
+    assert.match(r.stderr, /^vipctl: /);
+  }
+});
+
+test('no daemon: exit 3 and one line naming the socket', async () => {
+  const r = await vipctl('status');
+  assert.equal(r.code, ExitCode.unreachable);
+  assert.equal(oneLine(r.stderr), `vipctl: vipcontrol is not running (no socket at ${join(dir, 'missing.sock')})`);
+});
+
+test('--help lists the exit codes', async () => {
+  const r = await vipctl('--help');
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /Exit codes:\n {2}0 {2}success\n {2}1 .*\n {2}2 {2}usage error.*\n {2}3 .*not running/);
+  for (const cmd of ['status', 'set-med', 'reset-med', 'withdraw', 'announce', 'drain', 'undrain', 'reload', 'config']) {
+    assert.match(r.stdout, new RegExp(`^ {2}${cmd}\\b`, 'm'), cmd);
+  }
+});
+
+const GOOD = `node: n1
+bird:
+  socket: /run/bird/bird.ctl
+  includeFile: /etc/bird/vipcontrol.conf
+vips:
+  - prefix: 198.51.100.10/32
+    med: 100
+    communities: ["65000:100"]
+  - prefix: 2001:db8::10/128
+    med: 100
+`;
+
+test('config validate: OK on a valid file, FILE:LINE:COL: path: reason otherwise', async () => {
+  const good = join(dir, 'good.yaml');
+  await writeFile(good, GOOD);
+  const ok = await vipctl('config', 'validate', good);
+  assert.deepEqual(ok, { code: 0, stdout: `${good}: OK\n`, stderr: '' });
+
+  const bad = join(dir, 'bad.yaml');
+  await writeFile(bad, GOOD.replace('med: 100\n    communities', 'med: -5\n    communities').replace('"65000:100"', '"65000:100)); }; protocol x {"'));
+  const r = await vipctl('config', 'validate', bad);
+  assert.equal(r.code, ExitCode.failed);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, new RegExp(`^${bad}:7:10: vips\\[0\\]\\.med: .+$`, 'm'));
+  assert.match(r.stderr, new RegExp(`^${bad}:8:\\d+: vips\\[0\\]\\.communities\\[0\\]: .+$`, 'm'));
+
+  const dup = join(dir, 'dup.yaml');
+  await writeFile(dup, `${GOOD}  - prefix: 198.51.100.10/32\n    med: 5\n`);
+  const d = await vipctl('config', 'validate', dup);
+  assert.equal(d.code, ExitCode.failed);
+  assert.match(d.stderr, new RegExp(`^${dup}:\\d+:\\d+: vips\\[2\\]`, 'm'));
+
+  const missing = await vipctl('config', 'validate', join(dir, 'nope.yaml'));
+  assert.equal(missing.code, ExitCode.failed);
+  assert.match(oneLine(missing.stderr), /nope\.yaml: cannot read: ENOENT/);
+});
+
+test('config validate: a viphealth file is recognised by its checks key', async () => {
+  const file = join(dir, 'viphealth.yaml');
+  await writeFile(
+    file,
+    `vipcontrol: { socket: /run/vipcontrol/vipcontrol.sock }
+checks:
+  - name: ingest
+    type: tcp
+    target: 127.0.0.1:179
+    interval: 1s
+    fastInterval: 200ms
+    timeout: 500ms
+    rise: 3
+    fall: 3
+    vips: [198.51.100.10/32, 2001:db8::10/128]
+    penalty: 1000
+`,
+  );
+  assert.equal((await vipctl('config', 'validate', file)).code, 0);
+  // The same file read as a vipcontrol config is wrong: --kind overrides detection.
+  const r = await vipctl('config', 'validate', '--kind', 'vipcontrol', file);
+  assert.equal(r.code, ExitCode.failed);
+  assert.match(r.stderr, /checks: unknown key/);
+});

@@ -1,0 +1,58 @@
+// End to end on an eBGP fabric: BIRD keeps a MED on eBGP only if the export filter sets it, so this
+// proves the rendered routes plus docs/bird.md's export filter carry the MED to the router.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Lab, type DaemonProcess, type LabHost } from '@vipcontrol/testlab';
+import { V4, V6, VIPS, routeAt, sha256, vipctlOk, waitGone, waitMed } from './e2e-helpers.js';
+
+let lab: Lab;
+let node: LabHost;
+let daemon: DaemonProcess;
+let birdConfHash: string;
+
+before(async () => {
+  lab = await Lab.create({ nodes: 1, mode: 'ebgp' });
+  const first = lab.nodes[0];
+  assert.ok(first);
+  node = first;
+  birdConfHash = await sha256(node.bird.configPath);
+  daemon = await lab.startVipcontrol(node, { vips: VIPS });
+});
+
+after(async () => {
+  await lab?.destroy();
+});
+
+test('eBGP: configured MED and communities are seen at the router (IPv4 and IPv6)', async () => {
+  const r4 = await waitMed(lab, V4, 100);
+  assert.deepEqual(r4.communities, ['65000:100']);
+  assert.deepEqual(r4.largeCommunities, ['65000:1:2']);
+  assert.deepEqual(r4.asPath, [node.asn]);
+  const r6 = await waitMed(lab, V6, 100);
+  assert.deepEqual(r6.communities, ['65000:600']);
+  assert.deepEqual(r6.largeCommunities, ['65000:6:6']);
+});
+
+test('eBGP: set-med, withdraw and announce are seen at the router', async () => {
+  const before = await lab.sessionStats(node);
+  await vipctlOk(daemon.apiSocket, 'set-med', V4, '4000');
+  await waitMed(lab, V4, 4000);
+  await vipctlOk(daemon.apiSocket, 'set-med', V6, '4242');
+  await waitMed(lab, V6, 4242);
+  await vipctlOk(daemon.apiSocket, 'withdraw', V4);
+  await waitGone(lab, V4);
+  assert.equal((await routeAt(lab, V6))?.med, 4242);
+  await vipctlOk(daemon.apiSocket, 'announce', V4);
+  await waitMed(lab, V4, 4000);
+  await vipctlOk(daemon.apiSocket, 'reset-med', V4);
+  await vipctlOk(daemon.apiSocket, 'reset-med', V6);
+  await waitMed(lab, V4, 100);
+  await waitMed(lab, V6, 100);
+  const after = await lab.sessionStats(node);
+  assert.equal(after.since, before.since, 'session reset');
+  assert.equal(after.state, 'Established');
+});
+
+test("eBGP: the operator's bird.conf is never touched", async () => {
+  assert.equal(await sha256(node.bird.configPath), birdConfHash);
+});

@@ -1,0 +1,162 @@
+// End to end, iBGP: what must never reach the wire — daemon restarts, no-op reloads, BIRD restarts,
+// and a daemon killed mid-write. Asserted from the fabric router's RIB and session counters.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Lab, waitFor, type DaemonProcess, type LabHost } from '@vipcontrol/testlab';
+import { ApiClient } from '../src/api-client.js';
+import {
+  SENTINEL,
+  V4,
+  V6,
+  VIPS,
+  birdParses,
+  oneLine,
+  routeAt,
+  sha256,
+  statusJson,
+  vipctl,
+  vipctlOk,
+  waitInSync,
+  waitMed,
+} from './e2e-helpers.js';
+
+let lab: Lab;
+let node: LabHost;
+let daemon: DaemonProcess;
+let birdConfHash: string;
+
+before(async () => {
+  lab = await Lab.create({ nodes: 1 });
+  const first = lab.nodes[0];
+  assert.ok(first);
+  node = first;
+  birdConfHash = await sha256(node.bird.configPath);
+  daemon = await lab.startVipcontrol(node, { vips: VIPS });
+  await waitMed(lab, V4, 100);
+  await waitMed(lab, V6, 100);
+});
+
+after(async () => {
+  await lab?.destroy();
+});
+
+const includeFile = (): string => node.includeFile;
+const stats = () => lab.sessionStats(node);
+
+test('5 vipcontrol restarts and a reload with unchanged config: no UPDATE, no withdraw, no session reset', async () => {
+  // A persisted override makes the restarts adopt runtime state too, not just the config.
+  await vipctlOk(daemon.apiSocket, 'set-med', V4, '250', '--ttl', '1h', '--reason', 'deploy test');
+  await waitMed(lab, V4, 250);
+  const before = await stats();
+  const include = await readFile(includeFile(), 'utf8');
+  const reconfigured = (await node.bird.client.showStatus()).lastReconfiguration;
+  assert.match(reconfigured ?? '', /\d\.\d{3}$/, 'BIRD shows its last reconfiguration with milliseconds');
+  for (let i = 0; i < 5; i++) {
+    await daemon.stop();
+    // A stopped daemon leaves BIRD announcing exactly what it announced.
+    assert.equal((await routeAt(lab, V4))?.med, 250);
+    daemon = await lab.startVipcontrol(node, { vips: VIPS });
+    await waitInSync(daemon.apiSocket);
+  }
+  await vipctlOk(daemon.apiSocket, 'reload');
+  // Start-up adopted BIRD's state: not one `configure` was sent (BIRD's clock has milliseconds).
+  assert.equal((await node.bird.client.showStatus()).lastReconfiguration, reconfigured);
+  const s = await statusJson(daemon.apiSocket);
+  assert.equal(s.vips.find((v) => v.prefix === V4)?.override?.med, 250, 'override survived the restarts');
+  // Flush: once the router sees this change, anything sent before it has arrived too.
+  await vipctlOk(daemon.apiSocket, 'set-med', SENTINEL, '102');
+  await waitMed(lab, SENTINEL, 102);
+  const after = await stats();
+  assert.equal(after.since, before.since, 'session reset');
+  assert.equal(after.importUpdates, before.importUpdates + 1, 'only the sentinel change was sent');
+  assert.equal(after.importWithdraws, before.importWithdraws);
+  assert.equal((await routeAt(lab, V4))?.med, 250);
+  assert.equal((await routeAt(lab, V6))?.med, 100);
+  assert.equal(
+    (await readFile(includeFile(), 'utf8')).replace(/(route 198\.51\.100\.11\/32[^\n]*bgp_med = )\d+/, '$1X'),
+    include.replace(/(route 198\.51\.100\.11\/32[^\n]*bgp_med = )\d+/, '$1X'),
+    'include file rewritten only for the sentinel',
+  );
+  await vipctlOk(daemon.apiSocket, 'reset-med', SENTINEL);
+  await waitMed(lab, SENTINEL, 100);
+});
+
+test('vipctl with no daemon: one line naming the socket, exit 3', async () => {
+  await daemon.stop();
+  try {
+    const r = await vipctl(daemon.apiSocket, 'status');
+    assert.equal(r.exitCode, 3);
+    assert.match(oneLine(r.stderr), /^vipctl: vipcontrol is not running \((no socket at|nothing listening on) .*\)$/);
+    const r2 = await vipctl(join(node.dir, 'no-such.sock'), 'set-med', V4, '5');
+    assert.equal(r2.exitCode, 3);
+    assert.equal(oneLine(r2.stderr), `vipctl: vipcontrol is not running (no socket at ${join(node.dir, 'no-such.sock')})`);
+  } finally {
+    daemon = await lab.startVipcontrol(node, { vips: VIPS });
+  }
+  await waitInSync(daemon.apiSocket);
+});
+
+test('BIRD restarted under vipcontrol: routes recovered at the router, daemon reconnects', async () => {
+  await node.bird.restart();
+  // BIRD reloads the include file from disk, so the routes come back with the override's MED ...
+  await waitMed(lab, V4, 250, 30_000);
+  await waitMed(lab, V6, 100, 30_000);
+  await waitFor(async () => (await stats()).state === 'Established', { timeoutMs: 30_000, message: 'session re-established' });
+  // ... and the daemon must have reconnected to the new BIRD to apply this.
+  await waitInSync(daemon.apiSocket, 30_000);
+  await vipctlOk(daemon.apiSocket, 'set-med', V4, '260');
+  await waitMed(lab, V4, 260);
+  const s = await statusJson(daemon.apiSocket);
+  assert.equal(s.bird.connected, true);
+});
+
+test('kill -9 during a burst of set-med never leaves a half-written include file', async () => {
+  const api = () => new ApiClient({ socketPath: daemon.apiSocket, actor: 'e2e@burst' });
+  const normalise = (text: string) => text.replace(/(route 198\.51\.100\.10\/32[^\n]*bgp_med = )\d+/, '$1X');
+  const reference = normalise(await readFile(includeFile(), 'utf8'));
+  const sent = new Set<number>([260]);
+  // Kill after the 1st, 10th and 50th answer: applies of the rest of the burst are being written then.
+  for (const [round, killAfter] of [1, 10, 50].entries()) {
+    const client = api();
+    const pid = daemon.pid;
+    let answered = 0;
+    const burst = Array.from({ length: 200 }, (_, i) => {
+      const med = 5000 + round * 1000 + i;
+      sent.add(med);
+      // Settled at once: requests cut off by the kill are expected to fail.
+      return client.request('PUT', `/v1/vips/${encodeURIComponent(V4)}/med`, { med }).then(
+        () => {
+          // Synchronously, in the answer's callback: the daemon is still busy with the others.
+          if (++answered === killAfter) process.kill(pid, 'SIGKILL');
+        },
+        (err: unknown) => err,
+      );
+    });
+    await Promise.all(burst);
+    assert.equal(await daemon.exited, null, 'vipcontrol died of the SIGKILL');
+    assert.ok(answered < 200, `round ${round}: the kill came after the whole burst was answered`);
+    const text = await readFile(includeFile(), 'utf8');
+    assert.equal(normalise(text), reference, `round ${round}: include file is not a complete rendering:\n${text}`);
+    const med = Number(/route 198\.51\.100\.10\/32[^\n]*bgp_med = (\d+)/.exec(text)?.[1]);
+    assert.ok(sent.has(med), `round ${round}: MED ${med} in the file was never requested`);
+    const parsed = await birdParses(node.bird.configPath);
+    assert.ok(parsed.ok, `bird -p rejects the node config after kill -9: ${parsed.output}`);
+
+    daemon = await lab.startVipcontrol(node, { vips: VIPS });
+    await waitInSync(daemon.apiSocket);
+    const s = await statusJson(daemon.apiSocket);
+    const effective = s.vips.find((v) => v.prefix === V4)?.med ?? -1;
+    assert.ok(sent.has(effective), `round ${round}: restarted daemon wants MED ${effective}`);
+    await waitMed(lab, V4, effective);
+  }
+  const leftovers = (await readdir(node.dir)).filter((f) => f.startsWith('vipcontrol.conf') && f !== 'vipcontrol.conf');
+  assert.deepEqual(leftovers, [], 'temp files left beside the include file after restart');
+  await vipctlOk(daemon.apiSocket, 'reset-med', V4);
+  await waitMed(lab, V4, 100);
+});
+
+test("the operator's bird.conf is never touched", async () => {
+  assert.equal(await sha256(node.bird.configPath), birdConfHash);
+});

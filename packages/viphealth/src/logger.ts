@@ -1,0 +1,17 @@
+/** viphealth's one root logger: pino JSON lines on stdout; schedulers take `child({ component, check })`. */
+import { pino, type DestinationStream, type Logger } from 'pino';
+
+export type { Logger } from 'pino';
+
+/** Creates the root logger; tests pass their own destination to capture lines. */
+export function createLogger(opts: { level?: string; destination?: DestinationStream } = {}): Logger {
+  return pino(
+    {
+      level: opts.level ?? 'info',
+      base: { pid: process.pid, program: 'viphealth' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    opts.destination ?? pino.destination({ dest: 1, sync: true }),
+  );
+}

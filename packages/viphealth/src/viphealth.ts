@@ -1,0 +1,143 @@
+/**
+ * The viphealth process: one scheduler per check, one reporter to vipcontrol, and reload.
+ *
+ * Reload keeps every check whose configuration is unchanged exactly as it is (state, streaks, timer);
+ * a changed check starts afresh as `unknown`, which vipcontrol answers by holding its previous verdict
+ * until the new one is reached — so neither a reload nor a restart moves a route by itself.
+ */
+import { randomUUID } from 'node:crypto';
+import type { HealthCheckConfig, HealthReport, ViphealthConfig } from '@vipcontrol/core';
+import { createProbe } from './checks/create-probe.js';
+import { runChangeHook } from './hooks.js';
+import type { Logger } from './logger.js';
+import { Reporter } from './reporter.js';
+import { CheckScheduler } from './scheduler.js';
+
+/** What a reload did, by check name. */
+export interface ReloadSummary {
+  readonly added: string[];
+  readonly removed: string[];
+  readonly changed: string[];
+  readonly kept: string[];
+}
+
+export class Viphealth {
+  /** Changes on every start: vipcontrol tells a restart from a heartbeat by it. */
+  readonly instance: string = randomUUID();
+  readonly startedAt: number;
+  readonly #logger: Logger;
+  readonly #now: () => number;
+  #config: ViphealthConfig;
+  #schedulers = new Map<string, CheckScheduler>();
+  #reporter: Reporter;
+
+  /** Builds every probe now, so a check that cannot be set up fails the start (or the reload). */
+  constructor(opts: { config: ViphealthConfig; logger: Logger; now?: () => number }) {
+    this.#logger = opts.logger;
+    this.#now = opts.now ?? Date.now;
+    this.startedAt = this.#now();
+    this.#config = opts.config;
+    for (const check of opts.config.checks) this.#schedulers.set(check.name, this.#scheduler(check));
+    this.#reporter = this.#newReporter(opts.config);
+  }
+
+  get config(): ViphealthConfig {
+    return this.#config;
+  }
+
+  /** Reports delivered to vipcontrol (tests and the benchmark read it). */
+  get reportsSent(): number {
+    return this.#reporter.sent;
+  }
+
+  start(): void {
+    this.#logger.info(
+      { event: 'started', instance: this.instance, checks: [...this.#schedulers.keys()], socket: this.#config.vipcontrol.socket },
+      `viphealth started with ${this.#schedulers.size} checks`,
+    );
+    for (const s of this.#schedulers.values()) s.start();
+    this.#reporter.start();
+  }
+
+  /** The full snapshot sent to vipcontrol. */
+  snapshot(): HealthReport {
+    return { instance: this.instance, startedAt: this.startedAt, checks: [...this.#schedulers.values()].map((s) => s.verdict()) };
+  }
+
+  /**
+   * Applies a new config. Probes of new and changed checks are built first; if one fails the reload
+   * throws and the running set is untouched.
+   */
+  async reload(config: ViphealthConfig): Promise<ReloadSummary> {
+    const old = this.#schedulers;
+    const next = new Map<string, CheckScheduler>();
+    const summary: ReloadSummary = { added: [], removed: [], changed: [], kept: [] };
+    const fresh: CheckScheduler[] = [];
+    try {
+      for (const check of config.checks) {
+        const current = old.get(check.name);
+        if (current && sameCheck(current.config, check)) {
+          next.set(check.name, current);
+          summary.kept.push(check.name);
+          continue;
+        }
+        const s = this.#scheduler(check);
+        fresh.push(s);
+        next.set(check.name, s);
+        (current ? summary.changed : summary.added).push(check.name);
+      }
+    } catch (err) {
+      await Promise.all(fresh.map((s) => s.stop()));
+      throw err;
+    }
+    const retired = [...old.entries()].filter(([name, s]) => next.get(name) !== s);
+    for (const [name] of retired) if (!next.has(name)) summary.removed.push(name);
+    const reporterChanged = config.vipcontrol.socket !== this.#config.vipcontrol.socket || config.heartbeatMs !== this.#config.heartbeatMs;
+    this.#schedulers = next;
+    this.#config = config;
+    this.#logger.level = config.log.level;
+    if (reporterChanged) {
+      await this.#reporter.stop();
+      this.#reporter = this.#newReporter(config);
+      this.#reporter.start();
+    }
+    await Promise.all(retired.map(([, s]) => s.stop()));
+    for (const s of fresh) s.start();
+    this.#logger.info({ event: 'reloaded', ...summary }, 'configuration reloaded');
+    // Removed checks must disappear from vipcontrol's view now, not at the next heartbeat.
+    this.#reporter.notify();
+    return summary;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.#schedulers.values()].map((s) => s.stop()));
+    await this.#reporter.stop();
+    this.#logger.info({ event: 'stopped', instance: this.instance }, 'viphealth stopped');
+  }
+
+  #newReporter(config: ViphealthConfig): Reporter {
+    return new Reporter({
+      socketPath: config.vipcontrol.socket,
+      heartbeatMs: config.heartbeatMs,
+      snapshot: () => this.snapshot(),
+      logger: this.#logger.child({ component: 'reporter' }),
+    });
+  }
+
+  #scheduler(check: HealthCheckConfig): CheckScheduler {
+    const logger = this.#logger.child({ component: 'check', check: check.name });
+    const s = new CheckScheduler({ config: check, probe: createProbe(check), logger, now: this.#now });
+    s.on('transition', (t) => {
+      // A check replaced by a reload may finish one last run; only current schedulers speak.
+      if (this.#schedulers.get(check.name) !== s) return;
+      this.#reporter.notify();
+      if (check.hooks.onChange) runChangeHook({ argv: check.hooks.onChange, timeoutMs: check.hooks.timeoutMs, check: check.name, transition: t, logger });
+    });
+    return s;
+  }
+}
+
+/** Configs come from the same normaliser, so equal checks serialise identically. */
+function sameCheck(a: HealthCheckConfig, b: HealthCheckConfig): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
