@@ -281,13 +281,18 @@ export class Lab {
 
   /**
    * Writes `<node dir>/viphealth.yaml` (`vipcontrol.socket` = the node's vipcontrol API socket, merged
-   * with `cfg`) and starts viphealth in the node's namespace. Ready once vipcontrol reports a health
+   * with `cfg`; `bird-protocol` checks without a `socket` get the node's BIRD socket) and starts viphealth in the node's namespace. Ready once vipcontrol reports a health
    * report from it (`health.lastReportAt`), or, when no vipcontrol answers, once viphealth logged a line.
    */
   async startViphealth(node: LabHost, cfg: object = {}, opts: DaemonStartOptions = {}): Promise<DaemonProcess> {
-    const config = deepMerge({ vipcontrol: { socket: vipcontrolDefaults(node).api.socket } }, cfg) as {
-      vipcontrol: { socket: string };
+    const merged = deepMerge({ vipcontrol: { socket: vipcontrolDefaults(node).api.socket } }, cfg) as {
+      vipcontrol: { socket: string }; checks?: unknown;
     };
+    // A bird-protocol check without a socket would query the host's /run/bird/bird.ctl: point it at the node's BIRD.
+    const config = Array.isArray(merged.checks)
+      ? { ...merged, checks: merged.checks.map((c: unknown) => (isPlainObject(c) && (c as { type?: unknown }).type === 'bird-protocol'
+        ? { socket: node.bird.socketPath, ...c } : c)) }
+      : merged;
     const configPath = join(node.dir, 'viphealth.yaml');
     await atomicWrite(configPath, `${JSON.stringify(config, null, 2)}\n`);
     const socket = config.vipcontrol.socket;

@@ -44,6 +44,8 @@ export interface ReconcilerOptions {
 }
 
 const SYSTEM = { source: 'system' } as const;
+/** Changes listed one by one in status and logs; the rest are counted. */
+const MAX_LISTED = 100;
 
 /** Owns "what should BIRD export" and the single writer that makes it so. */
 export class Reconciler extends EventEmitter {
@@ -220,7 +222,9 @@ export class Reconciler extends EventEmitter {
     error?: ApplyError;
   }): ApplyOutcome {
     const durationMs = Math.round((performance.now() - r.started) * 1000) / 1000;
-    const changed = r.changes.map(describeChange);
+    // A first apply at 10,000 VIPs changes them all: status and logs carry a bounded summary.
+    const changed = r.changes.slice(0, MAX_LISTED).map(describeChange);
+    if (r.changes.length > MAX_LISTED) changed.push(`… and ${r.changes.length - MAX_LISTED} more`);
     this.#lastApply = {
       id: r.id,
       at: r.at,
@@ -255,7 +259,8 @@ export class Reconciler extends EventEmitter {
       applyId: o.id,
       durationMs: o.durationMs,
       ...(o.ok ? { configureSkipped: !o.configured } : {}),
-      changes: o.changes,
+      changes: o.changes.slice(0, MAX_LISTED),
+      changeCount: o.changes.length,
       causes: why,
       causeCount: o.causes.length,
       ...(o.error ? { error: o.error, errorKind: o.errorKind } : {}),

@@ -11,6 +11,8 @@ import * as vip from './commands/vip.js';
 import * as drain from './commands/drain.js';
 import * as reload from './commands/reload.js';
 import * as config from './commands/config.js';
+import * as fleet from './commands/fleet.js';
+import * as maintenance from './commands/maintenance.js';
 
 /** One command file: adds its command(s) to the program. */
 export interface NounModule {
@@ -18,7 +20,7 @@ export interface NounModule {
 }
 
 /** Every noun, in `--help` order. */
-const NOUNS: readonly NounModule[] = [status, vip, drain, reload, config];
+const NOUNS: readonly NounModule[] = [status, vip, drain, reload, config, fleet, maintenance];
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 

@@ -70,7 +70,7 @@ function formatApply(apply: LastApply, now: number): string {
   const what = apply.changed && apply.changed.length > 0 ? `: ${apply.changed.join(', ')}` : '';
   const ok = apply.configured === false ? 'ok, BIRD already matched' : 'ok';
   const outcome = apply.ok ? ok : `FAILED: ${apply.error ?? 'unknown error'}`;
-  return `#${apply.id} at ${formatTime(apply.at, now)} in ${apply.durationMs} ms: ${outcome}${what}`;
+  return `#${apply.id} at ${formatTime(apply.at, now)} in ${Number(apply.durationMs.toFixed(1))} ms: ${outcome}${what}`;
 }
 
 /** The VIP table plus one indented detail line per override, withdrawal and community set. */

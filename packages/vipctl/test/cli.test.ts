@@ -57,6 +57,17 @@ test('no daemon: exit 3 and one line naming the socket', async () => {
   assert.equal(oneLine(r.stderr), `vipctl: vipcontrol is not running (no socket at ${join(dir, 'missing.sock')})`);
 });
 
+test('VIPCTL_SOCKET is the default socket; --socket wins over it', async () => {
+  const fromEnv = join(dir, 'env.sock');
+  let stderr = '';
+  const io = { stdout: () => undefined, stderr: (s: string) => (stderr += s), env: { VIPCTL_SOCKET: fromEnv } };
+  assert.equal(await run(['status'], io), ExitCode.unreachable);
+  assert.equal(oneLine(stderr), `vipctl: vipcontrol is not running (no socket at ${fromEnv})`);
+  stderr = '';
+  assert.equal(await run(['status', '--socket', join(dir, 'flag.sock')], io), ExitCode.unreachable);
+  assert.match(oneLine(stderr), /flag\.sock/);
+});
+
 test('--help lists the exit codes', async () => {
   const r = await vipctl('--help');
   assert.equal(r.code, 0);

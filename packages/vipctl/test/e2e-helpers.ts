@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { waitFor, type Lab } from '@vipcontrol/testlab';
-import type { RouteInfo } from '@vipcontrol/bird';
+
+/** A route as the router's BIRD reports it (vipctl does not depend on the BIRD client itself). */
+export type RouteInfo = Awaited<ReturnType<Lab['routerRoutes']>>[number];
 
 /** The shipped shim, exactly what operators run (dist/test/ -> bin/). */
 export const VIPCTL_BIN = fileURLToPath(new URL('../../bin/vipctl.js', import.meta.url));

@@ -112,6 +112,24 @@ test('BIRD restarted under vipcontrol: routes recovered at the router, daemon re
   assert.equal(s.bird.connected, true);
 });
 
+test('BIRD crashed, a change made while it is down, BIRD back: the change reaches the router', async (t) => {
+  await node.bird.kill();
+  await waitFor(async () => !(await statusJson(daemon.apiSocket)).bird.connected, { timeoutMs: 15_000, message: 'vipcontrol to notice BIRD is gone' });
+  // The daemon may answer this only once applied (after BIRD is back) or fail it as "retried later":
+  // either way the override must be kept and applied once BIRD returns.
+  const pending = vipctl(daemon.apiSocket, 'set-med', V4, '270');
+  await waitFor(async () => (await statusJson(daemon.apiSocket)).vips.find((v) => v.prefix === V4)?.override?.med === 270, {
+    timeoutMs: 15_000,
+    message: 'the override to be recorded while BIRD is down',
+  });
+  await node.bird.restart();
+  const r = await pending;
+  t.diagnostic(`set-med while BIRD was down: exit ${r.exitCode} ${r.stderr.trim()}`);
+  assert.ok(r.exitCode === 0 || (r.exitCode === 1 && oneLine(r.stderr) !== ''), `set-med while BIRD is down: exit ${r.exitCode} ${r.stderr}`);
+  await waitMed(lab, V4, 270, 30_000);
+  await waitInSync(daemon.apiSocket, 30_000);
+});
+
 test('kill -9 during a burst of set-med never leaves a half-written include file', async () => {
   const api = () => new ApiClient({ socketPath: daemon.apiSocket, actor: 'e2e@burst' });
   const normalise = (text: string) => text.replace(/(route 198\.51\.100\.10\/32[^\n]*bgp_med = )\d+/, '$1X');

@@ -54,7 +54,7 @@ test('status shows announced, MED, BIRD MED, sync, override, withdrawal, drain, 
     bird: {
       connected: true,
       socket: '/run/bird/bird.ctl',
-      lastApply: { id: 7, at: NOW - 2_000, durationMs: 3, ok: false, error: 'BIRD said no', changed: ['198.51.100.10/32 med 100→250', '2001:db8::10/128 withdrawn'] },
+      lastApply: { id: 7, at: NOW - 2_000, durationMs: 3.04, ok: false, error: 'BIRD said no', changed: ['198.51.100.10/32 med 100→250', '2001:db8::10/128 withdrawn'] },
       error: 'BIRD said no; the change stays desired',
       retryAt: NOW + 5_000,
     },

@@ -1,0 +1,240 @@
+/**
+ * `vipctl fleet …`: the fleet over Redis (issue 4). Redis is found from `--redis URL`, else
+ * VIPCTL_REDIS_URL, else `redis:` of the local vipcontrol config (DESIGN.md). Remote commands are
+ * validated here with core's body parsers (and again by the node), stored as the node's desired
+ * override and acknowledged by the node once applied in BIRD — or they time out, clearly, exit 1.
+ */
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import {
+  VIPCONTROL_DEFAULTS, parseDuration, parseVipcontrolConfig, checkNodeName,
+  type AuditEntry, type CommandAck, type FleetMatrix, type FleetOp, type RedisConfig,
+} from '@vipcontrol/core';
+import { FleetStore, FleetTimeoutError, FleetUnavailableError, FleetConfigError, redactUrl } from '@vipcontrol/fleet';
+import { InvalidArgumentError } from 'commander';
+import { actorName, type CliContext } from '../context.js';
+import { CliError, ExitCode, UsageError } from '../errors.js';
+import { drainBody, durationArg, medArg, prefixArg, reasonBody, setMedBody } from '../args.js';
+
+export const DEFAULT_CONFIG = '/etc/vipcontrol/vipcontrol.yaml';
+
+interface FleetOptions {
+  redis?: string;
+  config?: string;
+  keyPrefix?: string;
+  timeout: string;
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  const fleet = program
+    .command('fleet')
+    .description('the whole fleet over Redis: status matrix, remote operations, audit history')
+    .option('--redis <url>', 'Redis URL (else VIPCTL_REDIS_URL, else redis.url of the local config)')
+    .option('--config <file>', 'vipcontrol config to take redis: from', DEFAULT_CONFIG)
+    .option('--key-prefix <prefix>', 'fleet key prefix (default: the config\'s redis.keyPrefix, or "vipcontrol:")')
+    .option('--timeout <duration>', 'how long to wait for the node\'s acknowledgement', '10s');
+  const opts = () => fleet.opts<FleetOptions>();
+
+  fleet
+    .command('status')
+    .description('node × VIP matrix: MED, announced, why; stale/missing nodes; best announcer per VIP')
+    .action(async () => {
+      await withStore(ctx, opts(), async (store, cfg) => {
+        const m = await store.readMatrix(cfg.ttlMs);
+        ctx.print(ctx.options.json ? JSON.stringify(m, null, 2) : formatMatrix(m));
+        for (const e of m.errors) ctx.io.stderr(`vipctl: warning: rejected fleet data: ${e}\n`);
+      });
+    });
+
+  fleet
+    .command('set-med')
+    .description('set a MED override on NODE (applied when NODE reads it; latest wins)')
+    .argument('<node>', 'node name', nodeArg)
+    .argument('<prefix>', 'VIP prefix', prefixArg)
+    .argument('<med>', 'MED 0..4294967295', medArg)
+    .option('--ttl <duration>', 'expire the override after this long (counted from now)', durationArg)
+    .option('--reason <text>', 'why (audit trail)')
+    .action(async (node: string, prefix: string, med: number, o: { ttl?: string; reason?: string }) => {
+      await remote(ctx, opts(), { node, op: 'set-med', prefix, body: setMedBody(med, o) });
+    });
+
+  fleet
+    .command('reset-med')
+    .description('remove the MED override of PREFIX on NODE')
+    .argument('<node>', 'node name', nodeArg)
+    .argument('<prefix>', 'VIP prefix', prefixArg)
+    .action(async (node: string, prefix: string) => {
+      await remote(ctx, opts(), { node, op: 'reset-med', prefix, body: {} });
+    });
+
+  fleet
+    .command('drain')
+    .description('drain NODE: drain MED penalty on every VIP, or withdraw them all')
+    .argument('<node>', 'node name', nodeArg)
+    .option('--withdraw', 'withdraw every VIP instead of raising its MED')
+    .option('--reason <text>', 'why (audit trail)')
+    .option('--force', 'withdraw even if the fleet would drop below a VIP\'s minAnnouncers')
+    .action(async (node: string, o: { withdraw?: boolean; reason?: string; force?: boolean }) => {
+      await remote(ctx, opts(), { node, op: 'drain', body: drainBody(o) });
+    });
+
+  fleet
+    .command('undrain')
+    .description('end the drain of NODE')
+    .argument('<node>', 'node name', nodeArg)
+    .action(async (node: string) => {
+      await remote(ctx, opts(), { node, op: 'undrain', body: reasonBody({}) });
+    });
+
+  fleet
+    .command('history')
+    .description('the audit trail (every change, local or remote), oldest first')
+    .argument('[node]', 'only this node', nodeArg)
+    .argument('[prefix]', 'only this VIP', prefixArg)
+    .option('-n, --count <n>', 'how many entries', countArg, 50)
+    .action(async (node: string | undefined, prefix: string | undefined, o: { count: number }) => {
+      await withStore(ctx, opts(), async (store) => {
+        const { entries, invalid } = await store.readAudit({ count: o.count, ...(node ? { node } : {}), ...(prefix ? { prefix } : {}) });
+        ctx.print(ctx.options.json ? JSON.stringify(entries, null, 2) : entries.map(formatAudit).join('\n') || '(no entries)');
+        if (invalid > 0) ctx.io.stderr(`vipctl: warning: skipped ${invalid} malformed audit entries\n`);
+      });
+    });
+}
+
+/** Sends one remote command and waits for the node's ack; exit 1 on rejection, failure or timeout. */
+async function remote(ctx: CliContext, o: FleetOptions, cmd: { node: string; op: FleetOp; prefix?: string; body: Record<string, unknown> }): Promise<void> {
+  const timeoutMs = durationOption(o.timeout);
+  await withStore(ctx, o, async (store) => {
+    const info = await store.nodeInfo(cmd.node);
+    if (!info.known) throw new CliError(`node ${cmd.node} is not registered in this fleet (see vipctl fleet status)`, ExitCode.failed);
+    const entry = await store.sendCommand({ ...cmd, by: actorName(ctx.io.env) });
+    let ack: CommandAck;
+    try {
+      ack = await store.waitAck(entry, timeoutMs);
+    } catch (err) {
+      if (err instanceof FleetTimeoutError) {
+        const away = info.record === undefined ? ' (its registration has expired: it is down or cut off from Redis)' : '';
+        throw new CliError(`timeout: ${err.message}${away}`, ExitCode.failed, { cause: err });
+      }
+      throw err;
+    }
+    if (ctx.options.json) ctx.print(JSON.stringify(ack, null, 2));
+    else ctx.print(formatAck(ack));
+    if (!ack.ok) throw new CliError('', ExitCode.failed); // printed above
+  });
+}
+
+/** Opens the store for the resolved Redis, runs `fn`, closes; maps fleet errors to exit codes. */
+async function withStore(ctx: CliContext, o: FleetOptions, fn: (store: FleetStore, cfg: RedisConfig) => Promise<void>): Promise<void> {
+  const cfg = await resolveRedis(o, ctx.io.env);
+  let store: FleetStore;
+  try {
+    store = await FleetStore.open(cfg);
+  } catch (err) {
+    if (err instanceof FleetUnavailableError) throw new CliError(`${err.message} (${describe(cfg)})`, ExitCode.unreachable, { cause: err });
+    if (err instanceof FleetConfigError) throw new UsageError(err.message, { cause: err });
+    throw err;
+  }
+  try {
+    await fn(store, cfg);
+  } finally {
+    await store.close();
+  }
+}
+
+/** `--redis`, else VIPCTL_REDIS_URL, else the local config's `redis:` section. Exported for tests. */
+export async function resolveRedis(o: Pick<FleetOptions, 'redis' | 'config' | 'keyPrefix'>, env: Readonly<Record<string, string | undefined>>): Promise<RedisConfig> {
+  const url = o.redis ?? (env['VIPCTL_REDIS_URL'] || undefined);
+  const defaults = { keyPrefix: VIPCONTROL_DEFAULTS.redisKeyPrefix, heartbeatMs: parseDuration(VIPCONTROL_DEFAULTS.redisHeartbeat), ttlMs: parseDuration(VIPCONTROL_DEFAULTS.redisTtl) };
+  if (url !== undefined) return { ...defaults, url, ...(o.keyPrefix ? { keyPrefix: o.keyPrefix } : {}) };
+  const file = o.config ?? DEFAULT_CONFIG;
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (cause) {
+    throw new UsageError(`no Redis given: pass --redis URL or set VIPCTL_REDIS_URL (cannot read ${file}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message})`, { cause });
+  }
+  let redis: RedisConfig | undefined;
+  try {
+    redis = parseVipcontrolConfig(text, file, { hostname: 'vipctl' }).redis;
+  } catch (cause) {
+    throw new UsageError(`cannot take redis: from ${file}: ${(cause as Error).message.split('\n')[0]}`, { cause });
+  }
+  if (!redis) throw new UsageError(`no Redis given: pass --redis URL, set VIPCTL_REDIS_URL, or configure redis: in ${file}`);
+  return { ...redis, ...(o.keyPrefix ? { keyPrefix: o.keyPrefix } : {}) };
+}
+
+function describe(cfg: RedisConfig): string {
+  return cfg.sentinels?.length ? `sentinel ${cfg.name}` : redactUrl(cfg.url ?? '');
+}
+
+function nodeArg(text: string): string {
+  try {
+    return checkNodeName(text);
+  } catch {
+    throw new InvalidArgumentError('must be a node name: letters, digits, _ . - (starting with a letter or digit)');
+  }
+}
+
+function countArg(text: string): number {
+  if (!/^\d{1,5}$/.test(text) || Number(text) < 1) throw new InvalidArgumentError('must be a number from 1 to 99999');
+  return Number(text);
+}
+
+function durationOption(text: string): number {
+  try {
+    return parseDuration(text);
+  } catch (cause) {
+    throw new UsageError(`--timeout: ${(cause as Error).message}`, { cause });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Human output.
+
+function formatAck(ack: CommandAck): string {
+  const vips = ack.vips.map((v) => `  ${v.prefix}  ${v.announced ? `announced med ${v.med}` : 'withdrawn'}`);
+  const head = ack.ok ? `${ack.node}: applied` : `${ack.node}: ${ack.outcome}${ack.status ? ` (${ack.status})` : ''}: ${ack.error ?? ''}`;
+  return [head, ...vips].join('\n');
+}
+
+function ago(now: number, at: number | undefined): string {
+  if (at === undefined) return '-';
+  const s = Math.max(0, now - at) / 1000;
+  return s < 120 ? `${s.toFixed(1)}s ago` : s < 7200 ? `${Math.round(s / 60)}m ago` : `${Math.round(s / 3600)}h ago`;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
+}
+
+export function formatMatrix(m: FleetMatrix): string {
+  const nodes = table([
+    ['NODE', 'STATE', 'HEARTBEAT', 'BIRD', 'DRAIN', 'GUARDED', 'VERSION'],
+    ...m.nodes.map((n) => [
+      n.node,
+      n.state === 'invalid' ? `invalid: ${n.error ?? ''}` : n.state,
+      ago(m.now, n.heartbeatAt),
+      n.birdConnected === undefined ? '-' : n.birdConnected ? 'up' : 'DOWN',
+      n.drain ? `${n.drain.withdraw ? 'withdraw' : 'penalty'} (${n.drain.source})` : '-',
+      n.guarded.length ? n.guarded.join(',') : '-',
+      n.version ?? '-',
+    ]),
+  ]);
+  const vips = m.vips.map((v) => {
+    const best = v.best.length ? `best ${v.best.join(',')} (med ${v.cells[v.best[0]!]!.med})` : 'NO FRESH ANNOUNCER';
+    const min = v.minAnnouncers ? ` (minAnnouncers ${v.minAnnouncers}${v.belowMin ? ', BELOW' : ''})` : '';
+    const cells = Object.entries(v.cells).sort(([a], [b]) => a.localeCompare(b)).map(([node, c]) => [
+      `  ${node}${v.best.includes(node) ? ' *' : ''}`, c.announced ? String(c.med) : 'withdrawn', c.stale ? `${c.why} (stale)` : c.why,
+    ]);
+    return `${v.prefix}: ${v.announcers} announcing${min}, ${best}\n${table(cells)}`;
+  });
+  return [nodes, ...vips].join('\n\n');
+}
+
+function formatAudit(e: AuditEntry): string {
+  const who = `${e.actor.source}${e.actor.user ? `:${e.actor.user}` : ''}`;
+  return [new Date(e.at).toISOString(), e.node, who, e.action, e.prefix ?? '-', e.ok ? 'ok' : 'FAILED', e.reason ? `reason="${e.reason}"` : '', e.detail ?? '', e.command ? `[cmd ${e.command}]` : '']
+    .filter((s) => s !== '').join('  ');
+}

@@ -1,0 +1,123 @@
+/**
+ * End to end in network namespaces: router + one node running BIRD, vipcontrol and viphealth. The
+ * router's RIB is the truth: a killed service shows up there as a higher MED or a withdraw, recovers
+ * after `rise`, the lease policy fires when viphealth is SIGKILLed, and a viphealth restart changes
+ * nothing on the wire.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import type { RouteInfo } from '@vipcontrol/bird';
+import { Lab, unixHttpRequest, waitFor, type DaemonProcess, type LabHost } from '@vipcontrol/testlab';
+import { startService, type Service } from '../src/bench/lab-service.js';
+
+const VIP4 = '198.51.100.10/32';
+const VIP6 = '2001:db8::10/128';
+const VIPW = '198.51.100.20/32';
+const LEASE_PENALTY = 5000;
+
+describe('viphealth end to end', () => {
+  let lab: Lab;
+  let node: LabHost;
+  let vipcontrol: DaemonProcess;
+  /** The viphealth started last. */
+  let viphealth: DaemonProcess;
+  let service: Service;
+  let port: number;
+  let pidfile: string;
+  const viphealthConfig = () => ({
+    heartbeat: '200ms',
+    checks: [
+      {
+        name: 'svc-tcp', type: 'tcp', target: `127.0.0.1:${port}`,
+        interval: '100ms', fastInterval: '50ms', timeout: '100ms', rise: 3, fall: 2,
+        vips: [VIP4, VIP6], penalty: 1000,
+      },
+      { name: 'svc-proc', type: 'process', pidfile, interval: '100ms', rise: 2, fall: 1, vips: [VIPW], withdraw: true },
+    ],
+  });
+
+  before(async () => {
+    lab = await Lab.create({ nodes: 1, bfd: false });
+    node = lab.nodes[0]!;
+    port = 7000 + Math.floor(Math.random() * 1000);
+    pidfile = join(node.dir, 'svc.pid');
+    service = await startService(node, port, pidfile);
+    vipcontrol = await lab.startVipcontrol(node, {
+      vips: [
+        { prefix: VIP4, med: 100 },
+        { prefix: VIP6, med: 100 },
+        { prefix: VIPW, med: 100 },
+      ],
+      health: { lease: '1500ms', leasePolicy: { penalty: LEASE_PENALTY } },
+    });
+  });
+  after(async () => {
+    await service?.kill();
+    await lab?.destroy();
+  });
+
+  /** The router's best path for `prefix` from the node, or 'absent'. */
+  const routerMed = async (prefix: string): Promise<number | 'absent'> => {
+    const routes: RouteInfo[] = await lab.routerRoutes(prefix);
+    return routes.find((r) => r.primary)?.med ?? 'absent';
+  };
+  const waitRouter = (want: Record<string, number | 'absent'>, message: string, timeoutMs = 10_000) =>
+    waitFor(
+      async () => {
+        const seen = Object.fromEntries(await Promise.all(Object.keys(want).map(async (p) => [p, await routerMed(p)])));
+        return JSON.stringify(seen) === JSON.stringify(want) ? seen : undefined;
+      },
+      { timeoutMs, intervalMs: 10, message },
+    );
+  const healthy = { [VIP4]: 100, [VIP6]: 100, [VIPW]: 100 };
+
+  it('shifts the MED or withdraws when the service dies, and recovers after rise', async () => {
+    viphealth = await lab.startViphealth(node, viphealthConfig());
+    await waitRouter(healthy, 'healthy announcements at the router');
+
+    await service.kill();
+    await waitRouter({ [VIP4]: 1100, [VIP6]: 1100, [VIPW]: 'absent' }, 'penalty and withdraw at the router');
+
+    service = await startService(node, port, pidfile);
+    await waitRouter(healthy, 'recovery at the router after rise');
+  });
+
+  it('a viphealth restart changes nothing on the wire', async () => {
+    const before = await lab.sessionStats(node);
+    await viphealth.stop();
+    viphealth = await lab.startViphealth(node, viphealthConfig());
+    const instance = await waitFor(() => viphealth.logEntries().find((e) => e.event === 'started')?.instance);
+    // The new instance reaches its own verdicts (every check up) before we compare counters.
+    await waitFor(
+      async () => {
+        const { health } = (await unixHttpRequest(vipcontrol.apiSocket, { path: '/v1/status' })).json as {
+          health: { instance: string; held: string[]; pending?: string[]; checks: { status: string }[] };
+        };
+        return health.instance === instance && health.held.length === 0 && health.checks.every((c) => c.status === 'up');
+      },
+      { message: 'new viphealth instance reached its verdicts' },
+    );
+    const entries = viphealth.logEntries().filter((e) => e.event === 'checkTransition');
+    assert.ok(entries.length >= 2, 'the new instance went through unknown -> up itself');
+    const afterStats = await lab.sessionStats(node);
+    assert.deepStrictEqual(
+      [afterStats.importUpdates, afterStats.importWithdraws, afterStats.since],
+      [before.importUpdates, before.importWithdraws, before.since],
+      'no update, no withdraw, no session reset at the router',
+    );
+    await waitRouter(healthy, 'still healthy');
+  });
+
+  it('applies the lease policy when viphealth is SIGKILLed, and resumes when it returns', async () => {
+    await viphealth.kill('SIGKILL');
+    const t0 = Date.now();
+    const leased = LEASE_PENALTY + 100;
+    await waitRouter({ [VIP4]: leased, [VIP6]: leased, [VIPW]: leased }, 'lease penalty at the router');
+    assert.ok(Date.now() - t0 >= 1000, 'not before the lease ran out');
+    const logs = vipcontrol.logEntries();
+    assert.ok(logs.some((e) => e.event === 'healthLeaseExpired' && e.level === 'error'), 'logged loudly');
+    viphealth = await lab.startViphealth(node, viphealthConfig());
+    await waitRouter(healthy, 'normal operation after viphealth returns');
+  });
+});
