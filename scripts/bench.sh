@@ -8,8 +8,12 @@ case "${1:-}" in
     npx tsc -b packages/fleet packages/vipcontrol packages/vipctl
     exec node packages/fleet/dist/bench/fleet-bench.js
     ;;
+  health)
+    npx tsc -b packages/vipcontrol packages/viphealth
+    exec node packages/viphealth/dist/src/bench/failover-bench.js "${@:2}"
+    ;;
   *)
-    echo "usage: scripts/bench.sh fleet" >&2
+    echo "usage: scripts/bench.sh fleet|health" >&2
     exit 2
     ;;
 esac

@@ -83,14 +83,19 @@ export class RouterWatch {
     });
   }
 
+  /** Abandons the current wait (its promise rejects), e.g. after the change itself failed. */
+  cancel(why = 'wait cancelled'): void {
+    const w = this.#waiter;
+    if (!w) return;
+    clearTimeout(w.timer);
+    this.#waiter = undefined;
+    w.reject(new Error(why));
+  }
+
   /** Switches the trace off again and stops watching. */
   async close(): Promise<void> {
     this.#watcher.close();
-    if (this.#waiter) {
-      clearTimeout(this.#waiter.timer);
-      this.#waiter.reject(new Error('RouterWatch closed'));
-      this.#waiter = undefined;
-    }
+    this.cancel('RouterWatch closed');
     while (this.#reading) await this.#reading;
     await this.#file.close();
     for (const p of this.#protocols) await this.#client.command(`debug ${p} off`).catch(() => undefined); // router may be gone
