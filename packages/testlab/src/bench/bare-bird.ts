@@ -33,11 +33,16 @@ export async function durableWrite(path: string, text: string): Promise<void> {
   }
 }
 
-/** Writes `text` to `includeFile` and reconfigures BIRD; throws unless BIRD says 0003 Reconfigured. */
-export async function bareApply(client: BirdClient, includeFile: string, text: string): Promise<void> {
-  await durableWrite(includeFile, text);
+/** A plain `configure`; throws unless BIRD says 0003 Reconfigured. */
+export async function configureOk(client: BirdClient): Promise<void> {
   const result = await client.configure();
   if (result.code !== RECONFIGURED) {
     throw new Error(`bare BIRD configure answered ${result.code}: ${result.messages.join('; ')}`);
   }
+}
+
+/** Writes `text` to `includeFile` and reconfigures BIRD. */
+export async function bareApply(client: BirdClient, includeFile: string, text: string): Promise<void> {
+  await durableWrite(includeFile, text);
+  await configureOk(client);
 }

@@ -67,3 +67,8 @@ export class Workload {
     return renderBirdInclude(vips, { protocol4: this.#config.bird.protocol4, protocol6: this.#config.bird.protocol6 });
   }
 }
+
+/** The VIP changed by the k-th sample: spread over the table (7919 is prime) rather than always the first. */
+export function samplePrefix(wl: Workload, k: number): string {
+  return wl.prefixes[(k * 7919) % wl.count]!;
+}
