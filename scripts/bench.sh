@@ -1,19 +1,68 @@
 #!/usr/bin/env bash
-# Benchmarks: `scripts/bench.sh NAME`. Each prints a table and rewrites its own section of
-# docs/benchmarks.md. Needs root (BIRD, network namespaces) and a built workspace.
+# Benchmarks. Each prints a Markdown table and rewrites its own section of docs/benchmarks.md.
+# Needs root (BIRD, network namespaces). Runs scripts/setup.sh first (Debian packages, npm ci, build)
+# unless --no-setup, in which case only the packages a benchmark needs are rebuilt (incremental tsc).
+#
+#   bash scripts/bench.sh [core|health|fleet|all] [--no-setup] [ARGS...]      default: all
+#
+#   core    issue 2: vipcontrol vs bare BIRD — MED change latency at 1 / 1,000 / 10,000 VIPs, burst of
+#           1,000 set-med, vipctl wall time, RSS (packages/testlab/src/bench/apply-bench.ts; ~2 min)
+#   health  viphealth failover/recovery vs ExaBGP's healthcheck, footprint (packages/viphealth/src/bench)
+#   fleet   fleet round trip over Redis, fleet status at 1,000 nodes (packages/fleet/bench)
+# ARGS go to the one benchmark named (e.g. `bench.sh core --quick --scales 1,1000 --no-docs`).
+# Exit status: 0 all targets met; otherwise the highest status of the benchmarks run (core: 1 = a
+# target missed, 2 = the benchmark itself failed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-case "${1:-}" in
-  fleet)
-    npx tsc -b packages/fleet packages/vipcontrol packages/vipctl
-    exec node packages/fleet/dist/bench/fleet-bench.js
-    ;;
-  health)
-    npx tsc -b packages/vipcontrol packages/viphealth
-    exec node packages/viphealth/dist/src/bench/failover-bench.js "${@:2}"
-    ;;
-  *)
-    echo "usage: scripts/bench.sh fleet|health" >&2
-    exit 2
-    ;;
+
+what=all
+setup=1
+args=()
+named=0
+for arg in "$@"; do
+  if ((named == 0)) && [[ "$arg" =~ ^(core|health|fleet|all)$ ]]; then
+    what=$arg named=1
+  elif [[ "$arg" == --no-setup ]]; then
+    setup=0
+  else
+    args+=("$arg")
+  fi
+done
+if [[ "$what" == all && ${#args[@]} -gt 0 ]]; then
+  echo "bench: arguments (${args[*]}) need one benchmark named: core, health or fleet" >&2
+  exit 2
+fi
+
+if ((setup == 1)); then bash scripts/setup.sh; fi
+
+# run NAME SOURCE PROGRAM PACKAGES... — builds PACKAGES (with --no-setup), runs PROGRAM with ARGS;
+# a benchmark whose source is not in the tree is skipped with a message, not an error.
+status=0
+run() {
+  local name=$1 source=$2 program=$3
+  shift 3
+  if [[ ! -e "$source" ]]; then
+    echo "bench: $name: $source is not in this tree — skipped" >&2
+    return 0
+  fi
+  if ((setup == 0)); then npx tsc -b "$@"; fi
+  echo "bench: === $name: node $program ${args[*]:-}" >&2
+  local rc=0
+  node "$program" "${args[@]}" || rc=$?
+  if ((rc != 0)); then echo "bench: $name exited $rc" >&2; fi
+  if ((rc > status)); then status=$rc; fi
+}
+
+case "$what" in core | all)
+  run core packages/testlab/src/bench/apply-bench.ts packages/testlab/dist/src/bench/apply-bench.js \
+    packages/testlab packages/vipcontrol packages/vipctl ;;
 esac
+case "$what" in health | all)
+  run health packages/viphealth/src/bench/failover-bench.ts packages/viphealth/dist/src/bench/failover-bench.js \
+    packages/vipcontrol packages/viphealth ;;
+esac
+case "$what" in fleet | all)
+  run fleet packages/fleet/bench/fleet-bench.ts packages/fleet/dist/bench/fleet-bench.js \
+    packages/fleet packages/vipcontrol packages/vipctl ;;
+esac
+exit "$status"

@@ -139,6 +139,12 @@ export class BirdConnection extends EventEmitter<ConnectionEvents> {
       this.emit('ready', reply.text, again);
       return;
     }
+    if (reply.code === 1) {
+      // 0001 is only ever the greeting (doc/reply_codes): one mid-session means the other end started
+      // over, and it must not be taken for the answer to the command in flight.
+      this.#lost(new BirdConnectionError(`BIRD at ${this.#path} greeted again mid-session: ${reply.text}`));
+      return;
+    }
     this.emit('reply', reply);
   }
 

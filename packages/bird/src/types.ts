@@ -14,7 +14,7 @@ export interface BirdReply {
    * True when BIRD replaced a line by `8000 <line overflow>` (its 512-byte line limit, nest/cli.c
    * cli_printf) or the decoder had to cut an over-long line: the reply is usable but incomplete.
    */
-  truncated: boolean;
+  truncated?: boolean;
 }
 
 /** What a `configure …` command did, keyed on BIRD's reply code (sysdep/unix/main.c cmd_reconfig_msg). */
@@ -80,7 +80,7 @@ export interface ProtocolInfo {
   bgpState?: string;
   neighborAddress?: string;
   /** Every other `Key: value` detail line outside the channels (first occurrence), e.g. "Neighbor AS". */
-  details: Record<string, string>;
+  details?: Record<string, string>;
   channels: ChannelStats[];
 }
 

@@ -8,12 +8,16 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 /** Polls `fn` until it returns something truthy, or throws after `timeoutMs`. */
-export async function waitFor<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, message: string, timeoutMs = 5000): Promise<T> {
+export async function waitFor<T>(
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  message: string | (() => string),
+  timeoutMs = 5000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await fn();
     if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${message}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof message === 'string' ? message : message()}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -61,10 +65,19 @@ export async function startTestBird(config: string): Promise<TestBird> {
     writeConfig: (text) => writeFile(configPath, text),
     async start() {
       stderr = '';
-      const proc = spawn('bird', ['-f', '-c', configPath, '-s', socketPath, '-P', path.join(dir, 'bird.pid')], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const proc = spawn('bird', ['-f', '-c', configPath, '-s', socketPath, '-P', path.join(dir, 'bird.pid')], {
+        cwd: dir, // relative paths in the config (e.g. `log "bird.log"`) stay in the temp dir
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
       child = proc;
-      await waitFor(async () => proc.exitCode === null && (await canConnect(socketPath)), `bird on ${socketPath} (stderr: ${stderr})`);
+      await waitFor(
+        async () => {
+          if (proc.exitCode !== null) throw new Error(`bird exited with ${proc.exitCode}: ${stderr}`);
+          return canConnect(socketPath);
+        },
+        () => `bird on ${socketPath} (stderr: ${stderr})`,
+      );
     },
     async signal(sig) {
       const proc = child;

@@ -91,9 +91,9 @@ describe('show protocols', () => {
     assert.ok(p);
     assert.equal(p.bgpState, 'Established');
     assert.equal(p.neighborAddress, '192.0.2.1');
-    assert.equal(p.details['Neighbor AS'], '65001');
-    assert.equal(p.details['Local AS'], '65000');
-    assert.equal(p.details['AF announced'], undefined, 'capability sub-lists are not protocol facts');
+    assert.equal(p.details?.['Neighbor AS'], '65001');
+    assert.equal(p.details?.['Local AS'], '65000');
+    assert.equal(p.details?.['AF announced'], undefined, 'capability sub-lists are not protocol facts');
     assert.deepEqual(p.channels, [
       {
         name: 'ipv4',

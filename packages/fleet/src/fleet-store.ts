@@ -12,7 +12,7 @@ import {
   type FleetMatrix, type FleetOp, type FleetParse, type NodeRecord, type RedisConfig,
 } from '@vipcontrol/core';
 import { FleetError, FleetTimeoutError, FleetUnavailableError } from './errors.js';
-import { createRedis, type ConnectionTuning } from './redis-options.js';
+import { closeRedis, createRedis, type ConnectionTuning } from './redis-options.js';
 
 /** A node key outlives its TTL by this factor, so `fleet status` shows a dead node as stale before it goes missing. */
 export const RECORD_LINGER_FACTOR = 20;
@@ -69,7 +69,7 @@ export class FleetStore {
   }
 
   async close(): Promise<void> {
-    await this.#redis.quit().catch(() => this.#redis.disconnect());
+    await closeRedis(this.#redis);
   }
 
   /** Redis's clock (epoch ms): staleness is judged against one clock, not each caller's. */

@@ -13,7 +13,7 @@ import {
   type AuditEntry, type CommandAck, type DesiredEntry, type NodeRecord, type RedisConfig,
 } from '@vipcontrol/core';
 import { FleetStore, type InvalidDesired } from './fleet-store.js';
-import { createRedis, redactUrl } from './redis-options.js';
+import { closeRedis, createRedis, redactUrl } from './redis-options.js';
 
 /** The pino subset we use (pino's Logger satisfies it). */
 export interface FleetLogger {
@@ -132,7 +132,7 @@ export class FleetNodeClient {
     await this.#running;
     // Best effort: flush what is pending if Redis is there; never wait for a reconnect.
     if (this.#connected) await this.#flushOutbox();
-    await Promise.all([this.#redis, this.#sub].map((r) => r.quit().catch(() => r.disconnect())));
+    await Promise.all([this.#redis, this.#sub].map(closeRedis));
   }
 
   /** The node's state changed (an apply): publish now rather than at the next heartbeat. */

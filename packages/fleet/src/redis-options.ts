@@ -96,3 +96,16 @@ export function redactUrl(text: string): string {
 export function createRedis(cfg: RedisConfig, tuning?: ConnectionTuning): Redis {
   return new Redis(redisOptions(cfg, tuning));
 }
+
+/**
+ * QUIT, then disconnect — never waiting on QUIT for long. A connection that is reconnecting (e.g.
+ * mid-failover) would hold a queued QUIT forever, and ioredis's Sentinel failover detector keeps its
+ * own Sentinel connections (and the process) alive after QUIT until disconnect() is called.
+ */
+export async function closeRedis(r: Redis): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<void>((resolve) => { timer = setTimeout(resolve, 1000); });
+  await Promise.race([r.quit().then(() => undefined, () => undefined), gaveUp]);
+  clearTimeout(timer);
+  r.disconnect();
+}

@@ -74,8 +74,10 @@ test('a running node survives a Sentinel failover: re-registers on the new prima
   await waitFor(async () => (await caller.nodeInfo('n1')).record?.ok, { message: 'registered via sentinel' });
 
   const s = new Redis(sentinelPort, '127.0.0.1');
+  s.on('error', () => undefined); // torn down with the sentinel
   cleanups.push(async () => void s.disconnect());
-  await s.call('SENTINEL', 'FAILOVER', 'vcfleet');
+  // Sentinel refuses (NOGOODSLAVE) until it has fresh INFO from the replica: retry until it accepts.
+  await waitFor(async () => (await s.call('SENTINEL', 'FAILOVER', 'vcfleet')) === 'OK', { timeoutMs: 20_000, intervalMs: 250, message: 'failover accepted' });
   await waitFor(async () => {
     const [, port] = (await s.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', 'vcfleet')) as [string, string];
     return Number(port) === replica.port;
@@ -83,6 +85,7 @@ test('a running node survives a Sentinel failover: re-registers on the new prima
 
   // The node writes to the new primary: its heartbeat score there moves on.
   const promoted = new Redis(replica.port, '127.0.0.1');
+  promoted.on('error', () => undefined);
   cleanups.push(async () => void promoted.disconnect());
   const t0 = Date.now();
   await waitFor(async () => Number(await promoted.zscore('sent:nodes', 'n1')) > t0, { timeoutMs: 15_000, message: 'heartbeat on the new primary' });

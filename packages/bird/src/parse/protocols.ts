@@ -54,7 +54,7 @@ function parseDetail(p: ProtocolInfo, channel: ChannelStats | undefined, text: s
     if (/^\s{5}/.test(text)) return channel;
     if (key === 'BGP state') p.bgpState = value;
     else if (key === 'Neighbor address') p.neighborAddress = value;
-    else if (!(key in p.details)) p.details[key] = value;
+    else if (p.details && !(key in p.details)) p.details[key] = value;
     return channel;
   }
   if (key === 'State') channel.state = value;

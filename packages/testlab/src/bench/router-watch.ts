@@ -53,10 +53,11 @@ export class RouterWatch {
     for (const p of protocols) await router.bird.client.command(`debug ${p} { routes }`);
     const file = await open(logPath, 'r');
     const offset = (await file.stat()).size;
-    let self: RouterWatch | undefined;
-    const watcher = watch(logPath, () => self?.#kick());
-    self = new RouterWatch(router.bird.client, protocols, file, offset, watcher);
-    return self;
+    // The watcher must exist before the instance (it is a readonly field), so it calls back through a box.
+    const box: { self?: RouterWatch } = {};
+    const watcher = watch(logPath, () => box.self?.onChange());
+    box.self = new RouterWatch(router.bird.client, protocols, file, offset, watcher);
+    return box.self;
   }
 
   /** Reads whatever the log has now, so lines written before a measurement cannot count for it. */
@@ -99,6 +100,11 @@ export class RouterWatch {
     while (this.#reading) await this.#reading;
     await this.#file.close();
     for (const p of this.#protocols) await this.#client.command(`debug ${p} off`).catch(() => undefined); // router may be gone
+  }
+
+  /** fs.watch callback. */
+  private onChange(): void {
+    this.#kick();
   }
 
   #kick(): void {

@@ -22,6 +22,8 @@ import { healthcheckArgv, Lab, repoPath, unixHttpRequest, waitFor, type DaemonPr
 import { startService, type Service } from './lab-service.js';
 
 const POLL_MS = 2;
+/** NODE_OPTIONS of systemd/viphealth.service: a 1 MB semi-space keeps V8's young generation small. */
+const UNIT_NODE_OPTIONS = '--max-semi-space-size=1';
 const UP_MED = 100;
 const PENALTY = 1000;
 
@@ -107,8 +109,10 @@ async function main(): Promise<void> {
     rows.push(row(ed, await runTrials(lab, ed, defaultTrials)));
 
     await vh.stop();
-    const footprint = await measureFootprint(lab, node, vipcontrol, vt, footprintS);
-    const table = formatTable(rows, footprint);
+    const footprints = [await measureFootprint(lab, node, vipcontrol, vt, footprintS, '')];
+    // The same with the young-generation cap systemd/viphealth.service sets.
+    footprints.push(await measureFootprint(lab, node, vipcontrol, vt, footprintS, UNIT_NODE_OPTIONS));
+    const table = formatTable(rows, footprints);
     process.stdout.write(`${table}\n`);
     await updateDoc(table, { trials, defaultTrials });
   } finally {
@@ -230,6 +234,7 @@ function row(t: Target, samples: Sample[]): string[] {
 }
 
 interface Footprint {
+  nodeOptions: string;
   checks: string;
   cpuPercent: number;
   rssMb: number;
@@ -238,7 +243,14 @@ interface Footprint {
 }
 
 /** 50 checks at 1 s against one service and the node's BIRD; CPU from /proc/<pid>/stat over the window. */
-async function measureFootprint(lab: Lab, node: LabHost, vipcontrol: DaemonProcess, svc: Target, seconds: number): Promise<Footprint> {
+async function measureFootprint(
+  lab: Lab,
+  node: LabHost,
+  vipcontrol: DaemonProcess,
+  svc: Target,
+  seconds: number,
+  nodeOptions: string,
+): Promise<Footprint> {
   const url = `http://127.0.0.1:${svc.port}/health`;
   const common = { interval: '1s', fastInterval: '200ms', timeout: '500ms', rise: 2, fall: 2, vips: [svc.prefix], penalty: 1 };
   const checks = [
@@ -247,7 +259,10 @@ async function measureFootprint(lab: Lab, node: LabHost, vipcontrol: DaemonProce
     ...Array.from({ length: 10 }, (_, i) => ({ ...common, name: `http${i}`, type: 'http', url })),
     ...Array.from({ length: 10 }, (_, i) => ({ ...common, name: `bird${i}`, type: 'bird-protocol', socket: node.bird.socketPath, protocols: ['fabric4', 'fabric6'] })),
   ];
+  // The daemon inherits our environment through `ip netns exec`.
+  process.env.NODE_OPTIONS = nodeOptions;
   const vh = await lab.startViphealth(node, { heartbeat: '1s', checks });
+  delete process.env.NODE_OPTIONS;
   await waitFor(
     async () => {
       const res = await fetchStatus(vipcontrol);
@@ -266,6 +281,7 @@ async function measureFootprint(lab: Lab, node: LabHost, vipcontrol: DaemonProce
   await vh.stop();
   // USER_HZ is 100 on Linux x86-64: one tick is 10 ms of CPU.
   return {
+    nodeOptions,
     checks: '15 tcp, 15 process, 10 http, 10 bird-protocol; interval 1 s',
     cpuPercent: ((ticks1 - ticks0) * 10) / (elapsedS * 1000) * 100,
     rssMb: kb('VmRSS') / 1024,
@@ -287,18 +303,20 @@ async function cpuTicks(pid: number): Promise<number> {
   return Number(fields[11]) + Number(fields[12]);
 }
 
-function formatTable(rows: string[][], f: Footprint): string {
+function formatTable(rows: string[][], footprints: Footprint[]): string {
   const head = [
     '| product | check | interval / fast, rise, fall | detection (configured) | failover p50 / p99 | after detection p50 / p99 | recovery detection (configured) | recovery p50 / p99 | after detection p50 / p99 | trials |',
     '|---|---|---|---|---|---|---|---|---|---|',
   ];
   const footprint = [
     '',
-    '| footprint | value |',
-    '|---|---|',
-    `| checks | ${f.checks} |`,
-    `| CPU (one core) over ${f.seconds} s | ${f.cpuPercent.toFixed(2)} % |`,
-    `| RSS at the end / peak | ${f.rssMb.toFixed(1)} MB / ${f.peakRssMb.toFixed(1)} MB |`,
+    `| viphealth footprint, 50 checks (${footprints[0]!.checks}) | CPU of one core | RSS at the end | peak RSS |`,
+    '|---|---|---|---|',
+    ...footprints.map(
+      (f) =>
+        `| ${f.nodeOptions ? `NODE_OPTIONS=${f.nodeOptions} (as in systemd/viphealth.service)` : 'node defaults'}, ${f.seconds} s | ` +
+        `${f.cpuPercent.toFixed(2)} % | ${f.rssMb.toFixed(1)} MB | ${f.peakRssMb.toFixed(1)} MB |`,
+    ),
   ];
   return [...head, ...rows.map((r) => `| ${r.join(' | ')} |`), ...footprint].join('\n');
 }
