@@ -200,7 +200,8 @@ function renderBody(
   const one = results.find((r) => r.vips === 1);
   const cross = one && one.bare.polled.length > 0
     ? ` Cross-check at 1 VIP (bare BIRD): the same change detected by polling \`show route for P all\` back to back gives p50 ${ms(summarize(one.bare.polled).p50)} (n=${one.bare.polled.length}), `
-      + `the trace gives ${ms(summarize(one.bare.latency.map((s) => s.seen)).p50)}: polling is ~one router round trip later.`
+      + `the trace gives ${ms(summarize(one.bare.latency.map((s) => s.seen)).p50)}: polling lands up to two round trips late, and back-to-back `
+      + 'queries compete with both BIRDs for the same two cores — why the trace is the measure.'
     : '';
   const big = results.find((r) => r.vips === 10_000);
   const withRender = big
