@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { BirdClient } from '@vipcontrol/bird';
 import { atomicWrite } from './atomic-write.js';
 import { registerCleanup, syncCleanup } from './cleanup-registry.js';
-import { spawnManaged, waitUntilReady, type ManagedProcess } from './managed-process.js';
+import { spawnManaged, unlessExited, waitUntilReady, type ManagedProcess } from './managed-process.js';
 import { makeTempDir } from './temp-dir.js';
 
 /** A real `bird` process with its own config, control socket and pid file. */
@@ -123,8 +123,15 @@ class BirdProcess implements BirdInstance {
     this.#proc = proc;
     await waitUntilReady(proc, `bird ${this.name}`,
       () => stat(this.socketPath).then(() => true, () => false), this.#startTimeoutMs);
+    // BIRD creates its control socket before it parses bird.conf, so a config error shows up as a
+    // socket that exists for a moment and a process that exits: connect, but give up when it does.
     const client = new BirdClient({ socketPath: this.socketPath });
-    await client.connect();
+    try {
+      await unlessExited(proc, `bird ${this.name}`, client.connect());
+    } catch (err) {
+      await client.close();
+      throw err;
+    }
     this.#client = client;
   }
 

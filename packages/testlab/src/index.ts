@@ -8,7 +8,9 @@ export { makeTempDir, type TempDir } from './temp-dir.js';
 export { waitFor, WaitTimeoutError, type WaitOptions } from './wait-for.js';
 export { freePort } from './free-port.js';
 export { startBird, type BirdInstance, type StartBirdOptions } from './bird-instance.js';
-export { startRedis, type RedisInstance, type StartRedisOptions } from './redis-instance.js';
+export {
+  startRedis, startSentinel, type RedisInstance, type StartRedisOptions, type SentinelInstance, type StartSentinelOptions,
+} from './redis-instance.js';
 export { ProcessError } from './managed-process.js';
 export { CommandError, type ExecResult } from './netns.js';
 export {

@@ -142,25 +142,30 @@ function lineCollector(maxLines: number) {
 }
 
 /**
- * Waits until `ready()` is truthy, or rejects with a ProcessError carrying the child's output as soon as
- * the child exits during start-up (a bad config makes BIRD exit at once: no point waiting out the timeout).
+ * Settles like `work`, unless the child exits first: then rejects with a ProcessError carrying its
+ * output (a bad config makes BIRD exit at once: no point waiting out a timeout, nor connecting to it).
  */
+export async function unlessExited<T>(proc: ManagedProcess, what: string, work: Promise<T>): Promise<T> {
+  const early = proc.exited.then((code): never => {
+    throw new ProcessError(`${what} exited during start-up (exit code ${String(code)})`, proc.command,
+      [...proc.stdoutLines(), ...proc.stderrLines()].join('\n'));
+  });
+  const result = await Promise.race([work, early]);
+  // `work` may have won only because it noticed the exit itself (see waitUntilReady).
+  if (!proc.running) await early;
+  return result;
+}
+
+/** Polls `ready()` until truthy, failing fast (ProcessError) if the child exits meanwhile. */
 export async function waitUntilReady(
   proc: ManagedProcess,
   what: string,
   ready: () => Promise<boolean> | boolean,
   timeoutMs: number,
 ): Promise<void> {
-  const early = proc.exited.then((code) => {
-    throw new ProcessError(`${what} exited during start-up (exit code ${String(code)})`, proc.command,
-      [...proc.stdoutLines(), ...proc.stderrLines()].join('\n'));
-  });
-  const polled = waitFor(async () => !proc.running || (await ready()) || undefined, {
+  await unlessExited(proc, what, waitFor(async () => !proc.running || (await ready()) || undefined, {
     timeoutMs,
     intervalMs: 10,
     message: what,
-  });
-  await Promise.race([polled, early]);
-  // `polled` also ends when the child exits; only the race tells which happened.
-  if (!proc.running) await early;
+  }));
 }

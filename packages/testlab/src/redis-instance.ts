@@ -1,15 +1,21 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { isIPv6 } from 'node:net';
+import { join } from 'node:path';
 import { registerCleanup, syncCleanup } from './cleanup-registry.js';
 import { freePort } from './free-port.js';
 import { ProcessError, spawnManaged, waitUntilReady, type ManagedProcess } from './managed-process.js';
 import { makeTempDir } from './temp-dir.js';
 
-/** A real redis-server on 127.0.0.1, private port and dir, no persistence. */
+/** A real redis-server on a private port and dir, no persistence. */
 export interface RedisInstance {
-  /** `redis://[:password@]127.0.0.1:<port>/0` */
+  /** `redis[s]://[:password@]<host>:<port>/0` */
   readonly url: string;
+  /** The address it listens on (`bind`). */
+  readonly host: string;
   readonly port: number;
   readonly password?: string;
+  /** The network namespace it runs in, if any. */
+  readonly netns?: string;
   readonly dir: string;
   readonly pid: number;
   /** Graceful shutdown (SIGTERM); removes an owned dir. `restart()` starts it again on the same port. */
@@ -25,52 +31,125 @@ export interface StartRedisOptions {
   password?: string;
   /** Working dir; default: a fresh temp dir removed by `stop()`. */
   dir?: string;
+  /** Run inside this network namespace (e.g. the lab router's, so daemons in the nodes' namespaces reach it). */
+  netns?: string;
+  /** Listen address; default 127.0.0.1. With `netns`, typically the router's lab address. */
+  bind?: string;
+  /**
+   * Serve TLS only (`--port 0 --tls-port`), so `url` is `rediss://`. PEM files; clients need no
+   * certificate of their own (`--tls-auth-clients no`).
+   */
+  tls?: { certFile: string; keyFile: string; caFile: string };
+}
+
+/** One redis-sentinel monitoring a RedisInstance, in the same namespace and on the same address. */
+export interface SentinelInstance {
+  readonly host: string;
+  readonly port: number;
+  /** The master name Sentinel knows the primary by. */
+  readonly name: string;
+  readonly pid: number;
+  /** SIGTERM; removes its dir. */
+  stop(): Promise<void>;
+}
+
+export interface StartSentinelOptions {
+  /** The primary to monitor (quorum 1). */
+  master: RedisInstance;
+  /** Master name, e.g. "vcfleet". */
+  name: string;
+  /** `down-after-milliseconds`; default 1000. */
+  downAfterMs?: number;
+  /** `failover-timeout`; default 5000. */
+  failoverTimeoutMs?: number;
 }
 
 const START_ATTEMPTS = 3;
 
 /**
- * Starts `redis-server` with `--save '' --appendonly no` on a free loopback port and waits for
- * "Ready to accept connections". The port is picked by the kernel; if another process grabs it between
- * `freePort()` and the bind, a new port is tried.
+ * Starts `redis-server` with `--save '' --appendonly no` on a free port and waits for "Ready to accept
+ * connections". The port is picked by the kernel; if another process grabs it between `freePort()` and
+ * the bind, a new port is tried.
  */
 export async function startRedis(opts: StartRedisOptions = {}): Promise<RedisInstance> {
   const owned = opts.dir === undefined;
   const dir = opts.dir ?? (await makeTempDir('vc-redis-')).path;
+  try {
+    return await onFreePort((port) => new RedisProcess(port, dir, owned, opts));
+  } catch (err) {
+    if (owned) await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/**
+ * Starts `redis-sentinel` monitoring `opts.master` and waits until it reports the monitor. Sentinel
+ * rewrites its config file, so it lives in a temp dir of its own, removed by `stop()`.
+ */
+export async function startSentinel(opts: StartSentinelOptions): Promise<SentinelInstance> {
+  const dir = (await makeTempDir('vc-sentinel-')).path;
+  try {
+    return await onFreePort((port) => new SentinelProcess(port, dir, opts));
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** Tries `create(port).start()` on fresh ports until one is not taken in the meantime. */
+async function onFreePort<T extends { start(): Promise<void>; kill(): Promise<void> }>(create: (port: number) => T): Promise<T> {
   let lastError: unknown;
   for (let attempt = 0; attempt < START_ATTEMPTS; attempt++) {
-    const redis = new RedisProcess(await freePort(), dir, owned, opts.password);
+    const server = create(await freePort());
     try {
-      await redis.start();
-      return redis;
+      await server.start();
+      return server;
     } catch (err) {
       lastError = err;
-      await redis.kill();
+      await server.kill();
       if (!(err instanceof ProcessError && /Address already in use/i.test(err.output))) break;
     }
   }
-  if (owned) await rm(dir, { recursive: true, force: true });
   throw lastError;
+}
+
+/** Starts `file args` (in `netns`) and waits for a stdout line containing `readyLine`. */
+async function spawnReady(file: string, args: string[], netns: string | undefined, what: string, readyLine: string): Promise<ManagedProcess> {
+  const proc = spawnManaged(file, args, netns === undefined ? {} : { netns });
+  await waitUntilReady(proc, what, () => proc.stdoutLines().some((line) => line.includes(readyLine)), 10_000);
+  return proc;
+}
+
+/** Keeps `dir` registered for last-resort cleanup while an owned instance lives. */
+function ownDir(dir: string): () => void {
+  return registerCleanup({ async: () => rm(dir, { recursive: true, force: true }), sync: () => syncCleanup.removeDir(dir) });
 }
 
 class RedisProcess implements RedisInstance {
   readonly port: number;
+  readonly host: string;
   readonly dir: string;
   readonly password?: string;
+  readonly netns?: string;
   readonly #owned: boolean;
+  readonly #tls: StartRedisOptions['tls'];
   #proc: ManagedProcess | undefined;
   #unregisterDir: (() => void) | undefined;
 
-  constructor(port: number, dir: string, owned: boolean, password: string | undefined) {
+  constructor(port: number, dir: string, owned: boolean, opts: StartRedisOptions) {
     this.port = port;
     this.dir = dir;
+    this.host = opts.bind ?? '127.0.0.1';
     this.#owned = owned;
-    if (password !== undefined) this.password = password;
+    this.#tls = opts.tls;
+    if (opts.password !== undefined) this.password = opts.password;
+    if (opts.netns !== undefined) this.netns = opts.netns;
   }
 
   get url(): string {
     const auth = this.password === undefined ? '' : `:${encodeURIComponent(this.password)}@`;
-    return `redis://${auth}127.0.0.1:${this.port}/0`;
+    const host = isIPv6(this.host) ? `[${this.host}]` : this.host;
+    return `${this.#tls ? 'rediss' : 'redis'}://${auth}${host}:${this.port}/0`;
   }
 
   get pid(): number {
@@ -80,20 +159,17 @@ class RedisProcess implements RedisInstance {
 
   async start(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
-    if (this.#owned && !this.#unregisterDir) {
-      const dir = this.dir;
-      this.#unregisterDir = registerCleanup({
-        async: () => rm(dir, { recursive: true, force: true }),
-        sync: () => syncCleanup.removeDir(dir),
-      });
-    }
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+    if (this.#owned) this.#unregisterDir ??= ownDir(this.dir);
+    const tls = this.#tls;
+    const ports = tls
+      ? ['--port', '0', '--tls-port', String(this.port), '--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile,
+        '--tls-ca-cert-file', tls.caFile, '--tls-auth-clients', 'no']
+      : ['--port', String(this.port)];
+    // Protected mode refuses non-loopback clients without a password; the lab's namespaces are private.
+    const args = [...ports, '--bind', this.host, '--protected-mode', 'no', '--save', '', '--appendonly', 'no',
       '--dir', this.dir, '--daemonize', 'no', '--logfile', ''];
     if (this.password !== undefined) args.push('--requirepass', this.password);
-    const proc = spawnManaged('redis-server', args);
-    this.#proc = proc;
-    await waitUntilReady(proc, `redis-server on port ${this.port}`,
-      () => proc.stdoutLines().some((line) => line.includes('Ready to accept connections')), 10_000);
+    this.#proc = await spawnReady('redis-server', args, this.netns, `redis-server on ${this.host}:${this.port}`, 'Ready to accept connections');
   }
 
   async stop(): Promise<void> {
@@ -113,5 +189,54 @@ class RedisProcess implements RedisInstance {
   async restart(): Promise<void> {
     await this.#proc?.stop();
     await this.start();
+  }
+}
+
+class SentinelProcess implements SentinelInstance {
+  readonly port: number;
+  readonly host: string;
+  readonly name: string;
+  readonly #dir: string;
+  readonly #opts: StartSentinelOptions;
+  readonly #unregisterDir: () => void;
+  #proc: ManagedProcess | undefined;
+
+  constructor(port: number, dir: string, opts: StartSentinelOptions) {
+    this.port = port;
+    this.host = opts.master.host;
+    this.name = opts.name;
+    this.#dir = dir;
+    this.#opts = opts;
+    this.#unregisterDir = ownDir(dir);
+  }
+
+  get pid(): number {
+    if (!this.#proc) throw new Error(`redis-sentinel on port ${this.port}: not running`);
+    return this.#proc.pid;
+  }
+
+  async start(): Promise<void> {
+    const { master, name } = this.#opts;
+    const conf = join(this.#dir, 'sentinel.conf');
+    await writeFile(conf, [
+      `port ${this.port}`, `bind ${this.host}`, 'protected-mode no', `dir ${this.#dir}`, 'logfile ""',
+      `sentinel monitor ${name} ${master.host} ${master.port} 1`,
+      `sentinel down-after-milliseconds ${name} ${this.#opts.downAfterMs ?? 1000}`,
+      `sentinel failover-timeout ${name} ${this.#opts.failoverTimeoutMs ?? 5000}`,
+      ...(master.password !== undefined ? [`sentinel auth-pass ${name} ${master.password}`] : []),
+      '',
+    ].join('\n'));
+    this.#proc = await spawnReady('redis-sentinel', [conf], master.netns, `redis-sentinel on ${this.host}:${this.port}`, `+monitor master ${name}`);
+  }
+
+  async kill(): Promise<void> {
+    await this.#proc?.kill('SIGKILL');
+  }
+
+  async stop(): Promise<void> {
+    await this.#proc?.stop();
+    this.#proc = undefined;
+    await rm(this.#dir, { recursive: true, force: true });
+    this.#unregisterDir();
   }
 }

@@ -2,13 +2,13 @@
 // the real vipctl binary, and the router's RIB as the truth.
 //
 // Redis runs in the router's namespace (on its lab address) because the daemons run inside the
-// nodes' namespaces, where the host's 127.0.0.1 is not reachable; testlab's startRedis has no netns
-// option, so it is spawned here. vipctl runs in the router's namespace for the same reason.
+// nodes' namespaces, where the host's 127.0.0.1 is not reachable. vipctl runs in the router's
+// namespace for the same reason.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { execa, type ResultPromise } from 'execa';
-import { Lab, makeTempDir, unixHttpRequest, waitFor, type DaemonProcess, type LabHost, type TempDir } from '@vipcontrol/testlab';
+import { execa } from 'execa';
+import { Lab, startRedis, unixHttpRequest, waitFor, type DaemonProcess, type LabHost, type RedisInstance } from '@vipcontrol/testlab';
 
 const V4 = '198.51.100.10/32';
 const VIPCTL = fileURLToPath(new URL('../../../vipctl/bin/vipctl.js', import.meta.url));
@@ -16,37 +16,22 @@ const DRAIN = 100_000;
 const GUARD = 1_000_000;
 
 let lab: Lab;
-let tmp: TempDir;
-let redisProc: ResultPromise | undefined;
-let port: number;
-let url: string;
+let redis: RedisInstance;
 const daemons = new Map<string, DaemonProcess>();
 
-async function startRedisInRouter(): Promise<void> {
-  redisProc = execa('ip', ['netns', 'exec', lab.router.netns, 'redis-server', '--port', String(port), '--bind', lab.router.addr4,
-    '--save', '', '--appendonly', 'no', '--dir', tmp.path, '--protected-mode', 'no'], { reject: false });
-  await waitFor(async () => (await redisCli('PING')).trim() === 'PONG', { message: 'redis in the router namespace' });
-}
-
-async function killRedis(): Promise<void> {
-  redisProc?.kill('SIGKILL');
-  await redisProc;
-  redisProc = undefined;
-}
-
 async function redisCli(...args: string[]): Promise<string> {
-  const r = await lab.router.exec('redis-cli', ['-h', lab.router.addr4, '-p', String(port), ...args]);
+  const r = await lab.router.exec('redis-cli', ['-h', redis.host, '-p', String(redis.port), ...args]);
   return r.stdout;
 }
 
 async function vipctl(...args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-  return lab.router.exec('node', [VIPCTL, 'fleet', '--redis', url, ...args]);
+  return lab.router.exec('node', [VIPCTL, 'fleet', '--redis', redis.url, ...args]);
 }
 
 async function startNode(node: LabHost): Promise<DaemonProcess> {
   const d = await lab.startVipcontrol(node, {
     vips: [{ prefix: V4, med: 100, minAnnouncers: 1 }],
-    redis: { url, heartbeat: '300ms', ttl: '2s' },
+    redis: { url: redis.url, heartbeat: '300ms', ttl: '2s' },
     drainPenalty: DRAIN,
     guardPenalty: GUARD,
   });
@@ -72,18 +57,15 @@ function waitPath(node: LabHost, med: number | undefined, message: string): Prom
 }
 
 before(async () => {
-  [lab, tmp] = await Promise.all([Lab.create({ nodes: 2 }), makeTempDir('vc-fleet-e2e-')]);
-  port = 20000 + Math.floor(Math.random() * 20000);
-  url = `redis://${lab.router.addr4}:${port}/0`;
-  await startRedisInRouter();
+  lab = await Lab.create({ nodes: 2 });
+  redis = await startRedis({ netns: lab.router.netns, bind: lab.router.addr4 });
   await Promise.all(lab.nodes.map(startNode));
   await Promise.all(lab.nodes.map((n) => waitPath(n, 100, `${n.name} announces`)));
 });
 
 after(async () => {
-  await killRedis();
+  await redis?.stop();
   await lab?.destroy();
-  await tmp?.cleanup();
 });
 
 test('fleet status shows every node; a remote drain is seen at the router', async () => {
@@ -108,9 +90,9 @@ test('fleet status shows every node; a remote drain is seen at the router', asyn
 
 test('Redis killed and restarted: no change at the router; nodes re-register', async () => {
   const before = await Promise.all(lab.nodes.map((n) => lab.sessionStats(n)));
-  await killRedis();
+  await redis.kill();
   await waitFor(async () => !(await fleetStatus(lab.nodes[0]!)).connected, { message: 'daemon sees Redis gone' });
-  await startRedisInRouter(); // empty
+  await redis.restart(); // empty: nothing is persisted
   await waitFor(async () => (await Promise.all(lab.nodes.map(fleetStatus))).every((f) => f.connected && f.settled), { message: 'reconnected and settled', timeoutMs: 20_000 });
   await waitFor(async () => (await redisCli('ZCARD', 'vipcontrol:nodes')).trim() === '2', { message: 're-registered' });
   const afterStats = await Promise.all(lab.nodes.map((n) => lab.sessionStats(n)));

@@ -129,6 +129,7 @@ export function formatStatus(status: DaemonStatus, now: number): string {
   }
   if (status.loopback?.error) lines.push(`loopback: ${status.loopback.interface}: ${status.loopback.error}`);
   lines.push(`drain:    ${formatDrain(status.drain, now)}`);
+  lines.push(...formatMaintenance(status.maintenance, now));
   if (status.guarded && status.guarded.length > 0) lines.push(`guarded:  ${status.guarded.join(' ')} (withdraw refused by minAnnouncers)`);
   lines.push(...formatHealth(status.health, now));
   lines.push('');
@@ -145,6 +146,25 @@ function formatDrain(drain: DaemonStatus['drain'], now: number): string {
   if (drain.reason) parts.push(`reason "${drain.reason}"`);
   if (drain.force) parts.push('forced');
   return parts.join(', ');
+}
+
+/** The active and the next maintenance window (nothing when none is configured). */
+function formatMaintenance(m: DaemonStatus['maintenance'], now: number): string[] {
+  if (!m) return [];
+  if ('error' in m) return [`maint:    ERROR: ${m.error}`];
+  const cron = (index: number) => m.windows.find((w) => w.index === index)?.cron ?? '?';
+  const lines: string[] = [];
+  if (m.active) {
+    const a = m.active;
+    const notes = [a.caughtUp ? 'entered at start-up' : '', a.yieldedToOperator ? 'operator drain left as is' : ''].filter((n) => n !== '');
+    lines.push(`maint:    ACTIVE ${a.action} (window ${a.index} "${cron(a.index)}") since ${formatTime(a.startedAt, now)}, until ${formatTime(a.until, now)}${notes.length ? ` (${notes.join(', ')})` : ''}`);
+  }
+  const next = m.next
+    ? `next ${m.windows.find((w) => w.index === m.next?.index)?.action ?? '?'} ${formatTime(m.next.at, now)} (window ${m.next.index} "${cron(m.next.index)}")${m.next.skipped ? ' SKIPPED by operator' : ''}`
+    : 'no window scheduled';
+  lines.push(`${m.active ? '          ' : 'maint:    '}${next}`);
+  for (const w of m.windows) if (w.error) lines.push(`          window ${w.index}: ${w.error}`);
+  return lines;
 }
 
 function formatHealth(health: DaemonStatus['health'], now: number): string[] {

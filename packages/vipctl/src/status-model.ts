@@ -31,6 +31,13 @@ export interface LastApply {
   readonly changed?: readonly string[];
 }
 
+/** `maintenance` in the status (vipcontrol's maintenance.ts): the windows, the next and the active one. */
+export interface MaintenanceStatus {
+  readonly windows: readonly { readonly index: number; readonly cron: string; readonly durationMs: number; readonly action: string; readonly next?: number; readonly error?: string }[];
+  readonly active?: { readonly index: number; readonly action: string; readonly startedAt: number; readonly until: number; readonly caughtUp: boolean; readonly yieldedToOperator: boolean };
+  readonly next?: { readonly index: number; readonly at: number; readonly skipped: boolean };
+}
+
 /** `GET /v1/status`. */
 export interface DaemonStatus {
   readonly node: string;
