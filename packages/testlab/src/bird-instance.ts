@@ -1,9 +1,10 @@
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { BirdClient } from '@vipcontrol/bird';
 import { atomicWrite } from './atomic-write.js';
 import { registerCleanup, syncCleanup } from './cleanup-registry.js';
-import { spawnManaged, unlessExited, waitUntilReady, type ManagedProcess } from './managed-process.js';
+import { ProcessError, spawnManaged, unlessExited, waitUntilReady, type ManagedProcess } from './managed-process.js';
 import { makeTempDir } from './temp-dir.js';
 
 /** A real `bird` process with its own config, control socket and pid file. */
@@ -130,6 +131,8 @@ class BirdProcess implements BirdInstance {
       await unlessExited(proc, `bird ${this.name}`, client.connect());
     } catch (err) {
       await client.close();
+      // A refused connection is usually BIRD going down on a config error: report that if it is so.
+      if (!(err instanceof ProcessError)) await unlessExited(proc, `bird ${this.name}`, sleep(300));
       throw err;
     }
     this.#client = client;

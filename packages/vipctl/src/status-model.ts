@@ -57,6 +57,8 @@ export interface DaemonStatus {
   readonly drain?: RuntimeState['drain'];
   /** VIPs whose withdraw the fleet's minAnnouncers guard turned into a MED penalty. */
   readonly guarded?: readonly string[];
+  /** Present when maintenance windows are configured. */
+  readonly maintenance?: MaintenanceStatus | { readonly error: string };
   readonly health?: {
     readonly leaseExpired: boolean;
     readonly lastReportAt?: number;
