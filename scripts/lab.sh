@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # README command 1: set up this machine (Debian packages, npm ci, build) and run the local lab —
-# a fabric router and two nodes in network namespaces, a real BIRD in each, vipcontrol on both nodes
-# announcing 198.51.100.10/32 and 2001:db8::10/128 with MEDs 100 and 200; prints the router's view,
-# shifts traffic with `vipctl set-med` and shows the best path move. Needs root (ip netns).
+# a fabric router and two nodes in network namespaces, a real BIRD in each; on each node a stand-in
+# BGP-terminating service (TCP :1179), vipcontrol announcing 198.51.100.10/32 and 2001:db8::10/128
+# (MED 100 on n1, 200 on n2) and viphealth checking the service. Prints the router's view, shifts
+# traffic with `vipctl set-med` / `reset-med`, runs a live failover (SIGKILL n1's service: the best
+# path moves to n2, and back once the service passes its rise checks), drains and undrains n1, and
+# shows that no BGP session was reset. Takes ~10 s after set-up. Needs root (ip netns).
 #
 #   bash scripts/lab.sh [--ebgp] [--no-bfd]   run the demo and tear everything down
 #   bash scripts/lab.sh --keep [--ebgp] ...   run it and leave the lab up (prints how to reach it)
-#   bash scripts/lab.sh down                  tear a kept lab down, remove leftovers of killed runs
+#   bash scripts/lab.sh down                  tear a kept lab down (daemons, services, BIRDs, namespaces,
+#                                             temp dirs), remove leftovers of killed runs
 set -euo pipefail
 cd "$(dirname "$0")/.."
 demo=packages/testlab/dist/src/lab-demo.js
@@ -24,17 +28,22 @@ if ((keep == 0)); then
 fi
 
 # --keep: the demo process owns the lab (it tears it down on SIGTERM), so it runs detached from this
-# shell; its output goes to .lab/lab.log and is shown here until it says LAB READY.
+# shell; its output is appended to .lab/lab.log (never truncated: a refused second --keep must not
+# clobber the running lab's log) and shown here until it says LAB READY.
 mkdir -p .lab
 log=.lab/lab.log
-: >"$log"
-setsid node "$demo" "$@" >"$log" 2>&1 </dev/null &
+echo "=== $(date -Is) bash scripts/lab.sh $*" >>"$log"
+shown=$(wc -l <"$log")
+setsid node "$demo" "$@" >>"$log" 2>&1 </dev/null &
 pid=$!
-shown=0
 while :; do
   lines=$(wc -l <"$log")
-  if ((lines > shown)); then tail -n +"$((shown + 1))" "$log" | head -n "$((lines - shown))"; shown=$lines; fi
-  grep -q '^LAB READY$' "$log" && exit 0
+  if ((lines > shown)); then
+    new=$(tail -n +"$((shown + 1))" "$log" | head -n "$((lines - shown))")
+    printf '%s\n' "$new"
+    shown=$lines
+    grep -q '^LAB READY$' <<<"$new" && exit 0
+  fi
   if ! kill -0 "$pid" 2>/dev/null; then
     tail -n +"$((shown + 1))" "$log"
     echo "lab: the lab process exited before it was ready (log: $log)" >&2

@@ -29,26 +29,42 @@ export function compareObserved(desired: readonly EffectiveVip[], observed: read
   for (const vip of sortByPrefix(desired, (v) => v.prefix)) {
     if (!vip.announced) continue;
     wanted.add(vip.prefix);
-    const got = byPrefix.get(vip.prefix);
-    if (got === undefined) {
-      out.push({ prefix: vip.prefix, kind: 'missing' });
-      continue;
-    }
-    if (got.med !== vip.med) out.push({ prefix: vip.prefix, kind: 'med', want: vip.med, ...(got.med !== undefined ? { got: got.med } : {}) });
-    diffSet(vip.prefix, 'communities', vip.communities, got.communities, canonicalCommunity, out);
-    diffSet(vip.prefix, 'large-communities', vip.largeCommunities, got.largeCommunities, canonicalLargeCommunity, out);
-    if (got.localPref !== vip.localPref) {
-      out.push({
-        prefix: vip.prefix,
-        kind: 'local-pref',
-        ...(vip.localPref !== undefined ? { want: vip.localPref } : {}),
-        ...(got.localPref !== undefined ? { got: got.localPref } : {}),
-      });
-    }
+    diffRoute(vip, byPrefix.get(vip.prefix), out);
   }
   const unexpected = [...byPrefix.keys()].filter((p) => !wanted.has(p));
   for (const prefix of sortByPrefixSafe(unexpected)) out.push({ prefix, kind: 'unexpected' });
   return out;
+}
+
+/**
+ * One VIP against what BIRD has for its prefix (`seen`, already looked up by canonical prefix):
+ * true when an announced VIP's route is there with exactly its attributes, or a withdrawn VIP has
+ * none. Same rules as compareObserved, for status views that join thousands of VIPs in one pass.
+ */
+export function vipInSync(vip: EffectiveVip, seen: ObservedRoute | undefined): boolean {
+  if (!vip.announced) return seen === undefined;
+  const out: Mismatch[] = [];
+  diffRoute(vip, seen, out);
+  return out.length === 0;
+}
+
+/** Appends the differences of one announced VIP's route (`got` undefined = missing). */
+function diffRoute(vip: EffectiveVip, got: ObservedRoute | undefined, out: Mismatch[]): void {
+  if (got === undefined) {
+    out.push({ prefix: vip.prefix, kind: 'missing' });
+    return;
+  }
+  if (got.med !== vip.med) out.push({ prefix: vip.prefix, kind: 'med', want: vip.med, ...(got.med !== undefined ? { got: got.med } : {}) });
+  diffSet(vip.prefix, 'communities', vip.communities, got.communities, canonicalCommunity, out);
+  diffSet(vip.prefix, 'large-communities', vip.largeCommunities, got.largeCommunities, canonicalLargeCommunity, out);
+  if (got.localPref !== vip.localPref) {
+    out.push({
+      prefix: vip.prefix,
+      kind: 'local-pref',
+      ...(vip.localPref !== undefined ? { want: vip.localPref } : {}),
+      ...(got.localPref !== undefined ? { got: got.localPref } : {}),
+    });
+  }
 }
 
 function diffSet(

@@ -12,7 +12,10 @@ import { MAX_U32 } from './schemas.js';
 import type { CheckVerdict, EffectiveVip, HealthView, MedTerm, RuntimeState, VipConfig, VipcontrolConfig, WithdrawReason } from './types.js';
 
 // Configs are frozen and reused for many applies: sort each VIP list once, not on every computation.
-const sortedVips = new WeakMap<readonly VipConfig[], readonly VipConfig[]>();
+const sortedVips = new WeakMap<
+  readonly VipConfig[],
+  { readonly vips: readonly VipConfig[]; readonly plain: readonly EffectiveVip[]; readonly at: ReadonlyMap<string, number> }
+>();
 
 /** Everything computeEffective looks at. */
 export interface EffectiveInputs {
@@ -41,17 +44,37 @@ export function computeEffective(inputs: EffectiveInputs): EffectiveVip[] {
   const drain = runtime.drain !== undefined && (runtime.drain.until === undefined || runtime.drain.until > now) ? runtime.drain : undefined;
   const lease = health.leaseExpired ? config.health.leasePolicy : { action: 'hold' as const };
 
-  let vips = sortedVips.get(config.vips);
-  if (vips === undefined) {
-    vips = sortByPrefix(config.vips, (v) => v.prefix);
-    sortedVips.set(config.vips, vips);
+  let sorted = sortedVips.get(config.vips);
+  if (sorted === undefined) {
+    const vips = sortByPrefix(config.vips, (v) => v.prefix);
+    sorted = { vips, plain: Object.freeze(vips.map(plainVip)), at: new Map(vips.map((v, i) => [v.prefix, i])) };
+    sortedVips.set(config.vips, sorted);
   }
-  return vips.map((vip): EffectiveVip => {
+  const { vips, plain, at } = sorted;
+  if (drain === undefined) {
+    // Only VIPs named by an override, a withdraw or a check can differ from their plain state: start
+    // from the cached plain list and recompute those alone (10,000 VIPs, a handful of overrides).
+    const out = plain.slice();
+    for (const prefix of [...Object.keys(runtime.overrides), ...Object.keys(runtime.withdrawn), ...checksByVip.keys()]) {
+      const i = at.get(prefix);
+      if (i !== undefined) out[i] = effectiveOf(vips[i]!);
+    }
+    return out;
+  }
+  return vips.map(effectiveOf);
+
+  function effectiveOf(vip: VipConfig): EffectiveVip {
+    const override = runtime.overrides[vip.prefix];
+    const overridden = override !== undefined && (override.expiresAt === undefined || override.expiresAt > now);
+    const withdrawn = runtime.withdrawn[vip.prefix];
+    const checks = checksByVip.get(vip.prefix) ?? [];
+    // Nothing but the config applies to most VIPs most of the time: reuse one frozen result per VIP.
+    if (!overridden && withdrawn === undefined && checks.length === 0 && drain === undefined) return plainVip(vip);
+
     const terms: MedTerm[] = [];
     const reasons: Reason[] = [];
 
-    const override = runtime.overrides[vip.prefix];
-    if (override !== undefined && (override.expiresAt === undefined || override.expiresAt > now)) {
+    if (overridden) {
       terms.push({
         kind: 'override',
         med: override.med,
@@ -62,7 +85,6 @@ export function computeEffective(inputs: EffectiveInputs): EffectiveVip[] {
       terms.push({ kind: 'configured', med: vip.med });
     }
 
-    const withdrawn = runtime.withdrawn[vip.prefix];
     if (withdrawn !== undefined) {
       reasons.push({
         reason: { kind: 'operator', ...(withdrawn.reason !== undefined ? { reason: withdrawn.reason } : {}) },
@@ -70,7 +92,6 @@ export function computeEffective(inputs: EffectiveInputs): EffectiveVip[] {
       });
     }
 
-    const checks = checksByVip.get(vip.prefix) ?? [];
     for (const check of checks) {
       // 'disabled' applies the check's configured effect: an operator disables a check to hold the VIP
       // in its failing state (e.g. during repair), not to silently make it healthy.
@@ -111,7 +132,29 @@ export function computeEffective(inputs: EffectiveInputs): EffectiveVip[] {
       largeCommunities: vip.largeCommunities,
       ...(vip.localPref !== undefined ? { localPref: vip.localPref } : {}),
     };
-  });
+  }
+}
+
+const plainVips = new WeakMap<VipConfig, EffectiveVip>();
+
+/** The effective state of a VIP only its config shapes (announced, configured MED); frozen, cached per VipConfig. */
+function plainVip(vip: VipConfig): EffectiveVip {
+  let hit = plainVips.get(vip);
+  if (hit === undefined) {
+    hit = Object.freeze({
+      prefix: vip.prefix,
+      family: vip.family,
+      announced: true,
+      med: Math.min(vip.med, MAX_U32),
+      terms: Object.freeze([Object.freeze({ kind: 'configured' as const, med: vip.med })]),
+      withdrawReasons: Object.freeze([]),
+      communities: vip.communities,
+      largeCommunities: vip.largeCommunities,
+      ...(vip.localPref !== undefined ? { localPref: vip.localPref } : {}),
+    });
+    plainVips.set(vip, hit);
+  }
+  return hit;
 }
 
 /** Maps canonical prefix → checks gating it, in report order. Unparseable VIP names in a report gate nothing. */

@@ -132,7 +132,13 @@ export const nodeRecordSchema = z.object({
     reason: printable(200).optional(),
     until: epochMs.optional(),
   }).optional(),
-  maintenance: z.object({ activeUntil: epochMs.optional(), next: epochMs.optional() }).optional(),
+  /** The node's maintenance windows: the active one's end and action, the next start (and whether it is skipped). */
+  maintenance: z.object({
+    activeUntil: epochMs.optional(),
+    activeAction: z.enum(['drain', 'withdraw']).optional(),
+    next: epochMs.optional(),
+    nextSkipped: z.boolean().optional(),
+  }).optional(),
   /** Prefixes the minAnnouncers guard currently holds on this node. */
   guarded: z.array(prefixText).max(10000),
   vips: z.array(fleetVipSchema).max(10000),
@@ -270,6 +276,7 @@ export interface FleetNodeRow {
   readonly version?: string;
   readonly birdConnected?: boolean;
   readonly drain?: NodeRecord['drain'];
+  readonly maintenance?: NodeRecord['maintenance'];
   readonly guarded: readonly string[];
   readonly error?: string;
 }
@@ -349,7 +356,7 @@ export function buildFleetMatrix(input: {
     }
     const rec = parsed.value;
     const stale = !isFresh(rec, input.now, input.staleAfterMs);
-    nodes.push({ node, state: stale ? 'stale' : 'ok', heartbeatAt: rec.heartbeatAt, version: rec.version, birdConnected: rec.bird.connected, drain: rec.drain, guarded: rec.guarded });
+    nodes.push({ node, state: stale ? 'stale' : 'ok', heartbeatAt: rec.heartbeatAt, version: rec.version, birdConnected: rec.bird.connected, drain: rec.drain, maintenance: rec.maintenance, guarded: rec.guarded });
     for (const vip of rec.vips) {
       let row = vips.get(vip.prefix);
       if (!row) vips.set(vip.prefix, (row = { minAnnouncers: 0, cells: {} }));

@@ -45,9 +45,9 @@ const memo = new Map<string, PrefixInfo>();
  *
  * @throws PrefixError
  */
-export function canonicalPrefix(text: string): { prefix: string; family: AddressFamily } {
-  const { prefix, family } = prefixInfo(text).result;
-  return { prefix, family };
+export function canonicalPrefix(text: string): { readonly prefix: string; readonly family: AddressFamily } {
+  // The memoised result is frozen, so it is handed out as is: no allocation on the hot path.
+  return prefixInfo(text).result;
 }
 
 function prefixInfo(text: string): PrefixInfo {
@@ -121,8 +121,10 @@ export function comparePrefixes(a: string, b: string): number {
 
 /** Sorts items by a prefix-valued field (stable, returns a new array), computing each key once. */
 export function sortByPrefix<T>(items: readonly T[], prefixOf: (item: T) => string): T[] {
-  return items
-    .map((item) => ({ item, key: prefixSortKey(prefixOf(item)) }))
-    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-    .map((d) => d.item);
+  const keyed = items.map((item) => ({ item, key: prefixSortKey(prefixOf(item)) }));
+  // Most callers pass lists that are already in order (computeEffective's output): skip the sort.
+  let sorted = true;
+  for (let i = 1; i < keyed.length && sorted; i++) sorted = keyed[i - 1]!.key <= keyed[i]!.key;
+  if (!sorted) keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return keyed.map((d) => d.item);
 }

@@ -8,7 +8,7 @@
  * that does not match throws RenderError instead of being escaped.
  */
 import { parseCommunity, parseLargeCommunity } from './community.js';
-import { canonicalPrefix, sortByPrefix } from './prefix.js';
+import { canonicalPrefix, prefixSortKey } from './prefix.js';
 import { MAX_U32 } from './schemas.js';
 import type { EffectiveVip } from './types.js';
 
@@ -50,10 +50,10 @@ export function renderBirdInclude(vips: readonly EffectiveVip[], opts: RenderOpt
 
   const routes: Record<4 | 6, string[]> = { 4: [], 6: [] };
   const seen = new Set<string>();
-  for (const vip of sortByPrefix(vips.filter((v) => v.announced), (v) => assertPrefix(v))) {
+  for (const { vip, line } of sorted(vips)) {
     if (seen.has(vip.prefix)) throw new RenderError(`duplicate prefix ${vip.prefix}`);
     seen.add(vip.prefix);
-    routes[vip.family].push(renderRoute(vip));
+    routes[vip.family].push(line);
   }
 
   const out = header.map((l) => (l === '' ? '#' : `# ${l}`));
@@ -63,6 +63,85 @@ export function renderBirdInclude(vips: readonly EffectiveVip[], opts: RenderOpt
 
 function protocol(name: string, channel: 'ipv4' | 'ipv6', routes: readonly string[]): string[] {
   return [`protocol static ${name} {`, `  ${channel};`, ...routes, '}'];
+}
+
+/** An announced VIP, checked, with its sort key and route line. */
+interface CheckedVip {
+  readonly vip: EffectiveVip;
+  readonly key: string;
+  readonly line: string;
+}
+
+// computeEffective hands out one frozen object per VIP that nothing but its config shapes, the same
+// object apply after apply: its checks, sort key and route line are kept for as long as it lives.
+const frozenVips = new WeakMap<EffectiveVip, CheckedVip>();
+
+/** The announced VIPs, checked, in prefixSortKey order (usually already their order: then no sort). */
+function sorted(vips: readonly EffectiveVip[]): CheckedVip[] {
+  const out: CheckedVip[] = [];
+  let inOrder = true;
+  for (const vip of vips) {
+    if (!vip.announced) continue;
+    const c = checkedVip(vip);
+    if (inOrder && out.length > 0 && out[out.length - 1]!.key > c.key) inOrder = false;
+    out.push(c);
+  }
+  if (!inOrder) out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return out;
+}
+
+function checkedVip(vip: EffectiveVip): CheckedVip {
+  const hit = frozenVips.get(vip);
+  if (hit !== undefined) return hit;
+  const done = { vip, key: prefixSortKey(assertPrefix(vip)), line: routeLine(vip) };
+  if (Object.isFrozen(vip) && Object.isFrozen(vip.communities) && Object.isFrozen(vip.largeCommunities)) frozenVips.set(vip, done);
+  return done;
+}
+
+/** A rendered route line and the attribute values it was rendered from. */
+interface RouteMemo {
+  readonly med: number;
+  readonly communities: readonly string[];
+  readonly largeCommunities: readonly string[];
+  readonly localPref: number | undefined;
+  readonly line: string;
+}
+
+// An apply at 10,000 VIPs re-renders 10,000 routes of which one changed. Each prefix keeps its last
+// line; it is reused while med, local-pref and the (frozen, config-owned) community arrays are the
+// same. Bounded like the prefix memo; the prefix itself is still checked on every render.
+const ROUTE_MEMO_LIMIT = 262_144;
+const routeMemo = new Map<string, RouteMemo>();
+
+function routeLine(vip: EffectiveVip): string {
+  const hit = routeMemo.get(vip.prefix);
+  if (
+    hit !== undefined &&
+    hit.med === vip.med &&
+    hit.localPref === vip.localPref &&
+    sameList(hit.communities, vip.communities) &&
+    sameList(hit.largeCommunities, vip.largeCommunities)
+  ) {
+    return hit.line;
+  }
+  const line = renderRoute(vip);
+  if (routeMemo.size >= ROUTE_MEMO_LIMIT) routeMemo.clear();
+  // Copies: the memo must not change if a caller later mutates its arrays.
+  routeMemo.set(vip.prefix, {
+    med: vip.med,
+    localPref: vip.localPref,
+    communities: [...vip.communities],
+    largeCommunities: [...vip.largeCommunities],
+    line,
+  });
+  return line;
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function renderRoute(vip: EffectiveVip): string {

@@ -48,6 +48,8 @@ export interface RedisConfig {
   readonly heartbeatMs: number;
   /** TTL of the node's registration; a node not refreshed within it is stale. */
   readonly ttlMs: number;
+  /** With a rediss:// URL: the CA file (PEM) to verify the server with, instead of the system's CAs. */
+  readonly tls?: { readonly ca?: string; readonly insecure: boolean };
 }
 
 /** The validated, frozen vipcontrol.yaml. */

@@ -132,6 +132,8 @@ const redisSchema = z
       .default(D.redisKeyPrefix),
     heartbeat: duration(D.redisHeartbeat),
     ttl: duration(D.redisTtl),
+    // rediss:// only. `insecure` skips certificate verification (a test Redis); never the default.
+    tls: z.strictObject({ ca: absolutePathSchema.optional(), insecure: z.boolean().default(false) }).optional(),
   })
   .superRefine((r, ctx) => {
     if (r.url === undefined && r.sentinels === undefined) {
@@ -139,6 +141,9 @@ const redisSchema = z
     }
     if (r.sentinels !== undefined && r.name === undefined) {
       ctx.addIssue({ code: 'custom', message: 'required with sentinels', path: ['name'] });
+    }
+    if (r.tls !== undefined && !r.url?.startsWith('rediss:')) {
+      ctx.addIssue({ code: 'custom', message: 'needs a rediss:// url (TLS is chosen by the scheme)', path: ['tls'] });
     }
     // A registration that expires before the next heartbeat would make every node look stale.
     if (r.ttl <= r.heartbeat) ctx.addIssue({ code: 'custom', message: 'must be longer than heartbeat', path: ['ttl'] });
@@ -257,6 +262,7 @@ function toRedis(r: z.output<typeof redisSchema>): RedisConfig {
     keyPrefix: r.keyPrefix,
     heartbeatMs: r.heartbeat,
     ttlMs: r.ttl,
+    ...(r.tls !== undefined ? { tls: { ...(r.tls.ca !== undefined ? { ca: r.tls.ca } : {}), insecure: r.tls.insecure } } : {}),
   };
 }
 

@@ -157,6 +157,8 @@ test('errors name file, line, column, field path and reason', () => {
     ['bird: { configureTimeout: 1500ms }\n', 'v.yaml:1:27: bird.configureTimeout: must be whole seconds, at most 1h'],
     ['redis: { heartbeat: 5s, ttl: 1s }\n', 'v.yaml:1:8: redis.url: needs url or sentinels\nv.yaml:1:30: redis.ttl: must be longer than heartbeat'],
     ['redis: { url: "http://x" }\n', 'v.yaml:1:15: redis.url: must be a redis:// or rediss:// URL'],
+    ['redis: { url: "redis://x", tls: { ca: /etc/ca.pem } }\n', 'v.yaml:1:33: redis.tls: needs a rediss:// url (TLS is chosen by the scheme)'],
+    ['redis: { url: "rediss://x", tls: { ca: ca.pem } }\n', 'v.yaml:1:40: redis.tls.ca: must be an absolute path'],
     ['maintenance: [{ cron: "0 3 * * *", duration: 1h, timezone: Mars/Base }]\n', 'v.yaml:1:60: maintenance[0].timezone: must be an IANA time zone such as "Europe/Berlin" or "UTC"'],
     ['unknown: 1\n', 'v.yaml:1:1: unknown: unknown key'],
   ];

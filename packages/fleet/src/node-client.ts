@@ -33,6 +33,8 @@ export interface FleetNodeHandlers {
   rejected(invalid: InvalidDesired): void;
   /** A settled fleet view (every fresh or stale record that parsed), with Redis's clock. */
   fleetView?(records: readonly NodeRecord[], now: number): void | Promise<void>;
+  /** Whether `fleetView` is wanted now (default: yes); asked before each read, so it may change at runtime. */
+  watchFleet?(): boolean;
 }
 
 export interface FleetNodeStatus {
@@ -140,6 +142,11 @@ export class FleetNodeClient {
     this.#kick('publish', 'event');
   }
 
+  /** Re-read the fleet view now (e.g. the guard's settings changed), not at the next heartbeat. */
+  refreshView(): void {
+    this.#kick('view');
+  }
+
   /** Queues an audit entry; written now if Redis is there, else when it comes back (bounded). */
   audit(entry: AuditEntry): void {
     this.#enqueue({ what: 'audit', run: (s) => s.appendAudit(entry) });
@@ -175,7 +182,7 @@ export class FleetNodeClient {
     if (channel === this.#store.keys.notify(this.#node)) return this.#kick('reconcile');
     const parsed = parseFleetJson(fleetEventSchema, message, channel);
     if (!parsed.ok) return this.#log.warn({ event: 'fleetDataRejected', error: parsed.error }, 'ignored an invalid fleet event');
-    if (parsed.value.node === this.#node || !this.#handlers.fleetView) return;
+    if (parsed.value.node === this.#node || !this.#watching()) return;
     // Another node changed: refresh the view, at most every 250 ms (a thousand nodes must not make us read a thousand times).
     if (this.#viewTimer) return;
     const wait = Math.max(0, this.#lastViewAt + 250 - this.#clock());
@@ -257,8 +264,12 @@ export class FleetNodeClient {
     if (this.#seen.size > SEEN_MAX) this.#seen.delete(this.#seen.values().next().value!);
   }
 
+  #watching(): boolean {
+    return this.#handlers.fleetView !== undefined && this.#handlers.watchFleet?.() !== false;
+  }
+
   async #view(): Promise<void> {
-    if (!this.#handlers.fleetView) return;
+    if (!this.#handlers.fleetView || !this.#watching()) return;
     if (this.#clock() < this.#settleUntil) return; // held: see #publish
     const [{ records }, now] = await Promise.all([this.#store.readNodes(), this.#store.now()]);
     const valid = [...records.values()].flatMap((r) => (r?.ok ? [r.value] : []));

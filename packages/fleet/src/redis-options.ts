@@ -1,7 +1,10 @@
 /**
- * Turns the validated `redis:` config section into ioredis options: plain URL, TLS (`rediss://`),
- * ACL user/password from the URL, or Sentinel (`sentinels` + `name`).
+ * Turns the validated `redis:` config section into ioredis options: plain URL, TLS (`rediss://`,
+ * with `redis.tls.ca`), ACL user/password from the URL, or Sentinel (`sentinels` + `name`).
  */
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { RedisConfig } from '@vipcontrol/core';
 import { FleetConfigError } from './errors.js';
@@ -22,7 +25,7 @@ export interface ConnectionTuning {
   connectionName?: string;
 }
 
-/** Pure: the ioredis options for `cfg`. Exported for tests. */
+/** The ioredis options for `cfg` (reads `redis.tls.ca` when set; otherwise pure). Exported for tests. */
 export function redisOptions(cfg: RedisConfig, tuning: ConnectionTuning = {}): RedisOptions {
   const base: RedisOptions = {
     lazyConnect: true,
@@ -32,6 +35,9 @@ export function redisOptions(cfg: RedisConfig, tuning: ConnectionTuning = {}): R
     commandTimeout: tuning.commandTimeoutMs ?? 2000,
     connectTimeout: tuning.connectTimeoutMs ?? 2000,
     connectionName: tuning.connectionName,
+    // disconnect() keeps a timer to destroy the socket this long (default 2 s), and with it the process:
+    // vipctl would sit 2 s after "cannot connect to Redis" before exiting.
+    disconnectTimeout: 200,
     retryStrategy: (times: number) => (tuning.maxReconnects !== undefined && times > tuning.maxReconnects ? null : Math.min(50 * 2 ** Math.min(times, 7), 5000)),
   };
   const url = cfg.url ? parseRedisUrl(cfg.url) : undefined;
@@ -45,14 +51,34 @@ export function redisOptions(cfg: RedisConfig, tuning: ConnectionTuning = {}): R
       // The same credentials usually protect Sentinel too (Debian's redis-sentinel has none by default).
       sentinelUsername: url?.auth.username,
       sentinelPassword: url?.auth.password,
-      ...(url?.tls ? { tls: {}, enableTLSForSentinelMode: true, sentinelTLS: {} } : {}),
+      ...(url?.tls ? { tls: tlsOptions(cfg), enableTLSForSentinelMode: true, sentinelTLS: tlsOptions(cfg) } : {}),
       // Reconnect to the new primary as soon as Sentinel announces a switch, not on the next error.
       failoverDetector: true,
       sentinelRetryStrategy: (times: number) => Math.min(100 * times, 2000),
     };
   }
   if (!url) throw new FleetConfigError('redis.url: required unless redis.sentinels is set');
-  return { ...base, ...url.auth, host: url.host, port: url.port, ...(url.tls ? { tls: { servername: url.host } } : {}) };
+  return { ...base, ...url.auth, host: url.host, port: url.port, ...(url.tls ? { tls: tlsOptions(cfg, url.host) } : {}) };
+}
+
+/**
+ * TLS options: the CA from `redis.tls.ca` (else Node's default CAs), SNI for a host name (RFC 6066
+ * forbids IP literals there; Node still checks an IP against the certificate's IP SANs).
+ */
+function tlsOptions(cfg: RedisConfig, host?: string): ConnectionOptions {
+  return {
+    ...(host !== undefined && isIP(host) === 0 ? { servername: host } : {}),
+    ...(cfg.tls?.ca !== undefined ? { ca: readCa(cfg.tls.ca) } : {}),
+    ...(cfg.tls?.insecure ? { rejectUnauthorized: false } : {}),
+  };
+}
+
+function readCa(file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (cause) {
+    throw new FleetConfigError(`redis.tls.ca: cannot read ${file}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`, { cause });
+  }
 }
 
 interface ParsedRedisUrl {

@@ -9,6 +9,8 @@ export interface DaemonProcess {
   readonly configPath: string;
   /** The daemon's stdout (pino JSON lines), oldest first. */
   logs(): string[];
+  /** Calls `fn` for each new stdout line (e.g. to tee the log to a file). */
+  onLogLine(fn: (line: string) => void): void;
   /** `logs()` parsed; lines that are not JSON are skipped. */
   logEntries(): Record<string, unknown>[];
   /** The daemon's stderr lines (a crash's stack trace lands here). */
@@ -47,6 +49,7 @@ export async function startDaemon(opts: StartDaemonOptions): Promise<DaemonProce
     apiSocket: opts.apiSocket,
     configPath: opts.configPath,
     logs: () => proc.stdoutLines(),
+    onLogLine: (fn) => proc.onStdoutLine(fn),
     logEntries: () => proc.stdoutLines().flatMap((line) => {
       try {
         const parsed: unknown = JSON.parse(line);

@@ -26,3 +26,4 @@ export {
 export { unixHttpRequest, type UnixHttpRequest, type UnixHttpResponse } from './unix-http.js';
 export { cleanupStale, type StaleCleanup } from './cleanup-stale.js';
 export { REPO_ROOT, repoPath } from './repo-path.js';
+export { startTcpService, type TcpService } from './tcp-service.js';

@@ -1,37 +1,48 @@
 /**
- * The README's lab: router + 2 nodes in network namespaces, real BIRD everywhere, vipcontrol on both
- * nodes announcing the same IPv4 and IPv6 VIP with MEDs 100 and 200; prints the router's view, shifts
- * traffic with `vipctl set-med` on node 1 and shows the best path move to node 2.
+ * The README's lab: router + 2 nodes in network namespaces, real BIRD everywhere. Each node runs a
+ * stand-in BGP-terminating service (a TCP listener on :1179), vipcontrol announcing the same IPv4 and
+ * IPv6 VIP (MED 100 on n1, 200 on n2) and viphealth checking the service. The story: the router's view;
+ * `vipctl set-med` / `reset-med` shifting traffic; a live failover (SIGKILL n1's service, the router's
+ * best path moves to n2, then back once the service has passed `rise` checks); a drain; and the proof
+ * that no BGP session was reset along the way.
  *
  *   node packages/testlab/dist/src/lab-demo.js [--ebgp] [--no-bfd] [--keep]
  *   node packages/testlab/dist/src/lab-demo.js --down     (tear down a kept lab, remove leftovers)
  *
- * With --keep the lab stays up until SIGTERM/SIGINT (`bash scripts/lab.sh down` sends it), and its
- * whereabouts are written to `<repo>/.lab/lab.json`.
+ * With --keep the lab stays up until SIGTERM/SIGINT (`bash scripts/lab.sh down` sends it).
  */
-import { rmSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import type { RouteInfo } from '@vipcontrol/bird';
 import { execa } from 'execa';
 import { cleanupStale } from './cleanup-stale.js';
-import { Lab, type LabHost } from './lab.js';
+import type { DaemonProcess } from './daemon-process.js';
+import { Lab, type LabHost, type SessionStats } from './lab.js';
+import { downLab, keepLab, refuseSecondKeptLab } from './lab-demo-keep.js';
 import { repoPath } from './repo-path.js';
+import { startTcpService, type TcpService } from './tcp-service.js';
+import { unixHttpRequest } from './unix-http.js';
 import { waitFor } from './wait-for.js';
 
 const V4 = '198.51.100.10/32';
 const V6 = '2001:db8::10/128';
-const STATE_DIR = repoPath('.lab');
-const STATE_FILE = join(STATE_DIR, 'lab.json');
+const VIPS = [V4, V6] as const;
 const VIPCTL = repoPath('packages/vipctl/bin/vipctl.js');
-
-interface KeptLab { pid: number; id: string }
+/** Not 179: the node's BIRD listens there. */
+const SERVICE_PORT = 1179;
+const CHECK = {
+  name: 'bgp-service', type: 'tcp', target: `127.0.0.1:${SERVICE_PORT}`,
+  interval: '200ms', fastInterval: '100ms', rise: 2, fall: 2, vips: [...VIPS], penalty: 1000,
+};
+const MEDS = { n1: 100, n2: 200 } as const;
 
 async function main(argv: string[]): Promise<void> {
   const known = new Set(['--ebgp', '--no-bfd', '--keep', '--down']);
   const unknown = argv.filter((a) => !known.has(a));
   if (unknown.length > 0) throw new Error(`unknown argument(s): ${unknown.join(' ')} (use --ebgp, --no-bfd, --keep, --down)`);
-  if (argv.includes('--down')) return down();
+  if (argv.includes('--down')) return downLab(say);
+  const keep = argv.includes('--keep');
+  if (keep) await refuseSecondKeptLab();
 
   const removed = await cleanupStale();
   if (removed.namespaces.length > 0) say(`removed leftovers of earlier labs: ${removed.namespaces.join(' ')}`);
@@ -39,110 +50,167 @@ async function main(argv: string[]): Promise<void> {
   const t0 = performance.now();
   const lab = await Lab.create({ nodes: 2, mode, bfd: !argv.includes('--no-bfd') });
   say(`lab ${lab.id}: router + 2 nodes (${mode === 'ibgp' ? 'iBGP, router is route reflector' : 'eBGP'}, BFD ${lab.bfd ? 'on' : 'off'}), `
-    + `all sessions Established in ${Math.round(performance.now() - t0)} ms`);
+    + `all sessions Established in ${ms(t0)} ms`);
+  const services = new Map<string, TcpService>();
   try {
     const [n1, n2] = lab.nodes as [LabHost, LabHost];
-    for (const [node, med] of [[n1, 100], [n2, 200]] as const) {
-      await lab.startVipcontrol(node, {
-        vips: [{ prefix: V4, med, communities: [`65000:${med}`] }, { prefix: V6, med, communities: [`65000:${med}`] }],
-      });
-      say(`vipcontrol on ${node.name} (${node.addr4}, ${node.addr6}) announces ${V4} and ${V6} with MED ${med}`);
+    for (const node of [n1, n2]) {
+      const med = MEDS[node.name as keyof typeof MEDS];
+      services.set(node.name, await startTcpService({ netns: node.netns, port: SERVICE_PORT }));
+      teeLog(await lab.startVipcontrol(node, {
+        vips: VIPS.map((prefix) => ({ prefix, med, communities: [`65000:${med}`] })),
+      }), join(node.dir, 'vipcontrol.log'));
+      teeLog(await lab.startViphealth(node, { checks: [CHECK] }), join(node.dir, 'viphealth.log'));
+      say(`${node.name} (${node.addr4}, ${node.addr6}): service on :${SERVICE_PORT}, vipcontrol announcing ${V4} and ${V6} `
+        + `with MED ${med}, viphealth checking the service`);
     }
-    for (const prefix of [V4, V6]) await lab.waitForRouterRoutes(prefix, (r) => r.length === 2, { message: `2 paths for ${prefix}` });
-    const before = await lab.sessionStats(n1);
-    await printRouterView(lab, 'Router view: both nodes announce, node n1 (MED 100) is best');
+    say(`viphealth.yaml checks on both nodes: [${flow(CHECK)}]`);
+    say(`  → detects a dead service within interval + (fall − 1) × fastInterval = 300 ms, back after rise = 2 passes`);
+    // A new check counts as down until `rise` passes (its penalty applies meanwhile): wait for the settled view.
+    await Promise.all([n1, n2].map(healthySettled));
+    for (const prefix of VIPS) {
+      await lab.waitForRouterRoutes(prefix, (r) => r.length === 2 && medFrom(lab, r, n1) === MEDS.n1 && medFrom(lab, r, n2) === MEDS.n2,
+        { message: `${prefix}: MED 100 from n1 and 200 from n2` });
+    }
+    const before = await Promise.all([n1, n2].map((n) => lab.sessionStats(n)));
+    await printRouterView(lab, 'Router view: both nodes announce, n1 (MED 100) is best');
 
-    for (const prefix of [V4, V6]) {
-      const cmd = ['--socket', join(n1.dir, 'vipcontrol.sock'), 'set-med', prefix, '300', '--reason', 'lab demo: shift traffic to n2'];
-      say(`$ vipctl ${cmd.join(' ')}`);
-      const t1 = performance.now();
-      const res = await execa(process.execPath, [VIPCTL, ...cmd], { reject: false });
-      const output = `${res.stdout}${res.stderr}`.trim();
-      if (output) say(indent(output));
-      if (res.exitCode !== 0) throw new Error(`vipctl set-med exited ${String(res.exitCode)}`);
-      await lab.waitForRouterRoutes(prefix, (r) => best(r)?.med === 200, { message: `${prefix} best path via n2` });
-      say(`  router's best path for ${prefix} moved to n2 ${Math.round(performance.now() - t1)} ms after vipctl started`);
+    say('Traffic shift by hand:');
+    for (const prefix of VIPS) {
+      const t = performance.now();
+      await vipctl(n1, ['set-med', prefix, '300', '--reason', 'lab demo: shift traffic to n2']);
+      await untilBest(lab, prefix, n2);
+      say(`  router's best path for ${prefix} moved to n2 ${ms(t)} ms after vipctl started`);
     }
-    await printRouterView(lab, 'Router view after `vipctl set-med … 300` on n1: node n2 (MED 200) is best');
-    const afterStats = await lab.sessionStats(n1);
-    say(`Router's sessions with n1: ${afterStats.state}, Since ${afterStats.since} (unchanged: ${afterStats.since === before.since}), `
-      + `import updates +${afterStats.importUpdates - before.importUpdates}, no session reset.`);
+    for (const prefix of VIPS) {
+      const t = performance.now();
+      await vipctl(n1, ['reset-med', prefix]);
+      await untilBest(lab, prefix, n1);
+      say(`  router's best path for ${prefix} back on n1 ${ms(t)} ms after vipctl started`);
+    }
 
-    if (argv.includes('--keep')) {
-      await keep(lab);
-      return;
-    }
+    say(`\nLive failover: SIGKILL n1's service (pid ${services.get('n1')!.pid})`);
+    const tKill = performance.now();
+    await services.get('n1')!.kill('SIGKILL');
+    const down = await Promise.all(VIPS.map(async (prefix) => {
+      const routes = await untilBest(lab, prefix, n2);
+      return `${prefix} after ${ms(tKill)} ms (n1's MED now ${medFrom(lab, routes, n1) ?? 'absent'})`;
+    }));
+    say(`  router's best path moved to n2: ${down.join(', ')}`);
+    await printRouterView(lab, 'Router view with n1\'s service down: n1\'s paths carry 100 + 1000 penalty, n2 (MED 200) is best');
+    await vipctl(n1, ['status']);
+    services.set('n1', await startTcpService({ netns: n1.netns, port: SERVICE_PORT }));
+    const tUp = performance.now();
+    say(`\nRestart n1's service (pid ${services.get('n1')!.pid})`);
+    const up = await Promise.all(VIPS.map(async (prefix) => {
+      const routes = await untilBest(lab, prefix, n1);
+      return `${prefix} after ${ms(tUp)} ms (MED ${medFrom(lab, routes, n1) ?? 'absent'})`;
+    }));
+    say(`  rise met, router's best path back on n1: ${up.join(', ')}`);
+
+    say('\nDrain n1 for maintenance (withdraw its VIPs), then undrain:');
+    const tDrain = performance.now();
+    await vipctl(n1, ['drain', '--withdraw', '--reason', 'lab demo: maintenance'], { quiet: true });
+    for (const prefix of VIPS) await lab.waitForRouterRoutes(prefix, (r) => r.length === 1 && from(lab, r[0]) === n2, { message: `${prefix} only via n2` });
+    say(`  router has only n2's paths ${ms(tDrain)} ms after vipctl started`);
+    const tUndrain = performance.now();
+    await vipctl(n1, ['undrain'], { quiet: true });
+    for (const prefix of VIPS) await lab.waitForRouterRoutes(prefix, (r) => r.length === 2 && from(lab, best(r)) === n1, { message: `${prefix} back via n1` });
+    say(`  both paths back, n1 best, ${ms(tUndrain)} ms after vipctl started`);
+
+    say('');
+    for (const [i, node] of [n1, n2].entries()) say(sessionLine(node, before[i]!, await lab.sessionStats(node)));
+
+    if (keep) await keepLab(lab, { vipctl: VIPCTL, services, say });
   } finally {
-    if (!argv.includes('--keep')) {
+    if (!keep) {
+      await Promise.allSettled([...services.values()].map((s) => s.stop()));
       await lab.destroy();
-      say('lab torn down: namespaces, BIRDs, vipcontrols and temp files removed');
+      say('lab torn down: namespaces, BIRDs, vipcontrols, viphealths, services and temp files removed');
     }
   }
 }
 
-/** Writes .lab/lab.json, prints how to reach everything, and waits for a signal (the cleanup registry tears down). */
-async function keep(lab: Lab): Promise<void> {
-  await mkdir(STATE_DIR, { recursive: true });
-  await writeFile(STATE_FILE, JSON.stringify({ pid: process.pid, id: lab.id, dir: lab.dir } satisfies KeptLab & { dir: string }, null, 2));
-  const lines = ['', `Lab ${lab.id} keeps running (pid ${process.pid}). Reach it with:`];
-  for (const host of [lab.router, ...lab.nodes]) {
-    lines.push(`  ${host.name === 'r' ? 'router' : host.name}: birdc -s ${host.bird.socketPath} show route all     # netns ${host.netns}`);
-  }
-  for (const node of lab.nodes) {
-    lines.push(`  ${node.name}: node ${VIPCTL} --socket ${join(node.dir, 'vipcontrol.sock')} status`);
-  }
-  lines.push(`  shell in a namespace: ip netns exec ${lab.nodes[0]?.netns ?? ''} bash`);
-  lines.push('Tear down: bash scripts/lab.sh down', 'LAB READY');
-  say(lines.join('\n'));
-  // The cleanup registry handles SIGTERM/SIGINT: it destroys the lab and exits.
-  process.once('exit', () => rmSync(STATE_FILE, { force: true }));
-  await new Promise<never>(() => setInterval(() => undefined, 1 << 30));
+/** Runs vipctl against `node`'s vipcontrol, echoing the command as `n1$ vipctl …` and its output. */
+async function vipctl(node: LabHost, args: string[], opts: { quiet?: boolean } = {}): Promise<void> {
+  say(`${node.name}$ vipctl ${args.map((a) => (/^[\w./:-]+$/.test(a) ? a : `'${a}'`)).join(' ')}`);
+  const res = await execa(process.execPath, [VIPCTL, '--socket', join(node.dir, 'vipcontrol.sock'), ...args], { reject: false });
+  const output = `${res.stdout}${res.stderr}`.trim();
+  if (output && (!opts.quiet || res.exitCode !== 0)) say(indent(output));
+  if (res.exitCode !== 0) throw new Error(`vipctl ${args[0] ?? ''} on ${node.name} exited ${String(res.exitCode)}`);
 }
 
-/** Stops a kept lab (SIGTERM to its process), then removes any leftover namespaces and dirs. */
-async function down(): Promise<void> {
-  const kept = await readFile(STATE_FILE, 'utf8').then((t) => JSON.parse(t) as KeptLab, () => undefined);
-  if (kept) {
-    try {
-      process.kill(kept.pid, 'SIGTERM');
-      await waitFor(() => {
-        try {
-          process.kill(kept.pid, 0);
-          return false;
-        } catch {
-          return true; // ESRCH: the lab process is gone
-        }
-      }, { timeoutMs: 15_000, message: `lab process ${kept.pid} to exit` });
-      say(`lab ${kept.id} (pid ${kept.pid}) stopped`);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
-      say(`lab ${kept.id}: process ${kept.pid} was already gone`);
-    }
-    await rm(STATE_FILE, { force: true });
-  }
-  const removed = await cleanupStale();
-  say(`removed ${removed.namespaces.length} leftover namespace(s), ${removed.dirs.length} dir(s)`);
+/** Waits until `node`'s vipcontrol has every check up and every VIP in sync in BIRD without a health penalty. */
+function healthySettled(node: LabHost): Promise<true> {
+  const socket = join(node.dir, 'vipcontrol.sock');
+  return waitFor(async () => {
+    const status = (await unixHttpRequest(socket, { path: '/v1/status' })).json as {
+      health?: { checks?: { status: string }[] }; vips?: { inSync: boolean; terms: { kind: string }[] }[];
+    } | undefined;
+    const checks = status?.health?.checks ?? [];
+    return checks.length > 0 && checks.every((c) => c.status === 'up')
+      && (status?.vips ?? []).every((v) => v.inSync && v.terms.every((t) => t.kind !== 'health'));
+  }, { message: `${node.name}: checks up and VIPs in sync` });
 }
 
-async function printRouterView(lab: Lab, title: string): Promise<void> {
-  const rows: string[][] = [['prefix', 'best', 'from', 'next hop', 'MED', 'AS path', 'communities']];
-  for (const prefix of [V4, V6]) {
-    for (const r of await lab.routerRoutes(prefix)) {
-      const hop = r.nextHop?.split(' ')[0] ?? '';
-      const from = lab.nodes.find((n) => n.addr4 === hop || n.addr6 === hop)?.name ?? r.protocol;
-      rows.push([prefix, r.primary ? '*' : '', from, hop, String(r.med ?? '-'), (r.asPath ?? []).join(' ') || '(empty)', r.communities.join(' ')]);
-    }
-  }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-  say(`\n${title}\n${rows.map((row) => `  ${row.map((c, i) => c.padEnd(widths[i]!)).join('  ')}`.trimEnd()).join('\n')}\n`);
+/** Waits (polling every 5 ms, for the timings) until the router's best path for `prefix` comes from `node`. */
+function untilBest(lab: Lab, prefix: string, node: LabHost): Promise<RouteInfo[]> {
+  return lab.waitForRouterRoutes(prefix, (r) => from(lab, best(r)) === node, { intervalMs: 5, message: `${prefix} best path via ${node.name}` });
+}
+
+/** The node a router path was learned from (by its next hop). */
+function from(lab: Lab, route: RouteInfo | undefined): LabHost | undefined {
+  const hop = route?.nextHop?.split(' ')[0];
+  return hop === undefined ? undefined : lab.nodes.find((n) => n.addr4 === hop || n.addr6 === hop);
+}
+
+function medFrom(lab: Lab, routes: RouteInfo[], node: LabHost): number | undefined {
+  return routes.find((r) => from(lab, r) === node)?.med;
 }
 
 function best(routes: RouteInfo[]): RouteInfo | undefined {
   return routes.find((r) => r.primary);
 }
 
+async function printRouterView(lab: Lab, title: string): Promise<void> {
+  const rows: string[][] = [['prefix', 'best', 'from', 'next hop', 'MED', 'AS path', 'communities']];
+  for (const prefix of VIPS) {
+    for (const r of await lab.routerRoutes(prefix)) {
+      rows.push([prefix, r.primary ? '*' : '', from(lab, r)?.name ?? r.protocol, r.nextHop?.split(' ')[0] ?? '',
+        String(r.med ?? '-'), (r.asPath ?? []).join(' ') || '(empty)', r.communities.join(' ')]);
+    }
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  say(`\n${title}\n${rows.map((row) => `  ${row.map((c, i) => c.padEnd(widths[i]!)).join('  ')}`.trimEnd()).join('\n')}\n`);
+}
+
+function sessionLine(node: LabHost, before: SessionStats, after: SessionStats): string {
+  const unchanged = after.since === before.since;
+  return `Router's sessions with ${node.name}: ${after.state}, Since ${after.since} (${unchanged ? 'unchanged' : `CHANGED from ${before.since}`}), `
+    + `import updates +${after.importUpdates - before.importUpdates}, withdraws +${after.importWithdraws - before.importWithdraws}`
+    + `${unchanged && after.state === 'Established' ? ': never reset' : ''}`;
+}
+
+/** Appends the daemon's log (so far and from now on) to `file`, in the node's dir, for `--keep` users. */
+function teeLog(daemon: DaemonProcess, file: string): void {
+  const out = createWriteStream(file, { flags: 'a' });
+  out.on('error', (err) => say(`lab: cannot write ${file}: ${err.message}`));
+  for (const line of daemon.logs()) out.write(`${line}\n`);
+  daemon.onLogLine((line) => out.write(`${line}\n`));
+  void daemon.exited.then(() => out.end());
+}
+
+function ms(since: number): number {
+  return Math.round(performance.now() - since);
+}
+
 function indent(text: string): string {
-  return text.split('\n').map((l) => `  ${l}`).join('\n');
+  return text.split('\n').map((l) => (l.trim() === '' ? '' : `  ${l}`)).join('\n');
+}
+
+/** `{ name: bgp-service, vips: [a, b], … }`: an object in YAML flow style, as it would read in viphealth.yaml. */
+function flow(obj: Record<string, unknown>): string {
+  return `{ ${Object.entries(obj).map(([k, v]) => `${k}: ${Array.isArray(v) ? `[${v.join(', ')}]` : String(v)}`).join(', ')} }`;
 }
 
 function say(text: string): void {

@@ -219,12 +219,16 @@ export class Lab {
   waitForRouterRoutes(
     prefix: string,
     predicate: (routes: RouteInfo[]) => boolean,
-    opts: { timeoutMs?: number; message?: string } = {},
+    opts: { timeoutMs?: number; intervalMs?: number; message?: string } = {},
   ): Promise<RouteInfo[]> {
     return waitFor(async () => {
       const routes = await this.routerRoutes(prefix);
       return predicate(routes) ? routes : undefined;
-    }, { timeoutMs: opts.timeoutMs ?? 10_000, message: opts.message ?? `router routes for ${prefix}` });
+    }, {
+      timeoutMs: opts.timeoutMs ?? 10_000,
+      message: opts.message ?? `router routes for ${prefix}`,
+      ...(opts.intervalMs === undefined ? {} : { intervalMs: opts.intervalMs }),
+    });
   }
 
   /** The router's sessions with `peer` (a node or ExaBGP host): see SessionStats. */

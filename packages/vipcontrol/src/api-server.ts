@@ -103,8 +103,9 @@ export class ApiServer {
     const text = JSON.stringify(payload);
     res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
     res.end(text);
-    // Status polls are frequent: keep them out of info.
-    const level = req.method === 'GET' ? 'debug' : status >= 400 ? 'warn' : 'info';
+    // Successful requests are debug: each change is logged at info by the apply that carries it, and
+    // a burst of 1,000 calls must not write 1,000 more lines on its way to BIRD. Refusals stay visible.
+    const level = status >= 400 && req.method !== 'GET' ? 'warn' : 'debug';
     this.#log[level](
       { event: 'apiRequest', method: req.method, path: url.pathname, status, actor, durationMs: Math.round(performance.now() - started) },
       `${req.method} ${url.pathname} ${status}`,

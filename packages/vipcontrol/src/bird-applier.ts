@@ -4,6 +4,12 @@
  *   rendered == file on disk && BIRD exports desired  →  nothing (no configure, nothing on the wire)
  *   else: atomic write → `configure timeout N` → read back `show route protocol vipcontrol4/6 all`
  *         → compare with desired → `configure confirm`
+ *
+ * A scoped apply (an operator's change to a few VIPs) reads back only the prefixes that changed,
+ * `show route P protocol vipcontrol4 all` one at a time, and takes the rest from the last full
+ * read-back: at 10,000 VIPs a full read-back costs more than BIRD's whole reconfiguration. It also
+ * compares with the text it last wrote instead of re-reading the file. Start-up, periodic verify,
+ * BIRD reconnects and retries are never scoped: they read the file and every route.
  *   mismatch / error after configure → `configure undo` + restore the previous file
  *   8002 (bird.conf or our file does not parse) → BIRD has ALREADY dropped its undo copy
  *         (`configure undo` would answer 0019 "Nothing to do"), so restore the previous file and send
@@ -22,7 +28,7 @@ import {
   type ConfigureResult,
   type RouteInfo,
 } from '@vipcontrol/bird';
-import { compareObserved, type EffectiveVip, type ObservedRoute } from '@vipcontrol/core';
+import { canonicalPrefix, compareObserved, type EffectiveVip, type Mismatch, type ObservedRoute } from '@vipcontrol/core';
 import { AtomicFileError, readFileIfExists, removeFileDurably, writeFileAtomic } from './atomic-file.js';
 
 /** Transient: worth retrying soon (BIRD down, timeout). Permanent: needs a human (broken bird.conf). */
@@ -56,8 +62,16 @@ export type BirdPort = Pick<BirdClient, 'configure' | 'configureConfirm' | 'conf
 export interface ApplyResult {
   /** False when the no-op check found everything in place and no `configure` was sent. */
   readonly configured: boolean;
-  /** What BIRD has in our two protocols after the apply. */
-  readonly observed: ObservedRoute[];
+  /** What BIRD has in our two protocols after the apply, by canonical prefix (raw text if unparseable). */
+  readonly observed: ReadonlyMap<string, ObservedRoute>;
+}
+
+/** Limits an apply's read-back to the prefixes that can have changed. */
+export interface ApplyScope {
+  /** Canonical prefixes whose route in BIRD may differ from `known` (new, changed or withdrawn). */
+  readonly changed: readonly string[];
+  /** BIRD's routes at the last read-back, by canonical prefix; trusted for every other prefix. */
+  readonly known: ReadonlyMap<string, ObservedRoute>;
 }
 
 export interface BirdApplierOptions {
@@ -76,12 +90,20 @@ const RECONFIGURED = 3;
 const CONFIRMED = 18;
 /** Read-back retries after a mismatch: BIRD 2.1x/3 may still be reconfiguring (0004). ~0.8 s in all. */
 const VERIFY_DELAYS_MS = [10, 25, 50, 100, 200, 400];
+/**
+ * A scope reads back per prefix only while that is cheaper than one full read-back: a per-prefix
+ * query is a round trip (~0.3 ms), a full one costs ~8 µs per route.
+ */
+const SCOPED_MAX = 16;
+const SCOPED_ROUTES_PER_QUERY = 64;
 
 /** The one component that writes the include file and reconfigures BIRD. Not re-entrant: callers serialise. */
 export class BirdApplier {
   readonly #o: BirdApplierOptions;
   /** A `configure timeout` was sent and not confirmed: BIRD may undo it behind our back. */
   #unconfirmed = false;
+  /** The include file's content as we last wrote or read it (`value` undefined = no file); unset = unknown. */
+  #file: { value: string | undefined } | undefined;
 
   constructor(opts: BirdApplierOptions) {
     this.#o = opts;
@@ -97,32 +119,68 @@ export class BirdApplier {
     return routes.map(toObserved);
   }
 
-  /** See the module comment. Throws ApplyError. */
-  async applyWithRollback(rendered: string, desired: readonly EffectiveVip[]): Promise<ApplyResult> {
-    const previous = await this.#readInclude();
+  /**
+   * See the module comment. Without `scope` (or with one too wide to be worth it) the file is read
+   * from disk and every route is read back. Throws ApplyError.
+   */
+  async applyWithRollback(rendered: string, desired: readonly EffectiveVip[], scope?: ApplyScope): Promise<ApplyResult> {
+    const narrow = scope && (scope.changed.length <= SCOPED_MAX || scope.changed.length * SCOPED_ROUTES_PER_QUERY <= scope.known.size) ? scope : undefined;
+    const previous = scope && this.#file ? this.#file.value : await this.#readInclude();
     if (previous === rendered && !this.#unconfirmed) {
-      const observed = await this.#readForNoop();
-      if (observed && compareObserved(desired, observed).length === 0) return { configured: false, observed };
+      const seen = await this.#readForNoop(desired, narrow);
+      if (seen && seen.mismatches.length === 0) return { configured: false, observed: seen.observed };
     }
     await this.#write(rendered);
     await this.#configureWithTimeout(previous);
-    const observed = await this.#verify(desired, previous);
+    const observed = await this.#verify(desired, previous, narrow);
     await this.#confirm();
     return { configured: true, observed };
   }
 
   async #readInclude(): Promise<string | undefined> {
     try {
-      return await readFileIfExists(this.#o.includeFile);
+      const text = await readFileIfExists(this.#o.includeFile);
+      this.#file = { value: text };
+      return text;
     } catch (cause) {
+      this.#file = undefined;
       throw new ApplyError((cause as Error).message, { kind: 'permanent', phase: 'read', restored: true, cause });
     }
   }
 
-  /** Observed routes, or undefined when BIRD refuses the query (e.g. our protocols not loaded yet). */
-  async #readForNoop(): Promise<ObservedRoute[] | undefined> {
+  /**
+   * Reads back what BIRD has — every route, or only the scope's changed prefixes merged over its
+   * known routes — and compares it with `desired`.
+   */
+  async #readBack(desired: readonly EffectiveVip[], scope: ApplyScope | undefined): Promise<{ observed: Map<string, ObservedRoute>; mismatches: Mismatch[] }> {
+    if (!scope) {
+      const routes = await this.readObserved();
+      return { observed: indexRoutes(routes), mismatches: compareObserved(desired, routes) };
+    }
+    const observed = new Map(scope.known);
+    const changed = new Set(scope.changed);
+    const routes: ObservedRoute[] = [];
+    for (const prefix of scope.changed) {
+      observed.delete(prefix);
+      const protocol = canonicalPrefix(prefix).family === 4 ? this.#o.protocol4 : this.#o.protocol6;
+      // One short command at a time: BIRD's control socket drops a client that sends a burst.
+      for (const r of await this.#o.client.showRoutes({ prefix, protocol, all: true })) routes.push(toObserved(r));
+    }
+    for (const [key, route] of indexRoutes(routes)) observed.set(key, route);
+    const mismatches = compareObserved(
+      desired.filter((v) => changed.has(v.prefix)),
+      routes,
+    );
+    return { observed, mismatches };
+  }
+
+  /** The read-back, or undefined when BIRD refuses the query (e.g. our protocols not loaded yet). */
+  async #readForNoop(
+    desired: readonly EffectiveVip[],
+    scope: ApplyScope | undefined,
+  ): Promise<{ observed: Map<string, ObservedRoute>; mismatches: Mismatch[] } | undefined> {
     try {
-      return await this.readObserved();
+      return await this.#readBack(desired, scope);
     } catch (cause) {
       if (cause instanceof BirdReplyError) {
         this.#o.logger.debug({ event: 'noopCheckRefused', err: cause }, 'BIRD refused the read-back; applying');
@@ -134,7 +192,9 @@ export class BirdApplier {
 
   async #write(rendered: string): Promise<void> {
     try {
+      this.#file = undefined; // whatever happens next, the content is only known once written
       await writeFileAtomic(this.#o.includeFile, rendered);
+      this.#file = { value: rendered };
     } catch (cause) {
       // The atomic write leaves the old file in place on failure: nothing to restore.
       throw new ApplyError(`cannot write the BIRD include: ${(cause as Error).message}`, {
@@ -173,17 +233,17 @@ export class BirdApplier {
   }
 
   /** Reads back until BIRD matches `desired` or the poll budget is spent; rolls back on mismatch. */
-  async #verify(desired: readonly EffectiveVip[], previous: string | undefined): Promise<ObservedRoute[]> {
-    let mismatches: ReturnType<typeof compareObserved> = [];
+  async #verify(desired: readonly EffectiveVip[], previous: string | undefined, scope: ApplyScope | undefined): Promise<Map<string, ObservedRoute>> {
+    let mismatches: Mismatch[] = [];
     for (let attempt = 0; ; attempt += 1) {
-      let observed: ObservedRoute[];
+      let seen: { observed: Map<string, ObservedRoute>; mismatches: Mismatch[] };
       try {
-        observed = await this.readObserved();
+        seen = await this.#readBack(desired, scope);
       } catch (cause) {
         throw await this.#rollback(previous, this.#wrap(cause, 'verify', false));
       }
-      mismatches = compareObserved(desired, observed);
-      if (mismatches.length === 0) return observed;
+      mismatches = seen.mismatches;
+      if (mismatches.length === 0) return seen.observed;
       const delay = VERIFY_DELAYS_MS[attempt];
       if (delay === undefined) break;
       await new Promise((r) => setTimeout(r, delay));
@@ -268,8 +328,10 @@ export class BirdApplier {
 
   async #restoreFile(previous: string | undefined): Promise<boolean> {
     try {
+      this.#file = undefined;
       if (previous === undefined) await removeFileDurably(this.#o.includeFile);
       else await writeFileAtomic(this.#o.includeFile, previous);
+      this.#file = { value: previous };
       return true;
     } catch (cause) {
       this.#o.logger.error({ event: 'restoreFailed', file: this.#o.includeFile, err: cause }, 'cannot restore the previous include file');
@@ -304,6 +366,21 @@ export class BirdApplier {
 
 function replyText(r: ConfigureResult): string {
   return `${String(r.code).padStart(4, '0')} ${r.messages.join('; ')}`.trim();
+}
+
+/** Routes by canonical prefix; BIRD text we cannot parse is kept raw (it then shows as unexpected). */
+function indexRoutes(routes: readonly ObservedRoute[]): Map<string, ObservedRoute> {
+  const map = new Map<string, ObservedRoute>();
+  for (const route of routes) {
+    let key = route.prefix;
+    try {
+      key = canonicalPrefix(route.prefix).prefix;
+    } catch {
+      // keep the raw text: compareObserved reports it as unexpected, and it never equals a VIP
+    }
+    map.set(key, route);
+  }
+  return map;
 }
 
 function toObserved(r: RouteInfo): ObservedRoute {

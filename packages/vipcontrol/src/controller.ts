@@ -16,6 +16,7 @@ import {
 } from '@vipcontrol/core';
 import { QueueStoppedError } from './apply-queue.js';
 import { ApplyError } from './bird-applier.js';
+import { configuredPrefixes } from './config-index.js';
 import type {
   ApplyOutcome,
   ChangeOp,
@@ -49,6 +50,8 @@ export interface Controller {
   setGuarded(prefixes: ReadonlySet<string>): Promise<void>;
   on(event: 'applied', fn: (o: ApplyOutcome) => void): this;
   on(event: 'changed', fn: (c: ChangeRecord) => void): this;
+  /** A reload swapped the config (before its apply): fleet agent and maintenance follow it. */
+  on(event: 'reloaded', fn: (next: VipcontrolConfig, previous: VipcontrolConfig) => void): this;
 }
 
 export interface ControllerOptions {
@@ -171,8 +174,11 @@ export class VipController extends EventEmitter implements Controller {
     };
     return this.#mutate(
       this.#record('set-med', actor, { prefix, reason, detail: { med: req.med, ttlMs: req.ttlMs } }),
-      (s) => ({ ...s, overrides: { ...s.overrides, [prefix]: override } }),
+      (d) => {
+        d.overrides[prefix] = override;
+      },
       [prefix],
+      override.expiresAt,
     );
   }
 
@@ -180,9 +186,8 @@ export class VipController extends EventEmitter implements Controller {
     const prefix = this.#vip(prefixText);
     return this.#mutate(
       this.#record('reset-med', actor, { prefix }),
-      (s) => {
-        const { [prefix]: _gone, ...overrides } = s.overrides;
-        return { ...s, overrides };
+      (d) => {
+        delete d.overrides[prefix];
       },
       [prefix],
     );
@@ -199,7 +204,9 @@ export class VipController extends EventEmitter implements Controller {
     };
     return this.#mutate(
       this.#record('withdraw', actor, { prefix, reason, detail: { force: req.force === true } }),
-      (s) => ({ ...s, withdrawn: { ...s.withdrawn, [prefix]: entry } }),
+      (d) => {
+        d.withdrawn[prefix] = entry;
+      },
       [prefix],
     );
   }
@@ -208,9 +215,8 @@ export class VipController extends EventEmitter implements Controller {
     const prefix = this.#vip(prefixText);
     return this.#mutate(
       this.#record('announce', actor, { prefix }),
-      (s) => {
-        const { [prefix]: _gone, ...withdrawn } = s.withdrawn;
-        return { ...s, withdrawn };
+      (d) => {
+        delete d.withdrawn[prefix];
       },
       [prefix],
     );
@@ -236,17 +242,19 @@ export class VipController extends EventEmitter implements Controller {
     };
     return this.#mutate(
       this.#record('drain', actor, { reason, detail: { withdraw: req.withdraw, source: drain.source, until: req.untilMs } }),
-      (s) => ({ ...s, drain }),
+      (d) => {
+        d.drain = drain;
+      },
       'all',
+      drain.until,
     );
   }
 
   async undrain(actor: Actor): Promise<OperationResult> {
     return this.#mutate(
       this.#record('undrain', actor),
-      (s) => {
-        const { drain: _gone, ...rest } = s;
-        return rest;
+      (d) => {
+        delete d.drain;
       },
       'all',
     );
@@ -276,7 +284,7 @@ export class VipController extends EventEmitter implements Controller {
     this.#log.info({ event: 'configReloaded', file, vips: next.vips.length, actor }, 'config reloaded');
     this.emit('reloaded', next, previous);
     // Overrides of VIPs the new config dropped would linger forever: prune them with the reload.
-    return this.#mutate(record, (s) => pruneState(s, kept), 'all');
+    return this.#mutate(record, (s) => pruneState(s, kept), 'all', 'rescan');
   }
 
   async reportHealth(report: HealthReport): Promise<void> {
@@ -310,7 +318,7 @@ export class VipController extends EventEmitter implements Controller {
     } catch (cause) {
       throw new OperationError(400, (cause as Error).message, { cause }); // names the input, JSON-quoted
     }
-    if (!this.#o.reconciler.config.vips.some((v) => v.prefix === prefix)) {
+    if (!configuredPrefixes(this.#o.reconciler.config).has(prefix)) {
       throw new OperationError(404, `unknown VIP ${prefix}: not configured in ${this.#o.configFile}`);
     }
     return prefix;
@@ -327,22 +335,32 @@ export class VipController extends EventEmitter implements Controller {
     };
   }
 
-  /** Persist, then apply; `affected` selects the VIPs returned. */
-  async #mutate(record: ChangeRecord, mutation: StateMutation, affected: readonly string[] | 'all'): Promise<OperationResult> {
+  /**
+   * Persist, then apply; `affected` selects the VIPs returned. `expiresAt` is the one new expiry the
+   * mutation adds ('rescan' when it may change several, e.g. a reload pruning overrides).
+   */
+  async #mutate(
+    record: ChangeRecord,
+    mutation: StateMutation,
+    affected: readonly string[] | 'all',
+    expiresAt?: number | 'rescan',
+  ): Promise<OperationResult> {
     try {
       await this.#o.state.update(mutation);
     } catch (cause) {
       throw new OperationError(503, `cannot persist runtime state (${(cause as Error).message}); nothing changed`, { cause });
     }
-    this.#expiry.arm(nextExpiry(this.#o.state.state));
+    this.#armExpiry(expiresAt);
     this.#changed(record);
     const outcome = await this.#settle(this.#o.reconciler.request(record));
-    const vips = affected === 'all' ? outcome.vips : outcome.vips.filter((v) => affected.includes(v.prefix));
+    const vips = affected === 'all' ? outcome.vips : this.#o.reconciler.outcomeVips(outcome, affected);
     return { ok: true, vips, applyId: outcome.id };
   }
 
   #changed(record: ChangeRecord): void {
-    this.#log.info({ event: 'changeRequested', ...record }, `${record.op}${record.prefix ? ` ${record.prefix}` : ''}`);
+    // Debug: the apply that carries the change logs it at info (with a sample of its causes), and a
+    // burst of 1,000 requests must not cost 1,000 log lines on the way to BIRD.
+    this.#log.debug({ event: 'changeRequested', ...record }, `${record.op}${record.prefix ? ` ${record.prefix}` : ''}`);
     this.emit('changed', record);
   }
 
@@ -382,6 +400,16 @@ export class VipController extends EventEmitter implements Controller {
       }
     }
     this.#expiry.arm(nextExpiry(this.#o.state.state));
+  }
+
+  /**
+   * Keeps the TTL timer at or before the next expiry without scanning every override per request: a
+   * new expiry can only pull it earlier, and a timer left pointing at an override that was since
+   * reset or replaced merely fires early, finds nothing due and re-arms from a full scan.
+   */
+  #armExpiry(expiresAt: number | 'rescan' | undefined): void {
+    if (expiresAt === 'rescan') this.#expiry.arm(nextExpiry(this.#o.state.state));
+    else if (expiresAt !== undefined && (this.#expiry.at === undefined || expiresAt < this.#expiry.at)) this.#expiry.arm(expiresAt);
   }
 
   #onHealthChange(): void {

@@ -10,10 +10,11 @@ import { ApiServer } from './api-server.js';
 import { BirdApplier } from './bird-applier.js';
 import { loadConfig } from './config-loader.js';
 import { VipController } from './controller.js';
-import { startFleetAgent, type FleetAgent } from './fleet-agent.js';
+import type { FleetAgent } from './fleet-agent.js';
 import { HealthRegistry } from './health-registry.js';
+import { HealthSnapshotStore, healthSnapshotPath } from './health-snapshot.js';
 import { IpLoopback, type LoopbackManager } from './loopback.js';
-import { startMaintenance, type Maintenance } from './maintenance.js';
+import type { Maintenance } from './maintenance.js';
 import { Reconciler } from './reconciler.js';
 import { StateStore } from './state-store.js';
 import { VERSION } from './version.js';
@@ -55,7 +56,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   );
   bird.on('error', (error: Error) => birdLog.error({ event: 'birdClientError', err: error }, 'BIRD client error'));
 
-  const health = new HealthRegistry({ leaseMs: config.health.leaseMs, logger: log.child({ component: 'health' }) });
+  const healthLog = log.child({ component: 'health' });
+  const snapshot = new HealthSnapshotStore({ file: healthSnapshotPath(config.stateFile), logger: healthLog });
+  const health = new HealthRegistry({ leaseMs: config.health.leaseMs, logger: healthLog, snapshot });
+  await health.restore(); // before the first apply: a restart must not drop a failing check's penalty
   const applier = new BirdApplier({
     client: bird,
     includeFile: config.bird.includeFile,
@@ -114,10 +118,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   started.catch((error: unknown) => log.error({ event: 'startupApplyFailed', err: error }, 'first apply failed; retrying'));
 
   const extras = await startExtras(config, controller, log);
+  // Reloads that change the windows restart the scheduler, one after the other (starting one may import).
+  let rescheduling = Promise.resolve();
   controller.on('reloaded', (next: VipcontrolConfig, previous: VipcontrolConfig) => {
     if (JSON.stringify(next.maintenance) === JSON.stringify(previous.maintenance)) return;
-    extras.maintenance?.stop();
-    extras.maintenance = startMaintenanceSafely(next, controller, log);
+    rescheduling = rescheduling.then(async () => {
+      extras.maintenance?.stop();
+      extras.maintenance = await startMaintenanceSafely(next, controller, log);
+    });
   });
 
   let stopping: Promise<void> | undefined;
@@ -125,10 +133,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     stopping ??= (async () => {
       log.info({ event: 'stopping' }, 'vipcontrol stopping; announcements stay as they are');
       await api.close();
+      await rescheduling;
       extras.maintenance?.stop();
       await extras.fleet?.stop();
       controller.stop();
-      health.stop();
+      await health.stop();
       await reconciler.stop();
       await state.stop();
       await bird.close();
@@ -148,6 +157,8 @@ async function startExtras(
   if (config.redis) {
     const logger = log.child({ component: 'fleet' });
     try {
+      // Imported only in fleet mode: ioredis and the fleet client are most of the daemon's footprint.
+      const { startFleetAgent } = await import('./fleet-agent.js');
       extras.fleet = await startFleetAgent({ config, controller, logger });
       const fleet = extras.fleet;
       controller.setExtraStatus('fleet', () => fleet.status());
@@ -157,17 +168,19 @@ async function startExtras(
       controller.setExtraStatus('fleet', () => ({ error: (error as Error).message }));
     }
   }
-  extras.maintenance = startMaintenanceSafely(config, controller, log);
+  extras.maintenance = await startMaintenanceSafely(config, controller, log);
   return extras;
 }
 
-function startMaintenanceSafely(config: VipcontrolConfig, controller: VipController, log: Logger): Maintenance | undefined {
+async function startMaintenanceSafely(config: VipcontrolConfig, controller: VipController, log: Logger): Promise<Maintenance | undefined> {
   if (config.maintenance.length === 0) {
     controller.setExtraStatus('maintenance', undefined);
     return undefined;
   }
   const logger = log.child({ component: 'maintenance' });
   try {
+    // Imported only when windows are configured (it brings node-cron).
+    const { startMaintenance } = await import('./maintenance.js');
     const m = startMaintenance({ config, controller, logger });
     controller.setExtraStatus('maintenance', () => m.status());
     return m;

@@ -19,6 +19,7 @@ import type { Controller } from './controller.js';
 import type { ChangeRecord, DaemonStatus, OperationResult } from './daemon-types.js';
 import { OperationError } from './errors.js';
 import type { Logger } from './logger.js';
+import { maintenanceSummary } from './maintenance.js';
 
 /** `fleet` in GET /v1/status. */
 export interface FleetStatus extends FleetNodeStatus {
@@ -47,7 +48,27 @@ type AckBody = Omit<CommandAck, 'v' | 'id' | 'seq' | 'node' | 'at'>;
 /** Change ops that are not changes of desired state (re-verification, retries): kept out of the audit trail. */
 const NOT_AUDITED = new Set(['verify', 'retry', 'guard']);
 
-/** Starts fleet mode; `config.redis` must be set. Resolves at once: Redis may still be unreachable. */
+/** What of the config the agent follows on reload (node and redis: only at start-up). */
+interface VipSettings {
+  readonly minAnnouncers: ReadonlyMap<string, number>;
+  /** VIPs with minAnnouncers > 0: the only ones the guard looks at. */
+  readonly guardedVips: readonly { prefix: string; minAnnouncers: number }[];
+  readonly guardPenalty: number;
+}
+
+function vipSettings(config: VipcontrolConfig): VipSettings {
+  return {
+    minAnnouncers: new Map(config.vips.map((v) => [v.prefix, v.minAnnouncers])),
+    guardedVips: config.vips.filter((v) => v.minAnnouncers > 0).map((v) => ({ prefix: v.prefix, minAnnouncers: v.minAnnouncers })),
+    guardPenalty: config.guardPenalty,
+  };
+}
+
+/**
+ * Starts fleet mode; `config.redis` must be set. Resolves at once: Redis may still be unreachable.
+ * Follows the controller's 'reloaded' event for minAnnouncers and guardPenalty; `node` and `redis`
+ * are read at start-up only (the controller warns that a changed `redis` needs a restart).
+ */
 export async function startFleetAgent(opts: { config: VipcontrolConfig; controller: Controller; logger: Logger }): Promise<FleetAgent> {
   const { config, controller } = opts;
   const redis = config.redis;
@@ -55,8 +76,7 @@ export async function startFleetAgent(opts: { config: VipcontrolConfig; controll
   const log = opts.logger; // the daemon passes a child with component: 'fleet'
   const instance = randomUUID();
   const startedAt = Date.now();
-  const minAnnouncers = new Map(config.vips.map((v) => [v.prefix, v.minAnnouncers]));
-  const guardedVips = config.vips.filter((v) => v.minAnnouncers > 0);
+  let vips = vipSettings(config);
   let guard: GuardVerdict = { guarded: new Set(), detail: {} };
   let guardComputedAt: number | undefined;
   let guardError: string | undefined;
@@ -77,7 +97,7 @@ export async function startFleetAgent(opts: { config: VipcontrolConfig; controll
     logger: log,
     handlers: {
       snapshot: () => {
-        const rec = toNodeRecord(controller.status(), { instance, startedAt, minAnnouncers, guarded: guard.guarded });
+        const rec = toNodeRecord(controller.status(), { node: config.node, instance, startedAt, minAnnouncers: vips.minAnnouncers, guarded: guard.guarded });
         const checked = nodeRecordSchema.safeParse(rec);
         // Published anyway (readers flag it); logged once per distinct problem so it gets fixed.
         const problem = checked.success ? undefined : `${checked.error.issues[0]?.path.join('.')}: ${checked.error.issues[0]?.message}`;
@@ -103,12 +123,18 @@ export async function startFleetAgent(opts: { config: VipcontrolConfig; controll
       rejected: (bad: InvalidDesired) => {
         audit({ actor: { source: 'fleet' }, action: 'remote-rejected', ok: false, detail: bad.error.slice(0, 1000), ...(bad.id ? { command: bad.id } : {}) });
       },
-      ...(guardedVips.length > 0 ? { fleetView: (records: readonly NodeRecord[], now: number) => updateGuard(records, now) } : {}),
+      // Reading the whole fleet costs: only while some VIP has minAnnouncers (a reload can change that).
+      watchFleet: () => vips.guardedVips.length > 0,
+      fleetView: (records: readonly NodeRecord[], now: number) => updateGuard(records, now),
     },
   });
 
   async function updateGuard(records: readonly NodeRecord[], now: number): Promise<void> {
-    const verdict = computeGuard({ self: config.node, vips: guardedVips, fleet: records, now, staleAfterMs: redis!.ttlMs });
+    await applyGuard(computeGuard({ self: config.node, vips: vips.guardedVips, fleet: records, now, staleAfterMs: redis!.ttlMs }));
+  }
+
+  /** Hands a verdict to the controller when it differs from the current one; audits guard / unguard. */
+  async function applyGuard(verdict: GuardVerdict): Promise<void> {
     if (sameGuard(verdict.guarded, guard.guarded)) {
       guard = verdict;
       guardComputedAt = Date.now();
@@ -129,11 +155,29 @@ export async function startFleetAgent(opts: { config: VipcontrolConfig; controll
     guardError = undefined;
     for (const prefix of added) {
       const d = verdict.detail[prefix]!;
-      audit({ actor: { source: 'system' }, action: 'guard', prefix, ok: true, detail: `minAnnouncers ${d.required}: healthy announcers elsewhere [${d.healthyOthers.join(', ')}]; a non-forced withdraw here becomes MED +${config.guardPenalty}` });
+      audit({ actor: { source: 'system' }, action: 'guard', prefix, ok: true, detail: `minAnnouncers ${d.required}: healthy announcers elsewhere [${d.healthyOthers.join(', ')}]; a non-forced withdraw here becomes MED +${vips.guardPenalty}` });
     }
     for (const prefix of removed) audit({ actor: { source: 'system' }, action: 'unguard', prefix, ok: true, detail: 'enough healthy announcers elsewhere; withdraws allowed again' });
   }
 
+  /**
+   * A reload: new minAnnouncers / guardPenalty take effect now. Verdicts of VIPs that no longer have a
+   * minAnnouncers are dropped at once (nothing left to guard, Redis or not); the others are held until
+   * the next settled fleet view, which is asked for right away.
+   */
+  async function reconfigure(next: VipcontrolConfig): Promise<void> {
+    if (next.node !== config.node) {
+      log.warn({ event: 'reloadNeedsRestart', field: 'node' }, `node changed: the fleet sees this node as ${config.node} until the next restart`);
+    }
+    vips = vipSettings(next);
+    const still = new Set(vips.guardedVips.map((v) => v.prefix));
+    const kept = [...guard.guarded].filter((p) => still.has(p));
+    await applyGuard({ guarded: new Set(kept), detail: Object.fromEntries(kept.map((p) => [p, guard.detail[p]!])) });
+    client.publishSoon();
+    client.refreshView();
+  }
+
+  controller.on('reloaded', (next: VipcontrolConfig) => void reconfigure(next));
   controller.on('applied', () => client.publishSoon());
   controller.on('changed', (c: ChangeRecord) => {
     if (NOT_AUDITED.has(c.op)) return;
@@ -151,7 +195,7 @@ export async function startFleetAgent(opts: { config: VipcontrolConfig; controll
   });
 
   client.start();
-  log.info({ event: 'fleetStarted', endpoint: client.endpoint, node: config.node, guardedVips: guardedVips.map((v) => v.prefix) }, 'fleet mode started');
+  log.info({ event: 'fleetStarted', endpoint: client.endpoint, node: config.node, guardedVips: vips.guardedVips.map((v) => v.prefix) }, 'fleet mode started');
 
   return {
     stop: () => client.stop(),
@@ -165,7 +209,7 @@ export async function startFleetAgent(opts: { config: VipcontrolConfig; controll
           prefixes: [...guard.guarded].sort(),
           detail: guard.detail,
           ...(guardComputedAt !== undefined ? { computedAt: guardComputedAt } : {}),
-          held: guardedVips.length > 0 && !s.settled,
+          held: vips.guardedVips.length > 0 && !s.settled,
           ...(guardError ? { error: guardError } : {}),
         },
         ...(lastCommand ? { lastCommand } : {}),
@@ -214,12 +258,16 @@ export async function execute(controller: Controller, entry: DesiredEntry, now: 
   return { outcome: 'applied', ok: true, status: 200, vips: res.vips.map((v) => ({ prefix: v.prefix, announced: v.announced, med: v.med })) };
 }
 
-/** The node's fleet record from the daemon's status. */
-export function toNodeRecord(s: DaemonStatus, ctx: { instance: string; startedAt: number; minAnnouncers: ReadonlyMap<string, number>; guarded: ReadonlySet<string> }): NodeRecord {
+/**
+ * The node's fleet record from the daemon's status. `ctx.node` is the name the agent registered
+ * (a reload that renames the node takes effect at the next restart).
+ */
+export function toNodeRecord(s: DaemonStatus, ctx: { node: string; instance: string; startedAt: number; minAnnouncers: ReadonlyMap<string, number>; guarded: ReadonlySet<string> }): NodeRecord {
   const last = s.bird.lastApply;
+  const maintenance = maintenanceSummary(s.maintenance);
   return {
     v: FLEET_SCHEMA_VERSION,
-    node: s.node,
+    node: ctx.node,
     version: s.version,
     instance: ctx.instance,
     startedAt: ctx.startedAt,
@@ -229,6 +277,7 @@ export function toNodeRecord(s: DaemonStatus, ctx: { instance: string; startedAt
       ...(last ? { lastApply: { at: last.at, ok: last.ok, durationMs: last.durationMs, ...(last.error ? { error: printable(last.error, 500) } : {}) } } : {}),
     },
     ...(s.drain ? { drain: { withdraw: s.drain.withdraw, source: s.drain.source, ...(s.drain.reason ? { reason: s.drain.reason } : {}), ...(s.drain.until ? { until: s.drain.until } : {}) } } : {}),
+    ...(maintenance ? { maintenance } : {}),
     guarded: [...ctx.guarded].sort(),
     vips: s.vips.map((v) => ({
       prefix: v.prefix,

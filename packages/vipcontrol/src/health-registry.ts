@@ -12,10 +12,16 @@
  * The lease: once a report has ever been received, `leaseMs` without one marks the view
  * `leaseExpired` (vipcontrol then applies the configured lease policy through computeEffective);
  * the next report restores it.
+ *
+ * Across a vipcontrol restart (a code deploy) the view survives in a snapshot file (health-snapshot.ts):
+ * `restore()` loads it as held verdicts — the same rule as a viphealth restart — until viphealth's
+ * first report; the lease counts afresh from start-up (viphealth may be restarting too), except that
+ * a lease already expired stays expired until a report arrives.
  */
 import { EventEmitter } from 'node:events';
 import { HealthReportError, parseHealthReport, type CheckVerdict, type HealthReport, type HealthView } from '@vipcontrol/core';
 import { OperationError } from './errors.js';
+import type { HealthSnapshot, HealthSnapshotStore } from './health-snapshot.js';
 
 /** The part of a pino logger the registry uses. */
 export interface HealthRegistryLogger {
@@ -28,6 +34,8 @@ export interface HealthRegistryOptions {
   readonly leaseMs: number;
   readonly logger: HealthRegistryLogger;
   readonly now?: () => number;
+  /** Where the view is kept across restarts; none: start empty (tests). */
+  readonly snapshot?: HealthSnapshotStore;
 }
 
 /** GET /v1/status's `health` section. */
@@ -41,6 +49,8 @@ export interface HealthRegistryStatus {
   readonly held: readonly string[];
   /** Checks that never had a verdict: counted as down until their first one. */
   readonly pending?: readonly string[];
+  /** Set from start-up until viphealth's first report: the verdicts come from the snapshot file. */
+  readonly restored?: { readonly file: string; readonly savedAt: number };
   readonly checks: readonly CheckVerdict[];
 }
 
@@ -54,6 +64,12 @@ export class HealthRegistry extends EventEmitter {
   #instance: string | undefined;
   #startedAt: number | undefined;
   #lastReportAt: number | undefined;
+  /** The lease runs from here: the last report, or start-up after a restore. */
+  #leaseFrom: number | undefined;
+  #restored: HealthRegistryStatus['restored'];
+  readonly #snapshot: HealthSnapshotStore | undefined;
+  /** What the snapshot on disk reflects (view key + pending), so only real changes are written. */
+  #savedKey = '';
   /** The lease state last announced (logged and emitted), so each edge is reported once. */
   #expiredAnnounced = false;
   #timer: NodeJS.Timeout | undefined;
@@ -65,6 +81,32 @@ export class HealthRegistry extends EventEmitter {
     this.#leaseMs = opts.leaseMs;
     this.#logger = opts.logger;
     this.#now = opts.now ?? Date.now;
+    this.#snapshot = opts.snapshot;
+  }
+
+  /**
+   * Loads the snapshot (if any) as held verdicts, before the first apply. An absent or corrupt file
+   * is logged by the store and the registry starts empty.
+   */
+  async restore(): Promise<void> {
+    const saved = await this.#snapshot?.load();
+    if (saved === undefined || this.#leaseFrom !== undefined) return;
+    const now = this.#now();
+    this.#checks = saved.checks;
+    this.#pending = saved.pending;
+    this.#held = saved.checks.map((c) => c.name).filter((n) => !saved.pending.includes(n));
+    this.#instance = saved.instance;
+    this.#startedAt = saved.startedAt;
+    this.#restored = { file: this.#snapshot!.file, savedAt: saved.savedAt };
+    // An expired lease stays expired (its policy is what is on the wire now); a live one starts afresh.
+    this.#leaseFrom = saved.leaseExpired ? now - this.#leaseMs : now;
+    this.#expiredAnnounced = saved.leaseExpired;
+    this.#savedKey = this.#saveKey();
+    this.#logger.info(
+      { event: 'healthRestored', file: this.#restored.file, savedAt: saved.savedAt, held: this.#held, pending: this.#pending, leaseExpired: saved.leaseExpired },
+      `holding ${saved.checks.length} health verdicts from before the restart until viphealth reports`,
+    );
+    this.#schedule();
   }
 
   /**
@@ -107,6 +149,8 @@ export class HealthRegistry extends EventEmitter {
     this.#instance = valid.instance;
     this.#startedAt = valid.startedAt;
     this.#lastReportAt = now;
+    this.#leaseFrom = now;
+    this.#restored = undefined;
     if (this.#expiredAnnounced) {
       this.#expiredAnnounced = false;
       this.#logger.warn({ event: 'healthLeaseRestored', instance: valid.instance }, 'viphealth reports again: health lease restored');
@@ -115,6 +159,7 @@ export class HealthRegistry extends EventEmitter {
     const view = this.view(now);
     const changed = this.#key(view) !== before;
     if (changed) this.emit('change', view);
+    this.#save();
     return { changed };
   }
 
@@ -133,6 +178,7 @@ export class HealthRegistry extends EventEmitter {
       ...(this.#startedAt !== undefined && { startedAt: this.#startedAt }),
       held: this.#held,
       pending: this.#pending,
+      ...(this.#restored !== undefined && { restored: this.#restored }),
       checks: this.#checks,
     };
   }
@@ -143,22 +189,49 @@ export class HealthRegistry extends EventEmitter {
     this.#schedule();
   }
 
-  stop(): void {
+  /** Stops the lease timer and waits for the snapshot to be on disk. */
+  async stop(): Promise<void> {
     this.#running = false;
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    await this.#snapshot?.flush();
   }
 
   #isExpired(now: number): boolean {
-    return this.#lastReportAt !== undefined && now - this.#lastReportAt >= this.#leaseMs;
+    return this.#leaseFrom !== undefined && now - this.#leaseFrom >= this.#leaseMs;
+  }
+
+  /** Writes the snapshot when what a restart would restore has changed. */
+  #save(): void {
+    const key = this.#saveKey();
+    if (this.#snapshot === undefined || key === this.#savedKey) return;
+    this.#savedKey = key;
+    this.#snapshot.save(() => this.#toSnapshot());
+  }
+
+  #saveKey(): string {
+    return JSON.stringify([this.#key(this.view()), this.#pending]);
+  }
+
+  #toSnapshot(): HealthSnapshot {
+    const now = this.#now();
+    return {
+      version: 1,
+      savedAt: now,
+      instance: this.#instance!,
+      startedAt: this.#startedAt!,
+      leaseExpired: this.#isExpired(now),
+      pending: this.#pending,
+      checks: this.#checks,
+    };
   }
 
   /** One timer, re-armed on every report, fires exactly when the lease would run out. */
   #schedule(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (!this.#running || this.#lastReportAt === undefined || this.#expiredAnnounced) return;
-    const delay = Math.max(0, this.#lastReportAt + this.#leaseMs - this.#now());
+    if (!this.#running || this.#leaseFrom === undefined || this.#expiredAnnounced) return;
+    const delay = Math.max(0, this.#leaseFrom + this.#leaseMs - this.#now());
     this.#timer = setTimeout(() => this.#onLeaseTimer(), delay);
   }
 
@@ -172,9 +245,10 @@ export class HealthRegistry extends EventEmitter {
     this.#expiredAnnounced = true;
     this.#logger.error(
       { event: 'healthLeaseExpired', lastReportAt: this.#lastReportAt, leaseMs: this.#leaseMs, instance: this.#instance },
-      `no report from viphealth for ${now - this.#lastReportAt!} ms: health lease expired, applying the lease policy`,
+      `no report from viphealth for ${now - this.#leaseFrom!} ms: health lease expired, applying the lease policy`,
     );
     this.emit('change', this.view(now));
+    this.#save();
   }
 
   /** What the effective state depends on; lastResult and since are evidence only. */

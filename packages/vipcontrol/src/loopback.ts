@@ -1,11 +1,12 @@
 /**
- * VIP addresses on the loopback (or a dummy) interface, through iproute2 via execa.
+ * VIP addresses on the loopback (or a dummy) interface, through iproute2 (node's execFile: execa
+ * would be the daemon's only user of a dependency tree that costs start-up time and memory).
  *
  * Reads with `ip -j addr show dev IF` (JSON, no text scraping); adds and removes idempotently, so a
  * restart that finds its addresses already there does nothing. The order relative to BIRD (address
  * before the route on announce, route gone before the address on withdraw) is the reconciler's job.
  */
-import { execa } from 'execa';
+import { execFile } from 'node:child_process';
 import type { Logger } from 'pino';
 import { canonicalPrefix } from '@vipcontrol/core';
 
@@ -82,9 +83,19 @@ export class IpLoopback implements LoopbackManager {
   /** Runs `ip`; an error whose stderr matches `benign` means the change was already made. */
   async #ip(args: string[], benign?: RegExp): Promise<{ stdout: string; state: 'done' | 'already' }> {
     const full = this.#netns ? ['-n', this.#netns, ...args] : args;
-    const r = await execa('ip', full, { reject: false, timeout: 5000 });
-    if (r.exitCode === 0) return { stdout: r.stdout, state: 'done' };
+    const r = await run('ip', full);
+    if (r.error === null) return { stdout: r.stdout, state: 'done' };
     if (benign?.test(r.stderr)) return { stdout: r.stdout, state: 'already' };
-    throw new LoopbackError(`ip ${full.join(' ')}: ${r.stderr.trim() || r.shortMessage}`, { cause: r });
+    throw new LoopbackError(`ip ${full.join(' ')}: ${r.stderr.trim() || r.error.message}`, { cause: r.error });
   }
+}
+
+/** Runs a program without a shell; never rejects: a failure (exit code, timeout, ENOENT) comes back as `error`. */
+function run(file: string, args: readonly string[]): Promise<{ stdout: string; stderr: string; error: Error | null }> {
+  return new Promise((resolve) => {
+    // `ip -j addr show` lists ~150 bytes per address: 64 MiB holds far more VIPs than BIRD would want.
+    execFile(file, args, { timeout: 5000, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (error, stdout, stderr) => {
+      resolve({ stdout, stderr, error });
+    });
+  });
 }

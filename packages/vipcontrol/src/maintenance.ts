@@ -16,7 +16,7 @@
  * registered here, for as long as the scheduler runs.
  */
 import cron, { type ScheduledTask } from 'node-cron';
-import type { MaintenanceWindowConfig, VipcontrolConfig } from '@vipcontrol/core';
+import type { MaintenanceWindowConfig, NodeRecord, VipcontrolConfig } from '@vipcontrol/core';
 import { registerRoute } from './api-routes.js';
 import type { Controller } from './controller.js';
 import { OperationError } from './errors.js';
@@ -69,7 +69,7 @@ export interface Maintenance {
 interface Slot {
   readonly index: number;
   readonly cfg: MaintenanceWindowConfig;
-  readonly task?: ScheduledTask;
+  task?: ScheduledTask;
   readonly error?: string;
   skipNext: boolean;
 }
@@ -99,13 +99,14 @@ export function startMaintenance(opts: { config: VipcontrolConfig; controller: C
       log.error({ event: 'maintenanceInvalid', index, cron: cfg.cron }, `${error}; this window is not scheduled`);
       return { index, cfg, error, skipNext: false };
     }
+    // One object for the cron callback and for skipNext(): a copy would miss the operator's skip flag.
     const slot: Slot = { index, cfg, skipNext: false };
-    const task = cron.schedule(cfg.cron, (ctx) => void serial('start', () => begin(slot, ctx.date.getTime(), false)), {
+    slot.task = cron.schedule(cfg.cron, (ctx) => void serial('start', () => begin(slot, ctx.date.getTime(), false)), {
       name: `vipcontrol-maintenance-${index}`,
       ...(cfg.timezone ? { timezone: cfg.timezone } : {}),
       noOverlap: false,
     });
-    return { ...slot, task };
+    return slot;
   });
 
   async function begin(slot: Slot, at: number, caughtUp: boolean): Promise<void> {
@@ -137,7 +138,7 @@ export function startMaintenance(opts: { config: VipcontrolConfig; controller: C
   }
 
   async function drain(cfg: MaintenanceWindowConfig, until: number): Promise<void> {
-    await controller.drain({ withdraw: cfg.action === 'withdraw', reason: `maintenance window "${cfg.cron}"`, source: 'maintenance', untilMs: until }, ACTOR);
+    await controller.drain({ withdraw: cfg.action === 'withdraw', reason: `maintenance window (${cfg.cron})`, source: 'maintenance', untilMs: until }, ACTOR);
   }
 
   function armEnd(): void {
@@ -217,6 +218,21 @@ export function startMaintenance(opts: { config: VipcontrolConfig; controller: C
     }),
   ];
   return handle;
+}
+
+/**
+ * The fleet record's `maintenance` from the `maintenance` part of GET /v1/status (a MaintenanceStatus,
+ * or `{ error }` when the scheduler could not start): the active window's end, the next start.
+ * Undefined when there is neither.
+ */
+export function maintenanceSummary(status: unknown): NonNullable<NodeRecord['maintenance']> | undefined {
+  if (typeof status !== 'object' || status === null || !('windows' in status)) return undefined;
+  const { active, next } = status as MaintenanceStatus;
+  if (!active && !next) return undefined;
+  return {
+    ...(active ? { activeUntil: active.until, activeAction: active.action } : {}),
+    ...(next ? { next: next.at, ...(next.skipped ? { nextSkipped: true } : {}) } : {}),
+  };
 }
 
 function noBody(body: unknown): void {

@@ -11,11 +11,10 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import {
-  canonicalPrefix,
-  compareObserved,
   computeEffective,
   planLoopback,
   renderBirdInclude,
+  vipInSync,
   type EffectiveVip,
   type HealthView,
   type ObservedRoute,
@@ -23,9 +22,10 @@ import {
   type VipcontrolConfig,
 } from '@vipcontrol/core';
 import { CoalescingQueue } from './apply-queue.js';
-import { ApplyError, type BirdApplier } from './bird-applier.js';
+import { ApplyError, type ApplyScope, type BirdApplier } from './bird-applier.js';
+import { configuredPrefixes } from './config-index.js';
 import type { LoopbackManager } from './loopback.js';
-import type { ApplyOutcome, ChangeRecord, LastApplyStatus, VipChange, VipStatus } from './daemon-types.js';
+import type { ApplyOutcome, ChangeOp, ChangeRecord, LastApplyStatus, VipChange, VipStatus } from './daemon-types.js';
 
 export interface ReconcilerOptions {
   config: VipcontrolConfig;
@@ -46,6 +46,12 @@ export interface ReconcilerOptions {
 const SYSTEM = { source: 'system' } as const;
 /** Changes listed one by one in status and logs; the rest are counted. */
 const MAX_LISTED = 100;
+/**
+ * Causes after which nothing is taken for granted: the include file is re-read from disk, every
+ * route is read back and the loopback is listed. Operator, health and fleet changes instead read
+ * back only the prefixes they change and touch the loopback only when its address set changes.
+ */
+const FULL_CHECK: ReadonlySet<ChangeOp> = new Set<ChangeOp>(['startup', 'verify', 'bird-reconnect', 'retry', 'reload']);
 
 /** Owns "what should BIRD export" and the single writer that makes it so. */
 export class Reconciler extends EventEmitter {
@@ -60,12 +66,18 @@ export class Reconciler extends EventEmitter {
   /** Every prefix any loaded config managed: a VIP dropped by a reload may still be on the loopback. */
   readonly #managed = new Set<string>();
   /** BIRD's routes in our protocols at the last read-back, by canonical prefix. */
-  #exported: Map<string, ObservedRoute> | undefined;
+  #exported: ReadonlyMap<string, ObservedRoute> | undefined;
   #lastApply: LastApplyStatus | undefined;
   #lastSuccessAt: number | undefined;
   #loopbackError: string | undefined;
+  /** The desired state the last successful apply made BIRD export (scoped applies diff against it). */
+  #applied: { config: VipcontrolConfig; desired: readonly EffectiveVip[] } | undefined;
+  /** Addresses the loopback was last brought in line with; undefined = unknown, list before the next apply. */
+  #loopbackWanted: ReadonlySet<string> | undefined;
   #applyId = 0;
   #verifyTimer: NodeJS.Timeout | undefined;
+  /** Per outcome: its VIP statuses for a subset of prefixes, computed only when asked for. */
+  readonly #outcomeViews = new WeakMap<ApplyOutcome, (only?: ReadonlySet<string>) => VipStatus[]>();
 
   constructor(opts: ReconcilerOptions) {
     super();
@@ -142,23 +154,13 @@ export class Reconciler extends EventEmitter {
 
   /** Effective state joined with overrides and BIRD's last read-back. */
   vipStatus(desired: readonly EffectiveVip[] = this.desired()): VipStatus[] {
-    const runtime = this.#o.runtime();
-    return desired.map((vip) => {
-      const override = runtime.overrides[vip.prefix];
-      const seen = this.#exported?.get(vip.prefix);
-      const base: VipStatus = { ...vip, inSync: this.#inSync(vip, seen) };
-      return {
-        ...base,
-        ...(override ? { override } : {}),
-        ...(this.#exported
-          ? {
-              exported: seen
-                ? { present: true, med: seen.med, communities: seen.communities, largeCommunities: seen.largeCommunities }
-                : { present: false, communities: [], largeCommunities: [] },
-            }
-          : {}),
-      };
-    });
+    return statusOf(desired, this.#o.runtime(), this.#exported);
+  }
+
+  /** The statuses of `prefixes` as of `outcome` (same values as `outcome.vips`, without building all of them). */
+  outcomeVips(outcome: ApplyOutcome, prefixes: readonly string[]): VipStatus[] {
+    const view = this.#outcomeViews.get(outcome);
+    return view ? view(new Set(prefixes)) : outcome.vips.filter((v) => prefixes.includes(v.prefix));
   }
 
   /** Asks for an apply that includes `cause`; resolves with its outcome, rejects with ApplyError. */
@@ -187,20 +189,40 @@ export class Reconciler extends EventEmitter {
     const started = performance.now();
     const at = this.#now();
     const before = this.#exported;
+    const full = before === undefined || this.#lastApply?.ok !== true || causes.some((c) => FULL_CHECK.has(c.op));
     let desired: EffectiveVip[] = [];
+    let loopback: Promise<LoopbackPlan | undefined> | undefined;
     try {
       desired = this.desired(at);
       const rendered = renderBirdInclude(desired, { protocol4: this.#bird.protocol4, protocol6: this.#bird.protocol6 });
-      const plan = await this.#loopbackPlan(desired);
-      await this.#loopbackStep('add', plan?.add ?? []);
-      const result = await this.#o.applier.applyWithRollback(rendered, desired);
-      this.#exported = indexObserved(result.observed);
+      const wanted = this.#o.loopback ? loopbackWanted(desired, this.#config.loopback.removeOnWithdraw) : undefined;
+      const settled = wanted !== undefined && this.#loopbackError === undefined && sameSet(wanted, this.#loopbackWanted);
+      if (wanted !== undefined && !settled) {
+        // The address set changes: addresses to add must be there before BIRD announces their routes.
+        loopback = this.#loopbackAdd(desired);
+        await loopback;
+      } else if (settled && full) {
+        // Same address set as last time, so only repairs are possible (someone removed an address):
+        // the re-check runs beside the BIRD apply instead of before it.
+        loopback = this.#loopbackAdd(desired);
+      }
+      const scope: ApplyScope | undefined =
+        full || before === undefined ? undefined : { changed: this.#changedPrefixes(before, desired), known: before };
+      this.#applied = undefined;
+      const result = await this.#o.applier.applyWithRollback(rendered, desired, scope);
+      this.#exported = result.observed;
+      this.#applied = { config: this.#config, desired };
       // Route first, address after: the fabric stops sending before the address disappears.
-      await this.#loopbackStep('remove', plan?.remove ?? []);
-      const changes = result.configured ? diff(before, desired) : [];
+      const plan = await loopback;
+      loopback = undefined;
+      if (plan) await this.#loopbackStep('remove', plan.remove);
+      if (wanted !== undefined && this.#loopbackError === undefined) this.#loopbackWanted = wanted;
+      const changes = result.configured ? diff(before, desired, configuredPrefixes(this.#config), scope && new Set(scope.changed)) : [];
       const outcome = this.#finish({ id, at, started, ok: true, configured: result.configured, changes, causes, desired });
       return outcome;
     } catch (error) {
+      await loopback; // never leave `ip` running into the next apply (it never rejects)
+      this.#loopbackWanted = undefined; // removals were skipped: list again next time
       const applyError =
         error instanceof ApplyError
           ? error
@@ -235,6 +257,17 @@ export class Reconciler extends EventEmitter {
       ...(r.error ? { error: r.error.message, errorKind: r.error.kind } : {}),
     };
     if (r.ok) this.#lastSuccessAt = r.at;
+    // Statuses are built on demand: a burst's 1,000 callers each want one VIP, not all 10,000.
+    const runtime = this.#o.runtime();
+    const exported = this.#exported;
+    let positions: Map<string, number> | undefined;
+    const view = (only?: ReadonlySet<string>): VipStatus[] => {
+      if (!only) return statusOf(r.desired, runtime, exported);
+      positions ??= new Map(r.desired.map((v, i) => [v.prefix, i]));
+      const at = [...only].map((p) => positions!.get(p)).filter((i) => i !== undefined);
+      return statusOf(at.sort((a, b) => a - b).map((i) => r.desired[i]!), runtime, exported);
+    };
+    let vips: VipStatus[] | undefined;
     const outcome: ApplyOutcome = {
       id: r.id,
       at: r.at,
@@ -243,9 +276,13 @@ export class Reconciler extends EventEmitter {
       configured: r.configured,
       changes: r.changes,
       causes: r.causes,
-      vips: this.vipStatus(r.desired),
+      get vips(): VipStatus[] {
+        vips ??= view();
+        return vips;
+      },
       ...(r.error ? { error: r.error.message, errorKind: r.error.kind } : {}),
     };
+    this.#outcomeViews.set(outcome, view);
     this.#logApply(outcome, changed);
     this.emit('applied', outcome);
     return outcome;
@@ -271,7 +308,32 @@ export class Reconciler extends EventEmitter {
     } else this.#log.debug(fields, 'periodic verify: in sync');
   }
 
-  async #loopbackPlan(desired: readonly EffectiveVip[]): Promise<{ add: string[]; remove: string[] } | undefined> {
+  /**
+   * Prefixes whose route BIRD must change. Against the last successful apply under the same config,
+   * a VIP whose effective state is the very same (frozen, cached) object cannot have changed, so
+   * only the others are compared — at 10,000 VIPs that is a pointer walk, not 10,000 comparisons.
+   */
+  #changedPrefixes(known: ReadonlyMap<string, ObservedRoute>, desired: readonly EffectiveVip[]): string[] {
+    const last = this.#applied;
+    if (last === undefined || last.config !== this.#config || last.desired.length !== desired.length) return changedPrefixes(known, desired);
+    const changed: string[] = [];
+    for (let i = 0; i < desired.length; i++) {
+      const vip = desired[i]!;
+      if (vip === last.desired[i]) continue;
+      if (vip.prefix !== last.desired[i]!.prefix) return changedPrefixes(known, desired);
+      if (!vipInSync(vip, known.get(vip.prefix))) changed.push(vip.prefix);
+    }
+    return changed;
+  }
+
+  /** Lists the interface, plans, and adds what is missing; the plan (for the removals), or undefined if `ip` failed. */
+  async #loopbackAdd(desired: readonly EffectiveVip[]): Promise<LoopbackPlan | undefined> {
+    const plan = await this.#loopbackPlan(desired);
+    if (plan) await this.#loopbackStep('add', plan.add);
+    return plan;
+  }
+
+  async #loopbackPlan(desired: readonly EffectiveVip[]): Promise<LoopbackPlan | undefined> {
     if (!this.#o.loopback) return undefined;
     try {
       const present = await this.#o.loopback.list();
@@ -302,30 +364,71 @@ export class Reconciler extends EventEmitter {
     this.#log.error({ event: 'loopbackFailed', err: error }, 'loopback address management failed');
   }
 
-  #inSync(vip: EffectiveVip, seen: ObservedRoute | undefined): boolean {
-    if (!this.#exported) return false;
-    return compareObserved([vip], seen ? [seen] : []).length === 0;
+}
+
+type LoopbackPlan = { add: string[]; remove: string[] };
+
+/** The addresses the loopback should carry: announced VIPs, or all of them unless removeOnWithdraw. */
+function loopbackWanted(desired: readonly EffectiveVip[], removeOnWithdraw: boolean): Set<string> {
+  const wanted = new Set<string>();
+  for (const v of desired) if (v.announced || !removeOnWithdraw) wanted.add(v.prefix);
+  return wanted;
+}
+
+function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string> | undefined): boolean {
+  if (b === undefined || a.size !== b.size) return false;
+  for (const x of a) if (!b.has(x)) return false;
+  return true;
+}
+
+/** Prefixes whose route BIRD must change: desired differs from the last read-back, or a route to remove. */
+function changedPrefixes(known: ReadonlyMap<string, ObservedRoute>, desired: readonly EffectiveVip[]): string[] {
+  const changed: string[] = [];
+  const configured = new Set<string>();
+  for (const vip of desired) {
+    configured.add(vip.prefix);
+    if (!vipInSync(vip, known.get(vip.prefix))) changed.push(vip.prefix);
   }
+  for (const prefix of known.keys()) if (!configured.has(prefix)) changed.push(prefix);
+  return changed;
 }
 
-function indexObserved(observed: readonly ObservedRoute[]): Map<string, ObservedRoute> {
-  const map = new Map<string, ObservedRoute>();
-  for (const route of observed) map.set(canonicalOrRaw(route.prefix), route);
-  return map;
-}
-
-function canonicalOrRaw(prefix: string): string {
-  try {
-    return canonicalPrefix(prefix).prefix;
-  } catch {
-    return prefix; // BIRD spelled something we cannot parse: keep it, it will show as unexpected
+/** VIP statuses in one pass over `desired`. */
+function statusOf(
+  desired: readonly EffectiveVip[],
+  runtime: RuntimeState,
+  exported: ReadonlyMap<string, ObservedRoute> | undefined,
+): VipStatus[] {
+  const out: VipStatus[] = [];
+  for (const vip of desired) {
+    const override = runtime.overrides[vip.prefix];
+    const seen = exported?.get(vip.prefix);
+    out.push({
+      ...vip,
+      inSync: exported !== undefined && vipInSync(vip, seen),
+      ...(override ? { override } : {}),
+      ...(exported
+        ? {
+            exported: seen
+              ? { present: true, med: seen.med, communities: seen.communities, largeCommunities: seen.largeCommunities }
+              : { present: false, communities: [], largeCommunities: [] },
+          }
+        : {}),
+    });
   }
+  return out;
 }
 
-/** VIPs whose announcement or MED differs from what BIRD exported before the apply. */
-function diff(before: Map<string, ObservedRoute> | undefined, desired: readonly EffectiveVip[]): VipChange[] {
+/** VIPs whose announcement or MED differs from what BIRD exported before the apply (among `only`, if given). */
+function diff(
+  before: ReadonlyMap<string, ObservedRoute> | undefined,
+  desired: readonly EffectiveVip[],
+  configured: ReadonlySet<string>,
+  only?: ReadonlySet<string>,
+): VipChange[] {
   const changes: VipChange[] = [];
   for (const vip of desired) {
+    if (only && !only.has(vip.prefix)) continue;
     const to = { announced: vip.announced, med: vip.med };
     if (!before) {
       changes.push({ prefix: vip.prefix, to });
@@ -336,7 +439,6 @@ function diff(before: Map<string, ObservedRoute> | undefined, desired: readonly 
     if (from.announced !== to.announced || (to.announced && from.med !== to.med)) changes.push({ prefix: vip.prefix, from, to });
   }
   // Routes of VIPs a reload removed from the config disappear too.
-  const configured = new Set(desired.map((v) => v.prefix));
   for (const [prefix, seen] of before ?? []) {
     if (!configured.has(prefix)) changes.push({ prefix, from: { announced: true, med: seen.med ?? 0 }, to: { announced: false, med: seen.med ?? 0 } });
   }

@@ -19,8 +19,20 @@ import { emptyRuntimeState, parseRuntimeState, type RuntimeState } from '@vipcon
 import { readFileIfExists, writeFileAtomic } from './atomic-file.js';
 import { CoalescingQueue } from './apply-queue.js';
 
-/** A pure change to the runtime state; must not throw (validate before calling `update`). */
-export type StateMutation = (state: RuntimeState) => RuntimeState;
+/** The state a batch of mutations edits: a private copy, made once per batch, that edits change in place. */
+export interface RuntimeDraft {
+  readonly version: 1;
+  overrides: Record<string, RuntimeState['overrides'][string]>;
+  withdrawn: Record<string, RuntimeState['withdrawn'][string]>;
+  drain?: RuntimeState['drain'];
+}
+
+/**
+ * A change to the runtime state; must not throw (validate before calling `update`). Either edits
+ * the draft in place and returns nothing — O(1) for one VIP, so a burst of 1,000 set-meds costs one
+ * copy of the overrides, not 1,000 — or returns a whole new state (pure style).
+ */
+export type StateMutation = (draft: RuntimeDraft) => RuntimeState | void;
 
 /** What happened to a state file that could not be parsed at start-up. */
 export interface CorruptStateInfo {
@@ -98,7 +110,12 @@ export class StateStore {
   }
 
   async #persist(mutations: StateMutation[]): Promise<RuntimeState> {
-    const next = mutations.reduce((s, m) => m(s), this.#state);
+    let draft = toDraft(this.#state);
+    for (const mutation of mutations) {
+      const replaced = mutation(draft);
+      if (replaced !== undefined) draft = toDraft(replaced);
+    }
+    const next: RuntimeState = draft;
     const text = `${JSON.stringify(next, null, 2)}\n`;
     if (text !== this.#written) {
       try {
@@ -116,4 +133,14 @@ export class StateStore {
     this.#state = next;
     return next;
   }
+}
+
+/** A private, editable copy (the state itself may be shared with an apply in flight and is never edited). */
+function toDraft(state: RuntimeState): RuntimeDraft {
+  return {
+    version: state.version,
+    overrides: { ...state.overrides },
+    withdrawn: { ...state.withdrawn },
+    ...(state.drain !== undefined ? { drain: state.drain } : {}),
+  };
 }

@@ -123,3 +123,29 @@ test('minAnnouncers guard: follows the fleet, audited, held while Redis is away'
   assert.equal(n1.ctl.status().vips.find((x) => x.prefix === P4)!.announced, false);
   assert.equal(n1.log.events('error').length, 0, JSON.stringify(n1.log.lines.filter((l) => l.level === 'error')));
 });
+
+test('a config reload: the agent follows minAnnouncers without a restart', async () => {
+  const prefix = `fd${Date.now()}:`;
+  const n1 = await agent(fleetConfig('n1', prefix, 0));
+  const n2 = await agent(fleetConfig('n2', prefix, 0));
+  const s = await store(prefix);
+  const published = async (node: string) => {
+    const r = (await s.nodeInfo(node)).record;
+    return r?.ok ? r.value.vips.find((v) => v.prefix === P4) : undefined;
+  };
+  // n2 withdraws P4: n1 is its only announcer, but without minAnnouncers nothing is guarded.
+  n2.ctl.setHealth([{ name: 'ingest', status: 'down', vips: [P4], effect: { withdraw: true }, since: Date.now() }]);
+  await waitFor(async () => (await published('n2'))?.announced === false, { message: 'n2 withdrawn in Redis' });
+  assert.deepEqual(n1.agent.status().guard.prefixes, []);
+
+  n1.ctl.reloadConfig(fleetConfig('n1', prefix, 1));
+  await waitFor(() => n1.agent.status().guard.prefixes.includes(P4), { message: 'n1 guarded after the reload' });
+  await waitFor(async () => (await published('n1'))?.minAnnouncers === 1, { message: 'record shows the new minAnnouncers' });
+
+  // Back to 0: the guard goes at once (no fleet view needed to know nothing is left to guard).
+  n1.ctl.reloadConfig(fleetConfig('n1', prefix, 0));
+  await waitFor(() => n1.agent.status().guard.prefixes.length === 0, { message: 'unguarded after the second reload' });
+  assert.deepEqual(n1.ctl.calls.filter((c) => c.op === 'setGuarded').map((c) => c.args[0]), [[P4], []]);
+  assert.equal(n1.agent.status().guard.held, false);
+  assert.equal(n1.log.events('error').length, 0);
+});

@@ -29,8 +29,15 @@ export class FakeController extends EventEmitter implements Controller {
   guarded: ReadonlySet<string> = new Set();
   #applyId = 0;
 
-  constructor(readonly config: VipcontrolConfig) {
+  constructor(public config: VipcontrolConfig) {
     super();
+  }
+
+  /** Test hook: a config reload as VipController does it (swap, then 'reloaded'). */
+  reloadConfig(next: VipcontrolConfig): void {
+    const previous = this.config;
+    this.config = next;
+    this.emit('reloaded', next, previous);
   }
 
   status(): DaemonStatus {

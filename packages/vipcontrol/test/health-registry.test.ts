@@ -1,8 +1,12 @@
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { makeTempDir, uniqueId, type TempDir } from '@vipcontrol/testlab';
 import type { CheckVerdict, HealthReport, HealthView } from '@vipcontrol/core';
 import { HealthRegistry } from '../src/health-registry.js';
+import { HealthSnapshotStore, healthSnapshotPath } from '../src/health-snapshot.js';
 import { OperationError } from '../src/errors.js';
 
 /** A logger fake that records what was logged, by level. */
@@ -107,7 +111,117 @@ describe('HealthRegistry', () => {
       assert.ok(lines.some((l) => l.obj.event === 'healthLeaseRestored' && l.level === 'warn'));
       assert.equal(lines.filter((l) => l.obj.event === 'healthLeaseExpired').length, 1, 'logged once per expiry');
     } finally {
-      reg.stop();
+      await reg.stop();
     }
+  });
+});
+
+describe('HealthRegistry snapshot (vipcontrol restart)', () => {
+  let dir: TempDir;
+  before(async () => (dir = await makeTempDir('health-snapshot')));
+  after(async () => dir?.cleanup());
+
+  /** A registry persisting to `file`, with a controllable clock. */
+  function registry(file: string, clock: { now: number }, leaseMs = 10_000) {
+    const { logger, lines } = fakeLogger();
+    const snapshot = new HealthSnapshotStore({ file, logger });
+    return { reg: new HealthRegistry({ leaseMs, logger, now: () => clock.now, snapshot }), lines };
+  }
+
+  it('restores the last verdicts as held until the first report, with a fresh lease', async () => {
+    const file = join(dir.path, `${uniqueId()}.health.json`);
+    const clock = { now: 5000 };
+    const first = registry(file, clock).reg;
+    first.ingest(report('vh1', [verdict('a', 'down', { since: 4000 }), verdict('b', 'up'), verdict('c', 'unknown')]));
+    await first.stop();
+
+    clock.now = 60_000; // long after: a lease counted from the last report would have expired
+    const { reg, lines } = registry(file, clock);
+    await reg.restore();
+    assert.deepStrictEqual(statuses(reg.view()), ['a=down', 'b=up', 'c=down']);
+    assert.equal(reg.view().leaseExpired, false, 'the lease counts from start-up');
+    assert.equal(reg.view(60_000 + 10_000).leaseExpired, true, '...and does expire leaseMs after it');
+    const status = reg.status();
+    assert.deepStrictEqual([status.held, status.pending, status.instance], [['a', 'b'], ['c'], 'vh1']);
+    assert.equal(status.restored?.file, file);
+    assert.equal(status.lastReportAt, undefined, 'no report received by this process yet');
+    assert.ok(lines.some((l) => l.obj.event === 'healthRestored'));
+
+    // The same viphealth reports again with its own verdicts: nothing changes, nothing is held.
+    const changes: HealthView[] = [];
+    reg.on('change', (v: HealthView) => changes.push(v));
+    clock.now = 60_100;
+    reg.ingest(report('vh1', [verdict('a', 'down'), verdict('b', 'up'), verdict('c', 'unknown')]));
+    assert.deepStrictEqual([changes.length, reg.status().held, reg.status().pending, reg.status().restored], [0, [], ['c'], undefined]);
+    assert.ok(!lines.some((l) => l.obj.event === 'viphealthRestarted'), 'same instance: not a viphealth restart');
+    await reg.stop();
+  });
+
+  it('a new viphealth reporting unknown after the restart keeps the restored verdicts', async () => {
+    const file = join(dir.path, `${uniqueId()}.health.json`);
+    const clock = { now: 5000 };
+    const first = registry(file, clock).reg;
+    first.ingest(report('vh1', [verdict('a', 'down', { since: 4000 })]));
+    await first.stop();
+    const { reg } = registry(file, clock);
+    await reg.restore();
+    assert.deepStrictEqual(reg.ingest(report('vh2', [verdict('a', 'unknown')])), { changed: false });
+    assert.deepStrictEqual([statuses(reg.view()), reg.view().checks[0]!.since, reg.status().held], [['a=down'], 4000, ['a']]);
+    await reg.stop();
+  });
+
+  it('keeps an expired lease expired across the restart', async () => {
+    const file = join(dir.path, `${uniqueId()}.health.json`);
+    const first = registry(file, { now: Date.now() }, 50);
+    first.reg.start();
+    first.reg.ingest(report('vh1', [verdict('a', 'up')]));
+    await once(first.reg, 'change');
+    await first.reg.stop();
+    const { reg } = registry(file, { now: Date.now() }, 50);
+    await reg.restore();
+    assert.equal(reg.view().leaseExpired, true, 'the lease policy stays in force until viphealth reports');
+    assert.deepStrictEqual(reg.ingest(report('vh1', [verdict('a', 'up')])), { changed: true });
+    assert.equal(reg.view().leaseExpired, false);
+    await reg.stop();
+  });
+
+  it('writes the snapshot only when the view changes, atomically', async () => {
+    const file = join(dir.path, `${uniqueId()}.health.json`);
+    const clock = { now: 5000 };
+    const { reg } = registry(file, clock);
+    reg.ingest(report('vh1', [verdict('a', 'up')]));
+    await reg.stop();
+    const before = await stat(file);
+    clock.now = 6000;
+    reg.ingest(report('vh1', [verdict('a', 'up', { lastResult: { ok: true, at: 5900 } })])); // a heartbeat
+    await reg.stop();
+    assert.equal((await stat(file)).mtimeMs, before.mtimeMs, 'a heartbeat does not rewrite it');
+    reg.ingest(report('vh1', [verdict('a', 'down')]));
+    await reg.stop();
+    const saved = JSON.parse(await readFile(file, 'utf8')) as { checks: CheckVerdict[] };
+    assert.deepStrictEqual(saved.checks.map((c) => c.status), ['down']);
+    assert.deepStrictEqual((await readdir(dir.path)).filter((n) => n.includes('.tmp-')), [], 'no temp file left behind');
+  });
+
+  it('starts without a corrupt or absent snapshot, and says so', async () => {
+    for (const [content, event] of [
+      [undefined, 'healthSnapshotAbsent'],
+      ['{"version": 1, "savedAt": 1, "instance": "x"', 'healthSnapshotCorrupt'],
+      ['{"version": 1, "savedAt": 1, "instance": "x", "startedAt": 1, "leaseExpired": false, "pending": [], ' +
+        '"checks": [{"name": "a", "status": "unknown", "vips": [], "effect": {"penalty": 1}, "since": 1}]}', 'healthSnapshotCorrupt'],
+      ['{"version": 2}', 'healthSnapshotCorrupt'],
+    ] as const) {
+      const file = join(dir.path, `${uniqueId()}.health.json`);
+      if (content !== undefined) await writeFile(file, content);
+      const { reg, lines } = registry(file, { now: 5000 });
+      await reg.restore();
+      assert.deepStrictEqual([reg.view().checks, reg.status().held, reg.view(1e12).leaseExpired], [[], [], false], String(content));
+      assert.ok(lines.some((l) => l.obj.event === event), `${event} for ${String(content)}`);
+    }
+  });
+
+  it('names the snapshot after the state file', () => {
+    assert.equal(healthSnapshotPath('/var/lib/vipcontrol/state.json'), '/var/lib/vipcontrol/state.health.json');
+    assert.equal(healthSnapshotPath('/srv/vc/runtime'), '/srv/vc/runtime.health.json');
   });
 });

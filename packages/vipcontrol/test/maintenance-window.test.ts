@@ -2,7 +2,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from '@vipcontrol/testlab';
 import cron from 'node-cron';
-import { lastStartWithin, startMaintenance, type Maintenance } from '../src/maintenance.js';
+import { lastStartWithin, maintenanceSummary, startMaintenance, type Maintenance } from '../src/maintenance.js';
 import { createLogger } from '../src/logger.js';
 import { OperationError } from '../src/errors.js';
 import { FakeController, testConfig } from './fleet-fake-controller.js';
@@ -31,6 +31,9 @@ test('a window fires: drains through the Controller with source maintenance, the
   const req = drained.args[0] as { withdraw: boolean; source: string; untilMs: number };
   assert.deepEqual([req.withdraw, req.source, drained.actor], [true, 'maintenance', { source: 'maintenance' }]);
   assert.equal(m.status().active?.action, 'withdraw');
+  // The fleet record's summary (vipctl fleet status): the active window's end and the next start.
+  assert.deepEqual(maintenanceSummary(m.status()), { activeUntil: req.untilMs, activeAction: 'withdraw', next: m.status().next!.at });
+  assert.deepEqual([maintenanceSummary(undefined), maintenanceSummary({ error: 'x' })], [undefined, undefined]);
   assert.ok(ctl.status().vips.every((v) => !v.announced));
   await waitFor(() => ctl.ops().includes('undrain'), { timeoutMs: 4000, message: 'window end' });
   assert.equal(m.status().active, undefined);
@@ -39,11 +42,13 @@ test('a window fires: drains through the Controller with source maintenance, the
 });
 
 test('skip next, end early, and an operator drain left alone', async () => {
-  const { ctl, m } = start('  - { cron: "* * * * * *", duration: 10s, action: drain }\n');
+  // Both start in the future: the skip must reach the cron-fired run, not only a start-up catch-up.
+  const { ctl, m } = start(`  - { cron: "${inSeconds(1)}", duration: 10s, action: drain }\n  - { cron: "${inSeconds(2)}", duration: 10s, action: drain }\n`);
   m.skipNext();
-  assert.equal(m.status().next?.skipped, true);
+  assert.deepEqual([m.status().next?.index, m.status().next?.skipped], [0, true]);
   await waitFor(() => m.status().lastSkipped, { timeoutMs: 3000, message: 'skipped run' });
   await waitFor(() => m.status().active, { timeoutMs: 3000, message: 'next run starts' });
+  assert.deepEqual([m.status().lastSkipped?.index, m.status().active?.index], [0, 1]);
   assert.equal(ctl.ops().filter((o) => o === 'drain').length, 1);
   await m.endActive();
   assert.equal(m.status().lastEnded?.early, true);

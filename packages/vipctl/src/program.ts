@@ -11,7 +11,6 @@ import * as vip from './commands/vip.js';
 import * as drain from './commands/drain.js';
 import * as reload from './commands/reload.js';
 import * as config from './commands/config.js';
-import * as fleet from './commands/fleet.js';
 import * as maintenance from './commands/maintenance.js';
 
 /** One command file: adds its command(s) to the program. */
@@ -19,13 +18,23 @@ export interface NounModule {
   register(program: Command, ctx: CliContext): void;
 }
 
-/** Every noun, in `--help` order. */
-const NOUNS: readonly NounModule[] = [status, vip, drain, reload, config, fleet, maintenance];
+/**
+ * Every noun, in `--help` order. `fleet` is imported only when the command line may need it (a fleet
+ * command, help, a typo to suggest for): it brings ioredis, which would double the start-up time of
+ * every `vipctl set-med`.
+ */
+async function nouns(withFleet: boolean): Promise<NounModule[]> {
+  const fleet: NounModule[] = withFleet ? [await import('./commands/fleet.js')] : [];
+  return [status, vip, drain, reload, config, ...fleet, maintenance];
+}
+
+/** Global options that take a value: the word after them is not the command. */
+const VALUE_OPTIONS = new Set(['--socket']);
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-/** Builds the commander program bound to `io`. */
-export function createProgram(io: CliIo): { program: Command; ctx: CliContext } {
+/** Builds the commander program bound to `io`, with `modules` as its nouns. */
+export function createProgram(io: CliIo, modules: readonly NounModule[]): { program: Command; ctx: CliContext } {
   const program = new Command('vipctl');
   const ctx = new CliContext(program, io);
   program
@@ -46,13 +55,31 @@ export function createProgram(io: CliIo): { program: Command; ctx: CliContext } 
             // One line: commander puts its "(Did you mean …?)" suggestion on a second line.
       outputError: (s, write) => write(`vipctl: ${s.replace(/^error: /, '').trimEnd().replace(/\n+/g, ' ')}\n`),
     });
-  for (const noun of NOUNS) noun.register(program, ctx);
+  for (const noun of modules) noun.register(program, ctx);
   return { program, ctx };
+}
+
+/** The program for `argv`: without the fleet noun when argv names one of the other commands. */
+async function programFor(argv: readonly string[], io: CliIo): Promise<Command> {
+  const light = createProgram(io, await nouns(false)).program;
+  const name = commandWord(argv);
+  if (name !== undefined && light.commands.some((c) => c.name() === name || c.aliases().includes(name))) return light;
+  return createProgram(io, await nouns(true)).program;
+}
+
+/** The first word of argv that is neither an option nor a global option's value. */
+function commandWord(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i]!;
+    if (VALUE_OPTIONS.has(word)) i++;
+    else if (!word.startsWith('-')) return word;
+  }
+  return undefined;
 }
 
 /** Runs vipctl with `argv` (without node and script); resolves with the exit code. */
 export async function run(argv: readonly string[], io: CliIo): Promise<number> {
-  const { program } = createProgram(io);
+  const program = await programFor(argv, io);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return ExitCode.ok;

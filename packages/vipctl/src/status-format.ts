@@ -45,11 +45,15 @@ export function formatWithdrawReason(reason: WithdrawReason): string {
 
 /** "2025-11-25T08:10:00Z (in 29m)" / "(3s ago)". */
 export function formatTime(at: number, now: number): string {
-  const iso = new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return `${new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z')} (${formatRelative(at, now)})`;
+}
+
+/** "in 29m", "3s ago", "now". */
+export function formatRelative(at: number, now: number): string {
   // Whole seconds: "1m1s", not "1m1s503ms".
   const delta = Math.round((at - now) / 1000) * 1000;
-  if (delta === 0) return `${iso} (now)`;
-  return delta > 0 ? `${iso} (in ${formatDuration(delta)})` : `${iso} (${formatDuration(-delta)} ago)`;
+  if (delta === 0) return 'now';
+  return delta > 0 ? `in ${formatDuration(delta)}` : `${formatDuration(-delta)} ago`;
 }
 
 /** Fixed-width columns, two spaces apart; the last column is not padded. */

@@ -83,17 +83,21 @@ test('fleet status, remote set-med with ack, node-side failure, timeout, unknown
   const applied = fakeNode('n1');
   const store = await FleetStore.open({ url: redis.url, keyPrefix: prefix, heartbeatMs: 200, ttlMs: 1000 });
   cleanups.push(() => store.close());
-  await store.publishNode(record('n2', 50), 1000); // registered, but nobody reads its commands
+  // n2: registered, but nobody reads its commands; in a maintenance window, its next one skipped.
+  const maintenance = { activeUntil: Date.now() + 90_000, activeAction: 'withdraw' as const, next: Date.now() + 3_600_000, nextSkipped: true };
+  await store.publishNode({ ...record('n2', 50), maintenance }, 1000);
   await store.appendAudit({ v: 1, at: Date.now(), node: 'n1', actor: { source: 'api', user: 'alice' }, action: 'set-med', prefix: P4, reason: 'test', ok: true });
   for (let i = 0; i < 100 && !(await store.nodeInfo('n1')).record; i++) await new Promise((r) => setTimeout(r, 20));
 
   const st = await vipctl(...base, 'status');
   assert.equal(st.code, 0, st.stderr);
-  assert.match(st.stdout, /^n1 +ok /m);
-  assert.match(st.stdout, /^n2 +ok /m);
+  assert.match(st.stdout, /^NODE +STATE +HEARTBEAT +BIRD +DRAIN +MAINTENANCE +GUARDED +VERSION$/m);
+  assert.match(st.stdout, /^n1 +ok +\S+( ago)? +up +- +- +- +0\.1\.0$/m);
+  assert.match(st.stdout, /^n2 +ok .* ACTIVE withdraw, ends in 1m(29|30)s; next in \S+ \(skipped\) /m);
   assert.match(st.stdout, /198\.51\.100\.10\/32: 2 announcing, best n2 \(med 50\)/);
-  const json = JSON.parse((await vipctl('--json', ...base, 'status')).stdout) as { nodes: unknown[] };
+  const json = JSON.parse((await vipctl('--json', ...base, 'status')).stdout) as { nodes: { node: string; maintenance?: unknown }[] };
   assert.equal(json.nodes.length, 2);
+  assert.deepEqual(json.nodes.find((n) => n.node === 'n2')?.maintenance, maintenance);
 
   const ok = await vipctl(...base, 'set-med', 'n1', P4, '250', '--reason', 'shift');
   assert.deepEqual([ok.code, ok.stdout], [0, `n1: applied\n  ${P4}  announced med 250\n`]);

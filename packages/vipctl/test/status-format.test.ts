@@ -141,3 +141,18 @@ test('mutation result: one line per affected VIP', () => {
   );
   assert.equal(formatResult([]), 'ok\n');
 });
+
+test('maintenance windows: active, next (skipped), a window node-cron rejected', () => {
+  const windows = [
+    { index: 0, cron: '0 3 * * 2', durationMs: 1_800_000, action: 'withdraw', next: NOW + 3_600_000 },
+    { index: 1, cron: '99 * * * *', durationMs: 60_000, action: 'drain', error: 'maintenance[1].cron: node-cron rejects "99 * * * *"' },
+  ];
+  const active = { index: 0, action: 'withdraw', startedAt: NOW - 60_000, until: NOW + 600_000, caughtUp: true, yieldedToOperator: false };
+  const out = formatStatus({ node: 'n1', bird: { connected: true }, vips: [], maintenance: { windows, active, next: { index: 0, at: NOW + 3_600_000, skipped: true } } }, NOW);
+  assert.match(out, /^maint: +ACTIVE withdraw \(window 0 "0 3 \* \* 2"\) since .* \(1m ago\), until .* \(in 10m\) \(entered at start-up\)$/m);
+  assert.match(out, /^ {10}next withdraw 2025-11-25T09:00:00Z \(in 1h\) \(window 0 "0 3 \* \* 2"\) SKIPPED by operator$/m);
+  assert.match(out, /^ {10}window 1: maintenance\[1\]\.cron: node-cron rejects/m);
+  const idle = formatStatus({ node: 'n1', bird: { connected: true }, vips: [], maintenance: { windows: [] } }, NOW);
+  assert.match(idle, /^maint: +no window scheduled$/m);
+  assert.doesNotMatch(formatStatus({ node: 'n1', bird: { connected: true }, vips: [] }, NOW), /maint:/);
+});

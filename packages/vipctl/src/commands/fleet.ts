@@ -8,13 +8,14 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import {
   VIPCONTROL_DEFAULTS, parseDuration, parseVipcontrolConfig, checkNodeName,
-  type AuditEntry, type CommandAck, type FleetMatrix, type FleetOp, type RedisConfig,
+  type AuditEntry, type CommandAck, type FleetMatrix, type FleetNodeRow, type FleetOp, type RedisConfig,
 } from '@vipcontrol/core';
 import { FleetStore, FleetTimeoutError, FleetUnavailableError, FleetConfigError, redactUrl } from '@vipcontrol/fleet';
 import { InvalidArgumentError } from 'commander';
 import { actorName, type CliContext } from '../context.js';
 import { CliError, ExitCode, UsageError } from '../errors.js';
 import { drainBody, durationArg, medArg, prefixArg, reasonBody, setMedBody } from '../args.js';
+import { formatRelative, formatTable } from '../status-format.js';
 
 export const DEFAULT_CONFIG = '/etc/vipcontrol/vipcontrol.yaml';
 
@@ -198,37 +199,33 @@ function formatAck(ack: CommandAck): string {
   return [head, ...vips].join('\n');
 }
 
-function ago(now: number, at: number | undefined): string {
-  if (at === undefined) return '-';
-  const s = Math.max(0, now - at) / 1000;
-  return s < 120 ? `${s.toFixed(1)}s ago` : s < 7200 ? `${Math.round(s / 60)}m ago` : `${Math.round(s / 3600)}h ago`;
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
+/** The node's maintenance windows, e.g. "ACTIVE withdraw, ends in 9s" or "next in 3h (skipped)". */
+function formatNodeMaintenance(mt: FleetNodeRow['maintenance'], now: number): string {
+  const parts = [
+    ...(mt?.activeUntil !== undefined ? [`ACTIVE ${mt.activeAction ?? ''}, ends ${formatRelative(mt.activeUntil, now)}`.replace('  ', ' ')] : []),
+    ...(mt?.next !== undefined ? [`next ${formatRelative(mt.next, now)}${mt.nextSkipped ? ' (skipped)' : ''}`] : []),
+  ];
+  return parts.join('; ') || '-';
 }
 
 export function formatMatrix(m: FleetMatrix): string {
-  const nodes = table([
-    ['NODE', 'STATE', 'HEARTBEAT', 'BIRD', 'DRAIN', 'GUARDED', 'VERSION'],
-    ...m.nodes.map((n) => [
-      n.node,
-      n.state === 'invalid' ? `invalid: ${n.error ?? ''}` : n.state,
-      ago(m.now, n.heartbeatAt),
-      n.birdConnected === undefined ? '-' : n.birdConnected ? 'up' : 'DOWN',
-      n.drain ? `${n.drain.withdraw ? 'withdraw' : 'penalty'} (${n.drain.source})` : '-',
-      n.guarded.length ? n.guarded.join(',') : '-',
-      n.version ?? '-',
-    ]),
-  ]);
+  const nodes = formatTable(['NODE', 'STATE', 'HEARTBEAT', 'BIRD', 'DRAIN', 'MAINTENANCE', 'GUARDED', 'VERSION'], m.nodes.map((n) => [
+    n.node,
+    n.state === 'invalid' ? `invalid: ${n.error ?? ''}` : n.state,
+    n.heartbeatAt === undefined ? '-' : formatRelative(n.heartbeatAt, m.now),
+    n.birdConnected === undefined ? '-' : n.birdConnected ? 'up' : 'DOWN',
+    n.drain ? `${n.drain.withdraw ? 'withdraw' : 'penalty'} (${n.drain.source})` : '-',
+    formatNodeMaintenance(n.maintenance, m.now),
+    n.guarded.length ? n.guarded.join(',') : '-',
+    n.version ?? '-',
+  ])).join('\n');
   const vips = m.vips.map((v) => {
     const best = v.best.length ? `best ${v.best.join(',')} (med ${v.cells[v.best[0]!]!.med})` : 'NO FRESH ANNOUNCER';
     const min = v.minAnnouncers ? ` (minAnnouncers ${v.minAnnouncers}${v.belowMin ? ', BELOW' : ''})` : '';
     const cells = Object.entries(v.cells).sort(([a], [b]) => a.localeCompare(b)).map(([node, c]) => [
       `  ${node}${v.best.includes(node) ? ' *' : ''}`, c.announced ? String(c.med) : 'withdrawn', c.stale ? `${c.why} (stale)` : c.why,
     ]);
-    return `${v.prefix}: ${v.announcers} announcing${min}, ${best}\n${table(cells)}`;
+    return `${v.prefix}: ${v.announcers} announcing${min}, ${best}\n${formatTable(cells[0]!, cells.slice(1)).join('\n')}`;
   });
   return [nodes, ...vips].join('\n\n');
 }
