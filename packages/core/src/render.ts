@@ -49,20 +49,22 @@ export function renderBirdInclude(vips: readonly EffectiveVip[], opts: RenderOpt
   }
 
   const routes: Record<4 | 6, string[]> = { 4: [], 6: [] };
-  const seen = new Set<string>();
-  for (const { vip, line } of sorted(vips)) {
-    if (seen.has(vip.prefix)) throw new RenderError(`duplicate prefix ${vip.prefix}`);
-    seen.add(vip.prefix);
+  const checked = sorted(vips);
+  for (let i = 0; i < checked.length; i++) {
+    const { vip, key, line } = checked[i]!;
+    // Sorted by a key unique per canonical prefix: a duplicate sits right after its twin.
+    if (i > 0 && checked[i - 1]!.key === key) throw new RenderError(`duplicate prefix ${vip.prefix}`);
     routes[vip.family].push(line);
   }
 
-  const out = header.map((l) => (l === '' ? '#' : `# ${l}`));
-  out.push(...protocol(opts.protocol4, 'ipv4', routes[4]), ...protocol(opts.protocol6, 'ipv6', routes[6]));
-  return `${out.join('\n')}\n`;
+  const head = header.map((l) => (l === '' ? '#' : `# ${l}`)).join('\n');
+  return `${head}\n${protocol(opts.protocol4, 'ipv4', routes[4])}${protocol(opts.protocol6, 'ipv6', routes[6])}`;
 }
 
-function protocol(name: string, channel: 'ipv4' | 'ipv6', routes: readonly string[]): string[] {
-  return [`protocol static ${name} {`, `  ${channel};`, ...routes, '}'];
+/** One static protocol block, newline-terminated. */
+function protocol(name: string, channel: 'ipv4' | 'ipv6', routes: readonly string[]): string {
+  const body = routes.length > 0 ? `${routes.join('\n')}\n` : '';
+  return `protocol static ${name} {\n  ${channel};\n${body}}\n`;
 }
 
 /** An announced VIP, checked, with its sort key and route line. */

@@ -35,8 +35,10 @@ describe('Lab.startVipcontrol / startViphealth', () => {
   it('restarting vipcontrol keeps the session and sends no update; viphealth reports to it', async () => {
     const before = await lab.sessionStats(n1);
     const d = await lab.startVipcontrol(n1, { vips: [{ prefix: V4, med: 150, communities: ['65000:150'] }, { prefix: V6, med: 150 }] });
+    // startup: up — a fresh check otherwise counts as down until `rise` passes, and its penalty would
+    // (by design) send updates: this test is about the daemons' restarts, not about a check's start-up.
     const h = await lab.startViphealth(n1, {
-      checks: [{ name: 'bird', type: 'bird-protocol', protocols: ['fabric4'], interval: '200ms', vips: [V4], penalty: 1000 }],
+      checks: [{ name: 'bird', type: 'bird-protocol', protocols: ['fabric4'], interval: '200ms', startup: 'up', vips: [V4], penalty: 1000 }],
     });
     const status = await unixHttpRequest(d.apiSocket, { path: '/v1/status' });
     assert.equal(typeof (status.json as { health?: { lastReportAt?: unknown } }).health?.lastReportAt, 'number');

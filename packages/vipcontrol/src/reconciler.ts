@@ -195,8 +195,8 @@ export class Reconciler extends EventEmitter {
     try {
       desired = this.desired(at);
       const rendered = renderBirdInclude(desired, { protocol4: this.#bird.protocol4, protocol6: this.#bird.protocol6 });
-      const wanted = this.#o.loopback ? loopbackWanted(desired, this.#config.loopback.removeOnWithdraw) : undefined;
-      const settled = wanted !== undefined && this.#loopbackError === undefined && sameSet(wanted, this.#loopbackWanted);
+      const differing = this.#differing(desired);
+      const { wanted, settled } = this.#loopbackTarget(desired, differing);
       if (wanted !== undefined && !settled) {
         // The address set changes: addresses to add must be there before BIRD announces their routes.
         loopback = this.#loopbackAdd(desired);
@@ -207,7 +207,7 @@ export class Reconciler extends EventEmitter {
         loopback = this.#loopbackAdd(desired);
       }
       const scope: ApplyScope | undefined =
-        full || before === undefined ? undefined : { changed: this.#changedPrefixes(before, desired), known: before };
+        full || before === undefined ? undefined : { changed: changedPrefixes(before, desired, differing), known: before };
       this.#applied = undefined;
       const result = await this.#o.applier.applyWithRollback(rendered, desired, scope);
       this.#exported = result.observed;
@@ -217,7 +217,9 @@ export class Reconciler extends EventEmitter {
       loopback = undefined;
       if (plan) await this.#loopbackStep('remove', plan.remove);
       if (wanted !== undefined && this.#loopbackError === undefined) this.#loopbackWanted = wanted;
-      const changes = result.configured ? diff(before, desired, configuredPrefixes(this.#config), scope && new Set(scope.changed)) : [];
+      const changes = result.configured
+        ? diff(before, differing && scope ? differing.at.map((i) => desired[i]!) : desired, configuredPrefixes(this.#config), scope && new Set(scope.changed))
+        : [];
       const outcome = this.#finish({ id, at, started, ok: true, configured: result.configured, changes, causes, desired });
       return outcome;
     } catch (error) {
@@ -261,8 +263,11 @@ export class Reconciler extends EventEmitter {
     const runtime = this.#o.runtime();
     const exported = this.#exported;
     let positions: Map<string, number> | undefined;
+    let scans = 0;
     const view = (only?: ReadonlySet<string>): VipStatus[] => {
       if (!only) return statusOf(r.desired, runtime, exported);
+      // One caller wants one VIP: a scan is cheaper than an index, until many callers share the outcome.
+      if (positions === undefined && (scans += 1) <= 4) return statusOf(r.desired.filter((v) => only.has(v.prefix)), runtime, exported);
       positions ??= new Map(r.desired.map((v, i) => [v.prefix, i]));
       const at = [...only].map((p) => positions!.get(p)).filter((i) => i !== undefined);
       return statusOf(at.sort((a, b) => a - b).map((i) => r.desired[i]!), runtime, exported);
@@ -309,21 +314,39 @@ export class Reconciler extends EventEmitter {
   }
 
   /**
-   * Prefixes whose route BIRD must change. Against the last successful apply under the same config,
-   * a VIP whose effective state is the very same (frozen, cached) object cannot have changed, so
-   * only the others are compared — at 10,000 VIPs that is a pointer walk, not 10,000 comparisons.
+   * Indices of `desired` whose effective state is not the very same object as at the last successful
+   * apply under the same config (computeEffective reuses one frozen object per untouched VIP), or
+   * undefined when the two cannot be lined up. At 10,000 VIPs this is a pointer walk, and it spares
+   * the apply 10,000 route comparisons and loopback set rebuilds.
    */
-  #changedPrefixes(known: ReadonlyMap<string, ObservedRoute>, desired: readonly EffectiveVip[]): string[] {
+  #differing(desired: readonly EffectiveVip[]): Differing | undefined {
     const last = this.#applied;
-    if (last === undefined || last.config !== this.#config || last.desired.length !== desired.length) return changedPrefixes(known, desired);
-    const changed: string[] = [];
+    if (last === undefined || last.config !== this.#config || last.desired.length !== desired.length) return undefined;
+    const at: number[] = [];
     for (let i = 0; i < desired.length; i++) {
-      const vip = desired[i]!;
-      if (vip === last.desired[i]) continue;
-      if (vip.prefix !== last.desired[i]!.prefix) return changedPrefixes(known, desired);
-      if (!vipInSync(vip, known.get(vip.prefix))) changed.push(vip.prefix);
+      if (desired[i] === last.desired[i]) continue;
+      if (desired[i]!.prefix !== last.desired[i]!.prefix) return undefined;
+      at.push(i);
     }
-    return changed;
+    return { last: last.desired, at };
+  }
+
+  /**
+   * The addresses the loopback should carry and whether it already does (as of the last apply, with
+   * no `ip` error since). Unchanged when no VIP flipped between announced and withdrawn.
+   */
+  #loopbackTarget(
+    desired: readonly EffectiveVip[],
+    differing: Differing | undefined,
+  ): { wanted?: ReadonlySet<string>; settled: boolean } {
+    if (!this.#o.loopback) return { settled: false };
+    const removeOnWithdraw = this.#config.loopback.removeOnWithdraw;
+    const healthy = this.#loopbackError === undefined && this.#loopbackWanted !== undefined;
+    if (healthy && differing && (!removeOnWithdraw || differing.at.every((i) => desired[i]!.announced === differing.last[i]!.announced))) {
+      return { wanted: this.#loopbackWanted, settled: true };
+    }
+    const wanted = loopbackWanted(desired, removeOnWithdraw);
+    return { wanted, settled: healthy && sameSet(wanted, this.#loopbackWanted) };
   }
 
   /** Lists the interface, plans, and adds what is missing; the plan (for the removals), or undefined if `ip` failed. */
@@ -368,6 +391,13 @@ export class Reconciler extends EventEmitter {
 
 type LoopbackPlan = { add: string[]; remove: string[] };
 
+/** Where this apply's desired state is not the same objects as the last successful apply's. */
+interface Differing {
+  readonly last: readonly EffectiveVip[];
+  /** Indices into both lists. */
+  readonly at: readonly number[];
+}
+
 /** The addresses the loopback should carry: announced VIPs, or all of them unless removeOnWithdraw. */
 function loopbackWanted(desired: readonly EffectiveVip[], removeOnWithdraw: boolean): Set<string> {
   const wanted = new Set<string>();
@@ -381,8 +411,16 @@ function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string> | undefined): bo
   return true;
 }
 
-/** Prefixes whose route BIRD must change: desired differs from the last read-back, or a route to remove. */
-function changedPrefixes(known: ReadonlyMap<string, ObservedRoute>, desired: readonly EffectiveVip[]): string[] {
+/**
+ * Prefixes whose route BIRD must change: desired differs from the last read-back, or a route to
+ * remove. With `differing` (see Reconciler#differing) only those VIPs can, and only they are compared.
+ */
+function changedPrefixes(
+  known: ReadonlyMap<string, ObservedRoute>,
+  desired: readonly EffectiveVip[],
+  differing?: Differing,
+): string[] {
+  if (differing) return differing.at.map((i) => desired[i]!).filter((v) => !vipInSync(v, known.get(v.prefix))).map((v) => v.prefix);
   const changed: string[] = [];
   const configured = new Set<string>();
   for (const vip of desired) {
@@ -419,7 +457,10 @@ function statusOf(
   return out;
 }
 
-/** VIPs whose announcement or MED differs from what BIRD exported before the apply (among `only`, if given). */
+/**
+ * VIPs whose announcement or MED differs from what BIRD exported before the apply, among `desired`
+ * (every VIP, or those that may have changed) and `only`, if given.
+ */
 function diff(
   before: ReadonlyMap<string, ObservedRoute> | undefined,
   desired: readonly EffectiveVip[],
