@@ -27,3 +27,4 @@ export { unixHttpRequest, type UnixHttpRequest, type UnixHttpResponse } from './
 export { cleanupStale, type StaleCleanup } from './cleanup-stale.js';
 export { REPO_ROOT, repoPath } from './repo-path.js';
 export { startTcpService, type TcpService } from './tcp-service.js';
+export { percentile, summarize, type Summary } from './bench/stats.js';

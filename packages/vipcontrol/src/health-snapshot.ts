@@ -10,6 +10,7 @@
 import { basename, dirname, extname, join } from 'node:path';
 import { parseHealthReport, type CheckVerdict } from '@vipcontrol/core';
 import { readFileIfExists, writeFileAtomic } from './atomic-file.js';
+import type { HealthRegistryLogger } from './health-registry.js';
 
 /** What the registry keeps across a restart. */
 export interface HealthSnapshot {
@@ -72,23 +73,16 @@ export function parseHealthSnapshot(json: unknown, file: string): HealthSnapshot
   };
 }
 
-/** The part of a pino logger the store uses. */
-export interface HealthSnapshotLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
-
 /** Reads the snapshot once and keeps it up to date, one write at a time. */
 export class HealthSnapshotStore {
   readonly file: string;
-  readonly #logger: HealthSnapshotLogger;
+  readonly #logger: HealthRegistryLogger;
   #writing: Promise<void> | undefined;
   #next: (() => HealthSnapshot) | undefined;
   /** Logged once per episode, not per write. */
   #failing = false;
 
-  constructor(opts: { file: string; logger: HealthSnapshotLogger }) {
+  constructor(opts: { file: string; logger: HealthRegistryLogger }) {
     this.file = opts.file;
     this.#logger = opts.logger;
   }

@@ -121,11 +121,11 @@ describe('HealthRegistry snapshot (vipcontrol restart)', () => {
   before(async () => (dir = await makeTempDir('health-snapshot')));
   after(async () => dir?.cleanup());
 
-  /** A registry persisting to `file`, with a controllable clock. */
-  function registry(file: string, clock: { now: number }, leaseMs = 10_000) {
+  /** A registry persisting to `file`, with a controllable clock (default: the real one). */
+  function registry(file: string, clock?: { now: number }, leaseMs = 10_000) {
     const { logger, lines } = fakeLogger();
     const snapshot = new HealthSnapshotStore({ file, logger });
-    return { reg: new HealthRegistry({ leaseMs, logger, now: () => clock.now, snapshot }), lines };
+    return { reg: new HealthRegistry({ leaseMs, logger, now: clock ? () => clock.now : Date.now, snapshot }), lines };
   }
 
   it('restores the last verdicts as held until the first report, with a fresh lease', async () => {
@@ -172,12 +172,12 @@ describe('HealthRegistry snapshot (vipcontrol restart)', () => {
 
   it('keeps an expired lease expired across the restart', async () => {
     const file = join(dir.path, `${uniqueId()}.health.json`);
-    const first = registry(file, { now: Date.now() }, 50);
+    const first = registry(file, undefined, 50);
     first.reg.start();
     first.reg.ingest(report('vh1', [verdict('a', 'up')]));
     await once(first.reg, 'change');
     await first.reg.stop();
-    const { reg } = registry(file, { now: Date.now() }, 50);
+    const { reg } = registry(file, undefined, 50);
     await reg.restore();
     assert.equal(reg.view().leaseExpired, true, 'the lease policy stays in force until viphealth reports');
     assert.deepStrictEqual(reg.ingest(report('vh1', [verdict('a', 'up')])), { changed: true });

@@ -6,10 +6,10 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import type { RouteInfo } from '@vipcontrol/bird';
-import { Lab, unixHttpRequest, waitFor, type DaemonProcess, type LabHost } from '@vipcontrol/testlab';
+import { unixHttpRequest, waitFor, type DaemonProcess, type Lab, type LabHost } from '@vipcontrol/testlab';
 import { startService, type Service } from '../src/bench/lab-service.js';
+import { startServiceLab } from './service-lab.js';
 
 const VIP4 = '198.51.100.10/32';
 const VIP6 = '2001:db8::10/128';
@@ -38,11 +38,7 @@ describe('viphealth end to end', () => {
   });
 
   before(async () => {
-    lab = await Lab.create({ nodes: 1, bfd: false });
-    node = lab.nodes[0]!;
-    port = 7000 + Math.floor(Math.random() * 1000);
-    pidfile = join(node.dir, 'svc.pid');
-    service = await startService(node, port, pidfile);
+    ({ lab, node, port, pidfile, service } = await startServiceLab());
     vipcontrol = await lab.startVipcontrol(node, {
       vips: [
         { prefix: VIP4, med: 100 },

@@ -4,24 +4,33 @@
  *
  * - A trial SIGKILLs the service and times the router's RIB change (the MED going up), then restarts
  *   it and times the change back (from the moment the service listens again).
- * - For viphealth the time of its own transition (its log line) splits each figure into detection
- *   (the configured interval/fall at work) and the product's overhead after it: report → vipcontrol →
- *   BIRD reconfigure → BGP UPDATE → router RIB.
- * - ExaBGP's healthcheck runs on an ExaBGP host of the same lab, with the same interval, fast interval,
- *   rise and fall (its timeout is whole seconds: 1 s), then with its defaults.
- * - Footprint: viphealth with 50 checks at 1 s (tcp, process, http, bird-protocol), CPU over 60 s and RSS.
+ * - Before the kill and before the restart a trial waits a random time, uniform over two check
+ *   intervals, so the event falls anywhere in either product's check schedule; each product's own
+ *   run times (check-runs.ts) then split every figure into that chance phase, the detection after it,
+ *   and the product's overhead after its decision.
+ * - The equal-settings rows run interleaved — one trial of each target in turn — so a change of load
+ *   on the (shared, 2-core) machine during the run hits both products alike.
+ * - ExaBGP's defaults (5 s / 1 s) take seconds per trial: their trials run in parallel lanes, each
+ *   lane its own service and prefix, polled less often (the figure is seconds, not milliseconds).
+ * - Footprint: viphealth with 50 checks at 1 s (footprint.ts), with node's defaults and with the
+ *   NODE_OPTIONS of systemd/viphealth.service.
  *
- * The router is polled over its control socket every POLL_MS; results are upper bounds by that much.
- * Options: --trials N (default 20), --default-trials N (ExaBGP defaults, default 20), --footprint-s N (60).
+ * Options: --trials N (default 40), --default-trials N (ExaBGP defaults, default 40), --footprint-s N (30).
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { healthcheckArgv, Lab, repoPath, unixHttpRequest, waitFor, type DaemonProcess, type ExabgpHost, type LabHost } from '@vipcontrol/testlab';
+import { healthcheckArgv, Lab, type ExabgpHost, type LabHost } from '@vipcontrol/testlab';
+import { formatTables, updateDoc, type Row } from './bench-report.js';
+import { exabgpCheckScript, exabgpRuns, splitPhases, viphealthRuns, type CheckRun } from './check-runs.js';
+import { measureFootprint, type Footprint } from './footprint.js';
 import { startService, type Service } from './lab-service.js';
 
 const POLL_MS = 2;
+/** ExaBGP's defaults take seconds: polling every 20 ms is precise enough and keeps 8 lanes cheap. */
+const DEFAULTS_POLL_MS = 20;
+const DEFAULT_LANES = 8;
 /** NODE_OPTIONS of systemd/viphealth.service: a 1 MB semi-space keeps V8's young generation small. */
 const UNIT_NODE_OPTIONS = '--max-semi-space-size=1';
 const UP_MED = 100;
@@ -39,89 +48,116 @@ const PROC: Settings = { intervalMs: 100, fastMs: 50, rise: 2, fall: 2 };
 /** ExaBGP healthcheck's own defaults (healthcheck.py: interval 5, fast-interval 1, rise 3, fall 3). */
 const EXA_DEFAULTS: Settings = { intervalMs: 5000, fastMs: 1000, rise: 3, fall: 3 };
 
-/** Worst-case detection the settings allow: first failing run within one interval, then fall-1 fast ones. */
+/** Worst-case detection the settings allow: first failing run within one interval, then n-1 fast ones. */
 const detectWorst = (s: Settings, n: number) => s.intervalMs + (n - 1) * s.fastMs;
-
-interface Sample {
-  failover: number;
-  recovery: number;
-  /** viphealth only: router change minus viphealth's transition. */
-  failOverhead?: number;
-  recoverOverhead?: number;
-}
 
 /** One service watched by one check of one product, announcing `prefix`. */
 interface Target {
-  label: string;
-  product: string;
+  row: Row;
   check: 'tcp' | 'process';
   settings: Settings;
   prefix: string;
   downMed: number;
-  host: { netns: string };
+  host: { netns: string; dir: string };
   port: number;
   pidfile: string;
+  pollMs: number;
+  /** The random wait before each kill and restart is uniform over [0, phaseSpanMs). */
+  phaseSpanMs: number;
   service?: Service;
-  /** viphealth: its transition times for this check after `since` (epoch ms). */
-  transitionAt?: (to: 'up' | 'down', since: number) => number | undefined;
+  runs?: () => Promise<readonly CheckRun[]>;
 }
 
 async function main(): Promise<void> {
+  const began = performance.now();
   const { values } = parseArgs({
-    options: { trials: { type: 'string', default: '20' }, 'default-trials': { type: 'string', default: '20' }, 'footprint-s': { type: 'string', default: '60' } },
+    options: { trials: { type: 'string', default: '40' }, 'default-trials': { type: 'string', default: '40' }, 'footprint-s': { type: 'string', default: '30' } },
   });
   const trials = Number(values.trials);
   const defaultTrials = Number(values['default-trials']);
   const footprintS = Number(values['footprint-s']);
   const lab = await Lab.create({ nodes: 1, exabgpNodes: 1, bfd: false });
-  const rows: string[][] = [];
   try {
     const node = lab.nodes[0]!;
     const exa = lab.exabgpHosts[0]!;
     const vipcontrol = await lab.startVipcontrol(node, {
-      vips: [
-        { prefix: '198.51.100.1/32', med: UP_MED },
-        { prefix: '198.51.100.2/32', med: UP_MED },
-        { prefix: '198.51.100.3/32', med: UP_MED },
-      ],
+      vips: ['198.51.100.1/32', '198.51.100.2/32'].map((prefix) => ({ prefix, med: UP_MED })),
     });
     const vt = target('viphealth+vipcontrol', 'tcp', TCP, '198.51.100.1/32', UP_MED + PENALTY, node, 7101);
     const vp = target('viphealth+vipcontrol', 'process', PROC, '198.51.100.2/32', UP_MED + PENALTY, node, 7102);
-    for (const t of [vt, vp]) t.service = await startService(t.host, t.port, t.pidfile);
-    const vh = await lab.startViphealth(node, {
-      heartbeat: '1s',
-      checks: [viphealthCheck('svc-tcp', vt), viphealthCheck('svc-proc', vp)],
-    });
-    vt.transitionAt = transitionFinder(vh, 'svc-tcp');
-    vp.transitionAt = transitionFinder(vh, 'svc-proc');
-    for (const t of [vt, vp]) rows.push(row(t, await runTrials(lab, t, trials)));
-
     const et = target('ExaBGP healthcheck', 'tcp', TCP, '198.51.100.11/32', UP_MED + PENALTY, exa, 7111);
     const ep = target('ExaBGP healthcheck', 'process', PROC, '198.51.100.12/32', UP_MED + PENALTY, exa, 7112);
-    for (const t of [et, ep]) t.service = await startService(t.host, t.port, t.pidfile);
-    await startExabgp(lab, exa, [et, ep], false);
-    for (const t of [et, ep]) rows.push(row(t, await runTrials(lab, t, trials)));
-
     // ExaBGP with its defaults: down metric 1000 instead of 1100 (its --down-metric default).
-    const ed = target('ExaBGP healthcheck, defaults', 'tcp', EXA_DEFAULTS, '198.51.100.13/32', 1000, exa, 7113);
-    ed.service = await startService(ed.host, ed.port, ed.pidfile);
-    await startExabgp(lab, exa, [ed], true);
-    rows.push(row(ed, await runTrials(lab, ed, defaultTrials)));
+    const lanes = Array.from({ length: DEFAULT_LANES }, (_, i) => ({
+      ...target('ExaBGP healthcheck, defaults', 'tcp', EXA_DEFAULTS, `198.51.100.${21 + i}/32`, 1000, exa, 7121 + i),
+      pollMs: DEFAULTS_POLL_MS,
+      phaseSpanMs: EXA_DEFAULTS.intervalMs,
+    }));
+    const equal = [vt, et, vp, ep];
+    for (const t of [...equal, ...lanes]) t.service = await startService(t.host, t.port, t.pidfile);
+
+    const vh = await lab.startViphealth(node, {
+      heartbeat: '1s',
+      log: { level: 'trace' }, // checkRan lines: when each run ended
+      checks: [viphealthCheck('svc-tcp', vt), viphealthCheck('svc-proc', vp)],
+    });
+    for (const [t, name] of [[vt, 'svc-tcp'], [vp, 'svc-proc']] as const) {
+      const runs = viphealthRuns(vh, name);
+      t.runs = () => Promise.resolve(runs());
+    }
+    await startExabgp(lab, exa, [et, ep], lanes);
+
+    // Interleaved: trial i of every equal-settings target before trial i + 1 of any.
+    for (const t of equal) await untilMed(lab, t, UP_MED, 30_000);
+    for (let i = 0; i < trials; i++) {
+      for (const t of equal) await runTrial(lab, t, `#${i + 1}`);
+    }
+    const perLane = Math.ceil(defaultTrials / DEFAULT_LANES);
+    await Promise.all(
+      lanes.map(async (t, lane) => {
+        await untilMed(lab, t, UP_MED, 60_000);
+        for (let i = 0; i < perLane; i++) await runTrial(lab, t, `lane ${lane + 1} #${i + 1}`);
+      }),
+    );
+    const defaultsRow = { ...lanes[0]!.row, failover: lanes.flatMap((t) => t.row.failover), recovery: lanes.flatMap((t) => t.row.recovery) };
 
     await vh.stop();
-    const footprints = [await measureFootprint(lab, node, vipcontrol, vt, footprintS, '')];
-    // The same with the young-generation cap systemd/viphealth.service sets.
-    footprints.push(await measureFootprint(lab, node, vipcontrol, vt, footprintS, UNIT_NODE_OPTIONS));
-    const table = formatTable(rows, footprints);
-    process.stdout.write(`${table}\n`);
-    await updateDoc(table, { trials, defaultTrials });
+    const footprints: Footprint[] = [];
+    for (const nodeOptions of ['', UNIT_NODE_OPTIONS]) {
+      footprints.push(await measureFootprint({ lab, node, vipcontrol, service: vt, seconds: footprintS, nodeOptions }));
+    }
+    const tables = formatTables([vt.row, et.row, vp.row, ep.row, defaultsRow], footprints);
+    process.stdout.write(`${tables}\n`);
+    const seconds = Math.round((performance.now() - began) / 1000);
+    await updateDoc(tables, { trials, defaultTrials: perLane * DEFAULT_LANES, pollMs: POLL_MS, seconds });
+    process.stderr.write(`viphealth bench: ${seconds} s\n`);
   } finally {
     await lab.destroy();
   }
 }
 
 function target(product: string, check: 'tcp' | 'process', settings: Settings, prefix: string, downMed: number, host: LabHost | ExabgpHost, port: number): Target {
-  return { label: `${product} ${check}`, product, check, settings, prefix, downMed, host, port, pidfile: join(host.dir, `svc-${port}.pid`) };
+  const s = settings;
+  return {
+    row: {
+      product,
+      check,
+      settings: `${s.intervalMs} / ${s.fastMs} ms, rise ${s.rise}, fall ${s.fall}`,
+      worstFail: detectWorst(s, s.fall),
+      worstRecover: detectWorst(s, s.rise),
+      failover: [],
+      recovery: [],
+    },
+    check,
+    settings,
+    prefix,
+    downMed,
+    host,
+    port,
+    pidfile: join(host.dir, `svc-${port}.pid`),
+    pollMs: POLL_MS,
+    phaseSpanMs: 2 * settings.intervalMs,
+  };
 }
 
 function viphealthCheck(name: string, t: Target): object {
@@ -130,34 +166,19 @@ function viphealthCheck(name: string, t: Target): object {
   return t.check === 'tcp' ? { ...base, type: 'tcp', target: `127.0.0.1:${t.port}` } : { ...base, type: 'process', pidfile: t.pidfile };
 }
 
-/** Reads viphealth's `checkTransition` log lines (pino `time` is ISO with milliseconds). */
-function transitionFinder(vh: DaemonProcess, check: string): Target['transitionAt'] {
-  return (to, since) => {
-    for (const e of vh.logEntries()) {
-      if (e.event !== 'checkTransition' || e.check !== check || e.new !== to) continue;
-      const at = Date.parse(String(e.time));
-      if (at >= since) return at;
-    }
-    return undefined;
-  };
-}
-
 /**
- * ExaBGP's healthcheck runs a shell command per check (it has no built-in probes): bash's /dev/tcp for
- * tcp, the same /proc state test as viphealth for process (a zombie counts as dead). Each command is a
- * script file: ExaBGP's configuration tokenizer cannot carry braces or quotes in a `run` line.
+ * One ExaBGP (one restart, one BGP session) runs every healthcheck, equal settings and defaults alike.
+ * Each check command is a script file: ExaBGP's configuration tokenizer cannot carry braces or quotes.
  */
-async function startExabgp(lab: Lab, exa: ExabgpHost, targets: Target[], defaults: boolean): Promise<void> {
+async function startExabgp(lab: Lab, exa: ExabgpHost, equal: Target[], defaults: Target[]): Promise<void> {
   const processes = [];
-  for (const t of targets) {
+  for (const t of [...equal, ...defaults]) {
     const cmd = join(exa.dir, `check-${t.port}.sh`);
-    const body =
-      t.check === 'tcp'
-        ? `#!/bin/bash\nexec 3<>/dev/tcp/127.0.0.1/${t.port}\n`
-        : `#!/bin/sh\nawk '$3 != "Z" { ok = 1 } END { exit !ok }' /proc/$(cat ${t.pidfile})/stat\n`;
-    await writeFile(cmd, body, { mode: 0o755 });
+    const runLog = join(exa.dir, `runs-${t.port}.log`);
+    await writeFile(cmd, exabgpCheckScript(t.check, t, runLog), { mode: 0o755 });
+    t.runs = () => exabgpRuns(runLog);
     const s = t.settings;
-    const timing = defaults
+    const timing = defaults.includes(t)
       ? []
       : ['--interval', String(s.intervalMs / 1000), '--fast-interval', String(s.fastMs / 1000), '--rise', String(s.rise), '--fall', String(s.fall), '--timeout', '1', '--down-metric', String(t.downMed)];
     const args = ['--no-syslog', '--no-ip-setup', '--name', `hc${t.port}`, '--ip', t.prefix, '--up-metric', String(UP_MED), ...timing, '--cmd', cmd];
@@ -167,187 +188,38 @@ async function startExabgp(lab: Lab, exa: ExabgpHost, targets: Target[], default
   await lab.waitEstablished();
 }
 
-/** The router's best-path MED for `prefix`, or -1 when it has no route. */
-async function routerMed(lab: Lab, prefix: string): Promise<number> {
-  const routes = await lab.routerRoutes(prefix);
-  return routes.find((r) => r.primary)?.med ?? -1;
-}
-
-/** Polls the router until the MED is `med`; returns the epoch ms it was first seen. */
-async function untilMed(lab: Lab, prefix: string, med: number, timeoutMs: number): Promise<number> {
+/** Polls the router until `t.prefix`'s best path has `med`; returns the epoch ms it was first seen. */
+async function untilMed(lab: Lab, t: Target, med: number, timeoutMs: number): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if ((await routerMed(lab, prefix)) === med) return Date.now();
-    if (Date.now() > deadline) throw new Error(`router never saw ${prefix} with MED ${med} within ${timeoutMs} ms`);
-    await sleep(POLL_MS);
+    const routes = await lab.routerRoutes(t.prefix);
+    if ((routes.find((r) => r.primary)?.med ?? -1) === med) return Date.now();
+    if (Date.now() > deadline) throw new Error(`router never saw ${t.prefix} with MED ${med} within ${timeoutMs} ms`);
+    await sleep(t.pollMs);
   }
 }
 
-async function runTrials(lab: Lab, t: Target, n: number): Promise<Sample[]> {
+async function runTrial(lab: Lab, t: Target, label: string): Promise<void> {
   const s = t.settings;
   const limit = 5 * (detectWorst(s, Math.max(s.rise, s.fall)) + 2000);
-  await untilMed(lab, t.prefix, UP_MED, 30_000 + limit);
-  const samples: Sample[] = [];
-  for (let i = 0; i < n; i++) {
-    // A random phase against the check's timer, so trials sample the whole interval.
-    await sleep(Math.random() * s.intervalMs);
-    const killedAt = Date.now();
-    await t.service!.kill();
-    const downSeen = await untilMed(lab, t.prefix, t.downMed, limit);
-    await sleep(Math.random() * s.intervalMs);
-    t.service = await startService(t.host, t.port, t.pidfile);
-    const upSeen = await untilMed(lab, t.prefix, UP_MED, limit);
-    const sample: Sample = { failover: downSeen - killedAt, recovery: upSeen - t.service.readyAt };
-    const down = t.transitionAt?.('down', killedAt);
-    const up = t.transitionAt?.('up', t.service.readyAt);
-    if (down !== undefined) sample.failOverhead = downSeen - down;
-    if (up !== undefined) sample.recoverOverhead = upSeen - up;
-    samples.push(sample);
-    process.stderr.write(`${t.label} #${i + 1}: failover ${sample.failover} ms, recovery ${sample.recovery} ms\n`);
-  }
-  return samples;
-}
-
-/** Nearest-rank p50 / p99 (with fewer than 100 samples p99 is the maximum). */
-function p50p99(values: number[]): string {
-  if (values.length === 0) return 'n/a';
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = (p: number) => sorted[Math.max(1, Math.ceil((p / 100) * sorted.length)) - 1]!;
-  return `${Math.round(rank(50))} / ${Math.round(rank(99))} ms`;
-}
-
-function row(t: Target, samples: Sample[]): string[] {
-  const s = t.settings;
-  const pick = (k: keyof Sample) => samples.flatMap((x) => (x[k] === undefined ? [] : [x[k]]));
-  return [
-    t.product,
-    t.check,
-    `${s.intervalMs} / ${s.fastMs} ms, rise ${s.rise}, fall ${s.fall}`,
-    `≤ ${detectWorst(s, s.fall)} ms`,
-    p50p99(pick('failover')),
-    t.transitionAt ? p50p99(pick('failOverhead')) : '—',
-    `≤ ${detectWorst(s, s.rise)} ms`,
-    p50p99(pick('recovery')),
-    t.transitionAt ? p50p99(pick('recoverOverhead')) : '—',
-    String(samples.length),
-  ];
-}
-
-interface Footprint {
-  nodeOptions: string;
-  checks: string;
-  cpuPercent: number;
-  rssMb: number;
-  peakRssMb: number;
-  seconds: number;
-}
-
-/** 50 checks at 1 s against one service and the node's BIRD; CPU from /proc/<pid>/stat over the window. */
-async function measureFootprint(
-  lab: Lab,
-  node: LabHost,
-  vipcontrol: DaemonProcess,
-  svc: Target,
-  seconds: number,
-  nodeOptions: string,
-): Promise<Footprint> {
-  const url = `http://127.0.0.1:${svc.port}/health`;
-  const common = { interval: '1s', fastInterval: '200ms', timeout: '500ms', rise: 2, fall: 2, vips: [svc.prefix], penalty: 1 };
-  const checks = [
-    ...Array.from({ length: 15 }, (_, i) => ({ ...common, name: `tcp${i}`, type: 'tcp', target: `127.0.0.1:${svc.port}` })),
-    ...Array.from({ length: 15 }, (_, i) => ({ ...common, name: `proc${i}`, type: 'process', pidfile: svc.pidfile })),
-    ...Array.from({ length: 10 }, (_, i) => ({ ...common, name: `http${i}`, type: 'http', url })),
-    ...Array.from({ length: 10 }, (_, i) => ({ ...common, name: `bird${i}`, type: 'bird-protocol', socket: node.bird.socketPath, protocols: ['fabric4', 'fabric6'] })),
-  ];
-  // The daemon inherits our environment through `ip netns exec`.
-  process.env.NODE_OPTIONS = nodeOptions;
-  const vh = await lab.startViphealth(node, { heartbeat: '1s', checks });
-  delete process.env.NODE_OPTIONS;
-  await waitFor(
-    async () => {
-      const res = await fetchStatus(vipcontrol);
-      return res.filter((c) => c.status === 'up').length === checks.length;
-    },
-    { timeoutMs: 20_000, message: '50 checks up' },
+  await sleep(Math.random() * t.phaseSpanMs);
+  const killedAt = Date.now();
+  await t.service!.kill();
+  const downSeen = await untilMed(lab, t, t.downMed, limit);
+  await sleep(Math.random() * t.phaseSpanMs);
+  t.service = await startService(t.host, t.port, t.pidfile);
+  const upSeen = await untilMed(lab, t, UP_MED, limit);
+  const runs = await t.runs!();
+  const failover = splitPhases(runs, killedAt, downSeen, false, s.fall);
+  const recovery = splitPhases(runs, t.service.readyAt, upSeen, true, s.rise);
+  t.row.failover.push(failover);
+  t.row.recovery.push(recovery);
+  process.stderr.write(
+    `${t.row.product} ${t.check} ${label}: failover ${failover.total} ms (phase ${fmt(failover.phase)}), ` +
+      `recovery ${Math.round(recovery.total)} ms (phase ${fmt(recovery.phase)})\n`,
   );
-  await sleep(2000); // past start-up work (JIT, first connections)
-  const ticks0 = await cpuTicks(vh.pid);
-  const t0 = performance.now();
-  await sleep(seconds * 1000);
-  const ticks1 = await cpuTicks(vh.pid);
-  const elapsedS = (performance.now() - t0) / 1000;
-  const status = await readFile(`/proc/${vh.pid}/status`, 'utf8');
-  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-  await vh.stop();
-  // USER_HZ is 100 on Linux x86-64: one tick is 10 ms of CPU.
-  return {
-    nodeOptions,
-    checks: '15 tcp, 15 process, 10 http, 10 bird-protocol; interval 1 s',
-    cpuPercent: ((ticks1 - ticks0) * 10) / (elapsedS * 1000) * 100,
-    rssMb: kb('VmRSS') / 1024,
-    peakRssMb: kb('VmHWM') / 1024,
-    seconds: Math.round(elapsedS),
-  };
 }
 
-async function fetchStatus(vipcontrol: DaemonProcess): Promise<{ status: string }[]> {
-  const res = await unixHttpRequest(vipcontrol.apiSocket, { path: '/v1/status' });
-  return ((res.json as { health?: { checks?: { status: string }[] } }).health?.checks ?? []);
-}
-
-/** utime + stime of a process, in clock ticks. */
-async function cpuTicks(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // Fields after "(comm)": index 0 is field 3 (state); utime is field 14, stime field 15.
-  return Number(fields[11]) + Number(fields[12]);
-}
-
-function formatTable(rows: string[][], footprints: Footprint[]): string {
-  const head = [
-    '| product | check | interval / fast, rise, fall | detection (configured) | failover p50 / p99 | after detection p50 / p99 | recovery detection (configured) | recovery p50 / p99 | after detection p50 / p99 | trials |',
-    '|---|---|---|---|---|---|---|---|---|---|',
-  ];
-  const footprint = [
-    '',
-    `| viphealth footprint, 50 checks (${footprints[0]!.checks}) | CPU of one core | RSS at the end | peak RSS |`,
-    '|---|---|---|---|',
-    ...footprints.map(
-      (f) =>
-        `| ${f.nodeOptions ? `NODE_OPTIONS=${f.nodeOptions} (as in systemd/viphealth.service)` : 'node defaults'}, ${f.seconds} s | ` +
-        `${f.cpuPercent.toFixed(2)} % | ${f.rssMb.toFixed(1)} MB | ${f.peakRssMb.toFixed(1)} MB |`,
-    ),
-  ];
-  return [...head, ...rows.map((r) => `| ${r.join(' | ')} |`), ...footprint].join('\n');
-}
-
-/** Rewrites only the viphealth section of docs/benchmarks.md (between its markers), creating it if needed. */
-async function updateDoc(table: string, opts: { trials: number; defaultTrials: number }): Promise<void> {
-  const file = repoPath('docs/benchmarks.md');
-  const start = '<!-- viphealth-bench:start -->';
-  const end = '<!-- viphealth-bench:end -->';
-  const body = [
-    start,
-    `Measured ${new Date().toISOString().slice(0, 10)} by \`scripts/bench.sh health\` (packages/viphealth/src/bench/failover-bench.ts), ` +
-      `${opts.trials} trials per row (${opts.defaultTrials} for ExaBGP's defaults), in one lab: a BIRD 2.0.12 route reflector, a node ` +
-      'running BIRD + vipcontrol + viphealth, and an ExaBGP 4.2 host running its healthcheck, each in its own network namespace, node 20, 2 cores.',
-    '',
-    '*Failover*: from the service\'s SIGKILL to the router\'s RIB showing the higher MED. *Recovery*: from the restarted service listening to the ' +
-      'router showing the normal MED again. *After detection*: the router\'s change minus viphealth\'s own transition (its log line) — the ' +
-      'product\'s overhead (report → vipcontrol → BIRD reconfigure → BGP UPDATE → router). *Detection (configured)* is the worst case the settings ' +
-      `allow (interval + (fall − 1) × fast interval; rise for recovery). The router is polled every ${POLL_MS} ms. ExaBGP's timeout takes whole ` +
-      'seconds (1 s here); its checks are shell commands (bash /dev/tcp; the same /proc zombie test as viphealth\'s process check).',
-    '',
-    table,
-    end,
-  ].join('\n');
-  let text = await readFile(file, 'utf8').catch(() => '# Benchmarks\n');
-  if (text.includes(start) && text.includes(end)) {
-    text = text.slice(0, text.indexOf(start)) + body + text.slice(text.indexOf(end) + end.length);
-  } else {
-    text = `${text.trimEnd()}\n\n## viphealth\n\n${body}\n`;
-  }
-  await writeFile(file, text);
-}
+const fmt = (v: number | undefined) => (v === undefined ? '?' : `${Math.round(v)} ms`);
 
 await main();

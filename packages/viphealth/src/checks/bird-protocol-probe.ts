@@ -3,9 +3,10 @@
  * Established), asked over BIRD's control socket with @vipcontrol/bird — never by running birdc.
  *
  * One connection per probe, kept open and re-established in the background, so a run costs one
- * `show protocols` round trip (well under a millisecond).
+ * `show protocols` round trip (well under a millisecond). The client library is imported only when a
+ * config has such a check (one less module in the steady state of the others).
  */
-import { BirdClient, type ProtocolInfo } from '@vipcontrol/bird';
+import type { BirdClient, ProtocolInfo } from '@vipcontrol/bird';
 import { elapsed, errorText, type Probe, type ProbeResult } from './probe.js';
 
 export interface BirdProtocolProbeOptions {
@@ -41,6 +42,7 @@ function waitConnected(client: BirdClient, timeoutMs: number): Promise<boolean> 
 
 export class BirdProtocolProbe implements Probe {
   readonly #opts: BirdProtocolProbeOptions;
+  readonly #library = import('@vipcontrol/bird');
   #client: BirdClient | undefined;
   #connectError: string | undefined;
 
@@ -50,7 +52,7 @@ export class BirdProtocolProbe implements Probe {
 
   async run(timeoutMs: number): Promise<ProbeResult> {
     const start = performance.now();
-    const client = this.#connect(timeoutMs);
+    const client = await this.#connect(timeoutMs);
     if (!(await waitConnected(client, timeoutMs))) {
       const why = `not connected to BIRD at ${this.#opts.socket}${this.#connectError ? `: ${this.#connectError}` : ''}`;
       return { ok: false, latencyMs: elapsed(start), detail: why, error: why };
@@ -72,7 +74,8 @@ export class BirdProtocolProbe implements Probe {
   }
 
   /** The client, created on first use; its connection retries by itself in the background. */
-  #connect(timeoutMs: number): BirdClient {
+  async #connect(timeoutMs: number): Promise<BirdClient> {
+    const { BirdClient } = await this.#library;
     if (this.#client) return this.#client;
     const client = new BirdClient({
       socketPath: this.#opts.socket,

@@ -4,12 +4,24 @@
  * The command runs in its own process group (detached) so that a timeout kills everything it started:
  * a shell script's children would otherwise outlive the kill, keep the output pipes open and pile up
  * one generation per interval (ExaBGP's healthcheck does the same with setpgrp + killpg).
+ *
+ * execa is imported only when a config has an exec check (or a hook): it costs ~15 MB of RSS, a
+ * quarter of viphealth's footprint, which a config of tcp/process checks never needs.
  */
-import { execa } from 'execa';
+import type { execa } from 'execa';
 import { elapsed, errorText, lastLine, type Probe, type ProbeResult } from './probe.js';
 
 /** Output beyond this is dropped: the detail line is all we keep. */
 const MAX_OUTPUT = 64 * 1024;
+
+type ExecaModule = { readonly execa: typeof execa };
+let execaModule: Promise<ExecaModule> | undefined;
+
+/** execa, loaded once on first need (see above). */
+export function loadExeca(): Promise<ExecaModule> {
+  execaModule ??= import('execa');
+  return execaModule;
+}
 
 export class ExecProbe implements Probe {
   readonly #file: string;
@@ -19,11 +31,14 @@ export class ExecProbe implements Probe {
     const [file, ...args] = opts.command;
     if (file === undefined) throw new TypeError('exec probe needs a command');
     [this.#file, this.#args] = opts.shell ? ['/bin/sh', ['-c', file]] : [file, args];
+    // Loading now, not on the first run, keeps the import's ~50 ms out of the first result's latency.
+    void loadExeca();
   }
 
   async run(timeoutMs: number): Promise<ProbeResult> {
+    const { execa: run } = await loadExeca();
     const start = performance.now();
-    const child = execa(this.#file, this.#args, {
+    const child = run(this.#file, this.#args, {
       detached: true,
       reject: false,
       stdin: 'ignore',
