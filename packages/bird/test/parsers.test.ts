@@ -187,6 +187,17 @@ describe('show route all', () => {
     assert.equal(long.med, 999);
   });
 
+  it('communities BIRD wraps onto "\\t\\t" continuation lines are all read (64 + 64 on one route)', () => {
+    // BIRD splits a long community list over several 1012 lines indented by two tabs. Reading only the
+    // first line made vipcontrol's read-back see a mismatch it could never resolve: configure, undo,
+    // retry, forever — announcing and withdrawing the VIP on every retry.
+    const [r] = parseRoutes(replyOf('show-route-long-communities'));
+    assert.equal(r!.med, 100);
+    assert.deepEqual(r!.communities, Array.from({ length: 64 }, (_, i) => `65000:${1000 + i}`));
+    assert.deepEqual(r!.largeCommunities, Array.from({ length: 64 }, (_, i) => `4200000000:${4200000000 + i}:${4200000000 + i}`));
+    assert.ok(r!.attributes['BGP.community']!.endsWith('(65000,1063)'));
+  });
+
   it('static routes of the announcing node (what vipcontrol reads back)', () => {
     const routes = parseRoutes(replyOf('show-route-node'));
     assert.deepEqual(

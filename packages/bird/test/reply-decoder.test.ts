@@ -33,6 +33,7 @@ const EXPECTED: Record<string, { codes: number[]; spontaneous?: string[]; garbag
   'show-route-for': { codes: [0] },
   'show-route-node': { codes: [0] },
   'show-route-export': { codes: [0] },
+  'show-route-long-communities': { codes: [0] },
   'show-route-notfound': { codes: [8001] },
   'show-route-count': { codes: [14] },
   'show-status': { codes: [13] },

@@ -80,9 +80,7 @@ export function expireOverrides(runtime: RuntimeState, now: number): { runtime: 
     .filter(([, o]) => o.expiresAt !== undefined && o.expiresAt <= now)
     .map(([p]) => p);
   if (expired.length === 0) return { runtime, expired };
-  const overrides = { ...runtime.overrides };
-  for (const p of expired) delete overrides[p];
-  return { runtime: deepFreeze({ ...runtime, overrides }), expired };
+  return { runtime: deepFreeze({ ...runtime, overrides: omit(runtime.overrides, expired) }), expired };
 }
 
 /** Sets (replaces) the MED override of `prefix`. */
@@ -93,9 +91,7 @@ export function withOverride(runtime: RuntimeState, prefix: string, override: Me
 /** Removes the MED override of `prefix` (no-op when absent). */
 export function withoutOverride(runtime: RuntimeState, prefix: string): RuntimeState {
   if (!(prefix in runtime.overrides)) return runtime;
-  const overrides = { ...runtime.overrides };
-  delete overrides[prefix];
-  return deepFreeze({ ...runtime, overrides });
+  return deepFreeze({ ...runtime, overrides: omit(runtime.overrides, [prefix]) });
 }
 
 /** Marks `prefix` as withdrawn by an operator. */
@@ -106,9 +102,7 @@ export function withWithdrawn(runtime: RuntimeState, prefix: string, entry: Runt
 /** Clears the operator withdraw of `prefix` (no-op when absent). */
 export function withoutWithdrawn(runtime: RuntimeState, prefix: string): RuntimeState {
   if (!(prefix in runtime.withdrawn)) return runtime;
-  const withdrawn = { ...runtime.withdrawn };
-  delete withdrawn[prefix];
-  return deepFreeze({ ...runtime, withdrawn });
+  return deepFreeze({ ...runtime, withdrawn: omit(runtime.withdrawn, [prefix]) });
 }
 
 /** Sets the node-wide drain. */
@@ -121,6 +115,13 @@ export function withoutDrain(runtime: RuntimeState): RuntimeState {
   if (runtime.drain === undefined) return runtime;
   const { drain: _drain, ...rest } = runtime;
   return deepFreeze(rest);
+}
+
+/** A copy of `record` without `keys`. */
+function omit<T>(record: Readonly<Record<string, T>>, keys: readonly string[]): Record<string, T> {
+  const copy = { ...record };
+  for (const key of keys) delete copy[key];
+  return copy;
 }
 
 // zod keeps explicitly-undefined optional keys out, but JSON never has undefined anyway; this makes

@@ -168,6 +168,7 @@ const fileSchema = z
     if (c.bird.protocol4 === c.bird.protocol6) {
       ctx.addIssue({ code: 'custom', message: 'must differ from bird.protocol4', path: ['bird', 'protocol6'] });
     }
+    checkOwnPaths(c, ctx);
     const seen = new Map<string, number>();
     c.vips.forEach((v, i) => {
       const first = seen.get(v.prefix.prefix);
@@ -184,6 +185,49 @@ const fileSchema = z
       );
     });
   });
+
+// BIRD's main config file names (BIRD 2; BIRD 1.x's IPv6 daemon). The daemon replaces its include
+// file wholesale on every apply, so an includeFile naming bird.conf would replace the operator's whole
+// BIRD config with two static protocols, and the next `configure` would remove every BGP session.
+const BIRD_MAIN_CONFIG = /(?:^|\/)bird6?\.conf$/;
+
+/**
+ * The files the daemon writes (include file, state file, API socket) must not be BIRD's main config,
+ * BIRD's control socket, or one another: each is replaced or unlinked without looking at what was there.
+ */
+function checkOwnPaths(c: { bird: { includeFile: string; socket: string }; stateFile: string; api: { socket: string } }, ctx: z.RefinementCtx): void {
+  if (BIRD_MAIN_CONFIG.test(normalPath(c.bird.includeFile))) {
+    ctx.addIssue({
+      code: 'custom',
+      message: "must be vipcontrol's own include file, not BIRD's main config (it is rewritten on every apply)",
+      path: ['bird', 'includeFile'],
+    });
+  }
+  const paths: [string[], string][] = [
+    [['bird', 'socket'], c.bird.socket],
+    [['bird', 'includeFile'], c.bird.includeFile],
+    [['stateFile'], c.stateFile],
+    [['api', 'socket'], c.api.socket],
+  ];
+  const seen = new Map<string, string>();
+  for (const [path, value] of paths) {
+    const key = normalPath(value);
+    const first = seen.get(key);
+    if (first !== undefined) ctx.addIssue({ code: 'custom', message: `must differ from ${first} (${value})`, path });
+    else seen.set(key, path.join('.'));
+  }
+}
+
+/** `/a//b/./c/../d` → `/a/b/d` (lexically, like path.posix.normalize; the core does no I/O). */
+function normalPath(p: string): string {
+  const out: string[] = [];
+  for (const part of p.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') out.pop();
+    else out.push(part);
+  }
+  return `/${out.join('/')}`;
+}
 
 /**
  * Parses vipcontrol.yaml text into a deep-frozen VipcontrolConfig.

@@ -178,3 +178,20 @@ test('every issue is reported, not only the first', () => {
   const err = errorOf('vips:\n  - { prefix: x, med: -1 }\n  - { prefix: 192.0.2.1, med: 1, extra: 1 }\n');
   assert.deepStrictEqual(err.split('\n').map((l) => l.split(': ')[1]), ['vips[0].prefix', 'vips[0].med', 'vips[1].extra']);
 });
+
+test("the daemon's own files cannot be BIRD's main config, BIRD's socket or one another", () => {
+  // The include file is replaced wholesale on every apply: pointed at bird.conf, the first apply would
+  // leave BIRD with two static protocols and no BGP sessions.
+  assert.equal(
+    errorOf('bird: { includeFile: /etc/bird/bird.conf }\n'),
+    "v.yaml:1:22: bird.includeFile: must be vipcontrol's own include file, not BIRD's main config (it is rewritten on every apply)",
+  );
+  assert.match(errorOf('bird: { includeFile: /etc/bird/./bird6.conf }\n'), /bird\.includeFile: must be vipcontrol's own include file/);
+  assert.equal(
+    errorOf('bird: { includeFile: /var/lib/vipcontrol/state.json }\n'),
+    'v.yaml:1:1: stateFile: must differ from bird.includeFile (/var/lib/vipcontrol/state.json)',
+  );
+  assert.match(errorOf('bird: { socket: /run/x.sock }\napi: { socket: /run//x.sock }\n'), /api\.socket: must differ from bird\.socket \(\/run\/\/x\.sock\)/);
+  // Names that merely contain "bird.conf" are fine.
+  assert.equal(parseVipcontrolConfig('bird: { includeFile: /etc/bird/vipcontrol-bird.conf.d }\n', 'v.yaml', { hostname: 'h' }).bird.includeFile, '/etc/bird/vipcontrol-bird.conf.d');
+});

@@ -10,14 +10,14 @@
  *    and the real `vipctl fleet status` binary end to end.
  * 3. Redis memory per registered node (INFO used_memory delta, and MEMORY USAGE of one record).
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { makeTempDir, repoPath, startBird, startRedis, waitFor, EMPTY_VIPCONTROL_INCLUDE } from '@vipcontrol/testlab';
+import { makeTempDir, replaceDocSection, repoPath, startBird, startRedis, waitFor, EMPTY_VIPCONTROL_INCLUDE } from '@vipcontrol/testlab';
 import type { NodeRecord } from '@vipcontrol/core';
 import { FleetStore } from '../src/index.js';
 
@@ -131,27 +131,19 @@ function formatTable(rows: [string, string, string][]): string {
   return ['| measurement | result | note |', '|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
-/** Rewrites only the Fleet section of docs/benchmarks.md (between the markers), creating it if needed. */
+/** Rewrites only the Fleet section of docs/benchmarks.md (between its markers), creating it if needed. */
 async function updateDoc(table: string): Promise<void> {
-  const file = repoPath('docs/benchmarks.md');
-  const start = '<!-- fleet-bench:start -->';
-  const end = '<!-- fleet-bench:end -->';
-  const body = [
-    start,
-    `Measured ${new Date().toISOString().slice(0, 10)} by \`scripts/bench.sh fleet\` (packages/fleet/bench/fleet-bench.ts) on this machine: ` +
-      `redis-server 7, BIRD 2.0.12 and one vipcontrol daemon on loopback, node ${process.versions.node}, ` +
-      `${cpus().length} CPUs, 1-min load average ${loadavg()[0]!.toFixed(1)} at the end (a shared machine: tails move with load).`,
-    '',
-    table,
-    end,
-  ].join('\n');
-  let text = await readFile(file, 'utf8').catch(() => '# Benchmarks\n');
-  if (text.includes(start) && text.includes(end)) {
-    text = text.slice(0, text.indexOf(start)) + body + text.slice(text.indexOf(end) + end.length);
-  } else {
-    text = `${text.trimEnd()}\n\n## Fleet\n\n${body}\n`;
-  }
-  await writeFile(file, text);
+  await replaceDocSection(repoPath('docs/benchmarks.md'), {
+    marker: 'fleet-bench',
+    title: 'Fleet',
+    markdown: [
+      `Measured ${new Date().toISOString().slice(0, 10)} by \`scripts/bench.sh fleet\` (packages/fleet/bench/fleet-bench.ts) on this machine: ` +
+        `redis-server 7, BIRD 2.0.12 and one vipcontrol daemon on loopback, node ${process.versions.node}, ` +
+        `${cpus().length} CPUs, 1-min load average ${loadavg()[0]!.toFixed(1)} at the end (a shared machine: tails move with load).`,
+      '',
+      table,
+    ].join('\n'),
+  });
 }
 
 await main().catch((err: unknown) => {

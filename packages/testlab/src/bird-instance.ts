@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BirdClient } from '@vipcontrol/bird';
 import { atomicWrite } from './atomic-write.js';
-import { registerCleanup, syncCleanup } from './cleanup-registry.js';
 import { ProcessError, spawnManaged, unlessExited, waitUntilReady, type ManagedProcess } from './managed-process.js';
+import { OwnedDir } from './owned-dir.js';
 import { makeTempDir } from './temp-dir.js';
 
 /** A real `bird` process with its own config, control socket and pid file. */
@@ -70,11 +70,11 @@ class BirdProcess implements BirdInstance {
   readonly configPath: string;
   readonly socketPath: string;
   readonly netns?: string;
-  readonly #owned: boolean;
+  /** Set when the dir is ours to remove. */
+  readonly #ownedDir: OwnedDir | undefined;
   readonly #startTimeoutMs: number;
   #proc: ManagedProcess | undefined;
   #client: BirdClient | undefined;
-  #unregisterDir: (() => void) | undefined;
   /** Last config written, so a restart after `stop()` removed an owned dir can recreate it. */
   #configText = '';
 
@@ -84,7 +84,7 @@ class BirdProcess implements BirdInstance {
     this.configPath = join(dir, 'bird.conf');
     this.socketPath = join(dir, 'bird.ctl');
     if (netns !== undefined) this.netns = netns;
-    this.#owned = owned;
+    this.#ownedDir = owned ? new OwnedDir(dir) : undefined;
     this.#startTimeoutMs = startTimeoutMs;
   }
 
@@ -104,13 +104,7 @@ class BirdProcess implements BirdInstance {
 
   async writeConfig(text: string): Promise<void> {
     await mkdir(this.dir, { recursive: true });
-    if (this.#owned && !this.#unregisterDir) {
-      const dir = this.dir;
-      this.#unregisterDir = registerCleanup({
-        async: () => rm(dir, { recursive: true, force: true }),
-        sync: () => syncCleanup.removeDir(dir),
-      });
-    }
+    this.#ownedDir?.keep();
     await atomicWrite(this.configPath, text);
     this.#configText = text;
   }
@@ -148,11 +142,7 @@ class BirdProcess implements BirdInstance {
     await this.#closeClient();
     await this.#proc?.stop();
     this.#proc = undefined;
-    if (this.#owned) {
-      await rm(this.dir, { recursive: true, force: true });
-      this.#unregisterDir?.();
-      this.#unregisterDir = undefined;
-    }
+    await this.#ownedDir?.remove();
   }
 
   async kill(): Promise<void> {

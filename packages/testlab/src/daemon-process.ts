@@ -1,4 +1,4 @@
-import { spawnManaged, waitUntilReady, type ManagedProcess } from './managed-process.js';
+import { spawnReady, type ManagedProcess } from './managed-process.js';
 import { unixHttpRequest } from './unix-http.js';
 
 /** vipcontrol or viphealth, running in a lab node's namespace. */
@@ -37,13 +37,9 @@ export interface StartDaemonOptions {
 
 /** Spawns `ip netns exec NS node BIN --config FILE` and waits for `ready`. */
 export async function startDaemon(opts: StartDaemonOptions): Promise<DaemonProcess> {
-  const proc = spawnManaged(process.execPath, [opts.bin, '--config', opts.configPath], { netns: opts.netns });
-  try {
-    await waitUntilReady(proc, opts.what, () => opts.ready(proc), opts.startTimeoutMs ?? 15_000);
-  } catch (err) {
-    await proc.kill('SIGKILL');
-    throw err;
-  }
+  const proc = await spawnReady(process.execPath, [opts.bin, '--config', opts.configPath], {
+    netns: opts.netns, what: opts.what, ready: opts.ready, timeoutMs: opts.startTimeoutMs ?? 15_000,
+  });
   return {
     pid: proc.pid,
     apiSocket: opts.apiSocket,

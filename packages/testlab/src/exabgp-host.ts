@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { atomicWrite } from './atomic-write.js';
 import type { HostPlan } from './lab-topology.js';
-import { spawnManaged, waitUntilReady, type ManagedProcess } from './managed-process.js';
+import { spawnReady, type ManagedProcess } from './managed-process.js';
 import { run, type ExecResult } from './netns.js';
 
 /** A process ExaBGP runs and talks to over its text API (e.g. `exabgp --run healthcheck …`). */
@@ -62,7 +62,9 @@ export class ExabgpHost {
   async start(opts: ExabgpStartOptions = {}): Promise<void> {
     await this.stop();
     await atomicWrite(this.configPath, renderExabgpConfig(this, this.#router, opts.processes ?? []));
-    const proc = spawnManaged('exabgp', [this.configPath], {
+    // ExaBGP's only readiness signal is a log line; the router's session state is the real check
+    // (Lab.waitEstablished), this only catches a configuration ExaBGP refuses (it exits).
+    this.#proc = await spawnReady('exabgp', [this.configPath], {
       netns: this.netns,
       cwd: this.dir,
       env: {
@@ -74,12 +76,10 @@ export class ExabgpHost {
         'exabgp.daemon.drop': 'false',
         'exabgp.tcp.bind': '',
       },
+      what: `exabgp on ${this.name}`,
+      ready: (proc) => proc.stdoutLines().some((l) => l.includes('loaded new configuration successfully')),
+      timeoutMs: 10_000,
     });
-    this.#proc = proc;
-    // ExaBGP's only readiness signal is this log line; the router's session state is the real check
-    // (Lab.waitEstablished), this only catches a configuration ExaBGP refuses (it exits).
-    await waitUntilReady(proc, `exabgp on ${this.name}`,
-      () => proc.stdoutLines().some((l) => l.includes('loaded new configuration successfully')), 10_000);
   }
 
   async stop(): Promise<void> {

@@ -28,3 +28,4 @@ export { cleanupStale, type StaleCleanup } from './cleanup-stale.js';
 export { REPO_ROOT, repoPath } from './repo-path.js';
 export { startTcpService, type TcpService } from './tcp-service.js';
 export { percentile, summarize, type Summary } from './bench/stats.js';
+export { replaceDocSection, type DocSection } from './bench/doc-section.js';

@@ -156,6 +156,29 @@ export async function unlessExited<T>(proc: ManagedProcess, what: string, work: 
   return result;
 }
 
+export interface SpawnReadyOptions extends SpawnOptions {
+  /** Names the process in errors, e.g. "redis-server on 127.0.0.1:6379". */
+  what: string;
+  /** Polled until true: the process is ready for use. */
+  ready: (proc: ManagedProcess) => Promise<boolean> | boolean;
+  timeoutMs: number;
+}
+
+/**
+ * `spawnManaged` + `waitUntilReady`. A child that does not become ready is SIGKILLed before this
+ * rejects, so a failed start leaves nothing running for the caller to clean up.
+ */
+export async function spawnReady(file: string, args: readonly string[], opts: SpawnReadyOptions): Promise<ManagedProcess> {
+  const proc = spawnManaged(file, args, opts);
+  try {
+    await waitUntilReady(proc, opts.what, () => opts.ready(proc), opts.timeoutMs);
+  } catch (err) {
+    await proc.kill('SIGKILL');
+    throw err;
+  }
+  return proc;
+}
+
 /** Polls `ready()` until truthy, failing fast (ProcessError) if the child exits meanwhile. */
 export async function waitUntilReady(
   proc: ManagedProcess,

@@ -1,9 +1,9 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { isIPv6 } from 'node:net';
 import { join } from 'node:path';
-import { registerCleanup, syncCleanup } from './cleanup-registry.js';
 import { freePort } from './free-port.js';
-import { ProcessError, spawnManaged, waitUntilReady, type ManagedProcess } from './managed-process.js';
+import { ProcessError, spawnReady, type ManagedProcess } from './managed-process.js';
+import { OwnedDir } from './owned-dir.js';
 import { makeTempDir } from './temp-dir.js';
 
 /** A real redis-server on a private port and dir, no persistence. */
@@ -114,15 +114,10 @@ async function onFreePort<T extends { start(): Promise<void>; kill(): Promise<vo
 }
 
 /** Starts `file args` (in `netns`) and waits for a stdout line containing `readyLine`. */
-async function spawnReady(file: string, args: string[], netns: string | undefined, what: string, readyLine: string): Promise<ManagedProcess> {
-  const proc = spawnManaged(file, args, netns === undefined ? {} : { netns });
-  await waitUntilReady(proc, what, () => proc.stdoutLines().some((line) => line.includes(readyLine)), 10_000);
-  return proc;
-}
-
-/** Keeps `dir` registered for last-resort cleanup while an owned instance lives. */
-function ownDir(dir: string): () => void {
-  return registerCleanup({ async: () => rm(dir, { recursive: true, force: true }), sync: () => syncCleanup.removeDir(dir) });
+function spawnUntilLine(file: string, args: string[], netns: string | undefined, what: string, readyLine: string): Promise<ManagedProcess> {
+  return spawnReady(file, args, {
+    netns, what, ready: (proc) => proc.stdoutLines().some((line) => line.includes(readyLine)), timeoutMs: 10_000,
+  });
 }
 
 class RedisProcess implements RedisInstance {
@@ -131,16 +126,16 @@ class RedisProcess implements RedisInstance {
   readonly dir: string;
   readonly password?: string;
   readonly netns?: string;
-  readonly #owned: boolean;
+  /** Set when the dir is ours to remove. */
+  readonly #ownedDir: OwnedDir | undefined;
   readonly #tls: StartRedisOptions['tls'];
   #proc: ManagedProcess | undefined;
-  #unregisterDir: (() => void) | undefined;
 
   constructor(port: number, dir: string, owned: boolean, opts: StartRedisOptions) {
     this.port = port;
     this.dir = dir;
     this.host = opts.bind ?? '127.0.0.1';
-    this.#owned = owned;
+    this.#ownedDir = owned ? new OwnedDir(dir) : undefined;
     this.#tls = opts.tls;
     if (opts.password !== undefined) this.password = opts.password;
     if (opts.netns !== undefined) this.netns = opts.netns;
@@ -159,7 +154,7 @@ class RedisProcess implements RedisInstance {
 
   async start(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
-    if (this.#owned) this.#unregisterDir ??= ownDir(this.dir);
+    this.#ownedDir?.keep();
     const tls = this.#tls;
     const ports = tls
       ? ['--port', '0', '--tls-port', String(this.port), '--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile,
@@ -169,17 +164,13 @@ class RedisProcess implements RedisInstance {
     const args = [...ports, '--bind', this.host, '--protected-mode', 'no', '--save', '', '--appendonly', 'no',
       '--dir', this.dir, '--daemonize', 'no', '--logfile', ''];
     if (this.password !== undefined) args.push('--requirepass', this.password);
-    this.#proc = await spawnReady('redis-server', args, this.netns, `redis-server on ${this.host}:${this.port}`, 'Ready to accept connections');
+    this.#proc = await spawnUntilLine('redis-server', args, this.netns, `redis-server on ${this.host}:${this.port}`, 'Ready to accept connections');
   }
 
   async stop(): Promise<void> {
     await this.#proc?.stop();
     this.#proc = undefined;
-    if (this.#owned) {
-      await rm(this.dir, { recursive: true, force: true });
-      this.#unregisterDir?.();
-      this.#unregisterDir = undefined;
-    }
+    await this.#ownedDir?.remove();
   }
 
   async kill(): Promise<void> {
@@ -196,18 +187,17 @@ class SentinelProcess implements SentinelInstance {
   readonly port: number;
   readonly host: string;
   readonly name: string;
-  readonly #dir: string;
+  readonly #dir: OwnedDir;
   readonly #opts: StartSentinelOptions;
-  readonly #unregisterDir: () => void;
   #proc: ManagedProcess | undefined;
 
   constructor(port: number, dir: string, opts: StartSentinelOptions) {
     this.port = port;
     this.host = opts.master.host;
     this.name = opts.name;
-    this.#dir = dir;
+    this.#dir = new OwnedDir(dir);
+    this.#dir.keep();
     this.#opts = opts;
-    this.#unregisterDir = ownDir(dir);
   }
 
   get pid(): number {
@@ -217,16 +207,16 @@ class SentinelProcess implements SentinelInstance {
 
   async start(): Promise<void> {
     const { master, name } = this.#opts;
-    const conf = join(this.#dir, 'sentinel.conf');
+    const conf = join(this.#dir.path, 'sentinel.conf');
     await writeFile(conf, [
-      `port ${this.port}`, `bind ${this.host}`, 'protected-mode no', `dir ${this.#dir}`, 'logfile ""',
+      `port ${this.port}`, `bind ${this.host}`, 'protected-mode no', `dir ${this.#dir.path}`, 'logfile ""',
       `sentinel monitor ${name} ${master.host} ${master.port} 1`,
       `sentinel down-after-milliseconds ${name} ${this.#opts.downAfterMs ?? 1000}`,
       `sentinel failover-timeout ${name} ${this.#opts.failoverTimeoutMs ?? 5000}`,
       ...(master.password !== undefined ? [`sentinel auth-pass ${name} ${master.password}`] : []),
       '',
     ].join('\n'));
-    this.#proc = await spawnReady('redis-sentinel', [conf], master.netns, `redis-sentinel on ${this.host}:${this.port}`, `+monitor master ${name}`);
+    this.#proc = await spawnUntilLine('redis-sentinel', [conf], master.netns, `redis-sentinel on ${this.host}:${this.port}`, `+monitor master ${name}`);
   }
 
   async kill(): Promise<void> {
@@ -236,7 +226,6 @@ class SentinelProcess implements SentinelInstance {
   async stop(): Promise<void> {
     await this.#proc?.stop();
     this.#proc = undefined;
-    await rm(this.#dir, { recursive: true, force: true });
-    this.#unregisterDir();
+    await this.#dir.remove();
   }
 }

@@ -1,4 +1,4 @@
-import { spawnManaged, waitUntilReady } from './managed-process.js';
+import { spawnReady } from './managed-process.js';
 
 /**
  * A stand-in for a node's BGP-terminating service: a TCP listener on `[::]:port` (dual-stack, so
@@ -25,14 +25,12 @@ const SCRIPT = [
 
 /** Starts the listener in `netns` (a lab host's namespace) and resolves once it accepts connections. */
 export async function startTcpService(opts: { netns: string; port: number; startTimeoutMs?: number }): Promise<TcpService> {
-  const proc = spawnManaged(process.execPath, ['-e', SCRIPT, String(opts.port)], { netns: opts.netns });
-  const what = `tcp service on port ${opts.port} in ${opts.netns}`;
-  try {
-    await waitUntilReady(proc, what, () => proc.stdoutLines().includes('listening'), opts.startTimeoutMs ?? 10_000);
-  } catch (err) {
-    await proc.kill('SIGKILL');
-    throw err;
-  }
+  const proc = await spawnReady(process.execPath, ['-e', SCRIPT, String(opts.port)], {
+    netns: opts.netns,
+    what: `tcp service on port ${opts.port} in ${opts.netns}`,
+    ready: (p) => p.stdoutLines().includes('listening'),
+    timeoutMs: opts.startTimeoutMs ?? 10_000,
+  });
   return {
     pid: proc.pid,
     netns: opts.netns,

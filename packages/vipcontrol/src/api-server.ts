@@ -4,7 +4,7 @@
  * limits, content type, actor header, and mapping errors onto `{"error": "..."}` answers.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { chmod, chown, lstat, readFile, unlink } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Actor } from '@vipcontrol/core';
@@ -39,14 +39,28 @@ export class ApiServer {
   readonly #o: ApiServerOptions;
   readonly #log: Logger;
   readonly #server: Server;
+  /** Connections whose first request has not reached its handler yet: see `intake`. */
+  readonly #unread = new Set<Socket>();
 
   constructor(opts: ApiServerOptions) {
     this.#o = opts;
     this.#log = opts.logger;
     this.#server = createServer((req, res) => void this.#handle(req, res));
+    this.#server.on('connection', (socket: Socket) => {
+      this.#unread.add(socket);
+      socket.once('close', () => this.#unread.delete(socket));
+    });
     // Mutations wait for BIRD; a slow apply must not be cut by Node's default request timeouts.
     this.#server.requestTimeout = 120_000;
     this.#server.headersTimeout = 10_000;
+  }
+
+  /**
+   * Requests on their way in: new connections whose request has not reached its handler yet. The
+   * reconciler holds an apply back while there are some (a burst being read), never for long.
+   */
+  get intake(): number {
+    return this.#unread.size;
   }
 
   /** Replaces a stale socket (previous run), refuses a live one, listens, sets mode and group. */
@@ -93,8 +107,10 @@ export class ApiServer {
         throw new OperationError(route.status as 404, route.status === 405 ? `method ${req.method} not allowed` : `no such endpoint ${url.pathname}`);
       }
       const body = await readJsonBody(req);
+      this.#unread.delete(req.socket);
       payload = await route.handler({ params: route.params, body, actor, controller: this.#o.controller, query: url.searchParams });
     } catch (error) {
+      this.#unread.delete(req.socket);
       status = error instanceof OperationError ? error.status : 500;
       payload = { error: (error as Error).message };
       if (status === 413) res.setHeader('Connection', 'close');

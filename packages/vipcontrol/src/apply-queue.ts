@@ -28,13 +28,25 @@ export interface CoalescingQueueOptions<C, R> {
    */
   retryDelayMs?: (failures: number, error: unknown) => number | undefined;
   retryCause?: C;
+  /**
+   * Holds a run back while `busy()` says more requests are on their way (a burst still being read
+   * off the API socket), for at most `maxMs` after the oldest waiting request. A lone request finds
+   * nothing busy and starts at once; a burst becomes one run instead of a first run with the few
+   * requests read so far, slowed down by the reading of all the others, then one for the rest.
+   */
+  hold?: { busy: () => boolean; maxMs: number };
 }
 
 interface Waiter<C, R> {
   cause: C;
+  /** performance.now() of the request. */
+  at: number;
   resolve(result: R): void;
   reject(error: unknown): void;
 }
+
+/** How often a held run looks again whether the burst is in. */
+const HOLD_POLL_MS = 1;
 
 /** Serialises and coalesces runs of one piece of work; see the module comment. */
 export class CoalescingQueue<C, R> {
@@ -71,7 +83,7 @@ export class CoalescingQueue<C, R> {
   request(cause: C): Promise<R> {
     if (this.#stopped) return Promise.reject(new QueueStoppedError());
     return new Promise<R>((resolve, reject) => {
-      this.#pending.push({ cause, resolve, reject });
+      this.#pending.push({ cause, at: performance.now(), resolve, reject });
       this.#kick();
     });
   }
@@ -108,6 +120,8 @@ export class CoalescingQueue<C, R> {
   async #drain(): Promise<void> {
     let lastError: unknown;
     while (this.#pending.length > 0 && !this.#stopped) {
+      if (this.#opts.hold?.busy()) await this.#holdBack(this.#opts.hold);
+      if (this.#pending.length === 0 || this.#stopped) break;
       this.#clearRetry();
       const batch = this.#pending;
       this.#pending = [];
@@ -124,6 +138,13 @@ export class CoalescingQueue<C, R> {
       }
     }
     if (lastError !== undefined && this.#pending.length === 0) this.#scheduleRetry(lastError);
+  }
+
+  async #holdBack(hold: NonNullable<CoalescingQueueOptions<C, R>['hold']>): Promise<void> {
+    const until = (this.#pending[0]?.at ?? 0) + hold.maxMs;
+    while (!this.#stopped && hold.busy() && performance.now() < until) {
+      await new Promise((resolve) => setTimeout(resolve, HOLD_POLL_MS));
+    }
   }
 
   #scheduleRetry(error: unknown): void {

@@ -20,8 +20,13 @@ export class AtomicFileError extends Error {
   }
 }
 
-/** Atomically replaces `path` with `data` (mode applies to the new file). */
-export async function writeFileAtomic(path: string, data: string, opts: { mode?: number } = {}): Promise<void> {
+/**
+ * Atomically replaces `path` with `data` (mode applies to the new file). With `syncDir: false` the
+ * rename is visible but not yet durable: the caller must `syncParentDir(path)` before relying on it
+ * surviving a power cut (the BIRD include: BIRD reads it at once, durability is needed only before
+ * the apply is confirmed). Readers see the old or the new content either way.
+ */
+export async function writeFileAtomic(path: string, data: string, opts: { mode?: number; syncDir?: boolean } = {}): Promise<void> {
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
@@ -37,7 +42,7 @@ export async function writeFileAtomic(path: string, data: string, opts: { mode?:
     await unlink(temp).catch(() => undefined); // best effort: the temp file may not exist yet
     throw new AtomicFileError(`cannot write ${path}: ${(cause as Error).message}`, path, { cause });
   }
-  await syncDir(dir, path);
+  if (opts.syncDir ?? true) await syncParentDir(path);
 }
 
 /** Removes `path` (absent is fine) and makes the removal durable. */
@@ -48,7 +53,7 @@ export async function removeFileDurably(path: string): Promise<void> {
     if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw new AtomicFileError(`cannot remove ${path}: ${(cause as Error).message}`, path, { cause });
   }
-  await syncDir(dirname(path), path);
+  await syncParentDir(path);
 }
 
 /** Reads a UTF-8 file; `undefined` when it does not exist (first run). */
@@ -61,9 +66,10 @@ export async function readFileIfExists(path: string): Promise<string | undefined
   }
 }
 
-async function syncDir(dir: string, path: string): Promise<void> {
+/** Makes a rename or removal of `path` durable: fsync of its directory. */
+export async function syncParentDir(path: string): Promise<void> {
   try {
-    const handle = await open(dir, 'r');
+    const handle = await open(dirname(path), 'r');
     try {
       await handle.sync();
     } finally {

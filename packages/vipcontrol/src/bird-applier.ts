@@ -3,7 +3,14 @@
  *
  *   rendered == file on disk && BIRD exports desired  →  nothing (no configure, nothing on the wire)
  *   else: atomic write → `configure timeout N` → read back `show route protocol vipcontrol4/6 all`
- *         → compare with desired → `configure confirm`
+ *         → compare with desired → durable → `configure confirm`
+ *
+ * Durable: the temp file is fsynced before the rename (a reader, BIRD after a crash included, sees
+ * the old or the new file, never a torn one), but the directory fsync that makes the rename itself
+ * survive a power cut, and the state file write the change came from, run while BIRD reconfigures
+ * rather than before: both must succeed before `configure confirm`, or BIRD undoes the change and
+ * the previous file is restored. Crash before confirm: BIRD undoes by itself (the timeout), and
+ * start-up re-applies from the state file.
  *
  * A scoped apply (an operator's change to a few VIPs) reads back only the prefixes that changed,
  * `show route P protocol vipcontrol4 all` one at a time, and takes the rest from the last full
@@ -29,7 +36,7 @@ import {
   type RouteInfo,
 } from '@vipcontrol/bird';
 import { canonicalPrefix, compareObserved, type EffectiveVip, type Mismatch, type ObservedRoute } from '@vipcontrol/core';
-import { AtomicFileError, readFileIfExists, removeFileDurably, writeFileAtomic } from './atomic-file.js';
+import { AtomicFileError, readFileIfExists, removeFileDurably, syncParentDir, writeFileAtomic } from './atomic-file.js';
 
 /** Transient: worth retrying soon (BIRD down, timeout). Permanent: needs a human (broken bird.conf). */
 export type ApplyErrorKind = 'transient' | 'permanent';
@@ -121,18 +128,24 @@ export class BirdApplier {
 
   /**
    * See the module comment. Without `scope` (or with one too wide to be worth it) the file is read
-   * from disk and every route is read back. Throws ApplyError.
+   * from disk and every route is read back. `persisted` settles once the runtime state `desired` was
+   * computed from is on disk (its write runs beside this apply): no apply is confirmed, and none
+   * succeeds, before it has; if it fails, the change is undone like a mismatch. Throws ApplyError.
    */
-  async applyWithRollback(rendered: string, desired: readonly EffectiveVip[], scope?: ApplyScope): Promise<ApplyResult> {
+  async applyWithRollback(rendered: string, desired: readonly EffectiveVip[], scope?: ApplyScope, persisted?: Promise<void>): Promise<ApplyResult> {
     const narrow = scope && (scope.changed.length <= SCOPED_MAX || scope.changed.length * SCOPED_ROUTES_PER_QUERY <= scope.known.size) ? scope : undefined;
     const previous = scope && this.#file ? this.#file.value : await this.#readInclude();
     if (previous === rendered && !this.#unconfirmed) {
       const seen = await this.#readForNoop(desired, narrow);
-      if (seen && seen.mismatches.length === 0) return { configured: false, observed: seen.observed };
+      if (seen && seen.mismatches.length === 0) {
+        await this.#persistedBeforeNoop(persisted);
+        return { configured: false, observed: seen.observed };
+      }
     }
     await this.#write(rendered);
     await this.#configureWithTimeout(previous);
     const observed = await this.#verify(desired, previous, narrow);
+    await this.#durableBeforeConfirm(persisted, previous);
     await this.#confirm();
     return { configured: true, observed };
   }
@@ -193,7 +206,8 @@ export class BirdApplier {
   async #write(rendered: string): Promise<void> {
     try {
       this.#file = undefined; // whatever happens next, the content is only known once written
-      await writeFileAtomic(this.#o.includeFile, rendered);
+      // The directory fsync (rename durable) runs beside `configure`: #durableBeforeConfirm.
+      await writeFileAtomic(this.#o.includeFile, rendered, { syncDir: false });
       this.#file = { value: rendered };
     } catch (cause) {
       // The atomic write leaves the old file in place on failure: nothing to restore.
@@ -203,6 +217,31 @@ export class BirdApplier {
         restored: true,
         cause,
       });
+    }
+  }
+
+  /** A no-op apply succeeds only once the state it was computed from is on disk. */
+  async #persistedBeforeNoop(persisted: Promise<void> | undefined): Promise<void> {
+    try {
+      await persisted;
+    } catch (cause) {
+      throw new ApplyError(`runtime state not persisted (${(cause as Error).message})`, { kind: 'transient', phase: 'write', restored: true, cause });
+    }
+  }
+
+  /**
+   * Nothing is confirmed that a power cut could lose: the include file's rename (its content was
+   * fsynced before it) and the runtime state it was rendered from must both be on disk. Both fsyncs
+   * run while BIRD reconfigures, not before; if either fails, BIRD undoes and the file goes back.
+   */
+  async #durableBeforeConfirm(persisted: Promise<void> | undefined, previous: string | undefined): Promise<void> {
+    try {
+      await Promise.all([syncParentDir(this.#o.includeFile), persisted]);
+    } catch (cause) {
+      throw await this.#rollback(
+        previous,
+        new ApplyError(`change not durable, undone (${(cause as Error).message})`, { kind: 'transient', phase: 'write', restored: false, cause }),
+      );
     }
   }
 

@@ -1,8 +1,9 @@
 /**
  * The Controller: the one object every front end (HTTP API, fleet agent, maintenance scheduler,
- * health reports) calls. An operation validates, persists the runtime state (BEFORE answering),
- * requests an apply and resolves only once that apply is done. If the apply fails, the change stays
- * saved and desired, the reconciler retries with backoff, and the caller gets a 500/503 saying so.
+ * health reports) calls. An operation validates, persists the runtime state (BEFORE answering, and
+ * before BIRD's change is confirmed), requests an apply and resolves only once that apply is done.
+ * If the apply fails, the change stays saved and desired, the reconciler retries with backoff, and
+ * the caller gets a 500/503 saying so.
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
@@ -84,6 +85,7 @@ export class VipController extends EventEmitter implements Controller {
   #healthKey: string;
   #healthSeq = 0;
   #healthApply: Promise<ApplyOutcome> | undefined;
+  #staging = 0;
 
   constructor(opts: ControllerOptions) {
     super();
@@ -96,6 +98,11 @@ export class VipController extends EventEmitter implements Controller {
     this.#healthKey = healthKey(opts.health.view(this.#startedAt));
     opts.health.on('change', () => this.#onHealthChange());
     opts.reconciler.on('applied', (o: ApplyOutcome) => this.emit('applied', o));
+  }
+
+  /** Mutations validated but not yet handed to the reconciler (their state is being staged). */
+  get staging(): number {
+    return this.#staging;
   }
 
   /** Includes a component's status (fleet agent, maintenance) in GET /v1/status. */
@@ -345,14 +352,24 @@ export class VipController extends EventEmitter implements Controller {
     affected: readonly string[] | 'all',
     expiresAt?: number | 'rescan',
   ): Promise<OperationResult> {
+    // The state write and the apply run side by side (the fsyncs overlap BIRD's reconfiguration):
+    // the apply starts once the state it renders includes this change, and holds `configure confirm`
+    // until that state is on disk; a failed state write undoes it in BIRD and restores the include.
+    const write = this.#o.state.stage(mutation);
+    this.#staging += 1;
+    await write.staged;
+    this.#staging -= 1;
+    const apply = this.#o.reconciler.request(record);
+    apply.catch(() => undefined); // settled below, unless the state write failed first
     try {
-      await this.#o.state.update(mutation);
+      await write.durable;
     } catch (cause) {
+      await apply.catch(() => undefined); // if it carried the change, it is undone: "nothing changed" holds once we answer
       throw new OperationError(503, `cannot persist runtime state (${(cause as Error).message}); nothing changed`, { cause });
     }
     this.#armExpiry(expiresAt);
     this.#changed(record);
-    const outcome = await this.#settle(this.#o.reconciler.request(record));
+    const outcome = await this.#settle(apply);
     const vips = affected === 'all' ? outcome.vips : this.#o.reconciler.outcomeVips(outcome, affected);
     return { ok: true, vips, applyId: outcome.id };
   }

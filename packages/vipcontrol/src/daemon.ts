@@ -73,7 +73,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     : undefined;
   const reconciler = new Reconciler({
     config,
-    runtime: () => state.state,
+    runtime: () => state.current,
+    persisted: () => state.durable(),
     health: (now) => health.view(now),
     applier,
     loopback,
@@ -99,6 +100,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     logger: log.child({ component: 'api' }),
   });
   await api.listen();
+  reconciler.holdWhile(() => api.intake > 0 || controller.staging > 0);
 
   const system = { at: 0, actor: { source: 'system' as const } };
   // BIRD restarted (or the socket dropped): what it exports now may differ from the file — re-verify.

@@ -30,6 +30,11 @@ import type { ApplyOutcome, ChangeOp, ChangeRecord, LastApplyStatus, VipChange, 
 export interface ReconcilerOptions {
   config: VipcontrolConfig;
   runtime: () => RuntimeState;
+  /**
+   * Settles once the state `runtime()` returned (as of the call) is on disk, rejects if its write
+   * failed; an apply holds `configure confirm` until then. Absent: runtime() is always persisted already.
+   */
+  persisted?: () => Promise<void>;
   health: (now: number) => HealthView;
   applier: Pick<BirdApplier, 'applyWithRollback'>;
   /** Absent when `loopback.manage` is false. */
@@ -40,6 +45,8 @@ export interface ReconcilerOptions {
   /** Backoff after a failed apply: min(max, min * 2^(failures-1)). */
   retryMinMs?: number;
   retryMaxMs?: number;
+  /** Longest an apply waits for a burst still being read off the API socket (see holdWhile). Default 100 ms. */
+  burstHoldMs?: number;
   now?: () => number;
 }
 
@@ -76,6 +83,7 @@ export class Reconciler extends EventEmitter {
   #loopbackWanted: ReadonlySet<string> | undefined;
   #applyId = 0;
   #verifyTimer: NodeJS.Timeout | undefined;
+  #intakeBusy: () => boolean = () => false;
   /** Per outcome: its VIP statuses for a subset of prefixes, computed only when asked for. */
   readonly #outcomeViews = new WeakMap<ApplyOutcome, (only?: ReadonlySet<string>) => VipStatus[]>();
 
@@ -93,7 +101,17 @@ export class Reconciler extends EventEmitter {
       run: (causes) => this.#run(causes),
       retryDelayMs: (failures) => Math.min(max, min * 2 ** Math.min(failures - 1, 16)),
       retryCause: { at: 0, op: 'retry', actor: SYSTEM },
+      hold: { busy: () => this.#intakeBusy(), maxMs: opts.burstHoldMs ?? 100 },
     });
+  }
+
+  /**
+   * `busy()`: requests are still being read (API) or persisted on their way to `request`. An apply
+   * about to start then waits for them (bounded by burstHoldMs), so a burst is one apply rather
+   * than several, each competing with the reading of the rest for the one thread.
+   */
+  holdWhile(busy: () => boolean): void {
+    this.#intakeBusy = busy;
   }
 
   get config(): VipcontrolConfig {
@@ -194,6 +212,8 @@ export class Reconciler extends EventEmitter {
     let loopback: Promise<LoopbackPlan | undefined> | undefined;
     try {
       desired = this.desired(at);
+      // Taken with the state `desired` came from (same tick): its write may still be in flight.
+      const persisted = this.#o.persisted?.();
       const rendered = renderBirdInclude(desired, { protocol4: this.#bird.protocol4, protocol6: this.#bird.protocol6 });
       const differing = this.#differing(desired);
       const { wanted, settled } = this.#loopbackTarget(desired, differing);
@@ -209,7 +229,7 @@ export class Reconciler extends EventEmitter {
       const scope: ApplyScope | undefined =
         full || before === undefined ? undefined : { changed: changedPrefixes(before, desired, differing), known: before };
       this.#applied = undefined;
-      const result = await this.#o.applier.applyWithRollback(rendered, desired, scope);
+      const result = await this.#o.applier.applyWithRollback(rendered, desired, scope, persisted);
       this.#exported = result.observed;
       this.#applied = { config: this.#config, desired };
       // Route first, address after: the fabric stops sending before the address disappears.

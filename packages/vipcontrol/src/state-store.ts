@@ -6,6 +6,11 @@
  * each caller resolved once a write containing its change is on disk. A failed write changes
  * nothing in memory either: the batch is rejected and the state stays as last persisted.
  *
+ * While a write is in flight, `current` is the state being written: the reconciler may apply it at
+ * the same time (the fsyncs run side by side instead of one after the other), but holds BIRD's
+ * `configure confirm` until `durable()` says that state is on disk. If the write fails, `current`
+ * falls back to the persisted state and the apply that waited is undone (bird-applier.ts).
+ *
  * Corrupt state file (decision): the daemon does not guess what a half-readable file meant. It
  * moves the file aside as `<file>.corrupt-<timestamp>` (kept for the operator), logs an error,
  * starts from the empty state (configured MEDs, nothing withdrawn, no drain) and reports the
@@ -52,8 +57,10 @@ export interface StateStoreStatus {
 export class StateStore {
   readonly #file: string;
   readonly #log: Logger;
-  readonly #queue: CoalescingQueue<StateMutation, RuntimeState>;
+  readonly #queue: CoalescingQueue<QueuedMutation, RuntimeState>;
   #state: RuntimeState = emptyRuntimeState();
+  /** The write in flight: its state and a promise that settles with it (never unhandled). */
+  #writing: { readonly state: RuntimeState; readonly done: Promise<void> } | undefined;
   #written: string | undefined;
   #lastWriteAt: number | undefined;
   #error: string | undefined;
@@ -62,12 +69,22 @@ export class StateStore {
   constructor(opts: { file: string; logger: Logger }) {
     this.#file = opts.file;
     this.#log = opts.logger;
-    this.#queue = new CoalescingQueue({ run: (mutations) => this.#persist(mutations) });
+    this.#queue = new CoalescingQueue({ run: (queued) => this.#persist(queued) });
   }
 
-  /** The state as last persisted (what the daemon acts on). */
+  /** The state as last persisted. */
   get state(): RuntimeState {
     return this.#state;
+  }
+
+  /** What the daemon acts on: the state being written, if a write is in flight, else the persisted one. */
+  get current(): RuntimeState {
+    return this.#writing?.state ?? this.#state;
+  }
+
+  /** Settles once `current` (as of this call) is on disk; rejects if that write failed. */
+  durable(): Promise<void> {
+    return this.#writing?.done ?? Promise.resolve();
   }
 
   status(): StateStoreStatus {
@@ -101,7 +118,19 @@ export class StateStore {
 
   /** Applies `mutation` and resolves once the result is on disk. */
   update(mutation: StateMutation): Promise<RuntimeState> {
-    return this.#queue.request(mutation);
+    return this.#queue.request({ mutation });
+  }
+
+  /**
+   * Like `update`, plus `staged`: settles as soon as `current` includes the mutation (its write has
+   * started), or once `durable` has settled (a refused write, a stopped store). Never rejects.
+   */
+  stage(mutation: StateMutation): { staged: Promise<void>; durable: Promise<RuntimeState> } {
+    let onStaged!: () => void;
+    const staged = new Promise<void>((resolve) => (onStaged = resolve));
+    const durable = this.#queue.request({ mutation, onStaged });
+    durable.then(onStaged, onStaged);
+    return { staged, durable };
   }
 
   /** Waits for a write in flight; later updates are refused. */
@@ -109,30 +138,46 @@ export class StateStore {
     return this.#queue.stop();
   }
 
-  async #persist(mutations: StateMutation[]): Promise<RuntimeState> {
+  async #persist(queued: QueuedMutation[]): Promise<RuntimeState> {
     let draft = toDraft(this.#state);
-    for (const mutation of mutations) {
+    for (const { mutation } of queued) {
       const replaced = mutation(draft);
       if (replaced !== undefined) draft = toDraft(replaced);
     }
     const next: RuntimeState = draft;
     const text = `${JSON.stringify(next, null, 2)}\n`;
-    if (text !== this.#written) {
-      try {
-        // 0640: reasons and operator names are not secrets, but nobody outside the group needs them.
-        await writeFileAtomic(this.#file, text, { mode: 0o640 });
-      } catch (error) {
-        this.#error = (error as Error).message;
-        this.#log.error({ event: 'stateWriteFailed', file: this.#file, err: error }, 'cannot persist runtime state; change refused');
-        throw error;
-      }
-      this.#written = text;
-      this.#lastWriteAt = Date.now();
-      this.#error = undefined;
+    if (text === this.#written) {
+      this.#state = next;
+      for (const q of queued) q.onStaged?.();
+      return next;
     }
+    // 0640: reasons and operator names are not secrets, but nobody outside the group needs them.
+    const write = writeFileAtomic(this.#file, text, { mode: 0o640 });
+    const done = write.then(() => undefined);
+    done.catch(() => undefined); // awaited by applies that rendered `next`, if any; the caller gets the error below
+    this.#writing = { state: next, done };
+    for (const q of queued) q.onStaged?.();
+    try {
+      await write;
+    } catch (error) {
+      this.#error = (error as Error).message;
+      this.#log.error({ event: 'stateWriteFailed', file: this.#file, err: error }, 'cannot persist runtime state; change refused');
+      throw error;
+    } finally {
+      this.#writing = undefined;
+    }
+    this.#written = text;
+    this.#lastWriteAt = Date.now();
+    this.#error = undefined;
     this.#state = next;
     return next;
   }
+}
+
+/** A mutation waiting for the next write; `onStaged` runs once `current` includes it. */
+interface QueuedMutation {
+  readonly mutation: StateMutation;
+  readonly onStaged?: () => void;
 }
 
 /** A private, editable copy (the state itself may be shared with an apply in flight and is never edited). */

@@ -53,6 +53,36 @@ describe('StateStore', async () => {
     await assert.rejects(readFile(file), { code: 'ENOENT' });
   });
 
+  it('stage: `current` shows the change while it is written, `durable()` settles with the write; a refused write falls back', async () => {
+    const dir = join(tmp.path, 'staged');
+    await mkdir(dir);
+    const file = join(dir, 'state.json');
+    const store = new StateStore({ file, logger });
+    await store.load();
+    const write = store.stage((d) => {
+      d.overrides['198.51.100.7/32'] = { med: 70, setAt: 1 };
+    });
+    await write.staged;
+    assert.equal(store.current.overrides['198.51.100.7/32']?.med, 70, 'current includes the staged change');
+    assert.equal(store.state.overrides['198.51.100.7/32'], undefined, 'state is only what is on disk');
+    const durable = store.durable();
+    await durable;
+    await write.durable;
+    assert.equal(store.state, store.current);
+    assert.equal((JSON.parse(await readFile(file, 'utf8')) as { overrides: Record<string, { med: number }> }).overrides['198.51.100.7/32']!.med, 70);
+
+    await rm(dir, { recursive: true });
+    const refused = store.stage((d) => {
+      d.overrides['198.51.100.8/32'] = { med: 80, setAt: 2 };
+    });
+    await refused.staged;
+    const pending = store.durable();
+    await assert.rejects(refused.durable, /cannot write/);
+    await assert.rejects(pending, /cannot write/, 'an apply holding configure for it hears of the failure');
+    assert.equal(store.current.overrides['198.51.100.8/32'], undefined, 'current falls back to the persisted state');
+    assert.equal(store.current, store.state);
+  });
+
   it('a failed write rejects the update and leaves the state as last persisted', async () => {
     const dir = join(tmp.path, 'gone');
     await mkdir(dir);

@@ -2,8 +2,8 @@
 // proves the rendered routes plus docs/bird.md's export filter carry the MED to the router.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Lab, type DaemonProcess, type LabHost } from '@vipcontrol/testlab';
-import { V4, V6, VIPS, routeAt, sha256, vipctlOk, waitGone, waitMed } from './e2e-helpers.js';
+import type { DaemonProcess, Lab, LabHost } from '@vipcontrol/testlab';
+import { V4, V6, routeAt, sha256, startE2eLab, vipctlOk, waitGone, waitMed } from './e2e-helpers.js';
 
 let lab: Lab;
 let node: LabHost;
@@ -11,12 +11,8 @@ let daemon: DaemonProcess;
 let birdConfHash: string;
 
 before(async () => {
-  lab = await Lab.create({ nodes: 1, mode: 'ebgp' });
-  const first = lab.nodes[0];
-  assert.ok(first);
-  node = first;
-  birdConfHash = await sha256(node.bird.configPath);
-  daemon = await lab.startVipcontrol(node, { vips: VIPS });
+  // The first test waits for the routes itself: that the MED reaches the router on eBGP is what it proves.
+  ({ lab, node, daemon, birdConfHash } = await startE2eLab({ mode: 'ebgp', waitAnnounced: false }));
 });
 
 after(async () => {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { waitFor, type Lab } from '@vipcontrol/testlab';
+import { Lab, waitFor, type DaemonProcess, type LabHost, type LabMode } from '@vipcontrol/testlab';
 
 /** A route as the router's BIRD reports it (vipctl does not depend on the BIRD client itself). */
 export type RouteInfo = Awaited<ReturnType<Lab['routerRoutes']>>[number];
@@ -28,6 +28,38 @@ export const VIPS = [
   { prefix: V6, med: 100, communities: ['65000:600'], largeCommunities: ['65000:6:6'] },
   { prefix: SENTINEL, med: 100 },
 ];
+
+/** A one-node lab with vipcontrol running on the node, configured with VIPS. */
+export interface E2eLab {
+  readonly lab: Lab;
+  readonly node: LabHost;
+  readonly daemon: DaemonProcess;
+  /** sha256 of the node's bird.conf before vipcontrol ran: the suites prove it is never touched. */
+  readonly birdConfHash: string;
+}
+
+/**
+ * Creates a one-node lab (iBGP unless `mode` says otherwise), starts vipcontrol with VIPS on the node
+ * and, unless `waitAnnounced` is false, waits until the router sees V4 and V6 at MED 100. The lab is
+ * destroyed if any step fails, since the caller's `after()` never receives it then.
+ */
+export async function startE2eLab(opts: { mode?: LabMode; waitAnnounced?: boolean } = {}): Promise<E2eLab> {
+  const lab = await Lab.create({ nodes: 1, mode: opts.mode ?? 'ibgp' });
+  try {
+    const node = lab.nodes[0];
+    assert.ok(node);
+    const birdConfHash = await sha256(node.bird.configPath);
+    const daemon = await lab.startVipcontrol(node, { vips: VIPS });
+    if (opts.waitAnnounced ?? true) {
+      await waitMed(lab, V4, 100);
+      await waitMed(lab, V6, 100);
+    }
+    return { lab, node, daemon, birdConfHash };
+  } catch (err) {
+    await lab.destroy();
+    throw err;
+  }
+}
 
 export interface VipctlResult {
   readonly exitCode: number;

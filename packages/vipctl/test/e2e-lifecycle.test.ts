@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Lab, waitFor, type DaemonProcess, type LabHost } from '@vipcontrol/testlab';
+import { waitFor, type DaemonProcess, type Lab, type LabHost } from '@vipcontrol/testlab';
 import { ApiClient } from '../src/api-client.js';
 import {
   SENTINEL,
@@ -15,6 +15,7 @@ import {
   oneLine,
   routeAt,
   sha256,
+  startE2eLab,
   statusJson,
   vipctl,
   vipctlOk,
@@ -28,14 +29,7 @@ let daemon: DaemonProcess;
 let birdConfHash: string;
 
 before(async () => {
-  lab = await Lab.create({ nodes: 1 });
-  const first = lab.nodes[0];
-  assert.ok(first);
-  node = first;
-  birdConfHash = await sha256(node.bird.configPath);
-  daemon = await lab.startVipcontrol(node, { vips: VIPS });
-  await waitMed(lab, V4, 100);
-  await waitMed(lab, V6, 100);
+  ({ lab, node, daemon, birdConfHash } = await startE2eLab());
 });
 
 after(async () => {

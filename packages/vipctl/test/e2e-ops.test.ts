@@ -3,10 +3,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
-import { Lab, type DaemonProcess, type LabHost } from '@vipcontrol/testlab';
+import type { DaemonProcess, Lab, LabHost } from '@vipcontrol/testlab';
 import { ApiClient } from '../src/api-client.js';
 import { ApiError } from '../src/errors.js';
-import { SENTINEL, V4, V6, VIPS, type LabConfig, editConfig, lineOf, oneLine, routeAt, sha256, statusJson, vipctl, vipctlAsNobody, vipctlOk, waitGone, waitMed } from './e2e-helpers.js';
+import { SENTINEL, V4, V6, type LabConfig, editConfig, lineOf, oneLine, routeAt, sha256, startE2eLab, statusJson, vipctl, vipctlAsNobody, vipctlOk, waitGone, waitMed } from './e2e-helpers.js';
 
 let lab: Lab;
 let node: LabHost;
@@ -15,15 +15,8 @@ let birdConfHash: string;
 let sock: string;
 
 before(async () => {
-  lab = await Lab.create({ nodes: 1 });
-  const first = lab.nodes[0];
-  assert.ok(first);
-  node = first;
-  birdConfHash = await sha256(node.bird.configPath);
-  daemon = await lab.startVipcontrol(node, { vips: VIPS });
+  ({ lab, node, daemon, birdConfHash } = await startE2eLab());
   sock = daemon.apiSocket;
-  await waitMed(lab, V4, 100);
-  await waitMed(lab, V6, 100);
 });
 
 after(async () => {

@@ -11,13 +11,17 @@ const ATTRIBUTE = /^\s*([A-Za-z][\w.]*):\s?(.*)$/;
 /**
  * Reads `show route … all`: `1007` lines carry tables (`Table master4:`), route first lines and
  * their next hops, `1008` the `Type:` line and `1012` the attribute lines, all mixing codes with
- * space continuations. Lines BIRD cut (`8000 <line overflow>`, or its own "..." on long AS paths)
- * leave that attribute missing or partial rather than failing the whole answer.
+ * space continuations. A long community list is wrapped by BIRD itself onto further lines indented
+ * by two tabs (nest/rt-attr.c), which continue the attribute above. Lines BIRD cut
+ * (`8000 <line overflow>`, or its own "..." on long AS paths) leave that attribute missing or partial
+ * rather than failing the whole answer.
  */
 export function parseRoutes(reply: BirdReply): RouteInfo[] {
   const routes: RouteInfo[] = [];
   let table: string | undefined;
   let route: RouteInfo | undefined;
+  /** The attribute the previous line set, which a "\t\t" line continues. */
+  let lastKey: string | undefined;
   for (const { code, text } of reply.lines) {
     if (code !== 1007 && code !== 1008 && code !== 1012) continue;
     const t = TABLE.exec(text);
@@ -33,9 +37,10 @@ export function parseRoutes(reply: BirdReply): RouteInfo[] {
         route = firstLine(m, route?.prefix, table);
         routes.push(route);
       }
+      lastKey = undefined;
       continue;
     }
-    if (route) detailLine(route, text);
+    if (route) lastKey = detailLine(route, text, lastKey);
   }
   return routes;
 }
@@ -64,28 +69,36 @@ function firstLine(m: RegExpExecArray, previousPrefix: string | undefined, table
   return route;
 }
 
-function detailLine(route: RouteInfo, text: string): void {
+/** Reads one detail line into `route`; returns the attribute key it set (or continued), if any. */
+function detailLine(route: RouteInfo, text: string, lastKey: string | undefined): string | undefined {
+  if (lastKey !== undefined && text.startsWith('\t\t')) {
+    const value = `${route.attributes[lastKey] ?? ''} ${text.trim()}`;
+    route.attributes[lastKey] = value;
+    applyAttribute(route, lastKey, value);
+    return lastKey;
+  }
   const via = /^\s*via /.test(text) ? VIA.exec(text) : null;
   if (via) {
     // Multipath routes list several next hops; the first one is reported.
     route.nextHop ??= via[1];
     route.iface ??= via[2];
-    return;
+    return undefined;
   }
   const dev = /^\s*dev (\S+)/.exec(text);
   if (dev) {
     route.iface ??= dev[1];
-    return;
+    return undefined;
   }
   const a = ATTRIBUTE.exec(text);
-  if (!a) return;
+  if (!a) return undefined;
   const [, key, value] = a as unknown as [string, string, string];
   if (key === 'Type') {
     route.type = value;
-    return;
+    return undefined;
   }
   route.attributes[key] = value;
   applyAttribute(route, key, value);
+  return key;
 }
 
 function applyAttribute(route: RouteInfo, key: string, value: string): void {

@@ -211,7 +211,6 @@ function renderBody(
     + `include file ${r.daemon.includeIdentical ? 'byte-identical to' : 'DIFFERENT from'} the bare half's, ${r.daemon.appliesPerSample.toFixed(2)} apply per set-med`);
   const cpu = cpus();
   return [
-    '<!-- vipcontrol-bench:start -->',
     `Run ${run.startedAt.toISOString().replace(/\.\d+Z$/, 'Z')} with \`bash scripts/bench.sh core\` (program: \`node packages/testlab/dist/src/bench/apply-bench.js\`), `
       + `${cpu.length} × ${cpu[0]?.model.trim() ?? 'CPU'}, load average ${run.load.toFixed(2)} at start (the machine is shared), whole run ${(run.totalMs / 1000).toFixed(0)} s.`,
     '',
@@ -241,7 +240,6 @@ function renderBody(
       + `vipcontrol runs with the NODE_OPTIONS of systemd/vipcontrol.service (${nodeOptions(results)}).${withRender}`,
     '',
     `Per scale: ${facts.join('; ')}.`,
-    '<!-- vipcontrol-bench:end -->',
   ].join('\n');
 }
 

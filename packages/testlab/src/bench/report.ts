@@ -2,7 +2,7 @@
  * The benchmark's output: Markdown tables, and the benchmark's own section of docs/benchmarks.md.
  * Other benchmarks (viphealth, fleet) own other sections of that file; only ours is replaced.
  */
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { replaceDocSection } from './doc-section.js';
 
 /** One line of the results table. */
 export interface Row {
@@ -29,10 +29,8 @@ export function resultsTable(rows: readonly Row[]): string {
   );
 }
 
-export const SECTION_TITLE = '## vipcontrol (issue 2)';
-
 /** Top of docs/benchmarks.md, above every section. */
-export function fileHeader(date: string): string {
+function fileHeader(date: string): string {
   return [
     '# Benchmarks',
     '',
@@ -44,39 +42,15 @@ export function fileHeader(date: string): string {
 }
 
 /**
- * Replaces (or appends) the `## vipcontrol (issue 2)` section of `path`, keeps every other section as
- * it is, and refreshes the file header. Written via temp file + rename so a concurrent reader never
- * sees half a file.
+ * Replaces the body of the `## vipcontrol (issue 2)` section of `path` (creating it first in the file
+ * when missing), keeps every other section as it is, and refreshes the file header's date.
  */
 export async function writeSection(path: string, body: string, date: string): Promise<void> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    text = '';
-  }
-  const sections = splitSections(text);
-  const ours = `${SECTION_TITLE}\n\n${body.trim()}\n`;
-  const at = sections.findIndex((s) => s.startsWith(`${SECTION_TITLE}\n`));
-  if (at >= 0) sections[at] = ours;
-  else sections.unshift(ours); // ours first: issue 2 comes before the others
-  const out = `${fileHeader(date)}\n${sections.map((s) => s.trimEnd()).join('\n\n')}\n`;
-  const temp = `${path}.tmp-${process.pid}`;
-  await writeFile(temp, out);
-  await rename(temp, path);
-}
-
-/** The `## ` sections of a Markdown file; whatever precedes the first one (the header) is dropped. */
-function splitSections(text: string): string[] {
-  const sections: string[] = [];
-  let current: string[] | undefined;
-  for (const line of text.split('\n')) {
-    if (line.startsWith('## ')) {
-      if (current) sections.push(current.join('\n'));
-      current = [line];
-    } else current?.push(line);
-  }
-  if (current) sections.push(current.join('\n'));
-  return sections;
+  await replaceDocSection(path, {
+    marker: 'vipcontrol-bench',
+    title: 'vipcontrol (issue 2)',
+    markdown: body.trim(),
+    position: 'first', // issue 2 comes before the others
+    header: fileHeader(date),
+  });
 }

@@ -1,6 +1,5 @@
 /** The viphealth benchmark's tables, and its section of docs/benchmarks.md. */
-import { readFile, writeFile } from 'node:fs/promises';
-import { repoPath, summarize } from '@vipcontrol/testlab';
+import { replaceDocSection, repoPath, summarize } from '@vipcontrol/testlab';
 import type { Phases } from './check-runs.js';
 import type { Footprint } from './footprint.js';
 
@@ -70,33 +69,25 @@ export function formatTables(rows: readonly Row[], footprints: readonly Footprin
 
 /** Rewrites only the viphealth section of docs/benchmarks.md (between its markers), creating it if needed. */
 export async function updateDoc(tables: string, opts: { trials: number; defaultTrials: number; pollMs: number; seconds: number }): Promise<void> {
-  const file = repoPath('docs/benchmarks.md');
-  const start = '<!-- viphealth-bench:start -->';
-  const end = '<!-- viphealth-bench:end -->';
-  const body = [
-    start,
-    `Measured ${new Date().toISOString().slice(0, 10)} by \`scripts/bench.sh health\` (packages/viphealth/src/bench/failover-bench.ts, ` +
-      `${opts.seconds} s), ${opts.trials} trials per row (${opts.defaultTrials} for ExaBGP's defaults, in parallel lanes), in one lab: a BIRD ` +
-      '2.0.12 route reflector, a node running BIRD + vipcontrol + viphealth, and an ExaBGP 4.2 host running its healthcheck, each in its own ' +
-      'network namespace, node 20, 2 cores. The equal-settings rows are measured interleaved (one trial of each in turn), so a load change ' +
-      'on the machine hits both products alike.',
-    '',
-    'Every trial waits a random time, uniform over two check intervals, before the kill and before the restart, for both products alike: the ' +
-      '*phase* (how long the dead service waits for the next run of the check) is chance, and is shown. *After first failing run* subtracts ' +
-      'it — the detection-normalised figure, ideally (fall − 1) × fast interval plus the run and the product\'s overhead. *After deciding run* ' +
-      'is the router\'s change minus the end of the run that met fall (or rise): report → vipcontrol → BIRD reconfigure → BGP UPDATE → router ' +
-      'for viphealth; healthcheck → ExaBGP API → BGP UPDATE → router for ExaBGP. Run times come from viphealth\'s `checkRan` trace lines and ' +
-      'from `$EPOCHREALTIME` logged by ExaBGP\'s check script (bash builtins: a TCP connect through /dev/tcp; the same pidfile + /proc zombie ' +
-      `test as viphealth's process check). The router is polled every ${opts.pollMs} ms. ExaBGP's timeout takes whole seconds (1 s here).`,
-    '',
-    tables,
-    end,
-  ].join('\n');
-  let text = await readFile(file, 'utf8').catch(() => '# Benchmarks\n');
-  if (text.includes(start) && text.includes(end)) {
-    text = text.slice(0, text.indexOf(start)) + body + text.slice(text.indexOf(end) + end.length);
-  } else {
-    text = `${text.trimEnd()}\n\n## viphealth\n\n${body}\n`;
-  }
-  await writeFile(file, text);
+  await replaceDocSection(repoPath('docs/benchmarks.md'), {
+    marker: 'viphealth-bench',
+    title: 'viphealth',
+    markdown: [
+      `Measured ${new Date().toISOString().slice(0, 10)} by \`scripts/bench.sh health\` (packages/viphealth/src/bench/failover-bench.ts, ` +
+        `${opts.seconds} s), ${opts.trials} trials per row (${opts.defaultTrials} for ExaBGP's defaults, in parallel lanes), in one lab: a BIRD ` +
+        '2.0.12 route reflector, a node running BIRD + vipcontrol + viphealth, and an ExaBGP 4.2 host running its healthcheck, each in its own ' +
+        'network namespace, node 20, 2 cores. The equal-settings rows are measured interleaved (one trial of each in turn), so a load change ' +
+        'on the machine hits both products alike.',
+      '',
+      'Every trial waits a random time, uniform over two check intervals, before the kill and before the restart, for both products alike: the ' +
+        '*phase* (how long the dead service waits for the next run of the check) is chance, and is shown. *After first failing run* subtracts ' +
+        'it — the detection-normalised figure, ideally (fall − 1) × fast interval plus the run and the product\'s overhead. *After deciding run* ' +
+        'is the router\'s change minus the end of the run that met fall (or rise): report → vipcontrol → BIRD reconfigure → BGP UPDATE → router ' +
+        'for viphealth; healthcheck → ExaBGP API → BGP UPDATE → router for ExaBGP. Run times come from viphealth\'s `checkRan` trace lines and ' +
+        'from `$EPOCHREALTIME` logged by ExaBGP\'s check script (bash builtins: a TCP connect through /dev/tcp; the same pidfile + /proc zombie ' +
+        `test as viphealth's process check). The router is polled every ${opts.pollMs} ms. ExaBGP's timeout takes whole seconds (1 s here).`,
+      '',
+      tables,
+    ].join('\n'),
+  });
 }
