@@ -15,3 +15,4 @@ export * from './render.js';
 export * from './compare.js';
 export * from './loopback-plan.js';
 export * from './api-bodies.js';
+export * from './bird-keywords.js';

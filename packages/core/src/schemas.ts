@@ -4,6 +4,7 @@
  * an `ip` argument must match a narrow grammar, never be escaped after the fact.
  */
 import { z } from 'zod';
+import { BIRD_RESERVED_NAMES } from './bird-keywords.js';
 import { canonicalCommunity, canonicalLargeCommunity } from './community.js';
 import { parseDuration } from './duration.js';
 import { canonicalPrefix } from './prefix.js';
@@ -69,10 +70,18 @@ export const reasonSchema = z.string().superRefine((s, ctx) => {
   if (problem) ctx.addIssue({ code: 'custom', message: problem, input: s });
 });
 
-/** A BIRD symbol usable as a protocol name (BIRD's lexer allows more; we allow what is certainly a plain symbol). */
-export const birdNameSchema = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,31}$/, {
-  message: 'must be a BIRD name: a letter or _ then up to 31 letters, digits or _',
-});
+/**
+ * A BIRD symbol usable as a protocol name (BIRD's lexer allows more; we allow what is certainly a plain
+ * symbol), and not one of the common BIRD keywords, which BIRD would not parse as a name.
+ */
+export const birdNameSchema = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,31}$/, {
+    message: 'must be a BIRD name: a letter or _ then up to 31 letters, digits or _',
+  })
+  .refine((s) => !BIRD_RESERVED_NAMES.has(s), {
+    message: 'must not be a BIRD keyword (BIRD cannot parse it as a protocol name)',
+  });
 
 /** A Linux interface name: 1..15 characters (IFNAMSIZ), no '/', ':', '@', whitespace; not "." or "..". */
 export const interfaceNameSchema = z

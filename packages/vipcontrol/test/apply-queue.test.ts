@@ -86,6 +86,47 @@ describe('CoalescingQueue', () => {
     assert.equal(q.nextRetryAt, undefined);
   });
 
+  it('hold: a lone request starts at once; while more are on their way the run waits and takes them all', async () => {
+    const r = recorder();
+    let incoming = 0;
+    const q = new CoalescingQueue<number, string>({ run: r.run, hold: { busy: () => incoming > 0, maxMs: 10_000 } });
+    const lone = q.request(0);
+    await tick();
+    assert.deepEqual(r.calls, [[0]], 'nothing busy: no hold');
+    r.gates[0]!.resolve('a');
+    assert.equal(await lone, 'a');
+
+    incoming = 3;
+    const burst = [q.request(1)];
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(r.calls.length, 1, 'held while requests are still coming in');
+    for (const i of [2, 3]) {
+      burst.push(q.request(i));
+      incoming -= 1;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(r.calls.length, 1, 'still one on its way');
+    burst.push(q.request(4));
+    incoming -= 1;
+    await waitUntil(() => r.calls.length === 2);
+    assert.deepEqual(r.calls[1], [1, 2, 3, 4], 'one run for the whole burst');
+    r.gates[1]!.resolve('b');
+    assert.deepEqual(await Promise.all(burst), ['b', 'b', 'b', 'b']);
+  });
+
+  it('hold: never longer than maxMs after the oldest waiting request', async () => {
+    const r = recorder();
+    const q = new CoalescingQueue<number, string>({ run: r.run, hold: { busy: () => true, maxMs: 30 } });
+    const t0 = performance.now();
+    const held = q.request(1);
+    await waitUntil(() => r.calls.length === 1);
+    const waited = performance.now() - t0;
+    assert.ok(waited >= 29, `held ${waited.toFixed(1)} ms, at least maxMs`);
+    assert.ok(waited < 1000, `held ${waited.toFixed(1)} ms, released after maxMs`);
+    r.gates[0]!.resolve('x');
+    assert.equal(await held, 'x');
+  });
+
   it('stop() rejects queued requests, waits for the run in flight, refuses new ones', async () => {
     const r = recorder();
     const q = new CoalescingQueue<number, string>({ run: r.run });
