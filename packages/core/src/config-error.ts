@@ -154,6 +154,21 @@ function locate(doc: Document, path: readonly PropertyKey[], key: boolean): Node
 }
 
 /**
+ * Where the value at `path` sits in YAML `text` (1-based; the nearest enclosing node when the path stops
+ * early), for problems found after parsing, e.g. by running BIRD on what the config renders.
+ * Undefined when the text does not parse as YAML.
+ */
+export function yamlPosition(text: string, path: readonly PropertyKey[]): { line: number; column: number } | undefined {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, strict: true });
+  if (doc.errors.length > 0) return undefined;
+  const offset = locate(doc, path, false)?.range?.[0];
+  if (offset === undefined) return undefined;
+  const { line, col } = lineCounter.linePos(offset);
+  return { line, column: col };
+}
+
+/**
  * Parses YAML text and validates it with a zod schema; any syntax or schema problem becomes a
  * ConfigError whose issues carry the line/column of the node at fault.
  *

@@ -169,6 +169,7 @@ const fileSchema = z
       ctx.addIssue({ code: 'custom', message: 'must differ from bird.protocol4', path: ['bird', 'protocol6'] });
     }
     checkOwnPaths(c, ctx);
+    if (c.loopback.manage) checkHostRoutes(c.vips, ctx);
     const seen = new Map<string, number>();
     c.vips.forEach((v, i) => {
       const first = seen.get(v.prefix.prefix);
@@ -216,6 +217,27 @@ function checkOwnPaths(c: { bird: { includeFile: string; socket: string }; state
     if (first !== undefined) ctx.addIssue({ code: 'custom', message: `must differ from ${first} (${value})`, path });
     else seen.set(key, path.join('.'));
   }
+}
+
+/**
+ * With `loopback.manage: true` the daemon runs `ip addr add PREFIX dev lo`. For anything shorter than a
+ * host route that makes the whole range local to the node (Linux answers for every address of a prefix
+ * on lo), so traffic to peers and fabric addresses inside it — BGP sessions included — never leaves.
+ */
+function checkHostRoutes(vips: readonly { prefix: { prefix: string; family: 4 | 6 } }[], ctx: z.RefinementCtx): void {
+  vips.forEach((v, i) => {
+    const host = v.prefix.family === 4 ? 32 : 128;
+    const length = Number(v.prefix.prefix.slice(v.prefix.prefix.lastIndexOf('/') + 1));
+    if (length === host) return;
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        `must be a /${host} while loopback.manage is true: on the loopback, ${v.prefix.prefix} would make every ` +
+        'address in it local to this node and black-hole traffic to them (BGP peers included); ' +
+        'use a host route, or set loopback.manage: false',
+      path: ['vips', i, 'prefix'],
+    });
+  });
 }
 
 /** `/a//b/./c/../d` → `/a/b/d` (lexically, like path.posix.normalize; the core does no I/O). */

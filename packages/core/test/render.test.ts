@@ -47,7 +47,8 @@ const CASES: Record<string, () => string> = {
   - { prefix: 192.0.2.0/24, med: 4294967295 }
   - { prefix: 203.0.113.7/32, med: 1 }
   - { prefix: "::/0", med: 3 }`,
-      'bird: { protocol4: v4_test, protocol6: _V6 }',
+      // Shorter prefixes need an unmanaged loopback (see vipcontrol-config).
+      'bird: { protocol4: v4_test, protocol6: _V6 }\nloopback: { manage: false }',
     );
     const health = { checks: [check('ingest', 'down', ['198.51.100.2/32'], 1000), check('dead', 'down', ['203.0.113.7/32'], 'withdraw')], leaseExpired: false };
     const rt = runtime({ overrides: { '2001:db8::10/128': { med: 4294967295, setAt: 0 } }, withdrawn: { '::/0': { at: 0, reason: 'x"; }; protocol evil {' } } });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConfigError } from '../src/config-error.js';
+import { BIRD_RESERVED_NAMES } from '../src/bird-keywords.js';
 import { parseVipcontrolConfig } from '../src/vipcontrol-config.js';
 
 // DESIGN.md's minimal vipcontrol.yaml, verbatim.
@@ -194,4 +195,31 @@ test("the daemon's own files cannot be BIRD's main config, BIRD's socket or one 
   assert.match(errorOf('bird: { socket: /run/x.sock }\napi: { socket: /run//x.sock }\n'), /api\.socket: must differ from bird\.socket \(\/run\/\/x\.sock\)/);
   // Names that merely contain "bird.conf" are fine.
   assert.equal(parseVipcontrolConfig('bird: { includeFile: /etc/bird/vipcontrol-bird.conf.d }\n', 'v.yaml', { hostname: 'h' }).bird.includeFile, '/etc/bird/vipcontrol-bird.conf.d');
+});
+
+test('BIRD keywords are refused as protocol names (BIRD would not parse the include)', () => {
+  assert.equal(
+    errorOf('bird: { protocol4: static }\n'),
+    'v.yaml:1:20: bird.protocol4: must not be a BIRD keyword (BIRD cannot parse it as a protocol name)',
+  );
+  for (const word of ['bgp', 'ipv4', 'table', 'bgp_med', 'dest', 'filter', 'function', 'route', 'define']) {
+    assert.ok(BIRD_RESERVED_NAMES.has(word), word);
+    assert.match(errorOf(`bird: { protocol6: ${word} }\n`), /^v\.yaml:1:20: bird\.protocol6: must not be a BIRD keyword/, word);
+  }
+  // Keywords are case-sensitive in BIRD, and names merely containing one are plain symbols.
+  const c = parseVipcontrolConfig('bird: { protocol4: Static, protocol6: bgp_med6 }\n', 'v.yaml', { hostname: 'h' });
+  assert.deepEqual([c.bird.protocol4, c.bird.protocol6], ['Static', 'bgp_med6']);
+});
+
+test('with loopback.manage, every VIP must be a host route; without it, shorter prefixes are allowed', () => {
+  // `ip addr add 10.0.0.0/16 dev lo` would make the whole /16 local to the node.
+  const vips = 'vips:\n  - { prefix: 198.51.100.10/32, med: 1 }\n  - { prefix: 10.0.0.0/16, med: 1 }\n  - { prefix: "2001:db8::/64", med: 1 }\n';
+  const lines = errorOf(vips).split('\n');
+  assert.equal(lines.length, 2, lines.join('\n'));
+  assert.match(lines[0] ?? '', /^v\.yaml:3:15: vips\[1\]\.prefix: must be a \/32 while loopback\.manage is true: on the loopback, 10\.0\.0\.0\/16 would make every address in it local to this node .*set loopback\.manage: false$/);
+  assert.match(lines[1] ?? '', /^v\.yaml:4:15: vips\[2\]\.prefix: must be a \/128 while loopback\.manage is true: .*2001:db8::\/64/);
+  // manage defaults to true, so an explicit true behaves the same.
+  assert.match(errorOf(`loopback: { manage: true }\n${vips}`), /vips\[1\]\.prefix: must be a \/32/);
+  const c = parseVipcontrolConfig(`loopback: { manage: false }\n${vips}`, 'v.yaml', { hostname: 'h' });
+  assert.deepEqual(c.vips.map((v) => v.prefix), ['198.51.100.10/32', '10.0.0.0/16', '2001:db8::/64']);
 });

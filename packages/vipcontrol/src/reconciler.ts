@@ -45,7 +45,7 @@ export interface ReconcilerOptions {
   /** Backoff after a failed apply: min(max, min * 2^(failures-1)). */
   retryMinMs?: number;
   retryMaxMs?: number;
-  /** Longest an apply waits for a burst still being read off the API socket (see holdWhile). Default 100 ms. */
+  /** Longest an apply waits for a burst still being read off the API socket (see holdWhile). Default 200 ms. */
   burstHoldMs?: number;
   now?: () => number;
 }
@@ -101,7 +101,7 @@ export class Reconciler extends EventEmitter {
       run: (causes) => this.#run(causes),
       retryDelayMs: (failures) => Math.min(max, min * 2 ** Math.min(failures - 1, 16)),
       retryCause: { at: 0, op: 'retry', actor: SYSTEM },
-      hold: { busy: () => this.#intakeBusy(), maxMs: opts.burstHoldMs ?? 100 },
+      hold: { busy: () => this.#intakeBusy(), maxMs: opts.burstHoldMs ?? 200 },
     });
   }
 

@@ -3,7 +3,7 @@
  * are "FILE:LINE:COL: path: reason", the form editors and Puppet's validate_cmd output understand.
  */
 import { hostname } from 'node:os';
-import { ConfigError, parseVipcontrolConfig, parseViphealthConfig } from '@vipcontrol/core';
+import { ConfigError, parseVipcontrolConfig, parseViphealthConfig, type VipcontrolConfig } from '@vipcontrol/core';
 
 export type ConfigKind = 'vipcontrol' | 'viphealth';
 
@@ -16,14 +16,19 @@ export function detectKind(text: string): ConfigKind {
 export interface ValidationResult {
   readonly ok: boolean;
   readonly lines: readonly string[];
+  /** The parsed config of a valid vipcontrol.yaml, for checks beyond the schema (bird-name-check.ts). */
+  readonly vipcontrol?: VipcontrolConfig;
 }
 
 /** Parses `text` as a `kind` config named `file`. */
 export function validateConfig(text: string, file: string, kind: ConfigKind): ValidationResult {
   try {
-    if (kind === 'viphealth') parseViphealthConfig(text, file);
-    else parseVipcontrolConfig(text, file, { hostname: hostname() });
-    return { ok: true, lines: [`${file}: OK`] };
+    const ok = [`${file}: OK`];
+    if (kind === 'viphealth') {
+      parseViphealthConfig(text, file);
+      return { ok: true, lines: ok };
+    }
+    return { ok: true, lines: ok, vipcontrol: parseVipcontrolConfig(text, file, { hostname: hostname() }) };
   } catch (err) {
     if (err instanceof ConfigError) return { ok: false, lines: formatIssues(err, file) };
     throw err; // a bug in a parser, not a verdict on the file: let run() report it

@@ -1,11 +1,13 @@
 // run() in-process, for everything that needs no daemon: usage errors, config validate, no socket.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BIRD_RESERVED_NAMES, parseVipcontrolConfig } from '@vipcontrol/core';
 import { run } from '../src/program.js';
 import { ExitCode } from '../src/errors.js';
+import { birdNameRejections, findBird } from '../src/bird-name-check.js';
 
 let dir: string;
 before(async () => {
@@ -15,13 +17,20 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+type Env = Record<string, string | undefined>;
+
+/** vipctl with an empty environment: no PATH, so `config validate` finds no bird to ask. */
 async function vipctl(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return vipctlIn({}, ...argv);
+}
+
+async function vipctlIn(env: Env, ...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   const code = await run(['--socket', join(dir, 'missing.sock'), ...argv], {
     stdout: (s) => (stdout += s),
     stderr: (s) => (stderr += s),
-    env: {},
+    env,
   });
   return { code, stdout, stderr };
 }
@@ -137,4 +146,50 @@ checks:
   const r = await vipctl('config', 'validate', '--kind', 'vipcontrol', file);
   assert.equal(r.code, ExitCode.failed);
   assert.match(r.stderr, /checks: unknown key/);
+});
+
+// The suite's machine has BIRD 2.0.12 installed (see contracts): these run it for real.
+const WITH_BIRD: Env = { PATH: process.env['PATH'] };
+
+test('config validate asks the installed bird about protocol names core does not know are keywords', async () => {
+  assert.ok(await findBird(WITH_BIRD), 'bird must be on PATH for this test');
+  // ospf_tag and krt_metric are BIRD keywords outside core's short list: only bird itself can refuse them.
+  const v4 = join(dir, 'kw4.yaml');
+  await writeFile(v4, GOOD.replace('includeFile: /etc/bird/vipcontrol.conf\n', '$&  protocol4: ospf_tag\n'));
+  const r4 = await vipctlIn(WITH_BIRD, 'config', 'validate', v4);
+  assert.equal(r4.code, ExitCode.failed);
+  assert.equal(r4.stdout, '');
+  assert.equal(r4.stderr, `${v4}:5:14: bird.protocol4: BIRD rejects this name: syntax error, unexpected OSPF_TAG\n`);
+
+  const v6 = join(dir, 'kw6.yaml');
+  await writeFile(v6, GOOD.replace('includeFile: /etc/bird/vipcontrol.conf\n', '$&  protocol6: krt_metric\n'));
+  const r6 = await vipctlIn(WITH_BIRD, 'config', 'validate', '--json', v6);
+  assert.equal(r6.code, ExitCode.failed);
+  assert.deepEqual(JSON.parse(r6.stdout), {
+    file: v6,
+    ok: false,
+    errors: [`${v6}:5:14: bird.protocol6: BIRD rejects this name: syntax error, unexpected KRT_METRIC`],
+  });
+
+  // Accepted names stay OK, including one the stub's own device protocol could have taken.
+  const fine = join(dir, 'fine.yaml');
+  await writeFile(fine, GOOD.replace('includeFile: /etc/bird/vipcontrol.conf\n', '$&  protocol4: device1\n'));
+  assert.deepEqual(await vipctlIn(WITH_BIRD, 'config', 'validate', fine), { code: 0, stdout: `${fine}: OK\n`, stderr: '' });
+
+  // No bird on PATH: nothing extra is checked or said.
+  const empty = join(dir, 'no-bird-here');
+  await mkdir(empty, { recursive: true });
+  assert.equal(await findBird({ PATH: empty }), undefined);
+  assert.deepEqual(await vipctlIn({ PATH: empty }, 'config', 'validate', v4), { code: 0, stdout: `${v4}: OK\n`, stderr: '' });
+});
+
+test("every name in core's BIRD keyword list is one BIRD 2.0.12 really refuses", async () => {
+  const base = parseVipcontrolConfig(GOOD, 'v.yaml');
+  const accepted: string[] = [];
+  for (const word of BIRD_RESERVED_NAMES) {
+    const config = { ...base, bird: { ...base.bird, protocol4: word } };
+    const lines = await birdNameRejections(config, GOOD, 'v.yaml', WITH_BIRD);
+    if (lines.length !== 1 || !/^v\.yaml:\d+:\d+: bird\.protocol4: BIRD rejects this name: /.test(lines[0] ?? '')) accepted.push(`${word}: ${lines.join(' | ')}`);
+  }
+  assert.deepEqual(accepted, []);
 });

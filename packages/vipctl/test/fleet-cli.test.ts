@@ -4,7 +4,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { makeTempDir, startRedis, type RedisInstance, type TempDir } from '@vipcontrol/testlab';
+import { makeTempDir, startRedis, waitFor, type RedisInstance, type TempDir } from '@vipcontrol/testlab';
 import { FleetNodeClient, FleetStore } from '@vipcontrol/fleet';
 import type { DesiredEntry, NodeRecord } from '@vipcontrol/core';
 import { run } from '../src/program.js';
@@ -87,7 +87,7 @@ test('fleet status, remote set-med with ack, node-side failure, timeout, unknown
   const maintenance = { activeUntil: Date.now() + 90_000, activeAction: 'withdraw' as const, next: Date.now() + 3_600_000, nextSkipped: true };
   await store.publishNode({ ...record('n2', 50), maintenance }, 1000);
   await store.appendAudit({ v: 1, at: Date.now(), node: 'n1', actor: { source: 'api', user: 'alice' }, action: 'set-med', prefix: P4, reason: 'test', ok: true });
-  for (let i = 0; i < 100 && !(await store.nodeInfo('n1')).record; i++) await new Promise((r) => setTimeout(r, 20));
+  await waitFor(async () => (await store.nodeInfo('n1')).record, { timeoutMs: 5000, message: 'n1 to register in Redis' });
 
   const st = await vipctl(...base, 'status');
   assert.equal(st.code, 0, st.stderr);
