@@ -144,3 +144,24 @@ test('property: rendered text stays within the fixed grammar, one route line per
   assert.equal(samples.length, 2);
   for (const s of samples) assert.equal(birdParse(s).status, 0, s);
 });
+
+test('property: re-renders that reuse unchanged blocks of lines equal a render from scratch', () => {
+  // 700 IPv4 VIPs: three blocks of lines, so changes land in, and shift, different blocks.
+  const base = Array.from({ length: 700 }, (_, i) => vip(`198.18.${i >> 8}.${i & 255}/32`, 100));
+  const arbStep = fc.array(fc.record({ at: fc.nat(699), med: fc.nat(1000), announced: fc.boolean() }), { minLength: 1, maxLength: 4 });
+  let fresh = 0;
+  fc.assert(
+    fc.property(fc.array(arbStep, { minLength: 1, maxLength: 6 }), (steps) => {
+      const vips = [...base];
+      renderBirdInclude(vips, PROTOCOLS);
+      for (const step of steps) {
+        for (const { at, med, announced } of step) vips[at] = { ...vips[at]!, med, announced };
+        // Protocol names never used before: nothing of a previous render can be reused.
+        fresh += 1;
+        const scratch = renderBirdInclude(vips, { protocol4: `scratch${fresh}v4`, protocol6: `scratch${fresh}v6` });
+        assert.equal(renderBirdInclude(vips, PROTOCOLS), scratch.replace(`scratch${fresh}v4`, 'vipcontrol4').replace(`scratch${fresh}v6`, 'vipcontrol6'));
+      }
+    }),
+    { numRuns: 60 },
+  );
+});

@@ -69,16 +69,23 @@ export type BirdPort = Pick<BirdClient, 'configure' | 'configureConfirm' | 'conf
 export interface ApplyResult {
   /** False when the no-op check found everything in place and no `configure` was sent. */
   readonly configured: boolean;
-  /** What BIRD has in our two protocols after the apply, by canonical prefix (raw text if unparseable). */
-  readonly observed: ReadonlyMap<string, ObservedRoute>;
+  /**
+   * What BIRD has in our two protocols after the apply, by canonical prefix (raw text if unparseable).
+   * After a scoped apply this is the scope's `known` map itself, updated in place.
+   */
+  readonly observed: Map<string, ObservedRoute>;
 }
 
 /** Limits an apply's read-back to the prefixes that can have changed. */
 export interface ApplyScope {
   /** Canonical prefixes whose route in BIRD may differ from `known` (new, changed or withdrawn). */
   readonly changed: readonly string[];
-  /** BIRD's routes at the last read-back, by canonical prefix; trusted for every other prefix. */
-  readonly known: ReadonlyMap<string, ObservedRoute>;
+  /**
+   * BIRD's routes at the last read-back, by canonical prefix; trusted for every other prefix. A
+   * successful scoped apply updates it in place (its `changed` entries) and returns it as `observed`:
+   * at 10,000 VIPs a copy per apply costs ~1 ms and 10,000 map entries of garbage.
+   */
+  readonly known: Map<string, ObservedRoute>;
 }
 
 export interface BirdApplierOptions {
@@ -139,7 +146,7 @@ export class BirdApplier {
       const seen = await this.#readForNoop(desired, narrow);
       if (seen && seen.mismatches.length === 0) {
         await this.#persistedBeforeNoop(persisted);
-        return { configured: false, observed: seen.observed };
+        return { configured: false, observed: merge(narrow, seen.observed) };
       }
     }
     await this.#write(rendered);
@@ -147,7 +154,7 @@ export class BirdApplier {
     const observed = await this.#verify(desired, previous, narrow);
     await this.#durableBeforeConfirm(persisted, previous);
     await this.#confirm();
-    return { configured: true, observed };
+    return { configured: true, observed: merge(narrow, observed) };
   }
 
   async #readInclude(): Promise<string | undefined> {
@@ -162,29 +169,26 @@ export class BirdApplier {
   }
 
   /**
-   * Reads back what BIRD has — every route, or only the scope's changed prefixes merged over its
-   * known routes — and compares it with `desired`.
+   * Reads back what BIRD has — every route, or only the scope's changed prefixes (`merge` puts them
+   * into the known routes once the apply succeeded) — and compares it with `desired`.
    */
   async #readBack(desired: readonly EffectiveVip[], scope: ApplyScope | undefined): Promise<{ observed: Map<string, ObservedRoute>; mismatches: Mismatch[] }> {
     if (!scope) {
       const routes = await this.readObserved();
       return { observed: indexRoutes(routes), mismatches: compareObserved(desired, routes) };
     }
-    const observed = new Map(scope.known);
     const changed = new Set(scope.changed);
     const routes: ObservedRoute[] = [];
     for (const prefix of scope.changed) {
-      observed.delete(prefix);
       const protocol = canonicalPrefix(prefix).family === 4 ? this.#o.protocol4 : this.#o.protocol6;
       // One short command at a time: BIRD's control socket drops a client that sends a burst.
       for (const r of await this.#o.client.showRoutes({ prefix, protocol, all: true })) routes.push(toObserved(r));
     }
-    for (const [key, route] of indexRoutes(routes)) observed.set(key, route);
     const mismatches = compareObserved(
       desired.filter((v) => changed.has(v.prefix)),
       routes,
     );
-    return { observed, mismatches };
+    return { observed: indexRoutes(routes), mismatches };
   }
 
   /** The read-back, or undefined when BIRD refuses the query (e.g. our protocols not loaded yet). */
@@ -405,6 +409,14 @@ export class BirdApplier {
 
 function replyText(r: ConfigureResult): string {
   return `${String(r.code).padStart(4, '0')} ${r.messages.join('; ')}`.trim();
+}
+
+/** After a scoped read-back: the scope's known routes with its changed prefixes replaced by `seen`, in place. */
+function merge(scope: ApplyScope | undefined, seen: Map<string, ObservedRoute>): Map<string, ObservedRoute> {
+  if (!scope) return seen;
+  for (const prefix of scope.changed) scope.known.delete(prefix);
+  for (const [key, route] of seen) scope.known.set(key, route);
+  return scope.known;
 }
 
 /** Routes by canonical prefix; BIRD text we cannot parse is kept raw (it then shows as unexpected). */

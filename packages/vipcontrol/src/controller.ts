@@ -377,7 +377,9 @@ export class VipController extends EventEmitter implements Controller {
   #changed(record: ChangeRecord): void {
     // Debug: the apply that carries the change logs it at info (with a sample of its causes), and a
     // burst of 1,000 requests must not cost 1,000 log lines on the way to BIRD.
-    this.#log.debug({ event: 'changeRequested', ...record }, `${record.op}${record.prefix ? ` ${record.prefix}` : ''}`);
+    if (this.#log.isLevelEnabled('debug')) {
+      this.#log.debug({ event: 'changeRequested', ...record }, `${record.op}${record.prefix ? ` ${record.prefix}` : ''}`);
+    }
     this.emit('changed', record);
   }
 

@@ -73,7 +73,7 @@ export class Reconciler extends EventEmitter {
   /** Every prefix any loaded config managed: a VIP dropped by a reload may still be on the loopback. */
   readonly #managed = new Set<string>();
   /** BIRD's routes in our protocols at the last read-back, by canonical prefix. */
-  #exported: ReadonlyMap<string, ObservedRoute> | undefined;
+  #exported: Map<string, ObservedRoute> | undefined;
   #lastApply: LastApplyStatus | undefined;
   #lastSuccessAt: number | undefined;
   #loopbackError: string | undefined;
@@ -228,6 +228,11 @@ export class Reconciler extends EventEmitter {
       }
       const scope: ApplyScope | undefined =
         full || before === undefined ? undefined : { changed: changedPrefixes(before, desired, differing), known: before };
+      // A scoped apply updates `before` in place (see ApplyScope.known): keep what it said of the
+      // changed prefixes for the change log. That is all the log needs: a route of a VIP no longer
+      // configured is in `changed` too (changedPrefixes lists it; with `differing` the config is the
+      // one the last apply verified, so there is none).
+      const was = scope ? entriesOf(before!, scope.changed) : before;
       this.#applied = undefined;
       const result = await this.#o.applier.applyWithRollback(rendered, desired, scope, persisted);
       this.#exported = result.observed;
@@ -238,7 +243,7 @@ export class Reconciler extends EventEmitter {
       if (plan) await this.#loopbackStep('remove', plan.remove);
       if (wanted !== undefined && this.#loopbackError === undefined) this.#loopbackWanted = wanted;
       const changes = result.configured
-        ? diff(before, differing && scope ? differing.at.map((i) => desired[i]!) : desired, configuredPrefixes(this.#config), scope && new Set(scope.changed))
+        ? diff(was, differing && scope ? differing.at.map((i) => desired[i]!) : desired, configuredPrefixes(this.#config), scope && new Set(scope.changed))
         : [];
       const outcome = this.#finish({ id, at, started, ok: true, configured: result.configured, changes, causes, desired });
       return outcome;
@@ -280,6 +285,7 @@ export class Reconciler extends EventEmitter {
     };
     if (r.ok) this.#lastSuccessAt = r.at;
     // Statuses are built on demand: a burst's 1,000 callers each want one VIP, not all 10,000.
+    // (`exported` is updated in place by later scoped applies: a late reader sees newer routes.)
     const runtime = this.#o.runtime();
     const exported = this.#exported;
     let positions: Map<string, number> | undefined;
@@ -449,6 +455,16 @@ function changedPrefixes(
   }
   for (const prefix of known.keys()) if (!configured.has(prefix)) changed.push(prefix);
   return changed;
+}
+
+/** The entries of `map` for `keys` (those it has). */
+function entriesOf<V>(map: ReadonlyMap<string, V>, keys: readonly string[]): Map<string, V> {
+  const out = new Map<string, V>();
+  for (const key of keys) {
+    const value = map.get(key);
+    if (value !== undefined) out.set(key, value);
+  }
+  return out;
 }
 
 /** VIP statuses in one pass over `desired`. */

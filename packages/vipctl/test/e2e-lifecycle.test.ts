@@ -127,31 +127,41 @@ test('BIRD crashed, a change made while it is down, BIRD back: the change reache
 test('kill -9 during a burst of set-med never leaves a half-written include file', async () => {
   const api = () => new ApiClient({ socketPath: daemon.apiSocket, actor: 'e2e@burst' });
   const normalise = (text: string) => text.replace(/(route 198\.51\.100\.10\/32[^\n]*bgp_med = )\d+/, '$1X');
-  const reference = normalise(await readFile(includeFile(), 'utf8'));
-  const sent = new Set<number>([260]);
-  // Kill after the 1st, 10th and 50th answer: applies of the rest of the burst are being written then.
-  for (const [round, killAfter] of [1, 10, 50].entries()) {
+  const medIn = (text: string) => Number(/route 198\.51\.100\.10\/32[^\n]*bgp_med = (\d+)/.exec(text)?.[1]);
+  const before = await readFile(includeFile(), 'utf8');
+  const reference = normalise(before);
+  // A kill before the first apply of a round leaves the MED the file had: count it as requested.
+  const sent = new Set<number>([medIn(before)]);
+  // Kill 2, 10 and 30 ms into a closed-loop burst (20 callers, each sending its next request as soon
+  // as the last is answered, up to 1,000 in all: far longer than 30 ms). The daemon coalesces what
+  // arrives together into one apply and answers it all at once, so a kill timed by an answer would
+  // always fall between two applies; a timer lands anywhere in one (write, configure, read-back, confirm).
+  for (const [round, killAtMs] of [2, 10, 30].entries()) {
     const client = api();
     const pid = daemon.pid;
     let answered = 0;
-    const burst = Array.from({ length: 200 }, (_, i) => {
-      const med = 5000 + round * 1000 + i;
-      sent.add(med);
-      // Settled at once: requests cut off by the kill are expected to fail.
-      return client.request('PUT', `/v1/vips/${encodeURIComponent(V4)}/med`, { med }).then(
-        () => {
-          // Synchronously, in the answer's callback: the daemon is still busy with the others.
-          if (++answered === killAfter) process.kill(pid, 'SIGKILL');
-        },
-        (err: unknown) => err,
-      );
-    });
-    await Promise.all(burst);
+    let next = 0;
+    const caller = async (): Promise<void> => {
+      while (next < 1000) {
+        const med = 5000 + round * 1000 + next++;
+        sent.add(med);
+        try {
+          await client.request('PUT', `/v1/vips/${encodeURIComponent(V4)}/med`, { med });
+          answered += 1;
+        } catch {
+          return; // expected: the requests in flight at the kill fail
+        }
+      }
+    };
+    const callers = Array.from({ length: 20 }, caller);
+    const timer = setTimeout(() => process.kill(pid, 'SIGKILL'), killAtMs);
+    await Promise.all(callers);
+    clearTimeout(timer);
     assert.equal(await daemon.exited, null, 'vipcontrol died of the SIGKILL');
-    assert.ok(answered < 200, `round ${round}: the kill came after the whole burst was answered`);
+    assert.ok(answered < 1000, `round ${round}: the whole burst was answered before the kill`);
     const text = await readFile(includeFile(), 'utf8');
     assert.equal(normalise(text), reference, `round ${round}: include file is not a complete rendering:\n${text}`);
-    const med = Number(/route 198\.51\.100\.10\/32[^\n]*bgp_med = (\d+)/.exec(text)?.[1]);
+    const med = medIn(text);
     assert.ok(sent.has(med), `round ${round}: MED ${med} in the file was never requested`);
     const parsed = await birdParses(node.bird.configPath);
     assert.ok(parsed.ok, `bird -p rejects the node config after kill -9: ${parsed.output}`);

@@ -208,7 +208,8 @@ function renderBody(
     ? ` Bare BIRD's figures exclude rendering the file (done before its timer): it is the floor. Counting the render too, bare BIRD at 10,000 VIPs would be p99 ${ms(summarize(big.bare.latency.map((s, i) => s.seen + (big.bare.renderMs[i] ?? 0))).p99)} and vipcontrol's ratio ×${(summarize(big.daemon.latency.map((s) => s.seen)).p99 / summarize(big.bare.latency.map((s, i) => s.seen + (big.bare.renderMs[i] ?? 0))).p99).toFixed(2)}.`
     : '';
   const facts = results.map((r) => `${count(r.vips)}: start-up to first apply ${ms(r.daemon.startMs)} (${r.daemon.startConfigured ? 'configured' : 'adopted, no configure'}), `
-    + `include file ${r.daemon.includeIdentical ? 'byte-identical to' : 'DIFFERENT from'} the bare half's, ${r.daemon.appliesPerSample.toFixed(2)} apply per set-med`);
+    + `include file ${r.daemon.includeIdentical ? 'byte-identical to' : 'DIFFERENT from'} the bare half's, ${r.daemon.appliesPerSample.toFixed(2)} apply per set-med`
+    + (r.daemon.warmupBurst ? `, warm-up burst ${ms(r.daemon.warmupBurst.timing.seen)} (${r.daemon.warmupBurst.applies} ${r.daemon.warmupBurst.applies === 1 ? 'apply' : 'applies'})` : ''));
   const cpu = cpus();
   return [
     `Run ${run.startedAt.toISOString().replace(/\.\d+Z$/, 'Z')} with \`bash scripts/bench.sh core\` (program: \`node packages/testlab/dist/src/bench/apply-bench.js\`), `
@@ -234,6 +235,8 @@ function renderBody(
       + 'when the import line for the prefix has been read (an upper bound, ~0.05 ms late), and is accepted only once `show route for P all` '
       + `on the router shows the new MED (samples that fell back to polling: ${run.fallbacks}).${cross} `
       + 'Bursts fire all requests at once, one connection each, and end when the router has imported every one of the prefixes; '
+      + 'each scale\'s measured bursts follow one warm-up burst, whose figure is given under "Per scale" (the benchmark\'s own HTTP '
+      + 'client is cold on its first burst of 1,000 requests: it needs 160-170 ms to send them, 55-95 ms afterwards); '
       + '`show route … where bgp_med = M count` then confirms all of them; applies are the distinct `applyId`s in the answers. '
       + 'p99 is nearest-rank, so with fewer than 100 samples it is the slowest sample. '
       + `RSS is /proc/<pid>/status VmRSS of the vipcontrol process, ${SETTLE_NOTE.replace('VmRSS ', '')} with no traffic; `
