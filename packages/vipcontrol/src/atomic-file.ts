@@ -6,7 +6,7 @@
  * one filesystem), fsync it, rename over the target, then fsync the directory so the rename itself
  * survives a power cut.
  */
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 
@@ -20,18 +20,36 @@ export class AtomicFileError extends Error {
   }
 }
 
+/** Options of writeFileAtomic. */
+export interface AtomicWriteOptions {
+  /** Mode of the new file (default 0644), set with fchmod: the process umask does not cut it. */
+  readonly mode?: number;
+  /**
+   * Keep the replaced file's mode and group when it exists (`mode` applies only to a new file): an
+   * operator's `chgrp bird` / `chmod 0640` on a file another daemon reads survives every rewrite.
+   */
+  readonly keepAttributes?: boolean;
+  /** False: the caller fsyncs the directory itself (see writeFileAtomic). Default true. */
+  readonly syncDir?: boolean;
+}
+
 /**
- * Atomically replaces `path` with `data` (mode applies to the new file). With `syncDir: false` the
- * rename is visible but not yet durable: the caller must `syncParentDir(path)` before relying on it
- * surviving a power cut (the BIRD include: BIRD reads it at once, durability is needed only before
- * the apply is confirmed). Readers see the old or the new content either way.
+ * Atomically replaces `path` with `data`. With `syncDir: false` the rename is visible but not yet
+ * durable: the caller must `syncParentDir(path)` before relying on it surviving a power cut (the BIRD
+ * include: BIRD reads it at once, durability is needed only before the apply is confirmed). Readers
+ * see the old or the new content either way.
  */
-export async function writeFileAtomic(path: string, data: string, opts: { mode?: number; syncDir?: boolean } = {}): Promise<void> {
+export async function writeFileAtomic(path: string, data: string, opts: AtomicWriteOptions = {}): Promise<void> {
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
-    const handle = await open(temp, 'wx', opts.mode ?? 0o644);
+    const target = await targetAttributes(path, opts);
+    const handle = await open(temp, 'wx', target.mode);
     try {
+      // open()'s mode is cut by the umask (the unit's UMask=0027 turns 0644 into 0640, which BIRD,
+      // another user, may not read): set it explicitly. Group before mode: chown may clear setgid bits.
+      if (target.gid !== undefined && target.gid !== (await handle.stat()).gid) await handle.chown(-1, target.gid);
+      await handle.chmod(target.mode);
       await handle.writeFile(data, 'utf8');
       await handle.sync();
     } finally {
@@ -43,6 +61,19 @@ export async function writeFileAtomic(path: string, data: string, opts: { mode?:
     throw new AtomicFileError(`cannot write ${path}: ${(cause as Error).message}`, path, { cause });
   }
   if (opts.syncDir ?? true) await syncParentDir(path);
+}
+
+/** The mode (and, kept from the replaced file, the group) the new file gets. */
+async function targetAttributes(path: string, opts: AtomicWriteOptions): Promise<{ mode: number; gid?: number }> {
+  const mode = opts.mode ?? 0o644;
+  if (!opts.keepAttributes) return { mode };
+  try {
+    const old = await stat(path);
+    return { mode: old.mode & 0o7777, gid: old.gid };
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return { mode };
+    throw cause;
+  }
 }
 
 /** Removes `path` (absent is fine) and makes the removal durable. */

@@ -22,6 +22,9 @@
  *         (`configure undo` would answer 0019 "Nothing to do"), so restore the previous file and send
  *         a plain `configure` to get back to a config that matches the disk.
  *
+ * Before replacing the include on disk the applier checks it is vipcontrol's own, under the
+ * configured protocol names (include-guard.ts): a foreign file or a protocol rename is refused.
+ *
  * `configure timeout N` is the safety net for the daemon itself: if we die between configure and
  * confirm, BIRD undoes the change after N seconds on its own.
  */
@@ -37,6 +40,7 @@ import {
 } from '@vipcontrol/bird';
 import { canonicalPrefix, compareObserved, type EffectiveVip, type Mismatch, type ObservedRoute } from '@vipcontrol/core';
 import { AtomicFileError, readFileIfExists, removeFileDurably, syncParentDir, writeFileAtomic } from './atomic-file.js';
+import { includeRefusal } from './include-guard.js';
 
 /** Transient: worth retrying soon (BIRD down, timeout). Permanent: needs a human (broken bird.conf). */
 export type ApplyErrorKind = 'transient' | 'permanent';
@@ -158,14 +162,22 @@ export class BirdApplier {
   }
 
   async #readInclude(): Promise<string | undefined> {
+    const known = this.#file;
+    let text: string | undefined;
     try {
-      const text = await readFileIfExists(this.#o.includeFile);
-      this.#file = { value: text };
-      return text;
-    } catch (cause) {
       this.#file = undefined;
+      text = await readFileIfExists(this.#o.includeFile);
+    } catch (cause) {
       throw new ApplyError((cause as Error).message, { kind: 'permanent', phase: 'read', restored: true, cause });
     }
+    // Content we wrote (or accepted) before needs no second look; anything else must be ours to replace.
+    const refusal = text === undefined || text === known?.value ? undefined : includeRefusal(text, this.#o.includeFile, this.#o);
+    if (refusal !== undefined) {
+      this.#o.logger.error({ event: 'includeRefused', file: this.#o.includeFile }, refusal);
+      throw new ApplyError(refusal, { kind: 'permanent', phase: 'read', restored: true });
+    }
+    this.#file = { value: text };
+    return text;
   }
 
   /**
@@ -211,7 +223,7 @@ export class BirdApplier {
     try {
       this.#file = undefined; // whatever happens next, the content is only known once written
       // The directory fsync (rename durable) runs beside `configure`: #durableBeforeConfirm.
-      await writeFileAtomic(this.#o.includeFile, rendered, { syncDir: false });
+      await writeFileAtomic(this.#o.includeFile, rendered, { syncDir: false, keepAttributes: true });
       this.#file = { value: rendered };
     } catch (cause) {
       // The atomic write leaves the old file in place on failure: nothing to restore.
@@ -373,7 +385,7 @@ export class BirdApplier {
     try {
       this.#file = undefined;
       if (previous === undefined) await removeFileDurably(this.#o.includeFile);
-      else await writeFileAtomic(this.#o.includeFile, previous);
+      else await writeFileAtomic(this.#o.includeFile, previous, { keepAttributes: true });
       this.#file = { value: previous };
       return true;
     } catch (cause) {

@@ -27,6 +27,7 @@ import type {
 } from './daemon-types.js';
 import { OperationError } from './errors.js';
 import type { HealthRegistry } from './health-registry.js';
+import { protocolRenameMessage } from './include-guard.js';
 import type { Reconciler } from './reconciler.js';
 import type { StateMutation, StateStore } from './state-store.js';
 import { ExpiryTimer, expireRuntime, nextExpiry } from './ttl-schedule.js';
@@ -190,14 +191,7 @@ export class VipController extends EventEmitter implements Controller {
   }
 
   async resetMed(prefixText: string, actor: Actor): Promise<OperationResult> {
-    const prefix = this.#vip(prefixText);
-    return this.#mutate(
-      this.#record('reset-med', actor, { prefix }),
-      (d) => {
-        delete d.overrides[prefix];
-      },
-      [prefix],
-    );
+    return this.#clear('reset-med', 'overrides', prefixText, actor);
   }
 
   async withdraw(prefixText: string, req: { reason?: string; force?: boolean }, actor: Actor): Promise<OperationResult> {
@@ -219,14 +213,7 @@ export class VipController extends EventEmitter implements Controller {
   }
 
   async announce(prefixText: string, actor: Actor): Promise<OperationResult> {
-    const prefix = this.#vip(prefixText);
-    return this.#mutate(
-      this.#record('announce', actor, { prefix }),
-      (d) => {
-        delete d.withdrawn[prefix];
-      },
-      [prefix],
-    );
+    return this.#clear('announce', 'withdrawn', prefixText, actor);
   }
 
   /** `untilMs` is an absolute epoch-ms end (maintenance windows); the drain ends by itself then. */
@@ -272,7 +259,7 @@ export class VipController extends EventEmitter implements Controller {
     const file = this.#o.configFile;
     let next: VipcontrolConfig;
     try {
-      next = await this.#o.loadConfig(file);
+      next = renameRefused(await this.#o.loadConfig(file), this.#o.reconciler.bird);
     } catch (cause) {
       const message = (cause as Error).message;
       this.#configError = { message, at: this.#now() };
@@ -315,6 +302,18 @@ export class VipController extends EventEmitter implements Controller {
     const record = this.#record('guard', { source: 'fleet' }, { detail: { guarded: [...prefixes].sort() } });
     this.#changed(record);
     await this.#settle(r.request(record));
+  }
+
+  /** Drops one VIP's entry from `from` (an override, a withdrawal): reset-med and announce. */
+  async #clear(op: ChangeOp, from: 'overrides' | 'withdrawn', prefixText: string, actor: Actor): Promise<OperationResult> {
+    const prefix = this.#vip(prefixText);
+    return this.#mutate(
+      this.#record(op, actor, { prefix }),
+      (d) => {
+        delete d[from][prefix];
+      },
+      [prefix],
+    );
   }
 
   /** Validates a prefix from outside: 400 if malformed, 404 if not a configured VIP. */
@@ -463,6 +462,15 @@ function pruneState(s: RuntimeState, kept: ReadonlySet<string>): RuntimeState {
   const overrides = Object.fromEntries(Object.entries(s.overrides).filter(([p]) => kept.has(p)));
   const withdrawn = Object.fromEntries(Object.entries(s.withdrawn).filter(([p]) => kept.has(p)));
   return { ...s, overrides, withdrawn };
+}
+
+/**
+ * A reload must not carry a rename of the BIRD protocols: it takes effect at the next restart, and
+ * then withdraws every VIP from the fabric (include-guard.ts). Refused like an invalid config.
+ */
+function renameRefused(next: VipcontrolConfig, running: VipcontrolConfig['bird']): VipcontrolConfig {
+  if (next.bird.protocol4 === running.protocol4 && next.bird.protocol6 === running.protocol6) return next;
+  throw new Error(protocolRenameMessage([running.protocol4, running.protocol6], next.bird, running.includeFile));
 }
 
 /** Settings only read at start-up: a reload keeps the running value and says so. */

@@ -71,18 +71,11 @@ export interface ApplyOutcome {
   readonly vips: readonly VipStatus[];
 }
 
-/** `lastApply` in status. */
-export interface LastApplyStatus {
-  readonly id: number;
-  readonly at: number;
-  readonly durationMs: number;
-  readonly ok: boolean;
-  readonly configured: boolean;
-  readonly error?: string;
-  readonly errorKind?: ApplyErrorKind;
+/** `lastApply` in status: the outcome's summary, its changes as text. */
+export type LastApplyStatus = Pick<ApplyOutcome, 'id' | 'at' | 'durationMs' | 'ok' | 'configured' | 'error' | 'errorKind'> & {
   /** Human summaries: "198.51.100.10/32 med 100→250", "2001:db8::10/128 withdrawn". */
   readonly changed: readonly string[];
-}
+};
 
 /** GET /v1/status. */
 export interface DaemonStatus {

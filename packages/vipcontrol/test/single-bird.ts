@@ -3,7 +3,7 @@
  * vipcontrol include file, and the daemon running IN-PROCESS against it (so tests can look at the
  * controller and capture the log lines). Not a test file itself.
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EMPTY_VIPCONTROL_INCLUDE, makeTempDir, startBird, unixHttpRequest, uniqueId, type BirdInstance, type UnixHttpResponse } from '@vipcontrol/testlab';
 import type { ObservedRoute } from '@vipcontrol/core';
@@ -28,8 +28,13 @@ export interface SingleBird {
   api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<UnixHttpResponse>;
   /** BIRD's routes in both vipcontrol protocols, by prefix. */
   birdRoutes(): Promise<Map<string, ObservedRoute>>;
-  /** BIRD's "Last reconfiguration" stamp: changes on every `configure`, so "unchanged" proves none was sent. */
-  lastReconfiguration(): Promise<string | undefined>;
+  /**
+   * How many configurations BIRD has committed (its log's "Reconfiguring" lines: one per `configure`,
+   * `configure undo` or timeout undo), so "unchanged" proves none was sent. Not `show status`'s "Last
+   * reconfiguration": BIRD prints that as the real time now minus the monotonic time elapsed, two
+   * clocks read at different instants, so it can move by a millisecond with no configure at all.
+   */
+  reconfigurations(): Promise<number>;
   cleanup(): Promise<void>;
 }
 
@@ -96,8 +101,9 @@ export async function singleBird(name: string): Promise<SingleBird> {
       ];
       return new Map(routes.map((r) => [r.prefix, { prefix: r.prefix, med: r.med, communities: r.communities, largeCommunities: r.largeCommunities }]));
     },
-    async lastReconfiguration() {
-      return (await bird.client.showStatus()).lastReconfiguration;
+    async reconfigurations() {
+      const log = await readFile(join(dir, 'bird.log'), 'utf8');
+      return log.match(/<INFO> Reconfiguring$/gm)?.length ?? 0;
     },
     async cleanup() {
       await fixture.stopDaemon();
