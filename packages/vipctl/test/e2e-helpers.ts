@@ -188,3 +188,13 @@ export function lineOf(text: string, needle: string): number {
   assert.ok(i >= 0, `${needle} not in ${text}`);
   return i + 1;
 }
+
+/**
+ * How many times the node's BIRD has reconfigured: its `<INFO> Reconfiguring` log lines (one per
+ * configure, undo or timeout undo). Not `show status`'s "Last reconfiguration": BIRD prints that as
+ * real time minus monotonic time elapsed, so it can move by a millisecond with no configure at all.
+ */
+export async function reconfigurations(node: LabHost): Promise<number> {
+  const log = await readFile(join(node.dir, 'bird.log'), 'utf8');
+  return log.match(/<INFO> Reconfiguring$/gm)?.length ?? 0;
+}

@@ -13,6 +13,7 @@ import {
   VIPS,
   birdParses,
   oneLine,
+  reconfigurations,
   routeAt,
   sha256,
   startE2eLab,
@@ -45,8 +46,7 @@ test('5 vipcontrol restarts and a reload with unchanged config: no UPDATE, no wi
   await waitMed(lab, V4, 250);
   const before = await stats();
   const include = await readFile(includeFile(), 'utf8');
-  const reconfigured = (await node.bird.client.showStatus()).lastReconfiguration;
-  assert.match(reconfigured ?? '', /\d\.\d{3}$/, 'BIRD shows its last reconfiguration with milliseconds');
+  const reconfigured = await reconfigurations(node);
   for (let i = 0; i < 5; i++) {
     await daemon.stop();
     // A stopped daemon leaves BIRD announcing exactly what it announced.
@@ -55,8 +55,8 @@ test('5 vipcontrol restarts and a reload with unchanged config: no UPDATE, no wi
     await waitInSync(daemon.apiSocket);
   }
   await vipctlOk(daemon.apiSocket, 'reload');
-  // Start-up adopted BIRD's state: not one `configure` was sent (BIRD's clock has milliseconds).
-  assert.equal((await node.bird.client.showStatus()).lastReconfiguration, reconfigured);
+  // Start-up adopted BIRD's state: not one `configure` was sent.
+  assert.equal(await reconfigurations(node), reconfigured);
   const s = await statusJson(daemon.apiSocket);
   assert.equal(s.vips.find((v) => v.prefix === V4)?.override?.med, 250, 'override survived the restarts');
   // Flush: once the router sees this change, anything sent before it has arrived too.

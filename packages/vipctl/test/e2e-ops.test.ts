@@ -6,7 +6,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import type { DaemonProcess, Lab, LabHost } from '@vipcontrol/testlab';
 import { ApiClient } from '../src/api-client.js';
 import { ApiError } from '../src/errors.js';
-import { SENTINEL, V4, V6, type LabConfig, editConfig, lineOf, oneLine, routeAt, sha256, startE2eLab, statusJson, vipctl, vipctlAsNobody, vipctlOk, waitGone, waitMed } from './e2e-helpers.js';
+import { SENTINEL, V4, V6, type LabConfig, editConfig, lineOf, oneLine, reconfigurations, routeAt, sha256, startE2eLab, statusJson, vipctl, vipctlAsNobody, vipctlOk, waitGone, waitMed } from './e2e-helpers.js';
 
 let lab: Lab;
 let node: LabHost;
@@ -80,11 +80,10 @@ test('20 set-med calls of the same value: nothing sent, no session reset', async
   await vipctlOk(sock, 'set-med', V4, '777');
   await waitMed(lab, V4, 777);
   const before = await stats();
-  const reconfigured = (await node.bird.client.showStatus()).lastReconfiguration;
-  assert.match(reconfigured ?? '', /\d\.\d{3}$/, 'BIRD shows its last reconfiguration with milliseconds');
+  const reconfigured = await reconfigurations(node);
   for (let i = 0; i < 20; i++) await vipctlOk(sock, 'set-med', V4, '777');
-  // Not even a `configure` reached the node's BIRD (its clock has milliseconds).
-  assert.equal((await node.bird.client.showStatus()).lastReconfiguration, reconfigured);
+  // Not even a `configure` reached the node's BIRD.
+  assert.equal(await reconfigurations(node), reconfigured);
   // Everything sent before this change has reached the router once the router shows it.
   await vipctlOk(sock, 'set-med', SENTINEL, '101');
   await waitMed(lab, SENTINEL, 101);
