@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_pkgs=()
-for spec in bird:bird2 redis-server:redis-server ip:iproute2 exabgp:exabgp redis-sentinel:redis-sentinel curl:curl; do
+for spec in bird:bird2 redis-server:redis-server redis-sentinel:redis-sentinel ip:iproute2 exabgp:exabgp \
+  openssl:openssl setpriv:util-linux curl:curl; do
   cmd=${spec%%:*} pkg=${spec#*:}
   command -v "$cmd" >/dev/null 2>&1 || need_pkgs+=("$pkg")
 done
