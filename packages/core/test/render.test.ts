@@ -165,3 +165,52 @@ test('property: re-renders that reuse unchanged blocks of lines equal a render f
     { numRuns: 60 },
   );
 });
+
+test('property: renders patched from the last one (same VIPs, changed attributes) equal a render from scratch', async () => {
+  // A second instance of the module: its memo is its own, so its renders are independent of ours.
+  const reference = (await import(`../src/render.js?reference=${Date.now()}`)) as typeof import('../src/render.js');
+  const frozen = (v: EffectiveVip): EffectiveVip => Object.freeze({ ...v, communities: Object.freeze([...v.communities]), largeCommunities: Object.freeze([...v.largeCommunities]) });
+  // 600 IPv4 + 100 IPv6 VIPs, every other one frozen (as computeEffective hands out untouched VIPs).
+  const base = Array.from({ length: 700 }, (_, i) => {
+    const v = vip(i < 600 ? `198.18.${i >> 8}.${i & 255}/32` : `2001:db8::${(i - 599).toString(16)}/128`, 100, { communities: ['65000:1'] });
+    return i % 2 === 0 ? frozen(v) : v;
+  });
+  const arbChange = fc.record({
+    at: fc.nat(699),
+    med: fc.nat(1000),
+    how: fc.constantFrom('replace', 'replace-frozen', 'in-place', 'flip', 'same'),
+  });
+  let n = 0;
+  fc.assert(
+    fc.property(fc.array(fc.array(arbChange, { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 6 }), (steps) => {
+      const vips = [...base].map((v, i) => (i % 2 === 0 ? v : { ...v }));
+      renderBirdInclude(vips, PROTOCOLS);
+      for (const step of steps) {
+        for (const { at, med, how } of step) {
+          const v = vips[at]!;
+          if (how === 'replace') vips[at] = { ...v, med };
+          else if (how === 'replace-frozen') vips[at] = frozen({ ...v, med });
+          else if (how === 'flip') vips[at] = { ...v, announced: !v.announced };
+          // In place, on an object that is not frozen (skipped on frozen ones): must not go unnoticed.
+          else if (how === 'in-place' && !Object.isFrozen(v)) (v as { med: number }).med = med;
+        }
+        n += 1;
+        const names = { protocol4: `ref${n}v4`, protocol6: `ref${n}v6` };
+        const scratch = reference.renderBirdInclude(vips, names);
+        assert.equal(renderBirdInclude(vips, PROTOCOLS), scratch.replace(names.protocol4, 'vipcontrol4').replace(names.protocol6, 'vipcontrol6'));
+      }
+    }),
+    { numRuns: 80 },
+  );
+});
+
+test('a bad value in a patched render throws and leaves the next render correct', () => {
+  const vips = Array.from({ length: 300 }, (_, i) => Object.freeze(vip(`198.18.${1 + (i >> 8)}.${i & 255}/32`, 100)));
+  const good = renderBirdInclude(vips, PROTOCOLS);
+  const bad = [...vips];
+  bad[5] = { ...vips[5]!, med: MAX_U32 + 1 };
+  assert.throws(() => renderBirdInclude(bad, PROTOCOLS), RenderError);
+  assert.equal(renderBirdInclude(vips, PROTOCOLS), good);
+  bad[5] = { ...vips[5]!, med: 7 };
+  assert.equal(renderBirdInclude(bad, PROTOCOLS), good.replace('route 198.18.1.5/32 blackhole { bgp_med = 100;', 'route 198.18.1.5/32 blackhole { bgp_med = 7;'));
+});

@@ -6,7 +6,7 @@
  * one filesystem), fsync it, rename over the target, then fsync the directory so the rename itself
  * survives a power cut.
  */
-import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { open, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 
@@ -18,6 +18,25 @@ export class AtomicFileError extends Error {
     this.name = 'AtomicFileError';
     this.path = path;
   }
+}
+
+/**
+ * A file's content: one string, or pieces that concatenated are it (e.g. core's
+ * renderBirdIncludeParts), written as they are rather than first flattened into one string.
+ */
+export type FileText = string | readonly string[];
+
+/** Whether `a` and `b` are the same content (undefined: no file). Pieces are compared piece by piece. */
+export function sameText(a: FileText | undefined, b: FileText | undefined): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined) return false;
+  if (typeof a === 'string' || typeof b === 'string') return textOf(a) === textOf(b);
+  return a.length === b.length ? a.every((part, i) => part === b[i]) : textOf(a) === textOf(b);
+}
+
+/** The content as one string. */
+export function textOf(text: FileText): string {
+  return typeof text === 'string' ? text : text.join('');
 }
 
 /** Options of writeFileAtomic. */
@@ -39,7 +58,7 @@ export interface AtomicWriteOptions {
  * include: BIRD reads it at once, durability is needed only before the apply is confirmed). Readers
  * see the old or the new content either way.
  */
-export async function writeFileAtomic(path: string, data: string, opts: AtomicWriteOptions = {}): Promise<void> {
+export async function writeFileAtomic(path: string, data: FileText, opts: AtomicWriteOptions = {}): Promise<void> {
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
@@ -50,7 +69,8 @@ export async function writeFileAtomic(path: string, data: string, opts: AtomicWr
       // another user, may not read): set it explicitly. Group before mode: chown may clear setgid bits.
       if (target.gid !== undefined && target.gid !== (await handle.stat()).gid) await handle.chown(-1, target.gid);
       await handle.chmod(target.mode);
-      await handle.writeFile(data, 'utf8');
+      if (typeof data === 'string') await handle.writeFile(data, 'utf8');
+      else await writeParts(handle, data);
       await handle.sync();
     } finally {
       await handle.close();
@@ -61,6 +81,16 @@ export async function writeFileAtomic(path: string, data: string, opts: AtomicWr
     throw new AtomicFileError(`cannot write ${path}: ${(cause as Error).message}`, path, { cause });
   }
   if (opts.syncDir ?? true) await syncParentDir(path);
+}
+
+/** Writes the pieces with one writev; a short write (possible, if rare) is finished with plain writes. */
+async function writeParts(handle: FileHandle, parts: readonly string[]): Promise<void> {
+  const buffers = parts.map((part) => Buffer.from(part, 'utf8'));
+  const total = buffers.reduce((n, b) => n + b.length, 0);
+  let written = (await handle.writev(buffers)).bytesWritten;
+  if (written === total) return;
+  const rest = Buffer.concat(buffers).subarray(written);
+  for (let at = 0; at < rest.length; at += written) written = (await handle.write(rest, at)).bytesWritten;
 }
 
 /** The mode (and, kept from the replaced file, the group) the new file gets. */

@@ -39,7 +39,7 @@ import {
   type RouteInfo,
 } from '@vipcontrol/bird';
 import { canonicalPrefix, compareObserved, type EffectiveVip, type Mismatch, type ObservedRoute } from '@vipcontrol/core';
-import { AtomicFileError, readFileIfExists, removeFileDurably, syncParentDir, writeFileAtomic } from './atomic-file.js';
+import { AtomicFileError, readFileIfExists, removeFileDurably, sameText, syncParentDir, writeFileAtomic, type FileText } from './atomic-file.js';
 import { includeRefusal } from './include-guard.js';
 
 /** Transient: worth retrying soon (BIRD down, timeout). Permanent: needs a human (broken bird.conf). */
@@ -84,6 +84,8 @@ export interface ApplyResult {
 export interface ApplyScope {
   /** Canonical prefixes whose route in BIRD may differ from `known` (new, changed or withdrawn). */
   readonly changed: readonly string[];
+  /** The desired VIPs among `changed` (a withdrawn VIP's prefix has none): what the read-back is compared with. */
+  readonly desired: readonly EffectiveVip[];
   /**
    * BIRD's routes at the last read-back, by canonical prefix; trusted for every other prefix. A
    * successful scoped apply updates it in place (its `changed` entries) and returns it as `observed`:
@@ -121,7 +123,7 @@ export class BirdApplier {
   /** A `configure timeout` was sent and not confirmed: BIRD may undo it behind our back. */
   #unconfirmed = false;
   /** The include file's content as we last wrote or read it (`value` undefined = no file); unset = unknown. */
-  #file: { value: string | undefined } | undefined;
+  #file: { value: FileText | undefined } | undefined;
 
   constructor(opts: BirdApplierOptions) {
     this.#o = opts;
@@ -143,10 +145,10 @@ export class BirdApplier {
    * computed from is on disk (its write runs beside this apply): no apply is confirmed, and none
    * succeeds, before it has; if it fails, the change is undone like a mismatch. Throws ApplyError.
    */
-  async applyWithRollback(rendered: string, desired: readonly EffectiveVip[], scope?: ApplyScope, persisted?: Promise<void>): Promise<ApplyResult> {
+  async applyWithRollback(rendered: FileText, desired: readonly EffectiveVip[], scope?: ApplyScope, persisted?: Promise<void>): Promise<ApplyResult> {
     const narrow = scope && (scope.changed.length <= SCOPED_MAX || scope.changed.length * SCOPED_ROUTES_PER_QUERY <= scope.known.size) ? scope : undefined;
     const previous = scope && this.#file ? this.#file.value : await this.#readInclude();
-    if (previous === rendered && !this.#unconfirmed) {
+    if (sameText(previous, rendered) && !this.#unconfirmed) {
       const seen = await this.#readForNoop(desired, narrow);
       if (seen && seen.mismatches.length === 0) {
         await this.#persistedBeforeNoop(persisted);
@@ -161,7 +163,7 @@ export class BirdApplier {
     return { configured: true, observed: merge(narrow, observed) };
   }
 
-  async #readInclude(): Promise<string | undefined> {
+  async #readInclude(): Promise<FileText | undefined> {
     const known = this.#file;
     let text: string | undefined;
     try {
@@ -171,7 +173,7 @@ export class BirdApplier {
       throw new ApplyError((cause as Error).message, { kind: 'permanent', phase: 'read', restored: true, cause });
     }
     // Content we wrote (or accepted) before needs no second look; anything else must be ours to replace.
-    const refusal = text === undefined || text === known?.value ? undefined : includeRefusal(text, this.#o.includeFile, this.#o);
+    const refusal = text === undefined || sameText(text, known?.value) ? undefined : includeRefusal(text, this.#o.includeFile, this.#o);
     if (refusal !== undefined) {
       this.#o.logger.error({ event: 'includeRefused', file: this.#o.includeFile }, refusal);
       throw new ApplyError(refusal, { kind: 'permanent', phase: 'read', restored: true });
@@ -189,17 +191,13 @@ export class BirdApplier {
       const routes = await this.readObserved();
       return { observed: indexRoutes(routes), mismatches: compareObserved(desired, routes) };
     }
-    const changed = new Set(scope.changed);
     const routes: ObservedRoute[] = [];
     for (const prefix of scope.changed) {
       const protocol = canonicalPrefix(prefix).family === 4 ? this.#o.protocol4 : this.#o.protocol6;
       // One short command at a time: BIRD's control socket drops a client that sends a burst.
       for (const r of await this.#o.client.showRoutes({ prefix, protocol, all: true })) routes.push(toObserved(r));
     }
-    const mismatches = compareObserved(
-      desired.filter((v) => changed.has(v.prefix)),
-      routes,
-    );
+    const mismatches = compareObserved(scope.desired, routes);
     return { observed: indexRoutes(routes), mismatches };
   }
 
@@ -219,7 +217,7 @@ export class BirdApplier {
     }
   }
 
-  async #write(rendered: string): Promise<void> {
+  async #write(rendered: FileText): Promise<void> {
     try {
       this.#file = undefined; // whatever happens next, the content is only known once written
       // The directory fsync (rename durable) runs beside `configure`: #durableBeforeConfirm.
@@ -250,7 +248,7 @@ export class BirdApplier {
    * fsynced before it) and the runtime state it was rendered from must both be on disk. Both fsyncs
    * run while BIRD reconfigures, not before; if either fails, BIRD undoes and the file goes back.
    */
-  async #durableBeforeConfirm(persisted: Promise<void> | undefined, previous: string | undefined): Promise<void> {
+  async #durableBeforeConfirm(persisted: Promise<void> | undefined, previous: FileText | undefined): Promise<void> {
     try {
       await Promise.all([syncParentDir(this.#o.includeFile), persisted]);
     } catch (cause) {
@@ -261,7 +259,7 @@ export class BirdApplier {
     }
   }
 
-  async #configureWithTimeout(previous: string | undefined): Promise<void> {
+  async #configureWithTimeout(previous: FileText | undefined): Promise<void> {
     let result: ConfigureResult;
     try {
       this.#unconfirmed = true;
@@ -288,7 +286,7 @@ export class BirdApplier {
   }
 
   /** Reads back until BIRD matches `desired` or the poll budget is spent; rolls back on mismatch. */
-  async #verify(desired: readonly EffectiveVip[], previous: string | undefined, scope: ApplyScope | undefined): Promise<Map<string, ObservedRoute>> {
+  async #verify(desired: readonly EffectiveVip[], previous: FileText | undefined, scope: ApplyScope | undefined): Promise<Map<string, ObservedRoute>> {
     let mismatches: Mismatch[] = [];
     for (let attempt = 0; ; attempt += 1) {
       let seen: { observed: Map<string, ObservedRoute>; mismatches: Mismatch[] };
@@ -339,7 +337,7 @@ export class BirdApplier {
    * `configure undo`, then put the previous file back; if BIRD cannot undo (connection lost, 0019),
    * reload the restored file with a plain `configure`. Returns `error` annotated for throwing.
    */
-  async #rollback(previous: string | undefined, error: ApplyError): Promise<ApplyError> {
+  async #rollback(previous: FileText | undefined, error: ApplyError): Promise<ApplyError> {
     const log = this.#o.logger;
     let undone = false;
     try {
@@ -356,7 +354,7 @@ export class BirdApplier {
   }
 
   /** After 8002: BIRD kept running its old config but has no undo copy any more. */
-  async #recoverFromParseError(previous: string | undefined, cause: BirdConfigError): Promise<ApplyError> {
+  async #recoverFromParseError(previous: FileText | undefined, cause: BirdConfigError): Promise<ApplyError> {
     const log = this.#o.logger;
     // BirdConfigError's message is BIRD's own "file:line:col reason" text.
     const birdText = cause.message.replace(/^BIRD configuration error: /, '');
@@ -381,7 +379,7 @@ export class BirdApplier {
     return new ApplyError(message, { kind: 'permanent', phase: 'configure', birdText, restored: restoredFile && configured, cause });
   }
 
-  async #restoreFile(previous: string | undefined): Promise<boolean> {
+  async #restoreFile(previous: FileText | undefined): Promise<boolean> {
     try {
       this.#file = undefined;
       if (previous === undefined) await removeFileDurably(this.#o.includeFile);

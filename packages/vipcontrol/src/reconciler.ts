@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import {
   computeEffective,
   planLoopback,
-  renderBirdInclude,
+  renderBirdIncludeParts,
   vipInSync,
   type EffectiveVip,
   type HealthView,
@@ -214,7 +214,7 @@ export class Reconciler extends EventEmitter {
       desired = this.desired(at);
       // Taken with the state `desired` came from (same tick): its write may still be in flight.
       const persisted = this.#o.persisted?.();
-      const rendered = renderBirdInclude(desired, { protocol4: this.#bird.protocol4, protocol6: this.#bird.protocol6 });
+      const rendered = renderBirdIncludeParts(desired, { protocol4: this.#bird.protocol4, protocol6: this.#bird.protocol6 });
       const differing = this.#differing(desired);
       const { wanted, settled } = this.#loopbackTarget(desired, differing);
       if (wanted !== undefined && !settled) {
@@ -227,7 +227,7 @@ export class Reconciler extends EventEmitter {
         loopback = this.#loopbackAdd(desired);
       }
       const scope: ApplyScope | undefined =
-        full || before === undefined ? undefined : { changed: changedPrefixes(before, desired, differing), known: before };
+        full || before === undefined ? undefined : { ...changedPrefixes(before, desired, differing), known: before };
       // A scoped apply updates `before` in place (see ApplyScope.known): keep what it said of the
       // changed prefixes for the change log. That is all the log needs: a route of a VIP no longer
       // configured is in `changed` too (changedPrefixes lists it; with `differing` the config is the
@@ -439,22 +439,32 @@ function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string> | undefined): bo
 
 /**
  * Prefixes whose route BIRD must change: desired differs from the last read-back, or a route to
- * remove. With `differing` (see Reconciler#differing) only those VIPs can, and only they are compared.
+ * remove; and the desired VIPs among them. With `differing` (see Reconciler#differing) only those
+ * VIPs can, and only they are compared.
  */
 function changedPrefixes(
   known: ReadonlyMap<string, ObservedRoute>,
   desired: readonly EffectiveVip[],
   differing?: Differing,
-): string[] {
-  if (differing) return differing.at.map((i) => desired[i]!).filter((v) => !vipInSync(v, known.get(v.prefix))).map((v) => v.prefix);
+): { changed: string[]; desired: EffectiveVip[] } {
+  const vips: EffectiveVip[] = [];
   const changed: string[] = [];
+  if (differing) {
+    for (const i of differing.at) {
+      const vip = desired[i]!;
+      if (!vipInSync(vip, known.get(vip.prefix))) vips.push(vip);
+    }
+    return { changed: vips.map((v) => v.prefix), desired: vips };
+  }
   const configured = new Set<string>();
   for (const vip of desired) {
     configured.add(vip.prefix);
-    if (!vipInSync(vip, known.get(vip.prefix))) changed.push(vip.prefix);
+    if (vipInSync(vip, known.get(vip.prefix))) continue;
+    changed.push(vip.prefix);
+    vips.push(vip);
   }
   for (const prefix of known.keys()) if (!configured.has(prefix)) changed.push(prefix);
-  return changed;
+  return { changed, desired: vips };
 }
 
 /** The entries of `map` for `keys` (those it has). */

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { chmod, chown, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeTempDir, type TempDir } from '@vipcontrol/testlab';
-import { writeFileAtomic } from '../src/atomic-file.js';
+import { sameText, writeFileAtomic } from '../src/atomic-file.js';
 
 /** Not a group the test runner is in: only the explicit chown can give the new file this group. */
 const OTHER_GID = 54_321;
@@ -62,5 +62,32 @@ describe('writeFileAtomic modes', async () => {
       process.umask(0o027);
     }
     assert.equal(await modeOf(include), 0o640);
+  });
+});
+
+describe('writeFileAtomic with the content in pieces', async () => {
+  let tmp: TempDir;
+  before(async () => {
+    tmp = await makeTempDir('vc-atomic-parts-');
+  });
+  after(async () => {
+    await tmp.cleanup();
+  });
+
+  it('writes the pieces concatenated, multi-byte characters and empty pieces included', async () => {
+    const file = join(tmp.path, 'parts.conf');
+    const parts = ['# head\n', '', 'protocol static p {\n', 'é→✓\n'.repeat(5000), '}\n'];
+    await writeFileAtomic(file, parts);
+    assert.equal(await readFile(file, 'utf8'), parts.join(''));
+  });
+
+  it('sameText: equal content is the same whether given as pieces or as one string', () => {
+    assert.ok(sameText(['a', 'b'], ['a', 'b']));
+    assert.ok(sameText(['a', 'b'], 'ab'));
+    assert.ok(sameText('ab', ['ab']));
+    assert.ok(sameText(undefined, undefined));
+    assert.ok(!sameText(['a', 'b'], ['a', 'c']));
+    assert.ok(!sameText(['a', 'b'], undefined));
+    assert.ok(!sameText('', undefined), 'an empty file is not no file');
   });
 });

@@ -38,36 +38,15 @@ export async function settleBase(t: ChangeTimer, wl: Workload): Promise<void> {
   });
 }
 
-/** Measures write + configure → router at this scale; leaves every VIP at BASE_MED for the daemon. */
+/**
+ * Measures the bare half's polled cross-check and bursts at this scale; leaves every VIP at BASE_MED
+ * for the daemon. Its single-change samples are taken by `bareSample`, interleaved with the daemon's.
+ */
 export async function runBare(t: ChangeTimer, wl: Workload, plan: SamplePlan): Promise<BareResults> {
   const { client } = t.node.bird;
   const file = t.node.includeFile;
   const r: BareResults = { latency: [], writeMs: [], configureMs: [], renderMs: [], bursts: [], polled: [] };
   await settleBase(t, wl);
-
-  for (let k = 0; k < plan.warmup + plan.samples; k += 1) {
-    const prefix = samplePrefix(wl, k);
-    const med = t.nextMed();
-    wl.setMed(prefix, med);
-    const r0 = performance.now();
-    const text = wl.render();
-    const renderMs = performance.now() - r0;
-    let writeMs = 0;
-    let configureMs = 0;
-    const timing = await t.one(prefix, med, async () => {
-      const w0 = performance.now();
-      await durableWrite(file, text);
-      const c0 = performance.now();
-      await configureOk(client);
-      writeMs = c0 - w0;
-      configureMs = performance.now() - c0;
-    });
-    if (k < plan.warmup) continue;
-    r.latency.push(timing);
-    r.writeMs.push(writeMs);
-    r.configureMs.push(configureMs);
-    r.renderMs.push(renderMs);
-  }
 
   for (let k = 0; k < plan.pollSamples; k += 1) {
     const prefix = samplePrefix(wl, k);
@@ -89,4 +68,28 @@ export async function runBare(t: ChangeTimer, wl: Workload, plan: SamplePlan): P
 
   await settleBase(t, wl);
   return r;
+}
+
+/** One bare change: `prefix` to a fresh MED, rendered (untimed), written durably and configured. */
+export async function bareSample(
+  t: ChangeTimer,
+  wl: Workload,
+  prefix: string,
+): Promise<{ timing: Timing; writeMs: number; configureMs: number; renderMs: number }> {
+  const med = t.nextMed();
+  wl.setMed(prefix, med);
+  const r0 = performance.now();
+  const text = wl.render();
+  const renderMs = performance.now() - r0;
+  let writeMs = 0;
+  let configureMs = 0;
+  const timing = await t.one(prefix, med, async () => {
+    const w0 = performance.now();
+    await durableWrite(t.node.includeFile, text);
+    const c0 = performance.now();
+    await configureOk(t.node.bird.client);
+    writeMs = c0 - w0;
+    configureMs = performance.now() - c0;
+  });
+  return { timing, writeMs, configureMs, renderMs };
 }

@@ -8,7 +8,7 @@ import type { DaemonProcess } from '../daemon-process.js';
 import { repoPath } from '../repo-path.js';
 import { unixHttpRequest } from '../unix-http.js';
 import { waitFor } from '../wait-for.js';
-import type { SamplePlan } from './bare-phase.js';
+import { bareSample, type BareResults, type SamplePlan } from './bare-phase.js';
 import type { ChangeTimer, Timing } from './change-timer.js';
 import { routerHasMed } from './router-watch.js';
 import { samplePrefix, type Workload } from './workload.js';
@@ -48,12 +48,16 @@ interface Status {
   bird?: { applies?: number; lastApply?: { id: number; ok: boolean; configured?: boolean; error?: string } };
 }
 
-/** Starts vipcontrol with the workload's VIPs, measures, stops it (the routes stay, as on a deploy). */
-export async function runDaemon(lab: Lab, t: ChangeTimer, wl: Workload, plan: DaemonPlan): Promise<DaemonResults> {
+/**
+ * Starts vipcontrol with the workload's VIPs, measures, stops it (the routes stay, as on a deploy).
+ * The bare half's single-change samples are taken here, alternating with the daemon's, into `bare`.
+ */
+export async function runDaemon(lab: Lab, t: ChangeTimer, wl: Workload, plan: DaemonPlan, bare: BareResults): Promise<DaemonResults> {
   const node = t.node;
   // A fresh state file: overrides of the previous scale must not leak into this one.
   await rm(join(node.dir, 'state.json'), { force: true });
-  const nodeOptions = await unitNodeOptions();
+  // BENCH_EXTRA_NODE_OPTIONS (e.g. `--import /path/profiler-hook.mjs`; node refuses --cpu-prof there) is added for profiling runs.
+  const nodeOptions = [await unitNodeOptions(), process.env['BENCH_EXTRA_NODE_OPTIONS'] ?? ''].join(' ').trim();
   const started = performance.now();
   const daemon = await withNodeOptions(nodeOptions, () => lab.startVipcontrol(node, wl.daemonConfig, { startTimeoutMs: 120_000 }));
   try {
@@ -74,9 +78,19 @@ export async function runDaemon(lab: Lab, t: ChangeTimer, wl: Workload, plan: Da
     for (let k = 0; k < plan.warmup + plan.samples; k += 1) {
       if (k === plan.warmup) idBefore = await applies(socket);
       const prefix = samplePrefix(wl, k);
+      // Bare BIRD and vipcontrol take turns, sample by sample, so a change in the machine's load hits
+      // both alike. Bare first, on the same VIP: its file is the daemon's state plus this one change,
+      // so each of the two changes exactly one route (the daemon's file differs from it in this line only).
+      const b = await bareSample(t, wl, prefix);
       const med = t.nextMed();
       const timing = await t.one(prefix, med, () => putMed(socket, prefix, med));
-      if (k >= plan.warmup) latency.push(timing);
+      wl.setMed(prefix, med);
+      if (k < plan.warmup) continue;
+      latency.push(timing);
+      bare.latency.push(b.timing);
+      bare.writeMs.push(b.writeMs);
+      bare.configureMs.push(b.configureMs);
+      bare.renderMs.push(b.renderMs);
     }
     const idAfter = await applies(socket);
     const applyMs = appliedDurations(daemon, idBefore, idAfter);
