@@ -79,6 +79,9 @@ export interface DaemonStartOptions {
 }
 
 /** Router (route reflector or eBGP neighbour) + N nodes, each a network namespace with a real BIRD. */
+/** BIRD's Since readings of one unchanged event differ by up to a millisecond; allow a few. */
+const SINCE_JITTER_S = 0.005;
+
 export class Lab {
   readonly id: string;
   readonly mode: LabMode;
@@ -90,6 +93,8 @@ export class Lab {
   readonly exabgpHosts: ExabgpHost[];
   readonly #namespaces: string[];
   readonly #daemons = new Set<DaemonProcess>();
+  /** Last Since read per router protocol: see #stableSince. */
+  readonly #sinceSeen = new Map<string, string>();
   #destroyed: Promise<void> | undefined;
   #unregister: () => void = () => undefined;
 
@@ -238,7 +243,7 @@ export class Lab {
     const [v4, v6] = await Promise.all([p4, p6].map(async (name) => {
       const found = (await client.showProtocols({ all: true, name })).find((p) => p.name === name);
       if (!found) throw new Error(`lab ${this.id}: router has no protocol ${name}`);
-      return sessionInfo(found);
+      return this.#stableSince(sessionInfo(found));
     })) as [SessionInfo, SessionInfo];
     const both = v4.state === 'Established' && v6.state === 'Established';
     return {
@@ -249,6 +254,20 @@ export class Lab {
       v4,
       v6,
     };
+  }
+
+  /**
+   * BIRD prints a protocol's Since as real time minus the monotonic time elapsed since the event,
+   * reading the two clocks at different moments (tm_format_time), so one unchanged session can read
+   * "…167.919" and then "…167.920". A reading within SINCE_JITTER_S of the last one seen for that
+   * protocol is that same event and is reported identically; a reset moves Since by far more (to a
+   * time after the previous reading).
+   */
+  #stableSince(info: SessionInfo): SessionInfo {
+    const seen = this.#sinceSeen.get(info.protocol);
+    if (seen !== undefined && Math.abs(Number(seen) - Number(info.since)) <= SINCE_JITTER_S) return { ...info, since: seen };
+    this.#sinceSeen.set(info.protocol, info.since);
+    return info;
   }
 
   /** The router's BFD sessions (`show bfd sessions`), empty when BFD is off. */

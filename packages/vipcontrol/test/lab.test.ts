@@ -47,7 +47,10 @@ describe('vipcontrol in the lab (router sees exactly the changes)', async () => 
     assert.deepEqual(r4[0]!.largeCommunities, ['65000:1:2']);
     const r6 = await lab.waitForRouterRoutes(A6, (rs) => rs.some((r) => r.med === 110), { message: 'router has A6' });
     assert.deepEqual(r6[0]!.communities, ['65000:600']);
-    await waitFor(async () => (await lab.routerRoutes(V6S[99]!)).length === 1, { message: 'router has all VIPs' });
+    await waitFor(async () => (await lab.routerRoutes(V6S[99]!)).length === 1, { message: 'router has the last VIP' });
+    // Every VIP's first announcement counted at the router (v4 and v6 arrive in separate UPDATEs), so the
+    // next test's "before" reading is not taken while some are still in flight.
+    await waitFor(async () => (await lab.sessionStats(node)).importUpdates >= VIPS.length, { message: 'router has imported all VIPs' });
     const addrs = await loopbackAddrs();
     assert.ok(addrs.has(A4) && addrs.has(A6) && addrs.has(V6S[99]!), 'VIP addresses on the node loopback');
   });
