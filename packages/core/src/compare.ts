@@ -20,9 +20,11 @@ export interface Mismatch {
  * e.g. IPv4-mapped IPv6 differently from us) and communities order-insensitively.
  * Output: desired order (IPv4 first, by address), then unexpected routes in the same order.
  */
-export function compareObserved(desired: readonly EffectiveVip[], observed: readonly ObservedRoute[]): Mismatch[] {
-  const byPrefix = new Map<string, ObservedRoute>();
-  for (const route of observed) byPrefix.set(canonicalOrRaw(route.prefix), route);
+export function compareObserved(
+  desired: readonly EffectiveVip[],
+  observed: readonly ObservedRoute[] | ReadonlyMap<string, ObservedRoute>,
+): Mismatch[] {
+  const byPrefix = Array.isArray(observed) ? indexObserved(observed) : (observed as ReadonlyMap<string, ObservedRoute>);
 
   const out: Mismatch[] = [];
   const wanted = new Set<string>();
@@ -34,6 +36,16 @@ export function compareObserved(desired: readonly EffectiveVip[], observed: read
   const unexpected = [...byPrefix.keys()].filter((p) => !wanted.has(p));
   for (const prefix of sortByPrefixSafe(unexpected)) out.push({ prefix, kind: 'unexpected' });
   return out;
+}
+
+/**
+ * Routes by canonical prefix (what compareObserved and vipInSync look them up by); BIRD text that
+ * does not parse is kept raw, so it shows as unexpected and never equals a VIP. Last one wins.
+ */
+export function indexObserved(observed: readonly ObservedRoute[]): Map<string, ObservedRoute> {
+  const byPrefix = new Map<string, ObservedRoute>();
+  for (const route of observed) byPrefix.set(canonicalOrRaw(route.prefix), route);
+  return byPrefix;
 }
 
 /**

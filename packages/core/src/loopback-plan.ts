@@ -36,10 +36,17 @@ export function planLoopback(
     const c = tryCanonical(p);
     if (c !== undefined) have.add(c);
   }
-  const wanted = new Set(desired.filter((v) => v.announced || !opts.removeOnWithdraw).map((v) => v.prefix));
+  const wanted = loopbackWanted(desired, opts.removeOnWithdraw);
   const add = [...wanted].filter((p) => !have.has(p));
   const remove = [...have].filter((p) => opts.managed.has(p) && !wanted.has(p));
   return { add: sortByPrefix(add, (p) => p), remove: sortByPrefix(remove, (p) => p) };
+}
+
+/** The addresses the loopback should carry: announced VIPs, or every configured VIP unless `removeOnWithdraw`. */
+export function loopbackWanted(desired: readonly EffectiveVip[], removeOnWithdraw: boolean): Set<string> {
+  const wanted = new Set<string>();
+  for (const v of desired) if (v.announced || !removeOnWithdraw) wanted.add(v.prefix);
+  return wanted;
 }
 
 function tryCanonical(text: string): string | undefined {

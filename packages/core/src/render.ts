@@ -212,7 +212,7 @@ function checkedVip(vip: EffectiveVip): CheckedVip {
   const hit = frozenVips.get(vip);
   if (hit !== undefined) return hit;
   const done = { vip, key: prefixSortKey(assertPrefix(vip)), line: routeLine(vip) };
-  if (Object.isFrozen(vip) && Object.isFrozen(vip.communities) && Object.isFrozen(vip.largeCommunities)) frozenVips.set(vip, done);
+  if (isFrozenVip(vip)) frozenVips.set(vip, done);
   return done;
 }
 

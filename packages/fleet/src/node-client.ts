@@ -79,7 +79,6 @@ export class FleetNodeClient {
   #published = false;
   #running: Promise<void> | undefined;
   #want = new Set<Step>();
-  #lastViewAt = 0;
   #viewTimer: NodeJS.Timeout | undefined;
   readonly #outbox: Write[] = [];
   #outboxDropped = 0;
@@ -185,7 +184,7 @@ export class FleetNodeClient {
     if (parsed.value.node === this.#node || !this.#watching()) return;
     // Another node changed: refresh the view, at most every 250 ms (a thousand nodes must not make us read a thousand times).
     if (this.#viewTimer) return;
-    const wait = Math.max(0, this.#lastViewAt + 250 - this.#clock());
+    const wait = Math.max(0, (this.#status.lastFleetViewAt ?? 0) + 250 - this.#clock());
     this.#viewTimer = setTimeout(() => {
       this.#viewTimer = undefined;
       this.#kick('view');
@@ -273,8 +272,7 @@ export class FleetNodeClient {
     if (this.#clock() < this.#settleUntil) return; // held: see #publish
     const [{ records }, now] = await Promise.all([this.#store.readNodes(), this.#store.now()]);
     const valid = [...records.values()].flatMap((r) => (r?.ok ? [r.value] : []));
-    this.#lastViewAt = this.#clock();
-    this.#status.lastFleetViewAt = this.#lastViewAt;
+    this.#status.lastFleetViewAt = this.#clock();
     await this.#handlers.fleetView(valid, now);
   }
 

@@ -43,6 +43,7 @@ export function redisOptions(cfg: RedisConfig, tuning: ConnectionTuning = {}): R
   const url = cfg.url ? parseRedisUrl(cfg.url) : undefined;
   if (cfg.sentinels?.length) {
     if (!cfg.name) throw new FleetConfigError('redis.name: the Sentinel master name is required with redis.sentinels');
+    const tls = url?.tls ? tlsOptions(cfg) : undefined;
     return {
       ...base,
       ...url?.auth,
@@ -51,7 +52,7 @@ export function redisOptions(cfg: RedisConfig, tuning: ConnectionTuning = {}): R
       // The same credentials usually protect Sentinel too (Debian's redis-sentinel has none by default).
       sentinelUsername: url?.auth.username,
       sentinelPassword: url?.auth.password,
-      ...(url?.tls ? { tls: tlsOptions(cfg), enableTLSForSentinelMode: true, sentinelTLS: tlsOptions(cfg) } : {}),
+      ...(tls ? { tls, enableTLSForSentinelMode: true, sentinelTLS: tls } : {}),
       // Reconnect to the new primary as soon as Sentinel announces a switch, not on the next error.
       failoverDetector: true,
       sentinelRetryStrategy: (times: number) => Math.min(100 * times, 2000),

@@ -38,7 +38,7 @@ import {
   type ConfigureResult,
   type RouteInfo,
 } from '@vipcontrol/bird';
-import { canonicalPrefix, compareObserved, type EffectiveVip, type Mismatch, type ObservedRoute } from '@vipcontrol/core';
+import { canonicalPrefix, compareObserved, indexObserved, type EffectiveVip, type Mismatch, type ObservedRoute } from '@vipcontrol/core';
 import { AtomicFileError, readFileIfExists, removeFileDurably, sameText, syncParentDir, writeFileAtomic, type FileText } from './atomic-file.js';
 import { includeRefusal } from './include-guard.js';
 
@@ -188,8 +188,8 @@ export class BirdApplier {
    */
   async #readBack(desired: readonly EffectiveVip[], scope: ApplyScope | undefined): Promise<{ observed: Map<string, ObservedRoute>; mismatches: Mismatch[] }> {
     if (!scope) {
-      const routes = await this.readObserved();
-      return { observed: indexRoutes(routes), mismatches: compareObserved(desired, routes) };
+      const observed = indexObserved(await this.readObserved());
+      return { observed, mismatches: compareObserved(desired, observed) };
     }
     const routes: ObservedRoute[] = [];
     for (const prefix of scope.changed) {
@@ -197,8 +197,8 @@ export class BirdApplier {
       // One short command at a time: BIRD's control socket drops a client that sends a burst.
       for (const r of await this.#o.client.showRoutes({ prefix, protocol, all: true })) routes.push(toObserved(r));
     }
-    const mismatches = compareObserved(scope.desired, routes);
-    return { observed: indexRoutes(routes), mismatches };
+    const observed = indexObserved(routes);
+    return { observed, mismatches: compareObserved(scope.desired, observed) };
   }
 
   /** The read-back, or undefined when BIRD refuses the query (e.g. our protocols not loaded yet). */
@@ -429,24 +429,9 @@ function merge(scope: ApplyScope | undefined, seen: Map<string, ObservedRoute>):
   return scope.known;
 }
 
-/** Routes by canonical prefix; BIRD text we cannot parse is kept raw (it then shows as unexpected). */
-function indexRoutes(routes: readonly ObservedRoute[]): Map<string, ObservedRoute> {
-  const map = new Map<string, ObservedRoute>();
-  for (const route of routes) {
-    let key = route.prefix;
-    try {
-      key = canonicalPrefix(route.prefix).prefix;
-    } catch {
-      // keep the raw text: compareObserved reports it as unexpected, and it never equals a VIP
-    }
-    map.set(key, route);
-  }
-  return map;
-}
-
 function toObserved(r: RouteInfo): ObservedRoute {
   return {
-    // Raw: compareObserved canonicalises itself, and a read-back must never throw on BIRD's spelling.
+    // Raw: indexObserved canonicalises it, and a read-back must never throw on BIRD's spelling.
     prefix: r.prefix,
     med: r.med,
     communities: r.communities,

@@ -11,7 +11,6 @@ import {
   canonicalPrefix,
   type Actor,
   type HealthReport,
-  type HealthView,
   type RuntimeState,
   type VipcontrolConfig,
 } from '@vipcontrol/core';
@@ -26,7 +25,7 @@ import type {
   OperationResult,
 } from './daemon-types.js';
 import { OperationError } from './errors.js';
-import type { HealthRegistry } from './health-registry.js';
+import { healthViewKey, type HealthRegistry } from './health-registry.js';
 import { protocolRenameMessage } from './include-guard.js';
 import type { Reconciler } from './reconciler.js';
 import type { StateMutation, StateStore } from './state-store.js';
@@ -96,7 +95,7 @@ export class VipController extends EventEmitter implements Controller {
     this.#startedAt = this.#now();
     this.#configLoadedAt = this.#startedAt;
     this.#expiry = new ExpiryTimer(() => void this.#expire(), this.#now);
-    this.#healthKey = healthKey(opts.health.view(this.#startedAt));
+    this.#healthKey = healthViewKey(opts.health.view(this.#startedAt));
     opts.health.on('change', () => this.#onHealthChange());
     opts.reconciler.on('applied', (o: ApplyOutcome) => this.emit('applied', o));
   }
@@ -271,7 +270,7 @@ export class VipController extends EventEmitter implements Controller {
     this.#configError = undefined;
     this.#configLoadedAt = this.#now();
     this.#o.reconciler.setConfig(next);
-    const kept = new Set(next.vips.map((v) => v.prefix));
+    const kept = configuredPrefixes(next);
     const record = this.#record('reload', actor, {
       detail: { vips: next.vips.length, removed: previous.vips.filter((v) => !kept.has(v.prefix)).map((v) => v.prefix) },
     });
@@ -431,7 +430,7 @@ export class VipController extends EventEmitter implements Controller {
   }
 
   #onHealthChange(): void {
-    const key = healthKey(this.#o.health.view(this.#now()));
+    const key = healthViewKey(this.#o.health.view(this.#now()));
     if (key === this.#healthKey) return;
     this.#healthKey = key;
     this.#healthSeq += 1;
@@ -441,11 +440,6 @@ export class VipController extends EventEmitter implements Controller {
     apply.catch(() => undefined); // outcome logged by the reconciler; reportHealth awaits it too
     this.#healthApply = apply;
   }
-}
-
-/** What of a health view can change the effective state (ignores timestamps and latencies). */
-function healthKey(view: HealthView): string {
-  return JSON.stringify([view.leaseExpired, view.checks.map((c) => [c.name, c.status, c.vips, c.effect])]);
 }
 
 /** Validates free text (reason): printable, ≤ 200 chars. Never rendered into BIRD config anyway. */

@@ -123,7 +123,7 @@ export class HealthRegistry extends EventEmitter {
       throw err;
     }
     const now = this.#now();
-    const before = this.#key(this.view(now));
+    const before = healthViewKey(this.view(now));
     if (this.#instance !== undefined && valid.instance !== this.#instance) {
       this.#logger.info(
         { event: 'viphealthRestarted', old: this.#instance, new: valid.instance, startedAt: valid.startedAt },
@@ -157,7 +157,7 @@ export class HealthRegistry extends EventEmitter {
     }
     this.#schedule();
     const view = this.view(now);
-    const changed = this.#key(view) !== before;
+    const changed = healthViewKey(view) !== before;
     if (changed) this.emit('change', view);
     this.#save();
     return { changed };
@@ -210,7 +210,7 @@ export class HealthRegistry extends EventEmitter {
   }
 
   #saveKey(): string {
-    return JSON.stringify([this.#key(this.view()), this.#pending]);
+    return JSON.stringify([healthViewKey(this.view()), this.#pending]);
   }
 
   #toSnapshot(): HealthSnapshot {
@@ -250,9 +250,9 @@ export class HealthRegistry extends EventEmitter {
     this.emit('change', this.view(now));
     this.#save();
   }
+}
 
-  /** What the effective state depends on; lastResult and since are evidence only. */
-  #key(view: HealthView): string {
-    return JSON.stringify([view.leaseExpired, view.checks.map((c) => [c.name, c.status, c.vips, c.effect])]);
-  }
+/** What of a health view the effective state depends on (lastResult, since and latencies are evidence only). */
+export function healthViewKey(view: HealthView): string {
+  return JSON.stringify([view.leaseExpired, view.checks.map((c) => [c.name, c.status, c.vips, c.effect])]);
 }

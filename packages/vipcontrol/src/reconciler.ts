@@ -12,6 +12,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import {
   computeEffective,
+  loopbackWanted,
   planLoopback,
   renderBirdIncludeParts,
   vipInSync,
@@ -422,13 +423,6 @@ interface Differing {
   readonly last: readonly EffectiveVip[];
   /** Indices into both lists. */
   readonly at: readonly number[];
-}
-
-/** The addresses the loopback should carry: announced VIPs, or all of them unless removeOnWithdraw. */
-function loopbackWanted(desired: readonly EffectiveVip[], removeOnWithdraw: boolean): Set<string> {
-  const wanted = new Set<string>();
-  for (const v of desired) if (v.announced || !removeOnWithdraw) wanted.add(v.prefix);
-  return wanted;
 }
 
 function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string> | undefined): boolean {

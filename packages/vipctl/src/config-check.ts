@@ -3,7 +3,7 @@
  * are "FILE:LINE:COL: path: reason", the form editors and Puppet's validate_cmd output understand.
  */
 import { hostname } from 'node:os';
-import { ConfigError, parseVipcontrolConfig, parseViphealthConfig, type VipcontrolConfig } from '@vipcontrol/core';
+import { ConfigError, formatIssue, parseVipcontrolConfig, parseViphealthConfig, type VipcontrolConfig } from '@vipcontrol/core';
 
 export type ConfigKind = 'vipcontrol' | 'viphealth';
 
@@ -36,10 +36,7 @@ export function validateConfig(text: string, file: string, kind: ConfigKind): Va
 }
 
 /** One line per issue; falls back to the error's own message lines when it carries no issues. */
-export function formatIssues(err: ConfigError, file: string): string[] {
+function formatIssues(err: ConfigError, file: string): string[] {
   if (err.issues.length === 0) return err.message.split('\n').filter((l) => l.trim() !== '');
-  return err.issues.map((issue) => {
-    const where = issue.line === undefined ? file : `${file}:${issue.line}:${issue.column ?? 1}`;
-    return issue.path ? `${where}: ${issue.path}: ${issue.message}` : `${where}: ${issue.message}`;
-  });
+  return err.issues.map((issue) => formatIssue(issue, file));
 }

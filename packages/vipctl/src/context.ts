@@ -4,10 +4,11 @@
  */
 import { hostname, userInfo } from 'node:os';
 import type { Command } from 'commander';
+import { VIPCONTROL_DEFAULTS } from '@vipcontrol/core';
 import { ApiClient } from './api-client.js';
 
 /** Where the daemon listens unless `--socket` or VIPCTL_SOCKET says otherwise. */
-export const DEFAULT_SOCKET = '/run/vipcontrol/vipcontrol.sock';
+export const DEFAULT_SOCKET = VIPCONTROL_DEFAULTS.apiSocket;
 
 /** Output sinks and environment, injectable so `run()` is testable in-process. */
 export interface CliIo {

@@ -17,8 +17,6 @@ import { CliError, ExitCode, UsageError } from '../errors.js';
 import { drainBody, durationArg, medArg, prefixArg, reasonBody, setMedBody } from '../args.js';
 import { formatRelative, formatTable } from '../status-format.js';
 
-export const DEFAULT_CONFIG = '/etc/vipcontrol/vipcontrol.yaml';
-
 interface FleetOptions {
   redis?: string;
   config?: string;
@@ -31,7 +29,7 @@ export function register(program: Command, ctx: CliContext): void {
     .command('fleet')
     .description('the whole fleet over Redis: status matrix, remote operations, audit history')
     .option('--redis <url>', 'Redis URL (else VIPCTL_REDIS_URL, else redis.url of the local config)')
-    .option('--config <file>', 'vipcontrol config to take redis: from', DEFAULT_CONFIG)
+    .option('--config <file>', 'vipcontrol config to take redis: from', VIPCONTROL_DEFAULTS.configFile)
     .option('--key-prefix <prefix>', 'fleet key prefix (default: the config\'s redis.keyPrefix, or "vipcontrol:")')
     .option('--timeout <duration>', 'how long to wait for the node\'s acknowledgement', '10s');
   const opts = () => fleet.opts<FleetOptions>();
@@ -148,7 +146,7 @@ export async function resolveRedis(o: Pick<FleetOptions, 'redis' | 'config' | 'k
   const url = o.redis ?? (env['VIPCTL_REDIS_URL'] || undefined);
   const defaults = { keyPrefix: VIPCONTROL_DEFAULTS.redisKeyPrefix, heartbeatMs: parseDuration(VIPCONTROL_DEFAULTS.redisHeartbeat), ttlMs: parseDuration(VIPCONTROL_DEFAULTS.redisTtl) };
   if (url !== undefined) return { ...defaults, url, ...(o.keyPrefix ? { keyPrefix: o.keyPrefix } : {}) };
-  const file = o.config ?? DEFAULT_CONFIG;
+  const file = o.config ?? VIPCONTROL_DEFAULTS.configFile;
   let text: string;
   try {
     text = await readFile(file, 'utf8');

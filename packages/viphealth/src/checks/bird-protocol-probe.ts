@@ -20,7 +20,7 @@ export interface BirdProtocolProbeOptions {
 const reconnectStrategy = (retries: number) => Math.min(50 * 2 ** Math.min(retries, 10), 1000);
 
 /** Whether a protocol is in `state`: matched against BIRD's info column ("Established"), BGP state or state ("up"). */
-export function protocolInState(p: ProtocolInfo, state: string): boolean {
+function protocolInState(p: ProtocolInfo, state: string): boolean {
   const want = state.toLowerCase();
   return [p.info, p.bgpState, p.state].some((s) => s !== undefined && s.toLowerCase() === want);
 }
