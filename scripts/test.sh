@@ -3,6 +3,8 @@
 # (real BIRD 2, real redis-server, network namespaces; run as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# --quick: skip the long tiers (other BIRD lines, soak, systemd container, 16-node fleet) for the inner loop.
+if [[ "${1:-}" == --quick ]]; then export VIPCONTROL_TEST_QUICK=1; shift; fi
 bash scripts/setup.sh
 npm run lint
 shopt -s nullglob

@@ -29,3 +29,4 @@ export { REPO_ROOT, repoPath } from './repo-path.js';
 export { startTcpService, type TcpService } from './tcp-service.js';
 export { percentile, summarize, type Summary } from './bench/stats.js';
 export { replaceDocSection, type DocSection } from './bench/doc-section.js';
+export { QUICK_MODE, longTier } from './test-tier.js';
