@@ -1,0 +1,311 @@
+/**
+ * The soak's lab: router + 2 nodes (iBGP, real BIRD), a real redis-server in the router's namespace,
+ * and on each node a stand-in BGP service, vipcontrol (fleet mode, state on a small tmpfs) and
+ * viphealth checking the service. Operations go through the real `vipctl`; faults are real signals,
+ * a real full filesystem and a real Redis crash.
+ *
+ * BFD is off: a SIGSTOPped BIRD (frozen up to 4 s) must not lose its sessions — with BFD it would,
+ * correctly, and that is BFD's job, not vipcontrol's. Hold time stays at BIRD's 240 s.
+ */
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { copyFile, open, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { execa } from 'execa';
+import type { DaemonProcess } from '../daemon-process.js';
+import { Lab, type LabHost, type SessionStats } from '../lab.js';
+import type { ExecResult } from '../netns.js';
+import { startRedis, type RedisInstance } from '../redis-instance.js';
+import { repoPath } from '../repo-path.js';
+import { startTcpService, type TcpService } from '../tcp-service.js';
+import { Tmpfs } from '../tmpfs.js';
+import { unixHttpRequest } from '../unix-http.js';
+import { waitFor } from '../wait-for.js';
+import type { RouterPath, StatusView } from './invariants.js';
+import { SOAK_CONFIGURED_MED, SOAK_NODES, SOAK_VIPS, type SoakNode } from './schedule.js';
+
+const VIPCTL = repoPath('packages/vipctl/bin/vipctl.js');
+const SERVICE_PORT = 1179;
+/** Small enough to fill in a moment, large enough for state.json and the health snapshot. */
+const STATE_TMPFS_KIB = 512;
+export const SOAK_DRAIN_PENALTY = 100_000;
+/** Short, so that an unconfirmed configuration left by a crash is rolled back by BIRD within a quiet period. */
+export const SOAK_CONFIGURE_TIMEOUT_S = 3;
+/** How long `vipctl fleet` waits for a node's acknowledgement. */
+const FLEET_ACK_TIMEOUT = '15s';
+
+interface SoakNodeHandle {
+  host: LabHost;
+  disk: Tmpfs;
+  service: TcpService;
+  vipcontrol: DaemonProcess | undefined;
+  viphealth: DaemonProcess | undefined;
+  vipcontrolConfig: object;
+  viphealthConfig: object;
+  logs: WriteStream[];
+}
+
+export class SoakLab {
+  readonly lab: Lab;
+  readonly redis: RedisInstance;
+  readonly #nodes: Map<SoakNode, SoakNodeHandle>;
+  readonly #artifacts: string;
+
+  private constructor(lab: Lab, redis: RedisInstance, nodes: Map<SoakNode, SoakNodeHandle>, artifacts: string) {
+    this.lab = lab;
+    this.redis = redis;
+    this.#nodes = nodes;
+    this.#artifacts = artifacts;
+  }
+
+  /** Builds everything and waits until every node announces every VIP, in sync, with its checks up. */
+  static async create(artifacts: string): Promise<SoakLab> {
+    const lab = await Lab.create({ nodes: SOAK_NODES.length, bfd: false });
+    const nodes = new Map<SoakNode, SoakNodeHandle>();
+    let redis: RedisInstance | undefined;
+    try {
+      redis = await startRedis({ netns: lab.router.netns, bind: lab.router.addr4 });
+      for (const [i, name] of SOAK_NODES.entries()) {
+        const host = lab.nodes[i]!;
+        const disk = await Tmpfs.mount(join(host.dir, 'state'), STATE_TMPFS_KIB);
+        const handle: SoakNodeHandle = {
+          host, disk, logs: [],
+          service: await startTcpService({ netns: host.netns, port: SERVICE_PORT }),
+          vipcontrol: undefined,
+          viphealth: undefined,
+          vipcontrolConfig: {
+            stateFile: join(disk.path, 'state.json'),
+            bird: { configureTimeout: `${SOAK_CONFIGURE_TIMEOUT_S}s` },
+            drainPenalty: SOAK_DRAIN_PENALTY,
+            redis: { url: redis.url, heartbeat: '500ms', ttl: '3s' },
+            vips: SOAK_VIPS.map((prefix) => ({ prefix, med: SOAK_CONFIGURED_MED[name] })),
+          },
+          viphealthConfig: {
+            checks: [{
+              name: 'bgp-service', type: 'tcp', target: `127.0.0.1:${SERVICE_PORT}`, interval: '500ms', fastInterval: '200ms',
+              timeout: '400ms', rise: 2, fall: 3, vips: [...SOAK_VIPS], penalty: 1000,
+            }],
+          },
+        };
+        nodes.set(name, handle);
+      }
+      const soak = new SoakLab(lab, redis, nodes, artifacts);
+      for (const name of SOAK_NODES) {
+        await soak.startVipcontrol(name);
+        await soak.startViphealth(name);
+      }
+      return soak;
+    } catch (err) {
+      await teardown(lab, redis, nodes);
+      throw err;
+    }
+  }
+
+  host(node: SoakNode): LabHost {
+    return this.#node(node).host;
+  }
+
+  #node(node: SoakNode): SoakNodeHandle {
+    const handle = this.#nodes.get(node);
+    if (!handle) throw new Error(`soak: no node ${node}`);
+    return handle;
+  }
+
+  apiSocket(node: SoakNode): string {
+    return join(this.#node(node).host.dir, 'vipcontrol.sock');
+  }
+
+  async startVipcontrol(node: SoakNode): Promise<void> {
+    const h = this.#node(node);
+    h.vipcontrol = await this.lab.startVipcontrol(h.host, h.vipcontrolConfig, { startTimeoutMs: 20_000 });
+    this.#tee(h, h.vipcontrol, 'vipcontrol');
+  }
+
+  async startViphealth(node: SoakNode): Promise<void> {
+    const h = this.#node(node);
+    h.viphealth = await this.lab.startViphealth(h.host, h.viphealthConfig, { startTimeoutMs: 20_000 });
+    this.#tee(h, h.viphealth, 'viphealth');
+  }
+
+  /** SIGKILL vipcontrol (a crash: nothing flushed, no goodbye to BIRD). */
+  async killVipcontrol(node: SoakNode): Promise<void> {
+    const h = this.#node(node);
+    await h.vipcontrol?.kill('SIGKILL');
+    h.vipcontrol = undefined;
+  }
+
+  async killViphealth(node: SoakNode): Promise<void> {
+    const h = this.#node(node);
+    await h.viphealth?.kill('SIGKILL');
+    h.viphealth = undefined;
+  }
+
+  killBird(node: SoakNode): Promise<void> {
+    return this.#node(node).host.bird.kill();
+  }
+
+  /** Starts the node's BIRD again with its bird.conf (which includes whatever vipcontrol last wrote). */
+  restartBird(node: SoakNode): Promise<void> {
+    return this.#node(node).host.bird.restart();
+  }
+
+  signalBird(node: SoakNode, signal: 'SIGSTOP' | 'SIGCONT'): void {
+    process.kill(this.#node(node).host.bird.pid, signal);
+  }
+
+  fillDisk(node: SoakNode): Promise<void> {
+    return this.#node(node).disk.fill();
+  }
+
+  freeDisk(node: SoakNode): Promise<void> {
+    return this.#node(node).disk.free();
+  }
+
+  /** `vipctl --socket <node's socket> ARGS` from the host, as an operator on the node would run it. */
+  async vipctl(node: SoakNode, args: readonly string[]): Promise<ExecResult> {
+    const res = await execa(process.execPath, [VIPCTL, '--socket', this.apiSocket(node), ...args], { reject: false, timeout: 60_000 });
+    return { stdout: String(res.stdout), stderr: String(res.stderr), exitCode: res.exitCode ?? -1 };
+  }
+
+  /** `vipctl fleet --redis URL ARGS`, from the router's namespace (where Redis listens). */
+  fleet(args: readonly string[]): Promise<ExecResult> {
+    return this.lab.router.exec('node', [VIPCTL, 'fleet', '--redis', this.redis.url, '--timeout', FLEET_ACK_TIMEOUT, ...args]);
+  }
+
+  /** One raw Redis command (redis-cli in the router's namespace); undefined when Redis is unreachable. */
+  async redisCli(...args: string[]): Promise<string | undefined> {
+    const res = await this.lab.router.exec('redis-cli', ['-h', this.redis.host, '-p', String(this.redis.port), '--raw', ...args]);
+    return res.exitCode === 0 && !/^(ERR|Could not connect)/.test(res.stdout) ? res.stdout.replace(/\n$/, '') : undefined;
+  }
+
+  /** `GET /v1/status` straight from the socket (what `vipctl status --json` prints), for fast polling. */
+  async statusApi(node: SoakNode): Promise<{ status?: StatusView; error?: string }> {
+    try {
+      const res = await unixHttpRequest(this.apiSocket(node), { path: '/v1/status', timeoutMs: 3000 });
+      return res.status === 200 ? { status: res.json as StatusView } : { error: `HTTP ${res.status}` };
+    } catch (err) {
+      return { error: (err as Error).message };
+    }
+  }
+
+  /** `vipctl status --json`: the operator's view, through the real CLI. */
+  async statusCli(node: SoakNode): Promise<{ status?: StatusView; error?: string }> {
+    const res = await this.vipctl(node, ['--json', 'status']);
+    if (res.exitCode !== 0) return { error: `vipctl status exited ${res.exitCode}: ${res.stderr.trim()}` };
+    try {
+      return { status: JSON.parse(res.stdout) as StatusView };
+    } catch (err) {
+      return { error: `vipctl status --json printed no JSON: ${(err as Error).message}` };
+    }
+  }
+
+  /** The router's path for each VIP from `node` (learned from its next hop), read from the router's BIRD. */
+  async routerPaths(node: SoakNode): Promise<Map<string, RouterPath | undefined>> {
+    const host = this.#node(node).host;
+    const out = new Map<string, RouterPath | undefined>();
+    for (const prefix of SOAK_VIPS) {
+      const routes = await this.lab.routerRoutes(prefix);
+      const path = routes.find((r) => {
+        const hop = r.nextHop?.split(' ')[0];
+        return hop === host.addr4 || hop === host.addr6;
+      });
+      out.set(prefix, path === undefined ? undefined : { ...(path.med === undefined ? {} : { med: path.med }) });
+    }
+    return out;
+  }
+
+  sessionStats(node: SoakNode): Promise<SessionStats> {
+    return this.lab.sessionStats(this.#node(node).host);
+  }
+
+  /**
+   * Resolves true once the node's BIRD logs `Reconfiguring` after this call (BIRD's log line for a
+   * `configure`), false once `stop()` was called first. Tails BIRD's log file every 2 ms.
+   */
+  watchReconfigure(node: SoakNode): { seen: Promise<boolean>; stop(): void } {
+    const log = join(this.#node(node).host.dir, 'bird.log');
+    let stopped = false;
+    const seen = (async () => {
+      let offset = await stat(log).then((s) => s.size, () => 0);
+      while (!stopped) {
+        const text = await readFrom(log, offset);
+        offset += Buffer.byteLength(text);
+        if (/Reconfiguring/.test(text)) return true;
+        await sleep(2);
+      }
+      return false;
+    })();
+    return { seen, stop: () => { stopped = true; } };
+  }
+
+  /** Stops the daemons, frees and unmounts the state disks, copies BIRD's logs, tears the lab down. */
+  async destroy(): Promise<void> {
+    for (const [name, h] of this.#nodes) {
+      await copyIfThere(join(h.host.dir, 'bird.log'), join(this.#artifacts, `${name}-bird.log`));
+    }
+    await copyIfThere(join(this.lab.router.dir, 'bird.log'), join(this.#artifacts, 'router-bird.log'));
+    await teardown(this.lab, this.redis, this.#nodes);
+  }
+
+  /** Appends the daemon's log (so far and from now on) to `<artifacts>/<node>-<what>.log`. */
+  #tee(h: SoakNodeHandle, daemon: DaemonProcess, what: string): void {
+    const out = createWriteStream(join(this.#artifacts, `${h.host.name}-${what}.log`), { flags: 'a' });
+    out.on('error', (err) => process.stderr.write(`soak: cannot write ${what} log: ${err.message}\n`));
+    h.logs.push(out);
+    for (const line of daemon.logs()) out.write(`${line}\n`);
+    daemon.onLogLine((line) => out.write(`${line}\n`));
+    void daemon.exited.then(() => out.end());
+  }
+}
+
+async function readFrom(file: string, offset: number): Promise<string> {
+  const handle = await open(file, 'r').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined; // BIRD restarting: the file comes back
+    throw err;
+  });
+  if (!handle) return '';
+  try {
+    const buf = Buffer.alloc(65_536);
+    const { bytesRead } = await handle.read(buf, 0, buf.length, offset);
+    return buf.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
+async function copyIfThere(from: string, to: string): Promise<void> {
+  await copyFile(from, to).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
+}
+
+/** Daemons first (they hold the state dir), then the disks, then Redis and the lab. */
+async function teardown(lab: Lab, redis: RedisInstance | undefined, nodes: Map<SoakNode, SoakNodeHandle>): Promise<void> {
+  const errors: unknown[] = [];
+  const collect = (results: PromiseSettledResult<unknown>[]) => {
+    for (const r of results) if (r.status === 'rejected') errors.push(r.reason);
+  };
+  for (const h of nodes.values()) {
+    // A BIRD left SIGSTOPped would take its SIGTERM only after the grace period.
+    try {
+      process.kill(h.host.bird.pid, 'SIGCONT');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') errors.push(err); // ESRCH: BIRD already gone
+    }
+  }
+  collect(await Promise.allSettled([...nodes.values()].flatMap((h) => [h.vipcontrol?.stop(), h.viphealth?.stop(), h.service.stop()])));
+  collect(await Promise.allSettled([...nodes.values()].map((h) => h.disk.free().then(() => h.disk.unmount()))));
+  collect(await Promise.allSettled([redis?.stop(), lab.destroy()]));
+  if (errors.length > 0) throw new AggregateError(errors, 'soak: teardown incomplete');
+}
+
+/** Waits until every node's status shows every VIP in sync with its check up (start-up settle). */
+export async function settle(soak: SoakLab, timeoutMs = 30_000): Promise<void> {
+  await Promise.all(SOAK_NODES.map((node) => waitFor(async () => {
+    const { status } = await soak.statusApi(node);
+    const s = status as (StatusView & { health?: { checks?: { status: string }[] }; fleet?: { connected?: boolean } }) | undefined;
+    const checks = s?.health?.checks ?? [];
+    return s !== undefined && s.bird.connected && s.fleet?.connected === true && checks.length > 0 && checks.every((c) => c.status === 'up')
+      && s.vips.length === SOAK_VIPS.length && s.vips.every((v) => v.inSync && v.terms.every((t) => t.kind !== 'health'));
+  }, { timeoutMs, message: `${node}: every VIP in sync, checks up, fleet connected` })));
+}
