@@ -42,8 +42,8 @@ export type FaultKind = SoakFault['kind'] | 'kill-vipcontrol-mid-apply';
 
 /**
  * One step of a cycle. An operation may carry `killMidApply`: vipcontrol on the operation's node is
- * SIGKILLed `jitterMs` after its BIRD logs `Reconfiguring` for this operation (between `configure
- * timeout` and `configure confirm`), and restarted at once.
+ * SIGKILLed `jitterMs` after it renames the new include file into place for this operation (before
+ * `configure`, or between `configure timeout` and `configure confirm`), and restarted at once.
  */
 export type SoakStep =
   | { op: SoakOp; killMidApply?: { jitterMs: number } }
@@ -119,7 +119,7 @@ export class SoakSchedule {
       if (faultAt.has(i)) steps.push(this.#fault());
       if (i === ops) break;
       const op = this.#op();
-      if (this.#int(0, 9) === 0) steps.push({ op, killMidApply: { jitterMs: this.#int(0, 40) } });
+      if (this.#int(0, 4) === 0) steps.push({ op, killMidApply: { jitterMs: this.#int(0, 8) } });
       else steps.push({ op });
     }
     return { index, steps };
@@ -194,7 +194,7 @@ export function describeStep(step: SoakStep): string {
         return `FAULT ${f.node} ${f.kind}`;
     }
   }
-  const mid = step.killMidApply ? ` [+ kill vipcontrol ${step.killMidApply.jitterMs} ms after Reconfiguring]` : '';
+  const mid = step.killMidApply ? ` [+ kill vipcontrol ${step.killMidApply.jitterMs} ms after its include write]` : '';
   return `${describeOp(step.op)}${mid}`;
 }
 

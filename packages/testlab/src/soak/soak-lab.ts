@@ -7,10 +7,9 @@
  * BFD is off: a SIGSTOPped BIRD (frozen up to 4 s) must not lose its sessions — with BFD it would,
  * correctly, and that is BFD's job, not vipcontrol's. Hold time stays at BIRD's 240 s.
  */
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { copyFile, open, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { createWriteStream, watch, type WriteStream } from 'node:fs';
+import { copyFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { execa } from 'execa';
 import type { DaemonProcess } from '../daemon-process.js';
 import { Lab, type LabHost, type SessionStats } from '../lab.js';
@@ -219,23 +218,27 @@ export class SoakLab {
   }
 
   /**
-   * Resolves true once the node's BIRD logs `Reconfiguring` after this call (BIRD's log line for a
-   * `configure`), false once `stop()` was called first. Tails BIRD's log file every 2 ms.
+   * Resolves true once vipcontrol renames a new include file into place on `node` (the step right
+   * before `configure timeout`), false once `stop()` was called first. inotify (fs.watch), so the
+   * harness learns of it within a fraction of a millisecond, well inside an apply.
    */
-  watchReconfigure(node: SoakNode): { seen: Promise<boolean>; stop(): void } {
-    const log = join(this.#node(node).host.dir, 'bird.log');
-    let stopped = false;
-    const seen = (async () => {
-      let offset = await stat(log).then((s) => s.size, () => 0);
-      while (!stopped) {
-        const text = await readFrom(log, offset);
-        offset += Buffer.byteLength(text);
-        if (/Reconfiguring/.test(text)) return true;
-        await sleep(2);
-      }
-      return false;
-    })();
-    return { seen, stop: () => { stopped = true; } };
+  watchIncludeWrite(node: SoakNode): { seen: Promise<boolean>; stop(): void } {
+    const host = this.#node(node).host;
+    const name = basename(host.includeFile);
+    const watcher = watch(dirname(host.includeFile));
+    let settle: (seen: boolean) => void = () => undefined;
+    const seen = new Promise<boolean>((resolve) => {
+      settle = resolve;
+    });
+    watcher.on('change', (event, file) => {
+      if (event === 'rename' && file === name) settle(true);
+    });
+    watcher.on('error', (err) => {
+      process.stderr.write(`soak: watching ${host.includeFile}: ${err.message}\n`);
+      settle(false);
+    });
+    void seen.then(() => watcher.close());
+    return { seen, stop: () => settle(false) };
   }
 
   /** Stops the daemons, frees and unmounts the state disks, copies BIRD's logs, tears the lab down. */
@@ -255,21 +258,6 @@ export class SoakLab {
     for (const line of daemon.logs()) out.write(`${line}\n`);
     daemon.onLogLine((line) => out.write(`${line}\n`));
     void daemon.exited.then(() => out.end());
-  }
-}
-
-async function readFrom(file: string, offset: number): Promise<string> {
-  const handle = await open(file, 'r').catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return undefined; // BIRD restarting: the file comes back
-    throw err;
-  });
-  if (!handle) return '';
-  try {
-    const buf = Buffer.alloc(65_536);
-    const { bytesRead } = await handle.read(buf, 0, buf.length, offset);
-    return buf.subarray(0, bytesRead).toString('utf8');
-  } finally {
-    await handle.close();
   }
 }
 

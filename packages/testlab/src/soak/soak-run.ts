@@ -188,11 +188,12 @@ class Runner {
   }
 
   /**
-   * Arms a SIGKILL of the node's vipcontrol for `jitterMs` after its BIRD logs `Reconfiguring` (so,
-   * mostly, between `configure timeout` and `configure confirm`), followed by a restart.
+   * Arms a SIGKILL of the node's vipcontrol for `jitterMs` after it renames a new include file into
+   * place — so before BIRD was told, or between `configure timeout` and `configure confirm` — followed
+   * by a restart.
    */
   #killOnReconfigure(node: SoakNode, jitterMs: number, state: CycleState): { finish(): Promise<boolean> } {
-    const watch = this.#soak.watchReconfigure(node);
+    const watch = this.#soak.watchIncludeWrite(node);
     const done = watch.seen.then(async (seen) => {
       if (!seen) return false;
       await sleep(jitterMs);
