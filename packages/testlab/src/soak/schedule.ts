@@ -42,8 +42,9 @@ export type FaultKind = SoakFault['kind'] | 'kill-vipcontrol-mid-apply';
 
 /**
  * One step of a cycle. An operation may carry `killMidApply`: vipcontrol on the operation's node is
- * SIGKILLed `jitterMs` after it renames the new include file into place for this operation (before
- * `configure`, or between `configure timeout` and `configure confirm`), and restarted at once.
+ * frozen the moment it renames the new include file into place for this operation (before
+ * `configure`, or between `configure timeout` and `configure confirm`), SIGKILLed `jitterMs` later
+ * and restarted at once.
  */
 export type SoakStep =
   | { op: SoakOp; killMidApply?: { jitterMs: number } }
@@ -116,7 +117,7 @@ export class SoakSchedule {
     const faults = this.#weighted({ 0: 2, 1: 5, 2: 3 } as Record<'0' | '1' | '2', number>);
     const faultAt = new Set(Array.from({ length: Number(faults) }, () => this.#int(0, ops)));
     for (let i = 0; i <= ops; i++) {
-      if (faultAt.has(i)) steps.push(this.#fault());
+      if (faultAt.has(i)) steps.push(...this.#fault());
       if (i === ops) break;
       const op = this.#op();
       if (this.#int(0, 4) === 0) steps.push({ op, killMidApply: { jitterMs: this.#int(0, 8) } });
@@ -151,7 +152,7 @@ export class SoakSchedule {
     }
   }
 
-  #fault(): SoakStep {
+  #fault(): SoakStep[] {
     const node = this.#pick(SOAK_NODES);
     const canFill = !this.#diskFull.has(node);
     const kind = this.#weighted({
@@ -160,16 +161,21 @@ export class SoakSchedule {
     switch (kind) {
       case 'kill-vipcontrol':
       case 'kill-viphealth':
-        return { fault: { kind, node } };
+        return [{ fault: { kind, node } }];
       case 'kill-bird':
-        return { fault: { kind, node, downMs: this.#int(0, 20) * 100 } };
+        return [{ fault: { kind, node, downMs: this.#int(0, 20) * 100 } }];
       case 'stop-bird':
-        return { fault: { kind, node, stoppedMs: this.#int(2, 40) * 100 } };
-      case 'disk-full':
+        return [{ fault: { kind, node, stoppedMs: this.#int(2, 40) * 100 } }];
+      case 'disk-full': {
         this.#diskFull.add(node);
-        return { fault: { kind, node } };
+        const full: SoakStep = { fault: { kind, node } };
+        // Half the time a short TTL is set just before: it expires while the disk is full.
+        if (this.#int(0, 1) === 0) return [full];
+        const ttl: SoakOp = { kind: 'set-med', via: 'local', node, prefix: this.#pick(SOAK_VIPS), med: this.#int(1, 60) * 10, ttlMs: this.#pick(SHORT_TTLS_MS) };
+        return [{ op: ttl }, full];
+      }
       case 'restart-redis':
-        return { fault: { kind, downMs: this.#int(0, 20) * 100 } };
+        return [{ fault: { kind, downMs: this.#int(0, 20) * 100 } }];
     }
   }
 }
@@ -194,7 +200,7 @@ export function describeStep(step: SoakStep): string {
         return `FAULT ${f.node} ${f.kind}`;
     }
   }
-  const mid = step.killMidApply ? ` [+ kill vipcontrol ${step.killMidApply.jitterMs} ms after its include write]` : '';
+  const mid = step.killMidApply ? ` [+ freeze vipcontrol at its include write, SIGKILL ${step.killMidApply.jitterMs} ms later]` : '';
   return `${describeOp(step.op)}${mid}`;
 }
 

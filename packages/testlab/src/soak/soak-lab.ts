@@ -133,6 +133,12 @@ export class SoakLab {
     h.vipcontrol = undefined;
   }
 
+  /** SIGSTOP vipcontrol: freezes it mid-step (a SIGKILL follows; SIGKILL works on a stopped process). */
+  freezeVipcontrol(node: SoakNode): void {
+    const pid = this.#node(node).vipcontrol?.pid;
+    if (pid !== undefined) process.kill(pid, 'SIGSTOP');
+  }
+
   async killViphealth(node: SoakNode): Promise<void> {
     const h = this.#node(node);
     await h.viphealth?.kill('SIGKILL');

@@ -32,6 +32,16 @@ export function renderSummary(s: SoakSummary, ctx: ReportContext): string {
       + 'test runs were using the CPU). Lab: router + 2 nodes (iBGP, BFD off), BIRD 2, redis-server, vipcontrol + viphealth per node; '
       + 'health kept stable (a stand-in service per node that never fails).',
     '',
+    'Each cycle runs 2–6 operations through the real `vipctl` (local socket) and `vipctl fleet` (Redis) — set-med with and '
+      + 'without TTL (short TTLs expire during the run), reset-med, withdraw/announce, drain/undrain, a set-med on an unknown VIP — '
+      + 'interleaved with faults: SIGKILL + restart of vipcontrol (also mid-apply, on the include file\'s rename), viphealth and BIRD, '
+      + 'SIGSTOP/SIGCONT of BIRD, the state tmpfs filled and freed, Redis killed and restarted empty. After a quiet period '
+      + '(BIRD\'s 3 s configure timeout + 0.5 s since the last event) the check polls until, for every node and VIP: vipcontrol answers, '
+      + 'BIRD is connected, every VIP is in sync; the router\'s path from the node (presence, MED) equals what `vipctl status --json` '
+      + 'says; status equals the model of the accepted operations (an error that does not say "saved/stays desired" must have '
+      + 'changed nothing; an outcome cut by a kill forks the model until a check sees which); no health term appears; the router\'s '
+      + 'sessions stay up and never reset unless that node\'s BIRD was killed. Whatever still differs after 25 s is a violation.',
+    '',
     markdownTable(['operation (via vipctl)', 'count', ...OUTCOMES], opRows),
     '',
     markdownTable(['fault', 'count'], faultRows),

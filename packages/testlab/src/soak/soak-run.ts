@@ -188,17 +188,19 @@ class Runner {
   }
 
   /**
-   * Arms a SIGKILL of the node's vipcontrol for `jitterMs` after it renames a new include file into
-   * place — so before BIRD was told, or between `configure timeout` and `configure confirm` — followed
-   * by a restart.
+   * Arms a crash of the node's vipcontrol in the middle of an apply: the moment it renames a new
+   * include file into place it is frozen (SIGSTOP, within a fraction of a millisecond: inotify), so
+   * it is caught before `configure` or between `configure timeout` and `configure confirm`; `jitterMs`
+   * later (BIRD handles a `configure` already sent meanwhile) it is SIGKILLed and restarted.
    */
   #killOnReconfigure(node: SoakNode, jitterMs: number, state: CycleState): { finish(): Promise<boolean> } {
     const watch = this.#soak.watchIncludeWrite(node);
     const done = watch.seen.then(async (seen) => {
       if (!seen) return false;
-      await sleep(jitterMs);
       const outage: Outage = { node, from: Date.now() };
       state.outages.vipcontrol.push(outage);
+      this.#soak.freezeVipcontrol(node);
+      await sleep(jitterMs);
       await this.#soak.killVipcontrol(node);
       await this.#restart(node, 'vipcontrol');
       outage.to = Date.now();
