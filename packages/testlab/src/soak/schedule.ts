@@ -42,9 +42,8 @@ export type FaultKind = SoakFault['kind'] | 'kill-vipcontrol-mid-apply';
 
 /**
  * One step of a cycle. An operation may carry `killMidApply`: vipcontrol on the operation's node is
- * frozen the moment it renames the new include file into place for this operation (before
- * `configure`, or between `configure timeout` and `configure confirm`), SIGKILLed `jitterMs` later
- * and restarted at once.
+ * SIGKILLed `jitterMs` after its BIRD logs `Reconfiguring` for this operation (between `configure
+ * timeout` and `configure confirm`; with 0 it is frozen at once), and restarted at once.
  */
 export type SoakStep =
   | { op: SoakOp; killMidApply?: { jitterMs: number } }
@@ -120,7 +119,7 @@ export class SoakSchedule {
       if (faultAt.has(i)) steps.push(...this.#fault());
       if (i === ops) break;
       const op = this.#op();
-      if (this.#int(0, 4) === 0) steps.push({ op, killMidApply: { jitterMs: this.#int(0, 8) } });
+      if (this.#int(0, 4) === 0) steps.push({ op, killMidApply: { jitterMs: this.#int(0, 6) } });
       else steps.push({ op });
     }
     return { index, steps };
@@ -200,7 +199,7 @@ export function describeStep(step: SoakStep): string {
         return `FAULT ${f.node} ${f.kind}`;
     }
   }
-  const mid = step.killMidApply ? ` [+ freeze vipcontrol at its include write, SIGKILL ${step.killMidApply.jitterMs} ms later]` : '';
+  const mid = step.killMidApply ? ` [+ SIGKILL vipcontrol ${step.killMidApply.jitterMs} ms after BIRD's Reconfiguring]` : '';
   return `${describeOp(step.op)}${mid}`;
 }
 

@@ -7,9 +7,9 @@
  * BFD is off: a SIGSTOPped BIRD (frozen up to 4 s) must not lose its sessions — with BFD it would,
  * correctly, and that is BFD's job, not vipcontrol's. Hold time stays at BIRD's 240 s.
  */
-import { createWriteStream, watch, type WriteStream } from 'node:fs';
+import { closeSync, createWriteStream, openSync, readSync, statSync, watch, type WriteStream } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import type { DaemonProcess } from '../daemon-process.js';
 import { Lab, type LabHost, type SessionStats } from '../lab.js';
@@ -224,23 +224,31 @@ export class SoakLab {
   }
 
   /**
-   * Resolves true once vipcontrol renames a new include file into place on `node` (the step right
-   * before `configure timeout`), false once `stop()` was called first. inotify (fs.watch), so the
-   * harness learns of it within a fraction of a millisecond, well inside an apply.
+   * Resolves true once the node's BIRD logs `Reconfiguring` (it got a `configure`; vipcontrol's
+   * `configure confirm` comes after its read-back), false once `stop()` was called first. inotify on
+   * BIRD's log (fs.watch) and a synchronous read of the new bytes, so the harness knows within a
+   * fraction of a millisecond — well inside the read-back.
    */
-  watchIncludeWrite(node: SoakNode): { seen: Promise<boolean>; stop(): void } {
+  watchReconfigure(node: SoakNode): { seen: Promise<boolean>; stop(): void } {
     const host = this.#node(node).host;
-    const name = basename(host.includeFile);
-    const watcher = watch(dirname(host.includeFile));
+    const log = join(host.dir, 'bird.log');
+    let offset = sizeOf(log);
     let settle: (seen: boolean) => void = () => undefined;
     const seen = new Promise<boolean>((resolve) => {
       settle = resolve;
     });
-    watcher.on('change', (event, file) => {
-      if (event === 'rename' && file === name) settle(true);
+    const watcher = watch(host.dir);
+    watcher.on('change', (_event, file) => {
+      if (file !== 'bird.log') return;
+      const size = sizeOf(log);
+      if (size < offset) offset = 0; // a restarted BIRD may start a new file
+      if (size === offset) return;
+      const text = readRange(log, offset, size);
+      offset = size;
+      if (text.includes('Reconfiguring')) settle(true);
     });
     watcher.on('error', (err) => {
-      process.stderr.write(`soak: watching ${host.includeFile}: ${err.message}\n`);
+      process.stderr.write(`soak: watching ${log}: ${err.message}\n`);
       settle(false);
     });
     void seen.then(() => watcher.close());
@@ -264,6 +272,27 @@ export class SoakLab {
     for (const line of daemon.logs()) out.write(`${line}\n`);
     daemon.onLogLine((line) => out.write(`${line}\n`));
     void daemon.exited.then(() => out.end());
+  }
+}
+
+function sizeOf(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0; // BIRD restarting: the file comes back
+    throw err;
+  }
+}
+
+/** Bytes [from, to) of `file` as text; synchronous on purpose: the watcher must act at once. */
+function readRange(file: string, from: number, to: number): string {
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(to - from);
+    const n = readSync(fd, buf, 0, buf.length, from);
+    return buf.subarray(0, n).toString('utf8');
+  } finally {
+    closeSync(fd);
   }
 }
 

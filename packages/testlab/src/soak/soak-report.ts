@@ -34,7 +34,7 @@ export function renderSummary(s: SoakSummary, ctx: ReportContext): string {
     '',
     'Each cycle runs 2–6 operations through the real `vipctl` (local socket) and `vipctl fleet` (Redis) — set-med with and '
       + 'without TTL (short TTLs expire during the run), reset-med, withdraw/announce, drain/undrain, a set-med on an unknown VIP — '
-      + 'interleaved with faults: SIGKILL + restart of vipcontrol (also mid-apply, on the include file\'s rename), viphealth and BIRD, '
+      + 'interleaved with faults: SIGKILL + restart of vipcontrol (also mid-apply: 0–6 ms after BIRD logs `Reconfiguring`, before `configure confirm`), viphealth and BIRD, '
       + 'SIGSTOP/SIGCONT of BIRD, the state tmpfs filled and freed, Redis killed and restarted empty. After a quiet period '
       + '(BIRD\'s 3 s configure timeout + 0.5 s since the last event) the check polls until, for every node and VIP: vipcontrol answers, '
       + 'BIRD is connected, every VIP is in sync; the router\'s path from the node (presence, MED) equals what `vipctl status --json` '

@@ -188,19 +188,20 @@ class Runner {
   }
 
   /**
-   * Arms a crash of the node's vipcontrol in the middle of an apply: the moment it renames a new
-   * include file into place it is frozen (SIGSTOP, within a fraction of a millisecond: inotify), so
-   * it is caught before `configure` or between `configure timeout` and `configure confirm`; `jitterMs`
-   * later (BIRD handles a `configure` already sent meanwhile) it is SIGKILLed and restarted.
+   * Arms a crash of the node's vipcontrol in the middle of an apply, timed from the moment its BIRD
+   * logs `Reconfiguring` (the `configure timeout` arrived; vipcontrol now reads back, waits for its
+   * state file, then confirms): with `jitterMs` 0 it is frozen at once (SIGSTOP, so it cannot finish
+   * the state write either), otherwise it runs on for `jitterMs` and dies wherever it is; then
+   * SIGKILL and a restart.
    */
   #killOnReconfigure(node: SoakNode, jitterMs: number, state: CycleState): { finish(): Promise<boolean> } {
-    const watch = this.#soak.watchIncludeWrite(node);
+    const watch = this.#soak.watchReconfigure(node);
     const done = watch.seen.then(async (seen) => {
       if (!seen) return false;
       const outage: Outage = { node, from: Date.now() };
       state.outages.vipcontrol.push(outage);
-      this.#soak.freezeVipcontrol(node);
-      await sleep(jitterMs);
+      if (jitterMs === 0) this.#soak.freezeVipcontrol(node);
+      else await sleep(jitterMs);
       await this.#soak.killVipcontrol(node);
       await this.#restart(node, 'vipcontrol');
       outage.to = Date.now();
