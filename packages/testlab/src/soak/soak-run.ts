@@ -48,6 +48,12 @@ export interface SoakSummary {
   artifacts: string;
 }
 
+/**
+ * How long a wrong answer may last after the quiet period before it is a violation: BGP carries a
+ * change to the router in milliseconds, and a check's reads are not one atomic snapshot.
+ */
+const WRONG_GRACE_MS = 2000;
+
 /** An operation's error that still took effect: the daemon says so in these words. */
 const SAVED_DESPITE_ERROR = /stays desired|change is saved/;
 
@@ -339,21 +345,42 @@ class Runner {
   /**
    * The quiet period, then the invariants: wait until BIRD's configure timeout has passed since the
    * last operation or fault (an unconfirmed configuration left by a crash is rolled back by then),
-   * then poll until every invariant holds — confirmed once more through `vipctl status --json` —
-   * or the convergence timeout passes, which makes whatever still differs a violation.
+   * then poll until every invariant holds — confirmed once more through `vipctl status --json`.
+   * "Not converged" (status says it does not know) is tolerated until the convergence timeout; a
+   * wrong answer (status in sync but not what the router has, status not what was accepted) is a
+   * violation as soon as it has lasted WRONG_GRACE_MS, even if it is repaired later.
    */
   async #check(tag: string, state: CycleState): Promise<void> {
     const quietUntil = state.lastEventAt + SOAK_CONFIGURE_TIMEOUT_S * 1000 + 500;
     await sleep(Math.max(0, quietUntil - Date.now()));
     const t0 = Date.now();
     const deadline = t0 + this.#convergeTimeoutMs;
+    const wrong = new Map<string, { since: number; reported: boolean }>();
+    const track = (ev: Evaluation) => {
+      const now = Date.now();
+      const seen = new Set<string>();
+      for (const p of ev.problems) {
+        if (p.cls === 'no-convergence') continue;
+        const key = `${p.cls}|${p.node}|${p.prefix ?? ''}|${p.detail}`;
+        seen.add(key);
+        const w = wrong.get(key) ?? { since: now, reported: false };
+        wrong.set(key, w);
+        if (!w.reported && now - w.since >= WRONG_GRACE_MS) {
+          w.reported = true;
+          this.#violation({ ...p, detail: `${p.detail} (for ${now - w.since} ms after the quiet period)` });
+        }
+      }
+      for (const key of wrong.keys()) if (!seen.has(key)) wrong.delete(key);
+    };
     let last: { ev: Evaluation; obs: NodeObservation[] } | undefined;
     for (;;) {
       const fast = await this.#observe(false);
       last = fast;
+      track(fast.ev);
       if (fast.ev.conclusive && fast.ev.problems.length === 0) {
         const cli = await this.#observe(true);
         last = cli;
+        track(cli.ev);
         if (cli.ev.conclusive && cli.ev.problems.length === 0) break;
       }
       if (Date.now() >= deadline) break;
@@ -373,13 +400,18 @@ class Runner {
         if (status && ev.problems.some((p) => p.node === node)) expect.resync(modelFromStatus(status));
       }
     }
-    for (const p of ev.problems) this.#violation(p);
+    // At the deadline: what is still wrong and was not reported yet, and what never converged.
+    for (const p of ev.problems) if (!wrong.get(`${p.cls}|${p.node}|${p.prefix ?? ''}|${p.detail}`)?.reported) this.#violation(p);
     if (!ev.conclusive && ev.problems.length === 0) {
       this.#violation({ cls: 'no-convergence', node: SOAK_NODES[0], detail: 'a TTL expiry window overlapped every poll until the timeout' });
     }
     await this.#checkSessions(state);
     const models = SOAK_NODES.map((n) => `${n}: ${describeModels(this.#expect.get(n)!.candidates)}`).join('; ');
-    this.#log(`${tag} CHECK ${converged ? `ok (converged in ${Date.now() - t0} ms)` : `VIOLATION (${ev.problems.length} problem(s))`} — ${models}`);
+    const wrongs = [...wrong.values()].filter((w) => w.reported).length;
+    const verdict = converged
+      ? `${wrongs > 0 ? `VIOLATION (${wrongs} wrong answer(s), then ` : 'ok ('}converged in ${Date.now() - t0} ms)`
+      : `VIOLATION (${ev.problems.length} problem(s) at the timeout)`;
+    this.#log(`${tag} CHECK ${verdict} — ${models}`);
   }
 
   /** Router sessions never reset, except with a node whose BIRD was killed in this cycle. */
