@@ -478,6 +478,7 @@ function warnRestartOnly(prev: VipcontrolConfig, next: VipcontrolConfig, log: Lo
     ['health.leaseMs', prev.health.leaseMs, next.health.leaseMs],
     ['redis', prev.redis, next.redis],
     ['log', prev.log, next.log],
+    ['metrics', prev.metrics, next.metrics],
   ];
   for (const [field, a, b] of fields) {
     if (JSON.stringify(a) !== JSON.stringify(b)) {

@@ -15,6 +15,7 @@ import { HealthRegistry } from './health-registry.js';
 import { HealthSnapshotStore, healthSnapshotPath } from './health-snapshot.js';
 import { IpLoopback, type LoopbackManager } from './loopback.js';
 import type { Maintenance } from './maintenance.js';
+import type { MetricsServer } from '@vipcontrol/metrics';
 import { Reconciler } from './reconciler.js';
 import { StateStore } from './state-store.js';
 import { VERSION } from './version.js';
@@ -100,6 +101,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     logger: log.child({ component: 'api' }),
   });
   await api.listen();
+  const metrics = await startMetricsSafely(config, controller, bird, log);
   reconciler.holdWhile(() => api.intake > 0 || controller.staging > 0);
 
   const system = { at: 0, actor: { source: 'system' as const } };
@@ -135,6 +137,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     stopping ??= (async () => {
       log.info({ event: 'stopping' }, 'vipcontrol stopping; announcements stay as they are');
       await api.close();
+      await metrics?.close();
       await rescheduling;
       extras.maintenance?.stop();
       await extras.fleet?.stop();
@@ -148,6 +151,29 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     return stopping;
   };
   return { controller, bird, started, stop };
+}
+
+/**
+ * `/metrics`, when configured. A listener that cannot open (address in use) is logged at error level
+ * and the daemon runs on without it: metrics must never keep a node's VIPs from being managed.
+ */
+async function startMetricsSafely(config: VipcontrolConfig, controller: VipController, bird: BirdClient, log: Logger): Promise<MetricsServer | undefined> {
+  if (config.metrics === undefined) return undefined;
+  const logger = log.child({ component: 'metrics' });
+  try {
+    const { startMetricsServer, formatListen } = await import('@vipcontrol/metrics');
+    const { createVipcontrolMetrics } = await import('./metrics.js');
+    const server = await startMetricsServer({
+      listen: config.metrics.listen,
+      registry: createVipcontrolMetrics({ controller, bird, version: VERSION }),
+      onError: (err) => logger.warn({ event: 'metricsScrapeFailed', err }, 'a /metrics scrape failed'),
+    });
+    logger.info({ event: 'metricsListening', listen: formatListen(server.address) }, `serving /metrics on ${formatListen(server.address)}`);
+    return server;
+  } catch (error) {
+    logger.error({ event: 'metricsStartFailed', err: error }, `/metrics not served: ${(error as Error).message}`);
+    return undefined;
+  }
 }
 
 async function startExtras(
