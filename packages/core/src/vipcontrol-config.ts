@@ -374,3 +374,6 @@ function isRedisUrl(s: string): boolean {
     return false;
   }
 }
+
+/** vipcontrol.yaml's schema as written (before defaults for node), for docs/configuration.md's generator. */
+export const vipcontrolFileSchema = fileSchema;

@@ -331,3 +331,6 @@ function normaliseCheck(c: RawCheck): HealthCheckConfig {
       };
   }
 }
+
+/** viphealth.yaml's schema as written, for docs/configuration.md's generator. */
+export const viphealthFileSchema = fileSchema;

@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { BirdClient } from '@vipcontrol/bird';
 import type { VipcontrolConfig } from '@vipcontrol/core';
+import type { MetricsServer } from '@vipcontrol/metrics';
 import { ApiServer } from './api-server.js';
 import { BirdApplier } from './bird-applier.js';
 import { loadConfig } from './config-loader.js';
@@ -15,7 +16,6 @@ import { HealthRegistry } from './health-registry.js';
 import { HealthSnapshotStore, healthSnapshotPath } from './health-snapshot.js';
 import { IpLoopback, type LoopbackManager } from './loopback.js';
 import type { Maintenance } from './maintenance.js';
-import type { MetricsServer } from '@vipcontrol/metrics';
 import { Reconciler } from './reconciler.js';
 import { StateStore } from './state-store.js';
 import { VERSION } from './version.js';

@@ -3,7 +3,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
-import { freePort, waitFor } from '@vipcontrol/testlab';
+import { readFile } from 'node:fs/promises';
+import { freePort, repoPath, waitFor } from '@vipcontrol/testlab';
 import { enc, singleBird, V4, V6, VIPS, type SingleBird } from './single-bird.js';
 
 /** One sample's value from Prometheus text (`name{labels} value`), undefined when absent. */
@@ -61,6 +62,13 @@ describe('vipcontrol /metrics', () => {
     assert.equal((await f.api('POST', '/v1/undrain')).status, 200);
     text = await metrics();
     assert.equal(sample(text, 'vipcontrol_drained'), 0);
+  });
+
+  it('every vipcontrol_* metric it exposes is in docs/metrics.md', async () => {
+    const names = [...(await metrics()).matchAll(/^# HELP (vipcontrol_\w+) /gm)].map((m) => m[1]!);
+    assert.ok(names.length >= 20, `only ${names.length} metrics exposed`);
+    const doc = await readFile(repoPath('docs/metrics.md'), 'utf8');
+    assert.deepEqual(names.filter((n) => !doc.includes(`\`${n}\``)), []);
   });
 
   it('serves /metrics only, GET and HEAD only', async () => {

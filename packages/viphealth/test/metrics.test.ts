@@ -3,7 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { freePort, makeTempDir, repoPath, waitFor, type TempDir } from '@vipcontrol/testlab';
@@ -65,5 +65,9 @@ describe('viphealth /metrics', () => {
     // Nothing listens on the vipcontrol socket: every report failed, none was sent.
     assert.ok((sample(text, 'viphealth_reports_failed_total') ?? 0) >= 1);
     assert.equal(sample(text, 'viphealth_reports_sent_total'), 0);
+    // Every viphealth_* metric exposed is documented.
+    const names = [...text.matchAll(/^# HELP (viphealth_\w+) /gm)].map((m) => m[1]!);
+    const doc = await readFile(repoPath('docs/metrics.md'), 'utf8');
+    assert.deepEqual(names.filter((n) => !doc.includes(`\`${n}\``)), []);
   });
 });
