@@ -86,3 +86,35 @@ export async function startMetricsServer(opts: {
       }),
   };
 }
+
+/** The log lines `serveMetrics` writes (pino's Logger fits). */
+export interface MetricsLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+/**
+ * A daemon's `/metrics`: builds the registry, serves it, logs `metricsListening`, and never rejects —
+ * a listener that cannot open is logged at error level (`metricsStartFailed`) and the daemon runs on
+ * without it, since metrics must never stop VIP management or health checking.
+ */
+export async function serveMetrics(opts: {
+  listen: MetricsListen;
+  registry: () => Registry | Promise<Registry>;
+  logger: MetricsLogger;
+}): Promise<MetricsServer | undefined> {
+  const { logger } = opts;
+  try {
+    const server = await startMetricsServer({
+      listen: opts.listen,
+      registry: await opts.registry(),
+      onError: (err) => logger.warn({ event: 'metricsScrapeFailed', err }, 'a /metrics scrape failed'),
+    });
+    logger.info({ event: 'metricsListening', listen: formatListen(server.address) }, `serving /metrics on ${formatListen(server.address)}`);
+    return server;
+  } catch (err) {
+    logger.error({ event: 'metricsStartFailed', err }, `/metrics not served: ${(err as Error).message}`);
+    return undefined;
+  }
+}

@@ -6,7 +6,6 @@
 import type { Logger } from 'pino';
 import { BirdClient } from '@vipcontrol/bird';
 import type { VipcontrolConfig } from '@vipcontrol/core';
-import type { MetricsServer } from '@vipcontrol/metrics';
 import { ApiServer } from './api-server.js';
 import { BirdApplier } from './bird-applier.js';
 import { loadConfig } from './config-loader.js';
@@ -101,7 +100,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     logger: log.child({ component: 'api' }),
   });
   await api.listen();
-  const metrics = await startMetricsSafely(config, controller, bird, log);
+  // Loaded only when configured (prom-client); never fails the start (see serveMetrics).
+  const metrics = config.metrics && (await (await import('@vipcontrol/metrics')).serveMetrics({
+    listen: config.metrics.listen,
+    registry: async () => (await import('./metrics.js')).createVipcontrolMetrics({ controller, bird, version: VERSION }),
+    logger: log.child({ component: 'metrics' }),
+  }));
   reconciler.holdWhile(() => api.intake > 0 || controller.staging > 0);
 
   const system = { at: 0, actor: { source: 'system' as const } };
@@ -151,29 +155,6 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     return stopping;
   };
   return { controller, bird, started, stop };
-}
-
-/**
- * `/metrics`, when configured. A listener that cannot open (address in use) is logged at error level
- * and the daemon runs on without it: metrics must never keep a node's VIPs from being managed.
- */
-async function startMetricsSafely(config: VipcontrolConfig, controller: VipController, bird: BirdClient, log: Logger): Promise<MetricsServer | undefined> {
-  if (config.metrics === undefined) return undefined;
-  const logger = log.child({ component: 'metrics' });
-  try {
-    const { startMetricsServer, formatListen } = await import('@vipcontrol/metrics');
-    const { createVipcontrolMetrics } = await import('./metrics.js');
-    const server = await startMetricsServer({
-      listen: config.metrics.listen,
-      registry: createVipcontrolMetrics({ controller, bird, version: VERSION }),
-      onError: (err) => logger.warn({ event: 'metricsScrapeFailed', err }, 'a /metrics scrape failed'),
-    });
-    logger.info({ event: 'metricsListening', listen: formatListen(server.address) }, `serving /metrics on ${formatListen(server.address)}`);
-    return server;
-  } catch (error) {
-    logger.error({ event: 'metricsStartFailed', err: error }, `/metrics not served: ${(error as Error).message}`);
-    return undefined;
-  }
 }
 
 async function startExtras(

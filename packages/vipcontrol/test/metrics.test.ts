@@ -4,14 +4,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { readFile } from 'node:fs/promises';
-import { freePort, repoPath, waitFor } from '@vipcontrol/testlab';
+import { freePort, promSample, repoPath, waitFor } from '@vipcontrol/testlab';
 import { enc, singleBird, V4, V6, VIPS, type SingleBird } from './single-bird.js';
 
-/** One sample's value from Prometheus text (`name{labels} value`), undefined when absent. */
-function sample(text: string, name: string, labels = ''): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `));
-  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
-}
 
 describe('vipcontrol /metrics', () => {
   let f: SingleBird;
@@ -29,39 +24,39 @@ describe('vipcontrol /metrics', () => {
 
   it('shows each VIP as status does, and follows a set-med', async () => {
     let text = await metrics();
-    assert.equal(sample(text, 'vipcontrol_vip_med', `prefix="${V4}"`), 100);
-    assert.equal(sample(text, 'vipcontrol_vip_announced', `prefix="${V6}"`), 1);
-    assert.equal(sample(text, 'vipcontrol_vip_in_sync', `prefix="${V4}"`), 1);
-    assert.equal(sample(text, 'vipcontrol_vip_override_active', `prefix="${V4}"`), 0);
-    assert.equal(sample(text, 'vipcontrol_bird_connected'), 1);
-    const appliesBefore = sample(text, 'vipcontrol_applies_total', 'result="ok",configured="true"') ?? 0;
+    assert.equal(promSample(text, 'vipcontrol_vip_med', `prefix="${V4}"`), 100);
+    assert.equal(promSample(text, 'vipcontrol_vip_announced', `prefix="${V6}"`), 1);
+    assert.equal(promSample(text, 'vipcontrol_vip_in_sync', `prefix="${V4}"`), 1);
+    assert.equal(promSample(text, 'vipcontrol_vip_override_active', `prefix="${V4}"`), 0);
+    assert.equal(promSample(text, 'vipcontrol_bird_connected'), 1);
+    const appliesBefore = promSample(text, 'vipcontrol_applies_total', 'result="ok",configured="true"') ?? 0;
 
     const r = await f.api('PUT', `/v1/vips/${enc(V4)}/med`, { med: 250, reason: 'metrics test' });
     assert.equal(r.status, 200);
     text = await metrics();
-    assert.equal(sample(text, 'vipcontrol_vip_med', `prefix="${V4}"`), 250);
-    assert.equal(sample(text, 'vipcontrol_vip_exported_med', `prefix="${V4}"`), 250);
-    assert.equal(sample(text, 'vipcontrol_vip_override_active', `prefix="${V4}"`), 1);
-    assert.equal(sample(text, 'vipcontrol_applies_total', 'result="ok",configured="true"'), appliesBefore + 1);
-    assert.ok((sample(text, 'vipcontrol_apply_duration_seconds_count') ?? 0) >= 1);
+    assert.equal(promSample(text, 'vipcontrol_vip_med', `prefix="${V4}"`), 250);
+    assert.equal(promSample(text, 'vipcontrol_vip_exported_med', `prefix="${V4}"`), 250);
+    assert.equal(promSample(text, 'vipcontrol_vip_override_active', `prefix="${V4}"`), 1);
+    assert.equal(promSample(text, 'vipcontrol_applies_total', 'result="ok",configured="true"'), appliesBefore + 1);
+    assert.ok((promSample(text, 'vipcontrol_apply_duration_seconds_count') ?? 0) >= 1);
     // The router side of the same change, read from BIRD itself.
     assert.equal((await f.birdRoutes()).get(V4)?.med, 250);
   });
 
   it("reports BIRD's protocol states from BIRD", async () => {
     const text = await metrics();
-    assert.equal(sample(text, 'vipcontrol_bird_protocol_up', 'protocol="vipcontrol4",proto="Static"'), 1);
-    assert.equal(sample(text, 'vipcontrol_bird_protocol_up', 'protocol="device1",proto="Device"'), 1);
+    assert.equal(promSample(text, 'vipcontrol_bird_protocol_up', 'protocol="vipcontrol4",proto="Static"'), 1);
+    assert.equal(promSample(text, 'vipcontrol_bird_protocol_up', 'protocol="device1",proto="Device"'), 1);
   });
 
   it('drain shows as vipcontrol_drained and in the MED', async () => {
     assert.equal((await f.api('POST', '/v1/drain', { withdraw: false })).status, 200);
     let text = await metrics();
-    assert.equal(sample(text, 'vipcontrol_drained'), 1);
-    assert.ok((sample(text, 'vipcontrol_vip_med', `prefix="${V6}"`) ?? 0) > 100);
+    assert.equal(promSample(text, 'vipcontrol_drained'), 1);
+    assert.ok((promSample(text, 'vipcontrol_vip_med', `prefix="${V6}"`) ?? 0) > 100);
     assert.equal((await f.api('POST', '/v1/undrain')).status, 200);
     text = await metrics();
-    assert.equal(sample(text, 'vipcontrol_drained'), 0);
+    assert.equal(promSample(text, 'vipcontrol_drained'), 0);
   });
 
   it('every vipcontrol_* metric it exposes is in docs/metrics.md', async () => {

@@ -6,8 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import { parseViphealthConfig, VIPHEALTH_DEFAULTS, type ViphealthConfig } from '@vipcontrol/core';
-import type { MetricsServer } from '@vipcontrol/metrics';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger } from './logger.js';
 import { Viphealth } from './viphealth.js';
 
 /** The file could not be read at all (as opposed to parsed: that is core's ConfigError). */
@@ -30,7 +29,12 @@ async function run(file: string): Promise<void> {
   const logger = createLogger({ level: config.log.level });
   const daemon = new Viphealth({ config, logger });
   daemon.start();
-  const metrics = await startMetricsSafely(config, daemon, logger);
+  // Loaded only when configured (prom-client); never fails the start (see serveMetrics).
+  const metrics = config.metrics && (await (await import('@vipcontrol/metrics')).serveMetrics({
+    listen: config.metrics.listen,
+    registry: async () => (await import('./metrics.js')).createViphealthMetrics(daemon),
+    logger: logger.child({ component: 'metrics' }),
+  }));
 
   let reloading = Promise.resolve();
   process.on('SIGHUP', () => {
@@ -54,29 +58,6 @@ async function run(file: string): Promise<void> {
   };
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);
-}
-
-/**
- * `/metrics`, when configured. A listener that cannot open is logged at error level and the checks
- * run on without it: metrics must never stop health checking.
- */
-async function startMetricsSafely(config: ViphealthConfig, daemon: Viphealth, logger: Logger): Promise<MetricsServer | undefined> {
-  if (config.metrics === undefined) return undefined;
-  const log = logger.child({ component: 'metrics' });
-  try {
-    const { startMetricsServer, formatListen } = await import('@vipcontrol/metrics');
-    const { createViphealthMetrics } = await import('./metrics.js');
-    const server = await startMetricsServer({
-      listen: config.metrics.listen,
-      registry: createViphealthMetrics(daemon),
-      onError: (err) => log.warn({ event: 'metricsScrapeFailed', err }, 'a /metrics scrape failed'),
-    });
-    log.info({ event: 'metricsListening', listen: formatListen(server.address) }, `serving /metrics on ${formatListen(server.address)}`);
-    return server;
-  } catch (err) {
-    log.error({ event: 'metricsStartFailed', err }, `/metrics not served: ${(err as Error).message}`);
-    return undefined;
-  }
 }
 
 const program = new Command()

@@ -6,12 +6,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createServer, type AddressInfo, type Server } from 'node:net';
-import { freePort, makeTempDir, repoPath, waitFor, type TempDir } from '@vipcontrol/testlab';
+import { freePort, makeTempDir, promSample, repoPath, waitFor, type TempDir } from '@vipcontrol/testlab';
 
-function sample(text: string, name: string, labels = ''): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels ? `{${labels}}` : ''} `));
-  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
-}
 
 describe('viphealth /metrics', () => {
   let tmp: TempDir;
@@ -49,22 +45,22 @@ describe('viphealth /metrics', () => {
   });
 
   it('shows the check up, then down after the service dies, with the transition counted', async () => {
-    await waitFor(async () => sample(await metrics().catch(() => ''), 'viphealth_check_state', 'check="svc",state="up"') === 1, {
+    await waitFor(async () => promSample(await metrics().catch(() => ''), 'viphealth_check_state', 'check="svc",state="up"') === 1, {
       timeoutMs: 15_000,
       message: 'check up in /metrics',
     });
     service.close();
     const text = await waitFor(async () => {
       const t = await metrics();
-      return sample(t, 'viphealth_check_state', 'check="svc",state="down"') === 1 ? t : undefined;
+      return promSample(t, 'viphealth_check_state', 'check="svc",state="down"') === 1 ? t : undefined;
     }, { timeoutMs: 10_000, message: 'check down in /metrics' });
-    assert.equal(sample(text, 'viphealth_check_state', 'check="svc",state="up"'), 0);
-    assert.equal(sample(text, 'viphealth_check_last_success', 'check="svc"'), 0);
-    assert.equal(sample(text, 'viphealth_check_transitions_total', 'check="svc",to="down"'), 1);
-    assert.ok((sample(text, 'viphealth_check_latency_seconds', 'check="svc"') ?? -1) >= 0);
+    assert.equal(promSample(text, 'viphealth_check_state', 'check="svc",state="up"'), 0);
+    assert.equal(promSample(text, 'viphealth_check_last_success', 'check="svc"'), 0);
+    assert.equal(promSample(text, 'viphealth_check_transitions_total', 'check="svc",to="down"'), 1);
+    assert.ok((promSample(text, 'viphealth_check_latency_seconds', 'check="svc"') ?? -1) >= 0);
     // Nothing listens on the vipcontrol socket: every report failed, none was sent.
-    assert.ok((sample(text, 'viphealth_reports_failed_total') ?? 0) >= 1);
-    assert.equal(sample(text, 'viphealth_reports_sent_total'), 0);
+    assert.ok((promSample(text, 'viphealth_reports_failed_total') ?? 0) >= 1);
+    assert.equal(promSample(text, 'viphealth_reports_sent_total'), 0);
     // Every viphealth_* metric exposed is documented.
     const names = [...text.matchAll(/^# HELP (viphealth_\w+) /gm)].map((m) => m[1]!);
     const doc = await readFile(repoPath('docs/metrics.md'), 'utf8');
