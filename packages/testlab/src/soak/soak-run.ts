@@ -15,7 +15,7 @@ import {
   SOAK_NODES, SOAK_UNKNOWN_VIP, SoakSchedule, describeStep, opArgs,
   type FaultKind, type SoakFault, type SoakNode, type SoakOp, type SoakStep,
 } from './schedule.js';
-import { SOAK_CONFIGURE_TIMEOUT_S, SOAK_DRAIN_PENALTY, SoakLab, settle } from './soak-lab.js';
+import { SOAK_CONFIGURE_TIMEOUT_S, SOAK_DRAIN_PENALTY, SoakLab, VIPCTL_EXIT_SAVED_RETRYING, settle } from './soak-lab.js';
 
 export interface SoakOptions {
   /** Run cycles until this many seconds have passed (the set-up and the last check come on top). */
@@ -54,7 +54,10 @@ export interface SoakSummary {
  */
 const WRONG_GRACE_MS = 2000;
 
-/** An operation's error that still took effect: the daemon says so in these words. */
+/**
+ * An operation's error that still took effect: the daemon says so in these words (locally also by
+ * vipctl's exit 5; a fleet acknowledgement carries only the node's message).
+ */
 const SAVED_DESPITE_ERROR = /stays desired|change is saved/;
 
 /** When vipcontrol on a node, or Redis, was down: an operation overlapping it has an unknown outcome. */
@@ -230,7 +233,7 @@ class Runner {
     const overlapped = state.overlaps('vipcontrol', op.node, sentAt, answeredAt) || (op.via === 'fleet' && state.overlaps('redis', undefined, sentAt, answeredAt));
     if (op.via === 'local') {
       if (overlapped) return 'ambiguous';
-      return SAVED_DESPITE_ERROR.test(text) ? 'accepted-with-error' : 'rejected';
+      return res.exitCode === VIPCTL_EXIT_SAVED_RETRYING || SAVED_DESPITE_ERROR.test(text) ? 'accepted-with-error' : 'rejected';
     }
     // vipctl fleet printed the node's acknowledgement ("n1: failed (503): …"): the node's own answer.
     if (new RegExp(`^${op.node}: (failed|rejected|expired|superseded)`, 'm').test(res.stdout)) {
@@ -356,6 +359,7 @@ class Runner {
     const t0 = Date.now();
     const deadline = t0 + this.#convergeTimeoutMs;
     const wrong = new Map<string, { since: number; reported: boolean }>();
+    let wrongAnswers = 0;
     const track = (ev: Evaluation) => {
       const now = Date.now();
       const seen = new Set<string>();
@@ -367,6 +371,7 @@ class Runner {
         wrong.set(key, w);
         if (!w.reported && now - w.since >= WRONG_GRACE_MS) {
           w.reported = true;
+          wrongAnswers += 1;
           this.#violation({ ...p, detail: `${p.detail} (for ${now - w.since} ms after the quiet period)` });
         }
       }
@@ -407,9 +412,8 @@ class Runner {
     }
     await this.#checkSessions(state);
     const models = SOAK_NODES.map((n) => `${n}: ${describeModels(this.#expect.get(n)!.candidates)}`).join('; ');
-    const wrongs = [...wrong.values()].filter((w) => w.reported).length;
     const verdict = converged
-      ? `${wrongs > 0 ? `VIOLATION (${wrongs} wrong answer(s), then ` : 'ok ('}converged in ${Date.now() - t0} ms)`
+      ? `${wrongAnswers > 0 ? `VIOLATION (${wrongAnswers} wrong answer(s), then ` : 'ok ('}converged in ${Date.now() - t0} ms)`
       : `VIOLATION (${ev.problems.length} problem(s) at the timeout)`;
     this.#log(`${tag} CHECK ${verdict} — ${models}`);
   }
