@@ -55,6 +55,7 @@ export type ViolationClass =
   | 'effective-mismatch'
   | 'health-term'
   | 'session-reset'
+  | 'log-storm'
   | 'bad-input-accepted'
   | 'restart-failed';
 

@@ -53,6 +53,8 @@ export class SoakLab {
   readonly redis: RedisInstance;
   readonly #nodes: Map<SoakNode, SoakNodeHandle>;
   readonly #artifacts: string;
+  /** Per node: vipcontrol log lines per wall-clock second (epoch s), with their most common event. */
+  readonly #logRate = new Map<SoakNode, Map<number, Map<string, number>>>();
 
   private constructor(lab: Lab, redis: RedisInstance, nodes: Map<SoakNode, SoakNodeHandle>, artifacts: string) {
     this.lab = lab;
@@ -271,13 +273,44 @@ export class SoakLab {
     await teardown(this.lab, this.redis, this.#nodes);
   }
 
+  /**
+   * Seconds since `sinceMs` in which the node's vipcontrol wrote more than `limit` log lines (a retry
+   * loop without backoff), each with its most frequent `event`; forgets what it returned.
+   */
+  logStorms(node: SoakNode, limit: number): { second: number; lines: number; event: string }[] {
+    const buckets = this.#logRate.get(node) ?? new Map<number, Map<string, number>>();
+    const now = Math.floor(Date.now() / 1000);
+    const storms: { second: number; lines: number; event: string }[] = [];
+    for (const [second, events] of buckets) {
+      if (second >= now) continue; // still filling
+      const lines = [...events.values()].reduce((a, b) => a + b, 0);
+      if (lines > limit) storms.push({ second, lines, event: [...events].sort((a, b) => b[1] - a[1])[0]![0] });
+      buckets.delete(second);
+    }
+    return storms;
+  }
+
+  #countLogLine(node: SoakNode, line: string): void {
+    const second = Math.floor(Date.now() / 1000);
+    let buckets = this.#logRate.get(node);
+    if (!buckets) this.#logRate.set(node, (buckets = new Map()));
+    let events = buckets.get(second);
+    if (!events) buckets.set(second, (events = new Map()));
+    const event = /"event":"([^"]*)"/.exec(line)?.[1] ?? '(no event)';
+    events.set(event, (events.get(event) ?? 0) + 1);
+  }
+
   /** Appends the daemon's log (so far and from now on) to `<artifacts>/<node>-<what>.log`. */
   #tee(h: SoakNodeHandle, daemon: DaemonProcess, what: string): void {
     const out = createWriteStream(join(this.#artifacts, `${h.host.name}-${what}.log`), { flags: 'a' });
     out.on('error', (err) => process.stderr.write(`soak: cannot write ${what} log: ${err.message}\n`));
     h.logs.push(out);
     for (const line of daemon.logs()) out.write(`${line}\n`);
-    daemon.onLogLine((line) => out.write(`${line}\n`));
+    const node = h.host.name as SoakNode;
+    daemon.onLogLine((line) => {
+      out.write(`${line}\n`);
+      if (what === 'vipcontrol') this.#countLogLine(node, line);
+    });
     void daemon.exited.then(() => out.end());
   }
 }

@@ -40,7 +40,8 @@ export function renderSummary(s: SoakSummary, ctx: ReportContext): string {
       + 'BIRD is connected, every VIP is in sync; the router\'s path from the node (presence, MED) equals what `vipctl status --json` '
       + 'says; status equals the model of the accepted operations (an error that does not say "saved/stays desired" must have '
       + 'changed nothing; an outcome cut by a kill forks the model until a check sees which); no health term appears; the router\'s '
-      + 'sessions stay up and never reset unless that node\'s BIRD was killed. Whatever still differs after 25 s is a violation.',
+      + 'sessions stay up and never reset unless that node\'s BIRD was killed; no vipcontrol writes more than 100 log lines in a second. '
+      + 'A wrong answer that lasts 2 s after the quiet period is a violation; "not in sync" is one once it lasts 25 s.',
     '',
     markdownTable(['operation (via vipctl)', 'count', ...OUTCOMES], opRows),
     '',

@@ -48,6 +48,9 @@ export interface SoakSummary {
   artifacts: string;
 }
 
+/** Log lines per second from one vipcontrol above which it is spinning (an apply logs one or two). */
+const LOG_STORM_LINES_PER_S = 100;
+
 /**
  * How long a wrong answer may last after the quiet period before it is a violation: BGP carries a
  * change to the router in milliseconds, and a check's reads are not one atomic snapshot.
@@ -411,6 +414,7 @@ class Runner {
       this.#violation({ cls: 'no-convergence', node: SOAK_NODES[0], detail: 'a TTL expiry window overlapped every poll until the timeout' });
     }
     await this.#checkSessions(state);
+    this.#checkLogRate();
     const models = SOAK_NODES.map((n) => `${n}: ${describeModels(this.#expect.get(n)!.candidates)}`).join('; ');
     const verdict = converged
       ? `${wrongAnswers > 0 ? `VIOLATION (${wrongAnswers} wrong answer(s), then ` : 'ok ('}converged in ${Date.now() - t0} ms)`
@@ -427,6 +431,18 @@ class Runner {
         this.#violation({ cls: 'session-reset', node, detail: `router's session with ${node} reset (Since ${before} → ${stats.since}, now ${stats.state}) although its BIRD was not killed` });
       }
       this.#since.set(node, stats.since);
+    }
+  }
+
+  /** A daemon that logs hundreds of lines a second is spinning (a retry without backoff): a defect. */
+  #checkLogRate(): void {
+    for (const node of SOAK_NODES) {
+      for (const storm of this.#soak.logStorms(node, LOG_STORM_LINES_PER_S)) {
+        this.#violation({
+          cls: 'log-storm', node,
+          detail: `vipcontrol wrote ${storm.lines} log lines in the second from ${new Date(storm.second * 1000).toISOString()} (mostly "${storm.event}")`,
+        });
+      }
     }
   }
 
