@@ -437,12 +437,15 @@ class Runner {
   /** A daemon that logs hundreds of lines a second is spinning (a retry without backoff): a defect. */
   #checkLogRate(): void {
     for (const node of SOAK_NODES) {
-      for (const storm of this.#soak.logStorms(node, LOG_STORM_LINES_PER_S)) {
-        this.#violation({
-          cls: 'log-storm', node,
-          detail: `vipcontrol wrote ${storm.lines} log lines in the second from ${new Date(storm.second * 1000).toISOString()} (mostly "${storm.event}")`,
-        });
-      }
+      const storms = this.#soak.logStorms(node, LOG_STORM_LINES_PER_S);
+      if (storms.length === 0) continue;
+      const peak = storms.reduce((a, b) => (b.lines > a.lines ? b : a));
+      const total = storms.reduce((n, st) => n + st.lines, 0);
+      this.#violation({
+        cls: 'log-storm', node,
+        detail: `vipcontrol wrote more than ${LOG_STORM_LINES_PER_S} log lines a second during ${storms.length} s (${total} lines; `
+          + `peak ${peak.lines} at ${new Date(peak.second * 1000).toISOString()}, mostly "${peak.event}")`,
+      });
     }
   }
 
