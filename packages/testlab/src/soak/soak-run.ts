@@ -168,6 +168,7 @@ class Runner {
     const state = new CycleState();
     for (const node of diskFull) {
       this.#log(`final: FAULT ${node} disk-free`);
+      this.#summary.faults['disk-free'] += 1;
       await this.#soak.freeDisk(node);
     }
     this.#cycle += 1;
