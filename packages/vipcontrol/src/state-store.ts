@@ -20,7 +20,7 @@
  */
 import { rename } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { emptyRuntimeState, parseRuntimeState, type RuntimeState } from '@vipcontrol/core';
+import { emptyRuntimeState, parseRuntimeState, type CorruptStateInfo, type RuntimeState, type StateFileStatus } from '@vipcontrol/core';
 import { readFileIfExists, writeFileAtomic } from './atomic-file.js';
 import { CoalescingQueue } from './apply-queue.js';
 
@@ -39,19 +39,7 @@ export interface RuntimeDraft {
  */
 export type StateMutation = (draft: RuntimeDraft) => RuntimeState | void;
 
-/** What happened to a state file that could not be parsed at start-up. */
-export interface CorruptStateInfo {
-  readonly at: number;
-  readonly movedTo: string;
-  readonly error: string;
-}
-
-export interface StateStoreStatus {
-  readonly file: string;
-  readonly lastWriteAt?: number;
-  readonly error?: string;
-  readonly corrupt?: CorruptStateInfo;
-}
+export type { CorruptStateInfo, StateFileStatus as StateStoreStatus } from '@vipcontrol/core';
 
 /** Loads, holds and persists the RuntimeState. */
 export class StateStore {
@@ -87,7 +75,7 @@ export class StateStore {
     return this.#writing?.done ?? Promise.resolve();
   }
 
-  status(): StateStoreStatus {
+  status(): StateFileStatus {
     return { file: this.#file, lastWriteAt: this.#lastWriteAt, error: this.#error, corrupt: this.#corrupt };
   }
 
