@@ -11,6 +11,11 @@
  * `configure confirm` until `durable()` says that state is on disk. If the write fails, `current`
  * falls back to the persisted state and the apply that waited is undone (bird-applier.ts).
  *
+ * Expiries are different (`settle`): time has passed whether or not the disk takes the change, so an
+ * expiry is in force at once even when its write fails (a full disk); the store then retries the
+ * write with backoff and logs the failure once per episode. Until then the file may still hold the
+ * expired entries, which any reader drops anyway (expiry is by time).
+ *
  * Corrupt state file (decision): the daemon does not guess what a half-readable file meant. It
  * moves the file aside as `<file>.corrupt-<timestamp>` (kept for the operator), logs an error,
  * starts from the empty state (configured MEDs, nothing withdrawn, no drain) and reports the
@@ -41,6 +46,10 @@ export type StateMutation = (draft: RuntimeDraft) => RuntimeState | void;
 
 export type { CorruptStateInfo, StateFileStatus as StateStoreStatus } from '@vipcontrol/core';
 
+/** Backoff of the retried write of an expiry that could not be persisted: min(max, min * 2^(n-1)). */
+const RETRY_MIN_MS = 1_000;
+const RETRY_MAX_MS = 60_000;
+
 /** Loads, holds and persists the RuntimeState. */
 export class StateStore {
   readonly #file: string;
@@ -53,14 +62,20 @@ export class StateStore {
   #lastWriteAt: number | undefined;
   #error: string | undefined;
   #corrupt: CorruptStateInfo | undefined;
+  /** Consecutive failed writes of the state in force (0 once one succeeds). */
+  #failures = 0;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #retryAt: number | undefined;
+  readonly #retryMinMs: number;
 
-  constructor(opts: { file: string; logger: Logger }) {
+  constructor(opts: { file: string; logger: Logger; retryMinMs?: number }) {
     this.#file = opts.file;
     this.#log = opts.logger;
+    this.#retryMinMs = opts.retryMinMs ?? RETRY_MIN_MS;
     this.#queue = new CoalescingQueue({ run: (queued) => this.#persist(queued) });
   }
 
-  /** The state as last persisted. */
+  /** The state in force: as last persisted, plus expiries whose write is still being retried (see `settle`). */
   get state(): RuntimeState {
     return this.#state;
   }
@@ -76,7 +91,7 @@ export class StateStore {
   }
 
   status(): StateFileStatus {
-    return { file: this.#file, lastWriteAt: this.#lastWriteAt, error: this.#error, corrupt: this.#corrupt };
+    return { file: this.#file, lastWriteAt: this.#lastWriteAt, error: this.#error, retryAt: this.#retryAt, corrupt: this.#corrupt };
   }
 
   /** Reads the state file: missing → empty state; corrupt → moved aside, empty state (see module doc). */
@@ -121,8 +136,21 @@ export class StateStore {
     return { staged, durable };
   }
 
+  /**
+   * A change in force whether or not it can be written (an expiry): resolves once `state` includes
+   * it. A failed write is retried with backoff until one succeeds; never rejects.
+   */
+  async settle(mutation: StateMutation): Promise<void> {
+    try {
+      await this.#queue.request({ mutation, holds: true });
+    } catch {
+      // #persist kept the change in force, logged the failure and armed the retry.
+    }
+  }
+
   /** Waits for a write in flight; later updates are refused. */
   stop(): Promise<void> {
+    this.#clearRetry();
     return this.#queue.stop();
   }
 
@@ -148,17 +176,69 @@ export class StateStore {
     try {
       await write;
     } catch (error) {
-      this.#error = (error as Error).message;
-      this.#log.error({ event: 'stateWriteFailed', file: this.#file, err: error }, 'cannot persist runtime state; change refused');
+      this.#failed(error, queued);
       throw error;
     } finally {
       this.#writing = undefined;
     }
     this.#written = text;
     this.#lastWriteAt = Date.now();
+    if (this.#error !== undefined) {
+      this.#log.info({ event: 'stateWriteRecovered', file: this.#file, failures: this.#failures }, 'runtime state written again');
+    }
     this.#error = undefined;
+    this.#failures = 0;
+    this.#clearRetry();
     this.#state = next;
     return next;
+  }
+
+  /**
+   * A write failed: operator changes in the batch are refused (their callers get the error), changes
+   * that hold anyway (expiries) stay in force, and a retry is armed while the file lags behind.
+   * Logged once per episode: a full disk must not fill the log too.
+   */
+  #failed(error: unknown, queued: readonly QueuedMutation[]): void {
+    this.#failures += 1;
+    if (this.#error === undefined) {
+      this.#log.error(
+        { event: 'stateWriteFailed', file: this.#file, err: error },
+        'cannot persist runtime state: changes are refused, expiries still apply; retrying',
+      );
+    } else {
+      this.#log.debug({ event: 'stateWriteFailed', file: this.#file, failures: this.#failures, err: error }, 'runtime state still not writable');
+    }
+    this.#error = (error as Error).message;
+    const holding = queued.filter((q) => q.holds);
+    if (holding.length > 0) {
+      let draft = toDraft(this.#state);
+      for (const { mutation } of holding) {
+        const replaced = mutation(draft);
+        if (replaced !== undefined) draft = toDraft(replaced);
+      }
+      this.#state = draft;
+    }
+    const text = `${JSON.stringify(this.#state, null, 2)}\n`;
+    if (text !== this.#written) this.#armRetry();
+  }
+
+  #armRetry(): void {
+    if (this.#retryTimer) return;
+    const delay = Math.min(RETRY_MAX_MS, this.#retryMinMs * 2 ** Math.min(this.#failures - 1, 16));
+    this.#retryAt = Date.now() + delay;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#retryAt = undefined;
+      // Writes the state in force (it differs from the file); a failure re-arms with a longer delay.
+      this.#queue.request({ mutation: () => undefined, holds: true }).catch(() => undefined);
+    }, delay);
+    this.#retryTimer.unref();
+  }
+
+  #clearRetry(): void {
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    this.#retryAt = undefined;
   }
 }
 
@@ -166,6 +246,8 @@ export class StateStore {
 interface QueuedMutation {
   readonly mutation: StateMutation;
   readonly onStaged?: () => void;
+  /** In force even if its write fails (an expiry): see `settle`. */
+  readonly holds?: boolean;
 }
 
 /** A private, editable copy (the state itself may be shared with an apply in flight and is never edited). */
