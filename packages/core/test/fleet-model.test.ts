@@ -51,7 +51,7 @@ test('parseFleetJson rejects malformed and hostile values with the key named, ne
     [JSON.stringify(node('n1', [vip(P4, { med: 2 ** 33 })])), /vips\.0\.med/],
     [JSON.stringify(node('n1', [vip('198.51.100.10/32; }; protocol x {')])), /vips\.0\.prefix/],
     [JSON.stringify(node('n1\nevil', [])), /node/],
-    [JSON.stringify(node('n1', [], { drain: { withdraw: true, source: 'operator', reason: 'x\u0007' } })), /drain\.reason: must be printable/],
+    [JSON.stringify(node('n1', [], { drain: { withdraw: true, source: 'operator', reason: 'x\u0007' } })), /drain\.reason: must not contain control/],
     [JSON.stringify(node('n1', [vip(P4, { terms: [{ kind: 'evil', med: 1 } as never] })])), /vips\.0\.terms\.0/],
   ];
   for (const [raw, re] of cases) {
