@@ -7,7 +7,7 @@
  * docs/fleet.md describes the same layout for operators.
  */
 import { z } from 'zod';
-import { epochMsSchema as epochMs, freeTextSchema as freeText, nodeNameSchema as nodeName, u32Schema as med } from './schemas.js';
+import { checkNameSchema as checkName, epochMsSchema as epochMs, freeTextSchema as freeText, nodeNameSchema as nodeName, u32Schema as med } from './schemas.js';
 import type { MedTerm, WithdrawReason } from './types.js';
 import { MAX_ACTOR_LENGTH, NODE_NAME_RE } from './vocabulary.js';
 
@@ -80,7 +80,7 @@ const prefixText = z.string().max(50).regex(/^[0-9A-Fa-f.:]+\/\d{1,3}$/, 'must b
 
 const withdrawReasonSchema: z.ZodType<WithdrawReason> = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('operator'), reason: freeText(200).optional() }),
-  z.object({ kind: z.literal('health'), check: freeText(100) }),
+  z.object({ kind: z.literal('health'), check: checkName }),
   z.object({ kind: z.literal('drain') }),
   z.object({ kind: z.literal('lease') }),
 ]);
@@ -88,7 +88,7 @@ const withdrawReasonSchema: z.ZodType<WithdrawReason> = z.discriminatedUnion('ki
 const medTermSchema: z.ZodType<MedTerm> = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('configured'), med }),
   z.object({ kind: z.literal('override'), med, expiresAt: epochMs.optional(), reason: freeText(200).optional() }),
-  z.object({ kind: z.literal('health'), check: freeText(100), penalty: med }),
+  z.object({ kind: z.literal('health'), check: checkName, penalty: med }),
   z.object({ kind: z.literal('drain'), penalty: med }),
   z.object({ kind: z.literal('lease'), penalty: med }),
   z.object({ kind: z.literal('min-announcers'), penalty: med, refused: z.array(withdrawReasonSchema).max(16).optional() }),

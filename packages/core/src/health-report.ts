@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { flattenZodIssues, formatPath, friendlyZodMessage } from './config-error.js';
-import { epochMsSchema, prefixSchema, u32Schema } from './schemas.js';
+import { checkNameSchema, epochMsSchema, prefixSchema, u32Schema } from './schemas.js';
 import { MAX_REASON_LENGTH, toFreeText } from './vocabulary.js';
 import type { HealthReport } from './types.js';
 
@@ -24,7 +24,7 @@ const detailSchema = z
   .transform((s) => toFreeText(s, MAX_REASON_LENGTH));
 
 const verdictSchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, { message: 'must be a check name' }),
+  name: checkNameSchema,
   status: z.enum(['up', 'down', 'disabled', 'unknown']),
   vips: z.array(prefixSchema.transform((p) => p.prefix)).max(10_000),
   effect: z.union([z.strictObject({ penalty: u32Schema }), z.strictObject({ withdraw: z.literal(true) })]),

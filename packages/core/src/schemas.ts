@@ -53,6 +53,11 @@ export function freeTextSchema(max: number) {
 /** Free text from an operator ("reason"). Stored, logged and shown; never rendered into BIRD config. */
 export const reasonSchema = freeTextSchema(MAX_REASON_LENGTH);
 
+/** A health check's name: viphealth.yaml, health reports, fleet records. */
+export const checkNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, {
+  message: 'must be a check name: 1-64 of letters, digits, _ . - starting with a letter or digit',
+});
+
 /** A node name (vocabulary.ts). */
 export const nodeNameSchema = z.string().regex(NODE_NAME_RE, { message: NODE_NAME_RULE });
 

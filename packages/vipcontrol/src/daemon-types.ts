@@ -2,7 +2,7 @@
  * The daemon's internal events (changes, apply outcomes). What it shows to the outside (status,
  * operation results) is the API contract in core (api-contract.ts), re-exported here.
  */
-import type { Actor, ApplyErrorKind, VipStatus } from '@vipcontrol/core';
+import type { Actor, LastApplyStatus, VipStatus } from '@vipcontrol/core';
 
 export type { DaemonStatus, ExportedRoute, LastApplyStatus, OperationResult, VipStatus } from '@vipcontrol/core';
 
@@ -41,16 +41,8 @@ export interface VipChange {
   readonly to: { readonly announced: boolean; readonly med: number };
 }
 
-/** The result of one apply run (the 'applied' event). */
-export interface ApplyOutcome {
-  readonly id: number;
-  readonly at: number;
-  readonly durationMs: number;
-  readonly ok: boolean;
-  /** False when the no-op check found BIRD already right and no `configure` was sent. */
-  readonly configured: boolean;
-  readonly error?: string;
-  readonly errorKind?: ApplyErrorKind;
+/** The result of one apply run (the 'applied' event); status shows it as `bird.lastApply`. */
+export interface ApplyOutcome extends Omit<LastApplyStatus, 'changed'> {
   readonly changes: readonly VipChange[];
   readonly causes: readonly ChangeRecord[];
   readonly vips: readonly VipStatus[];
