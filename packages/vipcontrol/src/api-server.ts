@@ -131,6 +131,8 @@ export class ApiServer {
       // A burst of 1,000 vipctl calls connects at once; Node's default backlog (511) would refuse some.
       this.#server.listen({ path, backlog: 2048 }, () => {
         this.#server.off('error', reject);
+        // Once listening, an accept that fails (EMFILE) is logged; unhandled, it would end the daemon.
+        this.#server.on('error', (error: Error) => this.#log.error({ event: 'apiServerError', err: error }, 'API server error'));
         resolve();
       });
     });
