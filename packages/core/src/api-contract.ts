@@ -88,6 +88,7 @@ export interface MaintenanceWindowStatus {
   readonly next?: number;
   /** The operator asked to skip this window's next run. */
   readonly skipNext: boolean;
+  /** Sent by older daemons for a window node-cron could not schedule (now refused with the config). */
   readonly error?: string;
 }
 
@@ -157,6 +158,8 @@ export interface OperationResult {
 /** The answer to every refused or failed request (4xx, 5xx). */
 export interface ErrorAnswer {
   readonly error: string;
+  /** The change was saved and stays desired; only applying it in BIRD failed, and the daemon retries. */
+  readonly saved?: true;
 }
 
 /** The header naming who asks (`user@host`); its value is UTF-8 (see encodeActorHeader). */

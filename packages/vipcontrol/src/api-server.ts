@@ -7,7 +7,7 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server, type Ser
 import { connect, type Socket } from 'node:net';
 import { chmod, chown, lstat, readFile, unlink } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { ACTOR_HEADER, ValidationError, parseActorHeader, type Actor } from '@vipcontrol/core';
+import { ACTOR_HEADER, ValidationError, parseActorHeader, type Actor, type ErrorAnswer } from '@vipcontrol/core';
 import type { Controller } from './controller.js';
 import { OperationError } from './errors.js';
 import type { ApiRoutes } from './api-routes.js';
@@ -178,7 +178,7 @@ export class ApiServer {
     } catch (error) {
       this.#arriving.delete(req.socket);
       status = error instanceof OperationError ? error.status : error instanceof ValidationError ? 400 : 500;
-      payload = { error: (error as Error).message };
+      payload = { error: (error as Error).message, ...(error instanceof OperationError && error.saved ? { saved: true } : {}) } satisfies ErrorAnswer;
       if (status === 413) res.setHeader('Connection', 'close');
       if (status >= 500) this.#log.error({ event: 'apiError', method: req.method, path, err: error }, 'API request failed');
     }

@@ -44,7 +44,6 @@ interface Slot {
   readonly index: number;
   readonly cfg: MaintenanceWindowConfig;
   task?: ScheduledTask;
-  readonly error?: string;
   skipNext: boolean;
 }
 
@@ -75,11 +74,7 @@ export function startMaintenance(opts: {
   };
 
   const slots: Slot[] = opts.config.maintenance.map((cfg, index) => {
-    if (!cron.validate(cfg.cron)) {
-      const error = `maintenance[${index}].cron: node-cron rejects "${cfg.cron}"`;
-      log.error({ event: 'maintenanceInvalid', index, cron: cfg.cron }, `${error}; this window is not scheduled`);
-      return { index, cfg, error, skipNext: false };
-    }
+    // The config parser validated cfg.cron with node-cron itself (core), so schedule() accepts it.
     // One object for the cron callback and for skipNext(): a copy would miss the operator's skip flag.
     const slot: Slot = { index, cfg, skipNext: false };
     slot.task = cron.schedule(cfg.cron, (ctx) => void serial('start', () => begin(slot, ctx.date.getTime(), false)), {
@@ -163,7 +158,6 @@ export function startMaintenance(opts: {
           ...(s.cfg.timezone ? { timezone: s.cfg.timezone } : {}),
           ...(next !== undefined ? { next } : {}),
           skipNext: s.skipNext,
-          ...(s.error ? { error: s.error } : {}),
         };
       });
       const first = nextWindow(slots);

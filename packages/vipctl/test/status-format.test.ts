@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatMedBreakdown, formatResult, formatStatus, formatTable, formatTime } from '../src/status-format.js';
-import type { DaemonStatus, VipStatus } from '../src/status-model.js';
+import type { DaemonStatus, VipStatus } from '@vipcontrol/core';
 
 const NOW = Date.parse('2025-11-25T08:00:00Z');
 
