@@ -108,6 +108,20 @@ describe('API robustness', () => {
     assert.equal((await f.api('GET', '/v1/status')).status, 200);
   });
 
+  it('an answer that cannot be sent (a handler bug) is a 500, never the end of the daemon', async () => {
+    // JSON.stringify throws on a BigInt: outside the handler's own error path, as `new URL` was.
+    const remove = f.daemon!.routes.add('GET', '/v1/test/unserialisable', () => ({ n: 1n }));
+    try {
+      const res = await f.api('GET', '/v1/test/unserialisable');
+      assert.equal(res.status, 500, res.text);
+      assert.deepEqual(res.json, { error: 'internal error' });
+    } finally {
+      remove();
+    }
+    assert.ok(f.logs.some((l) => l['event'] === 'apiHandlerFailed'));
+    assert.equal((await f.api('GET', '/v1/status')).status, 200);
+  });
+
   it('a UTF-8 actor is recorded as sent, and the override survives a restart', async () => {
     const actor = 'Jürgen Ćosić 渡辺@host'; // "Ć" is C4 86 in UTF-8: read as latin1 it carried a C1 control
     const res = await f.api('PUT', `/v1/vips/${enc(V4)}/med`, { med: 240, reason: 'ünïcode' }, { 'x-vipcontrol-actor': encodeActorHeader(actor) });
