@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import { checkNameSchema as checkName, epochMsSchema as epochMs, freeTextSchema as freeText, nodeNameSchema as nodeName, u32Schema as med } from './schemas.js';
 import type { MedTerm, WithdrawReason } from './types.js';
-import { MAX_ACTOR_LENGTH, NODE_NAME_RE } from './vocabulary.js';
+import { MAX_ACTOR_LENGTH, parseNodeName } from './vocabulary.js';
 
 /** Version stamped into every JSON document we write; a reader refuses other versions. */
 export const FLEET_SCHEMA_VERSION = 1;
@@ -46,7 +46,7 @@ export interface FleetKeys {
 export function fleetKeys(keyPrefix: string): FleetKeys {
   if (!KEY_PREFIX_RE.test(keyPrefix)) throw new RangeError(`invalid fleet key prefix ${JSON.stringify(keyPrefix)}`);
   const p = keyPrefix.endsWith(':') ? keyPrefix : `${keyPrefix}:`;
-  const nodeKey = (kind: string) => (node: string) => `${p}${kind}:${checkNodeName(node)}`;
+  const nodeKey = (kind: string) => (node: string) => `${p}${kind}:${parseNodeName(node)}`;
   return {
     node: nodeKey('node'),
     nodes: `${p}nodes`,
@@ -60,11 +60,6 @@ export function fleetKeys(keyPrefix: string): FleetKeys {
   };
 }
 
-/** Throws RangeError unless `node` is usable inside a key. */
-export function checkNodeName(node: string): string {
-  if (!NODE_NAME_RE.test(node)) throw new RangeError(`invalid node name ${JSON.stringify(node)}`);
-  return node;
-}
 
 function checkCommandId(id: string): string {
   if (!COMMAND_ID_RE.test(id)) throw new RangeError(`invalid command id ${JSON.stringify(id)}`);

@@ -4,6 +4,7 @@ import {
   buildFleetMatrix, computeGuard, desiredEntrySchema, desiredField, fleetKeys, nodeRecordSchema,
   parseFleetJson, pendingDesired, type DesiredEntry, type FleetVip, type NodeRecord,
 } from '../src/fleet-model.js';
+import { ValidationError } from '../src/vocabulary.js';
 
 const NOW = 1_700_000_000_000;
 const P4 = '198.51.100.10/32';
@@ -27,8 +28,8 @@ test('fleetKeys lays keys out under the prefix and refuses names that could esca
   assert.equal(k.desired('n1'), 'vc:prod:desired:n1');
   assert.equal(k.audit, 'vc:prod:audit');
   assert.equal(fleetKeys('vipcontrol:').node('n1'), 'vipcontrol:node:n1');
-  assert.throws(() => k.node('n1:desired:n2'), RangeError);
-  assert.throws(() => k.node('*'), RangeError);
+  assert.throws(() => k.node('n1:desired:n2'), ValidationError);
+  assert.throws(() => k.node('*'), ValidationError);
   assert.throws(() => k.ack('x'), RangeError);
   assert.throws(() => fleetKeys('bad prefix'), RangeError);
   assert.throws(() => fleetKeys('a{b}'), RangeError);
