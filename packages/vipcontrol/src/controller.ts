@@ -355,19 +355,21 @@ export class VipController extends EventEmitter implements Controller {
     expiresAt?: number | 'rescan',
   ): Promise<OperationResult> {
     // The state write and the apply run side by side (the fsyncs overlap BIRD's reconfiguration):
-    // the apply starts once the state it renders includes this change, and holds `configure confirm`
-    // until that state is on disk; a failed state write undoes it in BIRD and restores the include.
+    // the apply starts once the file system took the state's data (a full disk refuses it before, and
+    // then BIRD never sees the change), and holds `configure confirm` until that state is on disk; a
+    // write failing later still (an fsync error) undoes it in BIRD and restores the include.
     const write = this.#o.state.stage(mutation);
     this.#staging += 1;
-    await write.staged;
+    const staged = await write.staged;
     this.#staging -= 1;
+    if (!staged) await write.durable.catch((cause: unknown) => Promise.reject(notSaved(cause)));
     const apply = this.#o.reconciler.request(record);
     apply.catch(() => undefined); // settled below, unless the state write failed first
     try {
       await write.durable;
     } catch (cause) {
       await apply.catch(() => undefined); // if it carried the change, it is undone: "nothing changed" holds once we answer
-      throw new OperationError(503, `cannot persist runtime state (${(cause as Error).message}); nothing changed`, { cause });
+      throw notSaved(cause);
     }
     this.#armExpiry(expiresAt);
     this.#changed(record);
@@ -462,6 +464,11 @@ function checkActor(actor: Actor): Actor {
   const problem = freeTextProblem(actor.user, MAX_ACTOR_LENGTH);
   if (problem) throw new OperationError(400, `actor ${problem}`);
   return actor;
+}
+
+/** A change refused because the state file could not be written (the message names the file and why). */
+function notSaved(cause: unknown): OperationError {
+  return new OperationError(503, `cannot persist runtime state (${(cause as Error).message}); nothing changed`, { cause });
 }
 
 function pruneState(s: RuntimeState, kept: ReadonlySet<string>): RuntimeState {

@@ -6,10 +6,11 @@
  * each caller resolved once a write containing its change is on disk. A failed write changes
  * nothing in memory either: the batch is rejected and the state stays as last persisted.
  *
- * While a write is in flight, `current` is the state being written: the reconciler may apply it at
- * the same time (the fsyncs run side by side instead of one after the other), but holds BIRD's
- * `configure confirm` until `durable()` says that state is on disk. If the write fails, `current`
- * falls back to the persisted state and the apply that waited is undone (bird-applier.ts).
+ * Once the file system has taken a write's data (a full disk refuses it before: nothing reaches
+ * BIRD), `current` is the state being written: the reconciler may apply it while the fsyncs run (side
+ * by side instead of one after the other), but holds BIRD's `configure confirm` until `durable()`
+ * says that state is on disk. If the write still fails (an fsync error), `current` falls back to the
+ * persisted state and the apply that waited is undone (bird-applier.ts).
  *
  * Expiries are different (`settle`): time has passed whether or not the disk takes the change, so an
  * expiry is in force at once even when its write fails (a full disk); the store then retries the
@@ -125,14 +126,18 @@ export class StateStore {
   }
 
   /**
-   * Like `update`, plus `staged`: settles as soon as `current` includes the mutation (its write has
+   * Like `update`, plus `staged`: true as soon as `current` includes the mutation (the file system
+   * took its write's data); false when the write failed before (a full disk) or the store stopped.
    * started), or once `durable` has settled (a refused write, a stopped store). Never rejects.
    */
-  stage(mutation: StateMutation): { staged: Promise<void>; durable: Promise<RuntimeState> } {
-    let onStaged!: () => void;
-    const staged = new Promise<void>((resolve) => (onStaged = resolve));
-    const durable = this.#queue.request({ mutation, onStaged });
-    durable.then(onStaged, onStaged);
+  stage(mutation: StateMutation): { staged: Promise<boolean>; durable: Promise<RuntimeState> } {
+    let onStaged!: (staged: boolean) => void;
+    const staged = new Promise<boolean>((resolve) => (onStaged = resolve));
+    const durable = this.#queue.request({ mutation, onStaged: () => onStaged(true) });
+    durable.then(
+      () => onStaged(true),
+      () => onStaged(false),
+    );
     return { staged, durable };
   }
 
@@ -168,11 +173,15 @@ export class StateStore {
       return next;
     }
     // 0640: reasons and operator names are not secrets, but nobody outside the group needs them.
-    const write = writeFileAtomic(this.#file, text, { mode: 0o640 });
+    const write = writeFileAtomic(this.#file, text, {
+      mode: 0o640,
+      onWritten: () => {
+        this.#writing = { state: next, done };
+        for (const q of queued) q.onStaged?.();
+      },
+    });
     const done = write.then(() => undefined);
     done.catch(() => undefined); // awaited by applies that rendered `next`, if any; the caller gets the error below
-    this.#writing = { state: next, done };
-    for (const q of queued) q.onStaged?.();
     try {
       await write;
     } catch (error) {

@@ -42,6 +42,7 @@ describe('state disk full', () => {
     const filler = join(mnt, 'filler');
     await assert.rejects(writeFile(filler, Buffer.alloc(1024 * 1024)), { code: 'ENOSPC' });
 
+    const configuresBefore = await f.reconfigurations();
     const refused = await f.api('PUT', `/v1/vips/${enc(V4B)}/med`, { med: 300 });
     assert.equal(refused.status, 503, refused.text);
     const message = (refused.json as { error: string }).error;
@@ -49,6 +50,7 @@ describe('state disk full', () => {
     assert.match(message, /no space left on device/i);
     assert.match(message, /nothing changed/);
     assert.equal((await f.birdRoutes()).get(V4B)!.med, 100, 'the refused change is not in BIRD');
+    assert.equal(await f.reconfigurations(), configuresBefore, 'not even for a moment: BIRD was not reconfigured');
     assert.equal((await status()).vips.find((v) => v.prefix === V4B)!.med, 100);
 
     // The TTL runs out with the disk still full: BIRD and status follow anyway.
