@@ -67,12 +67,10 @@ export class StateStore {
   #failures = 0;
   #retryTimer: NodeJS.Timeout | undefined;
   #retryAt: number | undefined;
-  readonly #retryMinMs: number;
 
-  constructor(opts: { file: string; logger: Logger; retryMinMs?: number }) {
+  constructor(opts: { file: string; logger: Logger }) {
     this.#file = opts.file;
     this.#log = opts.logger;
-    this.#retryMinMs = opts.retryMinMs ?? RETRY_MIN_MS;
     this.#queue = new CoalescingQueue({ run: (queued) => this.#persist(queued) });
   }
 
@@ -128,7 +126,7 @@ export class StateStore {
   /**
    * Like `update`, plus `staged`: true as soon as `current` includes the mutation (the file system
    * took its write's data); false when the write failed before (a full disk) or the store stopped.
-   * started), or once `durable` has settled (a refused write, a stopped store). Never rejects.
+   * Never rejects.
    */
   stage(mutation: StateMutation): { staged: Promise<boolean>; durable: Promise<RuntimeState> } {
     let onStaged!: (staged: boolean) => void;
@@ -149,7 +147,8 @@ export class StateStore {
     try {
       await this.#queue.request({ mutation, holds: true });
     } catch {
-      // #persist kept the change in force, logged the failure and armed the retry.
+      // #persist kept the change in force, logged the failure and armed the retry; or the store is
+      // stopping, and the next start expires the entry again (expiry is by time).
     }
   }
 
@@ -233,7 +232,7 @@ export class StateStore {
 
   #armRetry(): void {
     if (this.#retryTimer) return;
-    const delay = Math.min(RETRY_MAX_MS, this.#retryMinMs * 2 ** Math.min(this.#failures - 1, 16));
+    const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.min(this.#failures - 1, 16));
     this.#retryAt = Date.now() + delay;
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
