@@ -5,7 +5,7 @@
  * logs every step with its outcome to `<artifacts>/schedule.log`.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ExecResult } from '../netns.js';
@@ -86,6 +86,8 @@ class CycleState {
 
 export async function runSoak(opts: SoakOptions): Promise<SoakSummary> {
   const startedAt = Date.now();
+  // A replay of the same seed replaces the previous run's logs rather than appending to them.
+  await rm(opts.artifacts, { recursive: true, force: true });
   await mkdir(opts.artifacts, { recursive: true });
   const logFile = createWriteStream(join(opts.artifacts, 'schedule.log'), { flags: 'w' });
   const log = (line: string) => {
