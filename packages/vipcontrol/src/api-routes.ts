@@ -5,7 +5,6 @@
  */
 import {
   parseDrainBody,
-  parseHealthReport,
   parseReasonBody,
   parseSetMedBody,
   type Actor,
@@ -123,10 +122,8 @@ const builtinRoutes: Route[] = (
     [
       'POST',
       '/v1/health/report',
-      async ({ controller, body: b }) => {
-        await controller.reportHealth(body(parseHealthReport, b));
-        return { ok: true };
-      },
+      // The registry parses the body itself: it counts refused reports and resolves VIP lists by digest.
+      ({ controller, body: b }) => controller.reportHealth(b),
     ],
   ] as [HttpMethod, string, RouteHandler][]
 ).map(([method, pattern, handler]) => ({ method, pattern: compile(pattern), handler }));

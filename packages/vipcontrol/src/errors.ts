@@ -10,10 +10,13 @@ export type OperationStatus = 400 | 404 | 409 | 413 | 415 | 422 | 500 | 503;
  */
 export class OperationError extends Error {
   readonly status: OperationStatus;
-  constructor(status: OperationStatus, message: string, options?: { cause?: unknown }) {
+  /** Machine-readable fields answered beside `error` (e.g. the health report's `missingVipSets`). */
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+  constructor(status: OperationStatus, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
     super(message, options);
     this.name = 'OperationError';
     this.status = status;
+    this.details = options?.details;
   }
 }
 

@@ -41,15 +41,15 @@ describe('HealthRegistry', () => {
     assert.deepStrictEqual(changes.map(statuses), [['ingest=up'], ['ingest=down'], ['ingest=down'], []]);
   });
 
-  it('a restarted viphealth reporting unknown keeps the previous verdicts', () => {
+  it('a restarted viphealth reporting unknown keeps the previous verdicts; a new check waits for its own', () => {
     const { logger, lines } = fakeLogger();
     const reg = new HealthRegistry({ leaseMs: 10_000, logger, now: () => 5000 });
     reg.ingest(report('old', [verdict('a', 'down', { since: 3000 }), verdict('b', 'up')]));
     const restarted = report('new', [verdict('a', 'unknown', { since: 4999 }), verdict('b', 'unknown'), verdict('c', 'unknown')]);
     assert.deepStrictEqual(reg.ingest(restarted), { changed: true }, 'the new check c appears');
-    assert.deepStrictEqual(statuses(reg.view()), ['a=down', 'b=up', 'c=down'], 'a check never proven counts as down');
+    assert.deepStrictEqual(statuses(reg.view()), ['a=down', 'b=up', 'c=unknown'], 'a check added on a running node gates nothing yet');
     assert.equal(reg.view().checks[0]!.since, 3000, 'the held verdict keeps its own since');
-    assert.deepStrictEqual([reg.status().held, reg.status().pending], [['a', 'b'], ['c']]);
+    assert.deepStrictEqual([reg.status().held, reg.status().pending, reg.status().awaitingVerdict], [['a', 'b'], [], ['c']]);
     assert.ok(lines.some((l) => l.obj.event === 'viphealthRestarted'));
     // The new instance reaches its own verdicts: only a real difference is a change.
     assert.deepStrictEqual(reg.ingest(report('new', [verdict('a', 'down'), verdict('b', 'up'), verdict('c', 'unknown')])), {
@@ -58,9 +58,17 @@ describe('HealthRegistry', () => {
     assert.deepStrictEqual(reg.ingest(report('new', [verdict('a', 'up'), verdict('b', 'up'), verdict('c', 'unknown')])), {
       changed: true,
     });
-    assert.deepStrictEqual([reg.status().held, reg.status().pending], [[], ['c']]);
-    reg.ingest(report('new', [verdict('a', 'up'), verdict('b', 'up'), verdict('c', 'up')]));
-    assert.deepStrictEqual([statuses(reg.view()), reg.status().pending], [['a=up', 'b=up', 'c=up'], []]);
+    assert.deepStrictEqual([reg.status().held, reg.status().awaitingVerdict], [[], ['c']]);
+    reg.ingest(report('new', [verdict('a', 'up'), verdict('b', 'up'), verdict('c', 'down')]));
+    assert.deepStrictEqual([statuses(reg.view()), reg.status().awaitingVerdict], [['a=up', 'b=up', 'c=down'], []]);
+  });
+
+  it('on a fresh node (no verdict ever) an unproven check counts as down', () => {
+    const reg = new HealthRegistry({ leaseMs: 10_000, logger: fakeLogger().logger, now: () => 5000 });
+    reg.ingest(report('first', [verdict('a', 'unknown'), verdict('b', 'up')]));
+    assert.deepStrictEqual([statuses(reg.view()), reg.status().pending], [['a=down', 'b=up'], ['a']]);
+    reg.ingest(report('first', [verdict('a', 'unknown'), verdict('b', 'up')]));
+    assert.deepStrictEqual(statuses(reg.view()), ['a=down', 'b=up'], 'still pending on the next report');
   });
 
   it('refuses a malformed report with a 400 and keeps the old view', () => {
