@@ -107,6 +107,9 @@ export class Reporter {
   readonly #held = new Set<string>();
   /** Parts of lists being uploaded that went out already. */
   readonly #sentParts = new Map<string, Set<number>>();
+  #firstOutcome!: () => void;
+  /** Settles once the first report was delivered or failed (vipcontrol's answer, if any, has been handled). */
+  readonly firstOutcome = new Promise<void>((resolve) => (this.#firstOutcome = resolve));
 
   constructor(opts: ReporterOptions) {
     this.#opts = opts;
@@ -148,6 +151,7 @@ export class Reporter {
     this.#stopped = true;
     clearTimeout(this.#timer);
     await this.#sending;
+    this.#firstOutcome();
   }
 
   async #flush(): Promise<void> {
@@ -159,6 +163,7 @@ export class Reporter {
       outcome = await this.#sendOnce();
       if (outcome === 'more' && ++rounds > 1000) outcome = 'failed';
     } while ((this.#dirty || outcome === 'more') && !this.#stopped && outcome !== 'failed');
+    this.#firstOutcome();
     if (this.#stopped) return;
     // A heartbeat after a success; a quick retry (doubling up to the heartbeat) after a failure.
     const delay = outcome === 'delivered' ? this.#opts.heartbeatMs : Math.min(100 * 2 ** Math.min(this.#failures - 1, 10), this.#opts.heartbeatMs);

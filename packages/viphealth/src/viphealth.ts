@@ -32,6 +32,7 @@ export class Viphealth {
   #schedulers = new Map<string, CheckScheduler>();
   #reporter: Reporter;
   readonly #hooks: HookRunner;
+  #stopped = false;
 
   /** Builds every probe now, so a check that cannot be set up fails the start (or the reload). */
   constructor(opts: { config: ViphealthConfig; logger: Logger; now?: () => number }) {
@@ -64,8 +65,13 @@ export class Viphealth {
       { event: 'started', instance: this.instance, checks: [...this.#schedulers.keys()], socket: this.#config.vipcontrol.socket },
       `viphealth started with ${this.#schedulers.size} checks`,
     );
-    for (const s of this.#schedulers.values()) s.start();
     this.#reporter.start();
+    for (const s of this.#schedulers.values()) {
+      // A damped check first takes back its damping memory from vipcontrol's answer to the first report
+      // (a restart must not lift a hold-down); if vipcontrol does not answer, it starts without.
+      if (s.config.damping === undefined) s.start();
+      else void this.#reporter.firstOutcome.then(() => this.#schedulers.get(s.config.name) === s && !this.#stopped && s.start());
+    }
   }
 
   /** The report sent to vipcontrol (VIP lists by digest; their parts go out only when missing). */
@@ -142,6 +148,7 @@ export class Viphealth {
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
     await Promise.all([...this.#schedulers.values()].map((s) => s.stop()));
     await this.#reporter.stop();
     await this.#hooks.idle();
