@@ -2,10 +2,10 @@
  * Sends viphealth's snapshot to vipcontrol (`POST /v1/health/report` over its Unix socket, format 2):
  * at once on every transition, and at least every `heartbeatMs` as the liveness lease's heartbeat.
  *
- * A check names its VIP list by digest; the lists themselves go out in parts, at most
- * REPORT_BODY_BUDGET bytes of report per request, only while vipcontrol does not hold them (first
- * report, a changed list, vipcontrol answering 409 `missingVipSets` after its restart). So a heartbeat
- * stays ~200 bytes per check at any number of VIPs.
+ * A check names its VIP list by digest; the lists themselves go out only when vipcontrol asks for
+ * them (409 `missingVipSets`: its first report from this node, a changed list, its restart without
+ * its snapshot), in parts, at most REPORT_BODY_BUDGET bytes of report per request. So a heartbeat
+ * stays ~250 bytes per check at any number of VIPs, and a viphealth restart uploads nothing.
  *
  * While vipcontrol is down (restart, deploy) the reporter retries with a short backoff, so the first
  * report after vipcontrol comes back is at most ~`heartbeatMs` late. Sends never overlap: a transition
@@ -103,9 +103,11 @@ export class Reporter {
   #sent = 0;
   #refused = 0;
   #lastBodyBytes = 0;
-  /** VIP lists vipcontrol is known to hold. */
-  readonly #held = new Set<string>();
-  /** Parts of lists being uploaded that went out already. */
+  #requests = 0;
+  #bytes = 0;
+  /** VIP lists vipcontrol asked for (409) and has not confirmed yet. */
+  readonly #needed = new Set<string>();
+  /** Parts of needed lists that went out already. */
   readonly #sentParts = new Map<string, Set<number>>();
   #firstOutcome!: () => void;
   /** Settles once the first report was delivered or failed (vipcontrol's answer, if any, has been handled). */
@@ -126,9 +128,9 @@ export class Reporter {
     return this.#refused;
   }
 
-  /** Size of the last request body, in bytes (the benchmark reads it). */
-  get lastBodyBytes(): number {
-    return this.#lastBodyBytes;
+  /** Size of the last request body, and requests and body bytes so far (the benchmark reads them). */
+  get traffic(): { lastBodyBytes: number; requests: number; bytes: number } {
+    return { lastBodyBytes: this.#lastBodyBytes, requests: this.#requests, bytes: this.#bytes };
   }
 
   start(): void {
@@ -177,7 +179,7 @@ export class Reporter {
     let size = Buffer.byteLength(base);
     const named = [...new Set(snap.report.checks.map((c) => c.vipSet))];
     outer: for (const digest of named) {
-      if (this.#held.has(digest)) continue;
+      if (!this.#needed.has(digest)) continue;
       const sent = this.#sentParts.get(digest) ?? new Set<number>();
       this.#sentParts.set(digest, sent);
       for (const part of snap.vipSets.get(digest) ?? []) {
@@ -197,11 +199,20 @@ export class Reporter {
     const snap = this.#opts.snapshot();
     const { body, named } = this.#body(snap);
     this.#lastBodyBytes = Buffer.byteLength(body);
+    this.#requests++;
+    this.#bytes += this.#lastBodyBytes;
     let reply: HealthReportReply;
     try {
       reply = await postReport(socketPath, body, this.#timeoutMs);
     } catch (err) {
-      if (err instanceof ReportRejectedError && err.status === 409) return this.#onMissing(err, named, snap);
+      if (err instanceof ReportRejectedError && err.status === 409) {
+        const outcome = this.#onMissing(err, named, snap);
+        if (outcome === 'failed') {
+          this.#failures++;
+          logger.error({ event: 'reportRefused', socket: socketPath, status: 409, error: err.message }, 'vipcontrol asks for VIP lists this viphealth does not have');
+        }
+        return outcome;
+      }
       this.#sentParts.clear();
       this.#failures++;
       if (err instanceof ReportRejectedError && err.status >= 400 && err.status < 500) {
@@ -218,26 +229,23 @@ export class Reporter {
     if (this.#failures > 0) logger.info({ event: 'reportDelivered', failures: this.#failures }, 'reporting to vipcontrol again');
     this.#failures = 0;
     this.#sent++;
-    this.#held.clear();
-    for (const digest of named) this.#held.add(digest);
+    this.#needed.clear();
     this.#sentParts.clear();
     this.#opts.onReply?.(reply);
     return 'delivered';
   }
 
-  /** 409: vipcontrol lacks some lists. Lists it has are held; a missing one whose parts all went out is sent again. */
+  /** 409: vipcontrol lacks some lists: send them; one whose parts all went out already is sent again from the start. */
   #onMissing(err: ReportRejectedError, named: readonly string[], snap: ReportSnapshot): SendOutcome {
     const answer = err.body as { missingVipSets?: unknown } | undefined;
-    const missing = new Set(Array.isArray(answer?.missingVipSets) ? (answer.missingVipSets as string[]) : named);
-    for (const digest of named) {
-      if (!missing.has(digest)) {
-        this.#held.add(digest);
-        continue;
-      }
-      this.#held.delete(digest);
+    const missing = Array.isArray(answer?.missingVipSets) ? (answer.missingVipSets as string[]) : named;
+    this.#needed.clear();
+    for (const digest of missing) {
+      if (!snap.vipSets.has(digest)) continue;
+      this.#needed.add(digest);
       const sent = this.#sentParts.get(digest);
-      if (sent !== undefined && sent.size >= (snap.vipSets.get(digest)?.length ?? 0)) this.#sentParts.delete(digest);
+      if (sent !== undefined && sent.size >= snap.vipSets.get(digest)!.length) this.#sentParts.delete(digest);
     }
-    return 'more';
+    return this.#needed.size > 0 ? 'more' : 'failed';
   }
 }

@@ -165,7 +165,7 @@ export class CheckScheduler extends EventEmitter<SchedulerEvents> {
       old: t.from,
       new: t.to,
       reason: t.reason,
-      vips: this.config.vips,
+      ...loggedVips(this.config.vips, this.vipSet.digest),
       effect: this.config.effect,
       ...(t.holdDownUntil !== undefined && { holdDownUntil: new Date(t.holdDownUntil).toISOString() }),
       evidence: evidence(result),
@@ -196,6 +196,12 @@ export class CheckScheduler extends EventEmitter<SchedulerEvents> {
       return false;
     }
   }
+}
+
+/** Up to LOGGED_VIPS VIPs are logged as a list; more as a count and the list's digest (a line per 10,000 VIPs would be 200 KB). */
+const LOGGED_VIPS = 20;
+function loggedVips(vips: readonly string[], digest: string): Record<string, unknown> {
+  return vips.length <= LOGGED_VIPS ? { vips } : { vipCount: vips.length, vipSet: digest, firstVips: vips.slice(0, 3) };
 }
 
 /** The evidence of one run as logged: exit code, error, latency, detail. */
