@@ -10,12 +10,19 @@ export type OperationStatus = 400 | 404 | 409 | 413 | 415 | 422 | 500 | 503;
  */
 export class OperationError extends Error {
   readonly status: OperationStatus;
+  /**
+   * The change was accepted and saved, and stays desired: only applying it in BIRD failed (for now),
+   * and the daemon retries. The API says so (`"saved": true`) so that scripts can tell "retrying" from
+   * "rejected, nothing changed" without reading the message.
+   */
+  readonly saved: boolean;
   /** Machine-readable fields answered beside `error` (e.g. the health report's `missingVipSets`). */
   readonly details: Readonly<Record<string, unknown>> | undefined;
-  constructor(status: OperationStatus, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+  constructor(status: OperationStatus, message: string, options?: { cause?: unknown; saved?: boolean; details?: Record<string, unknown> }) {
     super(message, options);
     this.name = 'OperationError';
     this.status = status;
+    this.saved = options?.saved ?? false;
     this.details = options?.details;
   }
 }

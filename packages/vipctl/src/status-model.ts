@@ -63,6 +63,10 @@ export interface DaemonStatus {
     readonly leaseExpired: boolean;
     readonly lastReportAt?: number;
     readonly instance?: string;
+    /** Checks added on a running node that gate nothing until their own first verdict. */
+    readonly awaitingVerdict?: readonly string[];
+    readonly reportsRefused?: number;
+    readonly lastRefusal?: { readonly at: number; readonly status: number; readonly error: string };
     readonly checks: readonly CheckVerdict[];
   };
   readonly vips: readonly VipStatus[];

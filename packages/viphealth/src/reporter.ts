@@ -112,6 +112,7 @@ export class Reporter {
   #firstOutcome!: () => void;
   /** Settles once the first report was delivered or failed (vipcontrol's answer, if any, has been handled). */
   readonly firstOutcome = new Promise<void>((resolve) => (this.#firstOutcome = resolve));
+  #failed = 0;
 
   constructor(opts: ReporterOptions) {
     this.#opts = opts;
@@ -123,14 +124,14 @@ export class Reporter {
     return this.#sent;
   }
 
-  /** Reports vipcontrol refused (4xx other than a request for VIP lists). */
-  get refused(): number {
-    return this.#refused;
-  }
-
   /** Size of the last request body, and requests and body bytes so far (the benchmark reads them). */
   get traffic(): { lastBodyBytes: number; requests: number; bytes: number } {
     return { lastBodyBytes: this.#lastBodyBytes, requests: this.#requests, bytes: this.#bytes };
+  }
+
+  /** Reports that failed (not delivered, or refused) so far. */
+  get failed(): number {
+    return this.#failed;
   }
 
   start(): void {
@@ -209,12 +210,14 @@ export class Reporter {
         const outcome = this.#onMissing(err, named, snap);
         if (outcome === 'failed') {
           this.#failures++;
+          this.#failed++;
           logger.error({ event: 'reportRefused', socket: socketPath, status: 409, error: err.message }, 'vipcontrol asks for VIP lists this viphealth does not have');
         }
         return outcome;
       }
       this.#sentParts.clear();
       this.#failures++;
+      this.#failed++;
       if (err instanceof ReportRejectedError && err.status >= 400 && err.status < 500) {
         // Refused: every check's verdict is lost on the way, and vipcontrol's lease will expire. Loud each time.
         this.#refused++;
