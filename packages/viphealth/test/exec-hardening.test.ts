@@ -70,14 +70,14 @@ describe('exec check timeout ends the run on time', () => {
   it('a SIGHUP reload does not wait for a hung run', async (t) => {
     const yaml = (timeout: string) =>
       `vipcontrol: { socket: ${join(tmp.path, 'absent.sock')} }\nchecks:\n  - { name: hang, type: exec, command: [sleep, '30'], timeout: ${timeout}, vips: [192.0.2.1/32], penalty: 10 }\n`;
-    const vh = new Viphealth({ config: parseViphealthConfig(yaml('10s'), 'v.yaml'), logger: silent });
+    const vh = new Viphealth({ config: parseViphealthConfig(yaml('3s'), 'v.yaml'), logger: silent });
     vh.start();
     t.after(() => vh.stop());
     await new Promise((r) => setTimeout(r, 200)); // the first run is in progress
     const started = performance.now();
-    await vh.reload(parseViphealthConfig(yaml('9s'), 'v.yaml'));
+    await vh.reload(parseViphealthConfig(yaml('2500ms'), 'v.yaml'));
     const tookMs = performance.now() - started;
-    assert.ok(tookMs < 2000, `reload took ${Math.round(tookMs)} ms behind a run with a 10 s timeout`);
+    assert.ok(tookMs < 1500, `reload took ${Math.round(tookMs)} ms behind a run with a 3 s timeout`);
   });
 });
 
