@@ -204,7 +204,11 @@ async function updateDoc(tables: string, trials: number, steadyS: number, second
         `${trials} kill/restart trials per scale, a ${steadyS} s steady window, on a shared 2-core machine (other engineers' tests running: noisy). ` +
         'Each VIP is behind 5 checks: a tcp check on the lab service (200 / 100 ms, rise 2, fall 2, penalty 1000) and 4 process checks ' +
         '(`processName: bird`, 1 s) that always pass; heartbeat 1 s. The report names each check\'s VIP list by digest; the lists go out ' +
-        'in parts only in the first report (or when vipcontrol lacks them), so a heartbeat\'s size does not depend on the VIP count. ' +
+        'in parts only when vipcontrol asks for them (409: a fresh vipcontrol here, *first report*; all 5 checks share one list), so a ' +
+        'heartbeat\'s size does not depend on the VIP count. Before (format 1) every report carried every list: ~900 KB at 10,000 × 5, ' +
+        'refused by the API\'s 64 KiB limit, so no verdict arrived at all. ' +
+        'viphealth\'s RSS at 10,000 VIPs is mostly the peak of parsing its 50,000-prefix config (the YAML parser keeps positions; ' +
+        'the heap is ~14 MB after it), not data it keeps. ' +
         '*decision → router* is the router\'s change (polled every 2 ms, first and last VIP of the list) minus viphealth\'s `checkTransition` ' +
         'time: report, vipcontrol apply (include file + BIRD configure), BGP UPDATE for every VIP.',
       '',
