@@ -148,7 +148,7 @@ export class HealthRegistry extends EventEmitter {
       if (wire.vipSetParts) this.#vipSets.add(wire.vipSetParts);
     } catch (err) {
       const refusal = err instanceof HealthReportError ? new OperationError(400, err.message, { cause: err }) : err;
-      if (refusal instanceof OperationError) this.refused(refusal.status, refusal.message);
+      if (refusal instanceof OperationError) this.#refuse(refusal.status, refusal.message);
       throw refusal;
     }
     const missing = [...new Set(wire.checks.filter((c) => this.#vipSets.get(c.vipSet) === undefined).map((c) => c.vipSet))];
@@ -169,12 +169,11 @@ export class HealthRegistry extends EventEmitter {
   }
 
   /**
-   * A report that could not be used (here, or refused before it reached the registry, e.g. too
-   * large). Counted, shown in status, logged at error level (again when the reason changes or a
-   * minute later); the lease runs from the first one, so reports that never arrive cannot leave
-   * VIPs ungated without the lease policy taking over.
+   * A report that could not be used. Counted, shown in status, logged at error level (again when
+   * the reason changes or a minute later); the lease runs from the first one, so reports that never
+   * get through cannot leave VIPs ungated without the lease policy taking over.
    */
-  refused(status: number, error: string): void {
+  #refuse(status: number, error: string): void {
     const now = this.#now();
     this.#refused += 1;
     const same = this.#lastRefusal?.error === error;
