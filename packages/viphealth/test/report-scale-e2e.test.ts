@@ -81,10 +81,7 @@ function suite(vipCount: number, checks: number, tier: { skip: string | false })
       vipcontrol = await ctx.lab.startVipcontrol(node, ctx.vipcontrolConfig, { startTimeoutMs: 60_000 });
       viphealth = await ctx.lab.startViphealth(node, ctx.viphealthConfig(), { startTimeoutMs: 60_000 });
     });
-    after(async () => {
-      if (process.env.WT11_DEBUG) console.error(viphealth?.logs().slice(-30).join('\n'), viphealth?.stderr().join('\n'), vipcontrol?.logs().filter((l) => l.includes('health')).slice(-20).join('\n'));
-      await ctx?.lab.destroy();
-    });
+    after(() => ctx?.lab.destroy());
 
     const health = async () => ((await unixHttpRequest(vipcontrol.apiSocket, { path: '/v1/status' })).json as { health: HealthStatus }).health;
     const waitRouter = (want: Record<string, number>, message: string) =>
