@@ -117,7 +117,8 @@ export class HealthRegistry extends EventEmitter {
    */
   async restore(): Promise<void> {
     const saved = await this.#snapshot?.load();
-    if (saved === undefined || this.#leaseFrom !== undefined) return;
+    // A report accepted while the file was read is newer than the file. (A refused one only started the lease.)
+    if (saved === undefined || this.#lastReportAt !== undefined) return;
     const now = this.#now();
     this.#checks = saved.checks.map((c) => ({ ...c, vips: this.#vipSets.get(this.#vipSets.remember(c.vips))! }));
     this.#pending = saved.pending;
