@@ -49,11 +49,11 @@ describe('BirdClient against scripted replies', { timeout: 20000 }, () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('BIRD 3: configure answers 0004, waitForReconfiguration polls until done', async (t) => {
+  it('configure answers 0004 (recorded from BIRD 3.3.2), waitForReconfiguration polls until done', async (t) => {
     let polls = 0;
     const server = await scriptedServer(dir, (cmd, s) => {
-      if (cmd.startsWith('configure "')) s.write(fixture('synthetic/bird3-configure-timeout-in-progress'));
-      else if (cmd === 'configure status') s.write(fixture(++polls < 3 ? 'synthetic/bird3-configure-status-in-progress' : 'configure-status'));
+      if (cmd.startsWith('configure "')) s.write(fixture('3.3.2/configure-remove-protocol'));
+      else if (cmd === 'configure status') s.write(fixture(++polls < 3 ? 'synthetic/configure-status-in-progress' : '3.3.2/configure-status-unconfirmed'));
     });
     const client = new BirdClient({ socketPath: server.socketPath });
     t.after(async () => {
