@@ -1,11 +1,35 @@
 // A tiny local stand-in for @vipcontrol/testlab's startBird (testlab depends on this package, so
 // these tests cannot import it): one real `bird` in a private temp dir with its own control socket.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RECORDED_VERSIONS } from './fixture-files.js';
+
+/**
+ * testlab's birdMatrix, which this package cannot import: the BIRD selected by $VIPCONTROL_BIRD (else
+ * Debian 12's 2.0.12) in every run, the other tested lines as long tiers that `test.sh --quick` skips.
+ */
+export function birdLines(): { version: string; tier: { skip: string | false } }[] {
+  const selected = process.env.VIPCONTROL_BIRD || '2.0.12';
+  const quick = process.env.VIPCONTROL_TEST_QUICK === '1';
+  return [selected, ...RECORDED_VERSIONS.filter((v) => v !== selected)].map((version) => ({
+    version,
+    tier: { skip: version !== selected && quick ? `long tier (bird ${version}): skipped by --quick` : false },
+  }));
+}
+
+/**
+ * The `bird` binary of BIRD `version` (testlab's birdBinaries, which this package cannot import):
+ * scripts/bird-sbin.sh maps a version to its directory and builds it once per machine when needed.
+ */
+export function birdBinary(version: string): string {
+  const script = fileURLToPath(new URL('../../../../scripts/bird-sbin.sh', import.meta.url));
+  return path.join(execFileSync('bash', [script, version], { encoding: 'utf8' }).trim(), 'bird');
+}
 
 /** Polls `fn` until it returns something truthy, or throws after `timeoutMs`. */
 export async function waitFor<T>(
@@ -48,8 +72,9 @@ function canConnect(socketPath: string): Promise<boolean> {
   });
 }
 
-/** Creates a temp dir with `config` and starts `bird -f` on a unique socket there. */
-export async function startTestBird(config: string): Promise<TestBird> {
+/** Creates a temp dir with `config` and starts BIRD `version`'s `bird -f` on a unique socket there. */
+export async function startTestBird(config: string, version: string): Promise<TestBird> {
+  const binary = birdBinary(version);
   const dir = await mkdtemp(path.join(tmpdir(), `vcbird-${randomBytes(3).toString('hex')}-`));
   const configPath = path.join(dir, 'bird.conf');
   const socketPath = path.join(dir, 'bird.ctl');
@@ -65,7 +90,7 @@ export async function startTestBird(config: string): Promise<TestBird> {
     writeConfig: (text) => writeFile(configPath, text),
     async start() {
       stderr = '';
-      const proc = spawn('bird', ['-f', '-c', configPath, '-s', socketPath, '-P', path.join(dir, 'bird.pid')], {
+      const proc = spawn(binary, ['-f', '-c', configPath, '-s', socketPath, '-P', path.join(dir, 'bird.pid')], {
         cwd: dir, // relative paths in the config (e.g. `log "bird.log"`) stay in the temp dir
         stdio: ['ignore', 'ignore', 'pipe'],
       });
