@@ -7,20 +7,13 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RECORDED_VERSIONS } from './fixture-files.js';
 
 /**
- * testlab's birdMatrix, which this package cannot import: the BIRD selected by $VIPCONTROL_BIRD (else
- * Debian 12's 2.0.12) in every run, the other tested lines as long tiers that `test.sh --quick` skips.
+ * The BIRD version these tests run: $VIPCONTROL_BIRD, else Debian 12's 2.0.12 (testlab's
+ * selectedBirdVersion, which this package cannot import; testlab's bird-matrix test runs this file
+ * once per other tested line).
  */
-export function birdLines(): { version: string; tier: { skip: string | false } }[] {
-  const selected = process.env.VIPCONTROL_BIRD || '2.0.12';
-  const quick = process.env.VIPCONTROL_TEST_QUICK === '1';
-  return [selected, ...RECORDED_VERSIONS.filter((v) => v !== selected)].map((version) => ({
-    version,
-    tier: { skip: version !== selected && quick ? `long tier (bird ${version}): skipped by --quick` : false },
-  }));
-}
+export const BIRD_VERSION = process.env.VIPCONTROL_BIRD || '2.0.12';
 
 /**
  * The `bird` binary of BIRD `version` (testlab's birdBinaries, which this package cannot import):
@@ -72,9 +65,9 @@ function canConnect(socketPath: string): Promise<boolean> {
   });
 }
 
-/** Creates a temp dir with `config` and starts BIRD `version`'s `bird -f` on a unique socket there. */
-export async function startTestBird(config: string, version: string): Promise<TestBird> {
-  const binary = birdBinary(version);
+/** Creates a temp dir with `config` and starts {@link BIRD_VERSION}'s `bird -f` on a unique socket there. */
+export async function startTestBird(config: string): Promise<TestBird> {
+  const binary = birdBinary(BIRD_VERSION);
   const dir = await mkdtemp(path.join(tmpdir(), `vcbird-${randomBytes(3).toString('hex')}-`));
   const configPath = path.join(dir, 'bird.conf');
   const socketPath = path.join(dir, 'bird.ctl');

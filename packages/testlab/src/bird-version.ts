@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { repoPath } from './repo-path.js';
-import { longTier } from './test-tier.js';
 
 /**
  * The BIRD versions vipcontrol is tested against: Debian 12's bird2 (the system's `bird`, the default),
@@ -47,19 +46,3 @@ export function birdBinaries(version: string = selectedBirdVersion()): Promise<B
   return found;
 }
 
-/** One line of the BIRD test matrix: the version and the `node:test` options that tier it. */
-export interface BirdLine {
-  version: string;
-  /** Spread into `describe()`/`test()` options: the selected version always runs, the others are long tier. */
-  tier: { skip: string | false };
-}
-
-/**
- * The BIRD-facing tests run once per tested version: the selected one (`$VIPCONTROL_BIRD`, else the
- * system's) in every run, the other lines as long tiers (`bash scripts/test.sh --quick` skips them).
- */
-export function birdMatrix(): BirdLine[] {
-  const selected = selectedBirdVersion();
-  const others = TESTED_BIRD_VERSIONS.filter((v) => v !== selected);
-  return [{ version: selected, tier: { skip: false } }, ...others.map((version) => ({ version, tier: longTier(`bird ${version}`) }))];
-}
