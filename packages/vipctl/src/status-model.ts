@@ -47,6 +47,8 @@ export interface DaemonStatus {
   readonly config?: { readonly file: string; readonly loadedAt: number; readonly error?: string; readonly errorAt?: number };
   readonly bird: {
     readonly connected: boolean;
+    /** BIRD's version as the daemon last saw it, e.g. "3.3.2". */
+    readonly version?: string;
     readonly socket?: string;
     readonly lastApply?: LastApply;
     /** Unresolved apply error; the change stays desired and is retried at `retryAt`. */
