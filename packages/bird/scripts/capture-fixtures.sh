@@ -119,6 +119,11 @@ sed '/^protocol bgp fabric6 {/,/^}/d' "$dir/node.good" >"$dir/node-no-fabric6.co
 cap "$dir/node.sock" "$out" configure-remove-protocol="configure \"$dir/node-no-fabric6.conf\" timeout 30" \
   configure-status-unconfirmed='configure status' sleep:1000 configure-confirm-after-remove='configure confirm' \
   configure-status-settled='configure status'
+# Changing a route of a static protocol (what vipcontrol does on every apply). BIRD 3 answers 0003 when
+# the old config is released at once, 0004 when another thread still holds it (conf/conf.c: "obstacles";
+# seen under load in the benchmark's lab), so this records whichever came.
+sed 's/bgp_med = 100;/bgp_med = 101;/' "$dir/node.good" >"$dir/node-med.conf"
+cap "$dir/node.sock" "$out" configure-change-route="configure \"$dir/node-med.conf\"" configure-status-after-change='configure status'
 # Adding a static protocol (answered 0003 by every line). It holds one route with 64 communities and
 # 64 large communities, which BIRD wraps onto "\t\t" continuation lines.
 communities=$(for i in $(seq 0 63); do printf 'bgp_community.add((65000,%d)); bgp_large_community.add((4200000000,%d,%d)); ' $((1000 + i)) $((4200000000 + i)) $((4200000000 + i)); done)

@@ -28,6 +28,8 @@ const EXPECTED: Record<string, { codes: number[]; spontaneous?: string[]; garbag
   'configure-confirm-after-remove': { codes: [18] },
   'configure-status-settled': { codes: [0] },
   'configure-add-protocol': { codes: [3] },
+  'configure-change-route': { codes: [3] },
+  'configure-status-after-change': { codes: [0] },
   'parse-error': { codes: [9001] },
   eval: { codes: [23] },
   'show-symbol': { codes: [1010] },

@@ -50,6 +50,8 @@ export interface LabOptions {
   establishTimeoutMs?: number;
   /** BIRD version every host runs (router and nodes); default `$VIPCONTROL_BIRD`, else the system's. */
   birdVersion?: string;
+  /** The router logs every route it imports (see RouterConfigSpec.routeTrace); default false. */
+  routerRouteTrace?: boolean;
 }
 
 /** One router-side BGP session's counters; `since` is epoch seconds with milliseconds ("1712345678.123"). */
@@ -154,7 +156,7 @@ export class Lab {
       await mkdir(routerDir);
       const routerConf = renderRouterConfig({
         mode, bfd, asn: routerPlan.asn, addr4: routerPlan.addr4, addr6: routerPlan.addr6,
-        logFile: join(routerDir, 'bird.log'),
+        logFile: join(routerDir, 'bird.log'), routeTrace: opts.routerRouteTrace ?? false,
         peers: [...nodePlans.map((p) => ({ ...p, bfd: true })), ...exabgpPlans.map((p) => ({ ...p, bfd: false }))],
       });
       const routerStarting = startHost(routerPlan, routerDir, routerConf, '', birdVersion);
