@@ -269,8 +269,8 @@ function crossCheck(polled: readonly number[], traced: readonly number[]): strin
   const [poll, trace] = [summarize(polled).p50, summarize(traced).p50];
   const reading = poll >= trace
     ? 'polling lands up to two round trips late, and back-to-back queries compete with both BIRDs for the same two cores — why the trace is the measure.'
-    : 'here the RIB answered before the trace line was read: this BIRD writes its log later than it imports (BIRD 3 logs from '
-      + 'its own thread), so its trace is an upper bound for both halves alike.';
+    : 'here the RIB answered before the trace line was read: the log line came after the import (BIRD 3 writes its log from '
+      + 'another thread; under load any BIRD may), so the trace is an upper bound, for both halves alike.';
   return ` Cross-check at 1 VIP (bare BIRD): the same change detected by polling \`show route for P all\` back to back gives p50 ${ms(poll)} (n=${polled.length}), `
     + `the trace gives ${ms(trace)}: ${reading}`;
 }
