@@ -138,7 +138,7 @@ test('status shows announced, MED, BIRD MED, sync, override, withdrawal, drain, 
 test('status without drain, health or applies says so', () => {
   const out = formatStatus(olderStatus({ node: 'n2', bird: { connected: false }, vips: [] }), NOW);
   assert.match(out, /^bird: +NOT CONNECTED$/m);
-  const lost = formatStatus({ node: 'n2', bird: { connected: false, version: '2.19.2', socket: '/run/bird/bird.ctl' }, vips: [] }, NOW);
+  const lost = formatStatus(olderStatus({ node: 'n2', bird: { connected: false, version: '2.19.2', socket: '/run/bird/bird.ctl' }, vips: [] }), NOW);
   assert.match(lost, /^bird: +NOT CONNECTED \(\/run\/bird\/bird\.ctl; last BIRD 2\.19\.2\)$/m);
   assert.match(out, /^apply: +none yet$/m);
   assert.match(out, /^drain: +no$/m);
