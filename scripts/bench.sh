@@ -3,10 +3,11 @@
 # Needs root (BIRD, network namespaces). Runs scripts/setup.sh first (Debian packages, npm ci, build)
 # unless --no-setup, in which case only the packages a benchmark needs are rebuilt (incremental tsc).
 #
-#   bash scripts/bench.sh [core|health|fleet|all] [--no-setup] [ARGS...]      default: all
+#   bash scripts/bench.sh [core|health|health-scale|fleet|all] [--no-setup] [ARGS...]      default: all
 #
 #   core    issue 2: vipcontrol vs bare BIRD — MED change latency at 1 / 1,000 / 10,000 VIPs, burst of
-#           1,000 set-med, vipctl wall time, RSS (packages/testlab/src/bench/apply-bench.ts; ~2 min)
+#           1,000 set-med, vipctl wall time, RSS; once on BIRD 2.0.12 and once on 3.3.2 (`--bird LIST`)
+#           (packages/testlab/src/bench/apply-bench.ts; ~2 min per BIRD)
 #   health  viphealth failover/recovery vs ExaBGP's healthcheck, footprint, then health-scale (packages/viphealth/src/bench)
 #   health-scale  viphealth at 1 and 10,000 VIPs x 5 checks: report size and latency, decision → router, CPU, RSS (~3 min)
 #   fleet   fleet round trip over Redis, fleet status at 1,000 nodes (packages/fleet/bench)

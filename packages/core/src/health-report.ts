@@ -14,8 +14,9 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { flattenZodIssues, formatPath, friendlyZodMessage } from './config-error.js';
-import { MAX_REASON_LENGTH, checkFreeText, epochMsSchema, prefixSchema, u32Schema } from './schemas.js';
+import { checkNameSchema, epochMsSchema, prefixSchema, u32Schema } from './schemas.js';
 import type { CheckVerdict, HealthReport } from './types.js';
+import { MAX_REASON_LENGTH, toFreeText } from './vocabulary.js';
 
 /** A report that failed validation; `message` lists `path: reason` per problem. */
 export class HealthReportError extends Error {
@@ -34,14 +35,13 @@ export const VIP_SET_PART_MAX = 1000;
 /** Parts per VIP set: 200,000 VIPs (the config's ceiling) in parts of VIP_SET_PART_MAX. */
 export const MAX_VIP_SET_PARTS = 200;
 
-// Evidence text comes from check output (exec stderr, socket errors): keep only printable characters
-// rather than refusing the whole report, since the text is informative and the verdict is not in it.
+// Evidence text comes from check output (exec stderr, socket errors): made into free text rather than
+// refusing the whole report, since the text is informative and the verdict is not in it.
 const detailSchema = z
   .string()
   .max(10_000)
-  .transform((s) => [...s].filter((ch) => checkFreeText(ch, 1) === undefined).slice(0, MAX_REASON_LENGTH).join(''));
+  .transform((s) => toFreeText(s, MAX_REASON_LENGTH));
 
-const checkNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, { message: 'must be a check name' });
 const digestSchema = z.string().regex(/^[A-Za-z0-9_-]{43}$/, { message: 'must be a VIP-set digest (base64url SHA-256)' });
 
 const dampingSchema = z.strictObject({

@@ -28,6 +28,7 @@ import {
   type HealthReport,
   type HealthReportBody,
   type HealthReportReply,
+  type HealthStatus,
   type HealthView,
 } from '@vipcontrol/core';
 import { OperationError } from './errors.js';
@@ -53,28 +54,8 @@ export interface HealthRegistryOptions {
 }
 
 /** GET /v1/status's `health` section. */
-export interface HealthRegistryStatus {
-  readonly leaseExpired: boolean;
-  readonly leaseMs: number;
-  readonly lastReportAt?: number;
-  readonly instance?: string;
-  readonly startedAt?: number;
-  /** Checks whose verdict is held over from before because the reporter says `unknown`. */
-  readonly held: readonly string[];
-  /** Checks that never had a verdict on a fresh node: counted as down until their first one. */
-  readonly pending?: readonly string[];
-  /**
-   * Checks added (or renamed) on a node that already had verdicts: no effect until their own first
-   * verdict, so a fleet-wide config rollout moves nothing (viphealth's `startup: down` opts out).
-   */
-  readonly awaitingVerdict?: readonly string[];
-  /** Reports refused since start-up (malformed, old format, bad VIP list); a metric once metrics exist. */
-  readonly reportsRefused: number;
-  readonly lastRefusal?: { readonly at: number; readonly status: number; readonly error: string };
-  /** Set from start-up until viphealth's first report: the verdicts come from the snapshot file. */
-  readonly restored?: { readonly file: string; readonly savedAt: number };
-  readonly checks: readonly CheckVerdict[];
-}
+/** `health` in GET /v1/status (core's API contract). */
+export type HealthRegistryStatus = HealthStatus;
 
 export class HealthRegistry extends EventEmitter {
   readonly #leaseMs: number;
