@@ -179,7 +179,7 @@ function formatHealth(health: DaemonStatus['health'], now: number): string[] {
   const last = health.lastReportAt === undefined ? '' : `, last report ${formatTime(health.lastReportAt, now)}`;
   const lines = [`health:   ${lease}${last}`];
   if (health.lastRefusal) {
-    lines.push(`  REPORTS REFUSED: ${health.reportsRefused ?? 1}, last ${formatTime(health.lastRefusal.at, now)} (${health.lastRefusal.status}: ${health.lastRefusal.error})`);
+    lines.push(`  REPORTS REFUSED: ${health.reportsRefused}, last ${formatTime(health.lastRefusal.at, now)} (${health.lastRefusal.status}: ${health.lastRefusal.error})`);
   }
   const awaiting = new Set(health.awaitingVerdict ?? []);
   for (const c of health.checks) {
