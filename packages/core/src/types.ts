@@ -135,6 +135,15 @@ export interface CheckVerdict {
   readonly effect: { readonly penalty: number } | { readonly withdraw: true };
   readonly since: number;
   readonly lastResult?: { readonly ok: boolean; readonly at: number; readonly latencyMs?: number; readonly detail?: string };
+  /** viphealth's damping memory, kept with the verdict so a restart or an edit of the check keeps damping. */
+  readonly damping?: DampingMemory;
+}
+
+/** The part of a check's state machine that damping needs to survive a restart (see health-state.ts). */
+export interface DampingMemory {
+  readonly flapTimes: readonly number[];
+  readonly holdDowns: number;
+  readonly holdDownUntil?: number;
 }
 
 export interface HealthView {

@@ -14,7 +14,7 @@ import {
   medProblem,
   parsePrefix,
   type Actor,
-  type HealthReport,
+  type HealthReportReply,
   type RuntimeState,
   type VipcontrolConfig,
 } from '@vipcontrol/core';
@@ -51,7 +51,8 @@ export interface Controller {
   ): Promise<OperationResult>;
   undrain(actor: Actor): Promise<OperationResult>;
   reload(actor: Actor): Promise<OperationResult>;
-  reportHealth(report: HealthReport): Promise<void>;
+  /** `POST /v1/health/report`: the body as received (HealthRegistry.receive parses it). */
+  reportHealth(body: unknown): Promise<HealthReportReply>;
   setGuarded(prefixes: ReadonlySet<string>): Promise<void>;
   on(event: 'applied', fn: (o: ApplyOutcome) => void): this;
   on(event: 'changed', fn: (c: ChangeRecord) => void): this;
@@ -285,17 +286,14 @@ export class VipController extends EventEmitter implements Controller {
     return this.#mutate(record, (s) => pruneState(s, kept), 'all', 'rescan');
   }
 
-  async reportHealth(report: HealthReport): Promise<void> {
+  async reportHealth(body: unknown): Promise<HealthReportReply> {
     const seq = this.#healthSeq;
-    try {
-      this.#o.health.ingest(report);
-    } catch (cause) {
-      throw new OperationError(400, `invalid health report: ${(cause as Error).message}`, { cause });
-    }
+    const { reply } = this.#o.health.receive(body);
     // The registry normally emits 'change' synchronously; check anyway so no report is lost.
     this.#onHealthChange();
-    if (this.#healthSeq === seq || !this.#healthApply) return;
+    if (this.#healthSeq === seq || !this.#healthApply) return reply;
     await this.#settle(this.#healthApply);
+    return reply;
   }
 
   async setGuarded(prefixes: ReadonlySet<string>): Promise<void> {
