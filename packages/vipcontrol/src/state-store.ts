@@ -144,7 +144,15 @@ export class StateStore {
       const replaced = mutation(draft);
       if (replaced !== undefined) draft = toDraft(replaced);
     }
-    const next: RuntimeState = draft;
+    // The loader's own check on the candidate: a file the next start would refuse is never written
+    // (the controller admits each change the same way, so this only fires on a bug — loudly).
+    let next: RuntimeState;
+    try {
+      next = parseRuntimeState(draft);
+    } catch (error) {
+      this.#log.error({ event: 'stateRefused', file: this.#file, err: error }, 'a change would make the state file unloadable; refused');
+      throw error;
+    }
     const text = `${JSON.stringify(next, null, 2)}\n`;
     if (text === this.#written) {
       this.#state = next;
