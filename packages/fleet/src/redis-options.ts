@@ -65,7 +65,8 @@ export function redisOptions(cfg: RedisConfig, tuning: ConnectionTuning = {}): R
       ...(url?.tls ? { tls: tlsOptions(cfg, ca, cfg.tls?.servername ?? url.host), enableTLSForSentinelMode: true, sentinelTLS: tlsOptions(cfg, ca) } : {}),
       // Reconnect to the new primary as soon as Sentinel announces a switch, not on the next error.
       failoverDetector: true,
-      sentinelRetryStrategy: (times: number) => Math.min(100 * times, 2000),
+      // Bounded like the connection itself: vipctl must fail, not wait forever on a Sentinel that refuses it.
+      sentinelRetryStrategy: (times: number) => (tuning.maxReconnects !== undefined && times > tuning.maxReconnects ? null : Math.min(100 * times, 2000)),
     };
   }
   if (!url) throw new FleetConfigError('redis.url: required unless redis.sentinels is set');

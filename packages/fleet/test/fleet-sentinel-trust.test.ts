@@ -1,0 +1,91 @@
+// Issue 12, Sentinel is not trusted with more than "which server is the primary": real redis-server
+// and redis-sentinel, over TLS with a throwaway CA, and with passwords. The primary's certificate must
+// carry the name from the URL (not whatever address Sentinel returned), and the Redis password is never
+// sent to a Sentinel.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { makeTempDir, startRedis, startSentinel, type SentinelInstance, type TempDir } from '@vipcontrol/testlab';
+import { parseVipcontrolConfig, type RedisConfig } from '@vipcontrol/core';
+import { FleetStore } from '../src/index.js';
+import { makeCerts, nodeRecord } from './helpers.js';
+
+let dir: TempDir;
+let certs: { ca: string; cert: string; key: string };
+const stops: (() => Promise<unknown>)[] = [];
+
+before(async () => {
+  dir = await makeTempDir('vc-sentinel-trust-');
+  certs = await makeCerts(dir.path);
+});
+after(async () => {
+  for (const s of stops.reverse()) await s().catch(() => undefined);
+  await dir?.cleanup();
+});
+
+/** The `redis:` section as an operator writes it, through vipcontrol's own config parser. */
+function configured(sentinel: SentinelInstance, extra: string): RedisConfig {
+  const text = `node: n1\nredis: { sentinels: [{ host: "${sentinel.host}", port: ${sentinel.port} }], name: ${sentinel.name}, keyPrefix: "st:", heartbeat: 200ms, ttl: 1s, ${extra} }\n`;
+  return parseVipcontrolConfig(text, 'vipcontrol.yaml').redis!;
+}
+
+async function open(cfg: RedisConfig): Promise<FleetStore> {
+  const s = await FleetStore.open(cfg, { connectTimeoutMs: 1500, maxReconnects: 0 });
+  stops.push(() => s.close());
+  return s;
+}
+
+/** A direct connection to a plain (non-TLS) Sentinel, for its INFO. */
+function direct(sentinel: SentinelInstance, password?: string): Redis {
+  const r = new Redis({ host: sentinel.host, port: sentinel.port, password, lazyConnect: true });
+  stops.push(async () => r.disconnect());
+  return r;
+}
+
+test('Sentinel + TLS: the primary must carry the name from the URL (or tls.servername), whatever address Sentinel names', async () => {
+  const tls = { certFile: certs.cert, keyFile: certs.key, caFile: certs.ca };
+  const primary = await startRedis({ tls });
+  stops.push(() => primary.stop());
+  const sentinel = await startSentinel({ master: primary, name: 'vctls', tls });
+  stops.push(() => sentinel.stop());
+
+  // Sentinel names 127.0.0.1; the certificate lists 127.0.0.1 and localhost.
+  const good = await open(configured(sentinel, `url: "rediss://localhost/0", tls: { ca: ${certs.ca} }`));
+  await good.publishNode(nodeRecord('n1'), 1000);
+  assert.equal((await good.nodeInfo('n1')).record?.ok, true);
+
+  // The operator expects redis.fleet.example: a server without that name is refused, although the
+  // address Sentinel returned is in its certificate.
+  await assert.rejects(open(configured(sentinel, `url: "rediss://redis.fleet.example/0", tls: { ca: ${certs.ca} }`)), /redis\.fleet\.example|altnames|certificate/i);
+  // An explicit tls.servername pins the name too.
+  await assert.rejects(open(configured(sentinel, `url: "rediss://localhost/0", tls: { ca: ${certs.ca}, servername: redis.fleet.example }`)), /redis\.fleet\.example|altnames|certificate/i);
+  const pinned = await open(configured(sentinel, `url: "rediss://redis.fleet.example/0", tls: { ca: ${certs.ca}, servername: localhost }`));
+  assert.equal((await pinned.nodeInfo('n1')).record?.ok, true);
+
+  // Without a CA of its own, Sentinel + TLS is a config error (the system CAs would accept any public name).
+  assert.throws(() => configured(sentinel, 'url: "rediss://localhost/0"'), /redis\.tls\.ca: required with sentinels/);
+});
+
+test('the Redis password is never sent to a Sentinel; Sentinel has credentials of its own', async () => {
+  const primary = await startRedis({ password: 'redis-pw' });
+  stops.push(() => primary.stop());
+  const sentinel = await startSentinel({ master: primary, name: 'vcpw', password: 'sentinel-pw' });
+  stops.push(() => sentinel.stop());
+  const admin = direct(sentinel, 'sentinel-pw');
+  /** Failed AUTH attempts the Sentinel saw (its ACL LOG): a Redis password sent to it would be one. */
+  const authFailures = async () => ((await admin.call('ACL', 'LOG')) as unknown[][]).filter((e) => e[3] === 'auth').length;
+
+  // No Sentinel credentials configured: nothing is sent to it (it answers NOAUTH), least of all the Redis password.
+  await assert.rejects(open(configured(sentinel, 'url: "redis://:redis-pw@ignored/0"')));
+  assert.equal(await authFailures(), 0, 'the Redis password was sent to the Sentinel');
+
+  // Sentinel's own password, from redis.sentinel.passwordFile.
+  const file = join(dir.path, 'sentinel.pass');
+  await writeFile(file, 'sentinel-pw\n', { mode: 0o600 });
+  const s = await open(configured(sentinel, `url: "redis://:redis-pw@ignored/0", sentinel: { passwordFile: ${file} }`));
+  await s.publishNode(nodeRecord('n1'), 1000);
+  assert.equal((await s.nodeInfo('n1')).record?.ok, true);
+  assert.equal(await authFailures(), 0);
+});
