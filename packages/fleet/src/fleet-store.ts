@@ -29,7 +29,7 @@ const MAX_APPLIED_BYTES = 256;
 const YIELD_ABOVE_BYTES = 64 * 1024;
 
 /**
- * Bounded reads, run inside Redis so oversized data never crosses the wire: the desired hash
+ * Bounded reads, run inside Redis (read-only scripts) so oversized data never crosses the wire: the desired hash
  * (field count first, then per field its name and value length) and node records (length first).
  * Reply of READ_HASH: [fieldCount, then per field: name, kind, value] where kind 0 = value follows,
  * 1 = the name is too long (first 80 bytes given), 2 = the value is too long (its length given).
@@ -63,11 +63,6 @@ for i, k in ipairs(KEYS) do
 end
 return out`;
 
-interface BoundedReads {
-  fleetReadHash(key: string, maxFields: number, maxName: number, maxValue: number): Promise<(string | number)[]>;
-  fleetReadValues(...args: (string | number)[]): Promise<(string | number | null)[]>;
-}
-
 /** A short digest of a value, to remember what was rejected without keeping it. */
 export function valueDigest(raw: string): string {
   return createHash('sha256').update(raw).digest('base64url');
@@ -94,7 +89,6 @@ export class FleetStore {
   readonly keys: FleetKeys;
   readonly limits: FleetLimits;
   readonly #redis: Redis;
-  readonly #scripts: BoundedReads;
   /** Node -> digest of its record last rejected: the same junk is not parsed again on every view. */
   readonly #rejectedRecords = new Map<string, { digest: string; error: string }>();
 
@@ -102,9 +96,6 @@ export class FleetStore {
     this.#redis = redis;
     this.keys = fleetKeys(keyPrefix);
     this.limits = limits;
-    redis.defineCommand('fleetReadHash', { numberOfKeys: 1, lua: READ_HASH });
-    redis.defineCommand('fleetReadValues', { lua: READ_VALUES });
-    this.#scripts = redis as unknown as BoundedReads;
   }
 
   /** Connects a new store for a short-lived caller (vipctl, bench): fails fast when Redis is away. */
@@ -176,7 +167,7 @@ export class FleetStore {
     for (let i = 0; i < known.length; i += MGET_CHUNK) {
       const chunk = known.slice(i, i + MGET_CHUNK);
       const keys = chunk.map((k) => this.keys.node(k.node));
-      const values = await this.#scripts.fleetReadValues(keys.length, ...keys, this.limits.maxValueBytes);
+      const values = await this.#redis.call('EVAL_RO', READ_VALUES, keys.length, ...keys, this.limits.maxValueBytes) as (string | number | null)[];
       for (const [j, { node }] of chunk.entries()) {
         const checked = await this.#parseRecord(node, values[j] ?? null);
         if (checked && !checked.ok) errors.push(checked.error);
@@ -217,7 +208,7 @@ export class FleetStore {
    */
   async readDesired(node: string, known: ReadonlyMap<string, string> = new Map()): Promise<{ entries: { field: string; entry: DesiredEntry }[]; invalid: InvalidDesired[] }> {
     const key = this.keys.desired(node);
-    const reply = await this.#scripts.fleetReadHash(key, this.limits.maxFields, MAX_DESIRED_FIELD_BYTES, MAX_DESIRED_BYTES);
+    const reply = await this.#readHash(key, MAX_DESIRED_BYTES);
     const count = Number(reply[0]);
     const entries: { field: string; entry: DesiredEntry }[] = [];
     const invalid: InvalidDesired[] = [];
@@ -249,10 +240,15 @@ export class FleetStore {
     return { entries, invalid };
   }
 
+  /** READ_HASH on `key`; EVAL_RO (Redis >= 7), so an ACL user with read-only access to the key may run it. */
+  async #readHash(key: string, maxValueBytes: number): Promise<(string | number)[]> {
+    return await this.#redis.call('EVAL_RO', READ_HASH, 1, key, this.limits.maxFields, MAX_DESIRED_FIELD_BYTES, maxValueBytes) as (string | number)[];
+  }
+
   /** What the node last processed per desired field (malformed marks are ignored: the entry is re-processed). */
   async readApplied(node: string): Promise<Record<string, AppliedMark>> {
     const key = this.keys.applied(node);
-    const reply = await this.#scripts.fleetReadHash(key, this.limits.maxFields, MAX_DESIRED_FIELD_BYTES, MAX_APPLIED_BYTES);
+    const reply = await this.#readHash(key, MAX_APPLIED_BYTES);
     const out: Record<string, AppliedMark> = {};
     for (let i = 1; i + 2 < reply.length; i += 3) {
       if (Number(reply[i + 1]) !== 0) continue;

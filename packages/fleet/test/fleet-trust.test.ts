@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { makeTempDir, startRedis, startSentinel, type SentinelInstance, type TempDir } from '@vipcontrol/testlab';
+import { makeTempDir, startRedis, startSentinel, waitFor, type SentinelInstance, type TempDir } from '@vipcontrol/testlab';
 import { parseVipcontrolConfig, type RedisConfig } from '@vipcontrol/core';
-import { FleetStore } from '../src/index.js';
-import { makeCerts, nodeRecord } from './helpers.js';
+import { FleetNodeClient, FleetStore } from '../src/index.js';
+import { P4, makeCerts, nodeRecord, recordingLogger } from './helpers.js';
 
 let dir: TempDir;
 let certs: { ca: string; cert: string; key: string };
@@ -88,4 +88,52 @@ test('the Redis password is never sent to a Sentinel; Sentinel has credentials o
   await s.publishNode(nodeRecord('n1'), 1000);
   assert.equal((await s.nodeInfo('n1')).record?.ok, true);
   assert.equal(await authFailures(), 0);
+});
+
+/**
+ * The per-node ACL user of docs/fleet.md ("Hardened setup"), for node n1 and prefix "vipcontrol:".
+ * Keep the two in step: this test is what shows the documented rule is enough, and no more.
+ */
+const NODE_ACL = [
+  'on', '>n1-secret', 'resetkeys', 'resetchannels', '-@all',
+  '+@connection', '+info', '+select', '+time', '+multi', '+exec', '+eval_ro',
+  '+get', '+set', '+type', '+strlen', '+zadd', '+zcard', '+zrevrange', '+hlen', '+hkeys', '+hstrlen', '+hget', '+hset',
+  '+rpush', '+pexpire', '+xadd', '+publish', '+subscribe',
+  '~vipcontrol:node:n1', '~vipcontrol:applied:n1', '%R~vipcontrol:desired:n1', '%R~vipcontrol:node:*', '~vipcontrol:nodes',
+  '%W~vipcontrol:ack:*', '%W~vipcontrol:audit', '&vipcontrol:events', '&vipcontrol:notify:n1',
+];
+
+test('the hardened per-node ACL user of docs/fleet.md runs a node, and cannot touch another node\'s keys', async () => {
+  const server = await startRedis({ password: 'admin-pw' });
+  stops.push(() => server.stop());
+  const admin = await open({ url: server.url, keyPrefix: 'vipcontrol:', heartbeatMs: 200, ttlMs: 1000 });
+  await admin.redis.call('ACL', 'SETUSER', 'n1', ...NODE_ACL);
+  const cfg: RedisConfig = { url: `redis://n1:n1-secret@${server.host}:${server.port}/0`, keyPrefix: 'vipcontrol:', heartbeatMs: 200, ttlMs: 1000 };
+  const logger = recordingLogger();
+  const client = new FleetNodeClient({
+    config: cfg, node: 'n1', logger,
+    handlers: {
+      snapshot: () => nodeRecord('n1'),
+      execute: async () => ({ outcome: 'applied', ok: true, status: 200, vips: [{ prefix: P4, announced: true, med: 5 }] }),
+      rejected: () => undefined,
+      fleetView: () => undefined,
+    },
+  });
+  client.start();
+  stops.push(() => client.stop());
+  await waitFor(async () => (await admin.nodeInfo('n1')).record?.ok, { message: 'n1 registered with its own ACL user' });
+  await admin.publishNode(nodeRecord('n2'), 1000);
+  const entry = await admin.sendCommand({ node: 'n1', op: 'set-med', prefix: P4, body: { med: 5 }, by: 'op' });
+  assert.equal((await admin.waitAck(entry, 5000)).outcome, 'applied');
+  client.refreshView();
+  await waitFor(() => client.status().lastFleetViewAt !== undefined, { message: 'fleet view read' });
+  assert.deepEqual(logger.events('warn').concat(logger.events('error')), []);
+
+  // What n1 may not do: write another node's record, its own desired hash, or read another's desired hash.
+  const n1 = new Redis({ host: server.host, port: server.port, username: 'n1', password: 'n1-secret' });
+  stops.push(async () => n1.disconnect());
+  await assert.rejects(n1.set('vipcontrol:node:n2', '{}'), /NOPERM/);
+  await assert.rejects(n1.hset('vipcontrol:desired:n1', 'drain', '{}'), /NOPERM/);
+  await assert.rejects(n1.hget('vipcontrol:desired:n2', 'drain'), /NOPERM/);
+  await assert.rejects(n1.call('FLUSHALL'), /NOPERM/);
 });
