@@ -300,8 +300,12 @@ export class FleetStore {
 
   /** Caller side: is `node` known at all, and its record if registered. */
   async nodeInfo(node: string): Promise<{ known: boolean; record?: FleetParse<NodeRecord> }> {
-    const [score, raw] = await Promise.all([this.#redis.zscore(this.keys.nodes, node), this.#redis.get(this.keys.node(node))]);
-    return { known: score !== null, ...(raw !== null ? { record: parseFleetJson(nodeRecordSchema, raw, this.keys.node(node)) } : {}) };
+    const [score, values] = await Promise.all([
+      this.#redis.zscore(this.keys.nodes, node),
+      this.#redis.call('EVAL_RO', READ_VALUES, 1, this.keys.node(node), this.limits.maxValueBytes) as Promise<(string | number | null)[]>,
+    ]);
+    const record = await this.#parseRecord(node, values[0] ?? null);
+    return { known: score !== null, ...(record !== undefined ? { record } : {}) };
   }
 
   /**
@@ -341,7 +345,7 @@ export class FleetStore {
         return parsed.value;
       }
       const current = await this.#redis.hget(this.keys.desired(entry.node), desiredField(entry.op, entry.prefix));
-      const now = current === null ? undefined : parseFleetJson(desiredEntrySchema, current, key);
+      const now = current === null ? undefined : parseFleetJson(desiredEntrySchema, current, key, MAX_DESIRED_BYTES);
       if (now?.ok && now.value.id !== entry.id) {
         throw new FleetError(`command ${entry.id} was superseded by command ${now.value.id} (seq ${now.value.seq}, by ${now.value.by}) before node ${entry.node} read it`);
       }

@@ -61,6 +61,8 @@ type Step = 'publish' | 'event' | 'reconcile' | 'view';
 const HEARTBEAT: readonly Step[] = ['publish', 'reconcile', 'view'];
 
 const OUTBOX_MAX = 1000;
+/** A fleet event is a few dozen bytes of JSON; a larger message is junk, refused before it is parsed. */
+const MAX_EVENT_BYTES = 1024;
 const SEEN_MAX = 1000;
 
 export class FleetNodeClient {
@@ -179,7 +181,7 @@ export class FleetNodeClient {
 
   #onMessage(channel: string, message: string): void {
     if (channel === this.#store.keys.notify(this.#node)) return this.#kick('reconcile');
-    const parsed = parseFleetJson(fleetEventSchema, message, channel);
+    const parsed = parseFleetJson(fleetEventSchema, message, channel, MAX_EVENT_BYTES);
     if (!parsed.ok) return this.#log.warn({ event: 'fleetDataRejected', error: parsed.error }, 'ignored an invalid fleet event');
     if (parsed.value.node === this.#node || !this.#watching()) return;
     // Another node changed: refresh the view, at most every 250 ms (a thousand nodes must not make us read a thousand times).
