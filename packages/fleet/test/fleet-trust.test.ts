@@ -31,8 +31,8 @@ function configured(sentinel: SentinelInstance, extra: string): RedisConfig {
   return parseVipcontrolConfig(text, 'vipcontrol.yaml').redis!;
 }
 
-async function open(cfg: RedisConfig): Promise<FleetStore> {
-  const s = await FleetStore.open(cfg, { connectTimeoutMs: 1500, maxReconnects: 0 });
+async function open(cfg: RedisConfig, maxReconnects = 0): Promise<FleetStore> {
+  const s = await FleetStore.open(cfg, { connectTimeoutMs: 1500, maxReconnects });
   stops.push(() => s.close());
   return s;
 }
@@ -88,6 +88,34 @@ test('the Redis password is never sent to a Sentinel; Sentinel has credentials o
   await s.publishNode(nodeRecord('n1'), 1000);
   assert.equal((await s.nodeInfo('n1')).record?.ok, true);
   assert.equal(await authFailures(), 0);
+});
+
+test('only the configured Sentinels are used: one they announce is followed only with followAnnounced', async () => {
+  const primary = await startRedis();
+  stops.push(() => primary.stop());
+  const listed = await startSentinel({ master: primary, name: 'vcann' });
+  const announced = await startSentinel({ master: primary, name: 'vcann' });
+  stops.push(() => announced.stop(), () => listed.stop());
+  const admin = direct(listed);
+  // Known and linked (ioredis skips Sentinels flagged "disconnected").
+  await waitFor(async () => {
+    const others = (await admin.call('SENTINEL', 'SENTINELS', 'vcann')) as string[][];
+    return others.length === 1 && !/disconnected/.test(others[0]![others[0]!.indexOf('flags') + 1] ?? 'disconnected');
+  }, { timeoutMs: 15_000, intervalMs: 200, message: 'the listed Sentinel learned the other one' });
+
+  const [pinned, following] = await Promise.all([
+    open(configured(listed, 'url: "redis://ignored/0"'), 20),
+    open(configured(listed, 'url: "redis://ignored/0", sentinel: { followAnnounced: true }'), 20),
+  ]);
+  // The listed Sentinel goes away, then every client's connection to the primary drops.
+  await listed.stop();
+  const primaryAdmin = new Redis({ host: primary.host, port: primary.port });
+  stops.push(async () => primaryAdmin.disconnect());
+  await primaryAdmin.call('CLIENT', 'KILL', 'TYPE', 'normal');
+  // Following the announced Sentinel finds the primary again; the pinned client has no Sentinel left.
+  await waitFor(async () => (await following.now().catch(() => 0)) > 0, { timeoutMs: 10_000, intervalMs: 100, message: 'followAnnounced: reconnected through the announced Sentinel' });
+  await new Promise((r) => setTimeout(r, 1000)); // a second more than the other needed
+  await assert.rejects(pinned.now(), 'the pinned client found a Sentinel it was not given');
 });
 
 /**
