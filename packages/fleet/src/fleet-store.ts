@@ -27,6 +27,8 @@ const MGET_CHUNK = 500;
 const MAX_APPLIED_BYTES = 256;
 /** Values larger than this are parsed one per event-loop turn, so a full view never blocks the loop for long. */
 const YIELD_ABOVE_BYTES = 64 * 1024;
+/** Desired values (≤ 16 KiB each) parsed between two event-loop turns. */
+const PARSES_PER_TURN = 64;
 
 /**
  * Bounded reads, run inside Redis (read-only scripts) so oversized data never crosses the wire: the desired hash
@@ -91,6 +93,8 @@ export class FleetStore {
   readonly #redis: Redis;
   /** Node -> digest of its record last rejected: the same junk is not parsed again on every view. */
   readonly #rejectedRecords = new Map<string, { digest: string; error: string }>();
+  /** Desired hash key -> field -> the valid entry parsed from the value with this digest. */
+  readonly #desiredCache = new Map<string, Map<string, { digest: string; entry: DesiredEntry }>>();
 
   constructor(redis: Redis, keyPrefix: string, limits: FleetLimits = FLEET_LIMIT_DEFAULTS) {
     this.#redis = redis;
@@ -216,6 +220,11 @@ export class FleetStore {
       invalid.push({ field: '*', digest: `fields:${count}`, error: `${key}: ${count} fields, more than redis.limits.maxFields (${this.limits.maxFields}); none read` });
       return { entries, invalid };
     }
+    // Valid entries stay in the hash after they ran: parse each value once, not on every heartbeat.
+    const cached = this.#desiredCache.get(key);
+    const fresh = new Map<string, { digest: string; entry: DesiredEntry }>();
+    this.#desiredCache.set(key, fresh);
+    let parses = 0;
     for (let i = 1; i + 2 < reply.length; i += 3) {
       const field = String(reply[i]);
       const kind = Number(reply[i + 1]);
@@ -229,12 +238,22 @@ export class FleetStore {
       const raw = String(value);
       const digest = valueDigest(raw);
       if (known.get(field) === digest) continue;
+      const hit = cached?.get(field);
+      if (hit?.digest === digest) {
+        fresh.set(field, hit);
+        entries.push({ field, entry: hit.entry });
+        continue;
+      }
+      if (++parses % PARSES_PER_TURN === 0) await yieldToLoop();
       const parsed = parseFleetJson(desiredEntrySchema, raw, `${key} ${field}`, MAX_DESIRED_BYTES);
       let error: string | undefined;
       if (!parsed.ok) error = parsed.error;
       else if (parsed.value.node !== node) error = `${key} ${field}: entry is addressed to node "${parsed.value.node}"`;
       else if (desiredField(parsed.value.op, parsed.value.prefix) !== field) error = `${key} ${field}: ${parsed.value.op} entry stored under the wrong field`;
-      if (error === undefined && parsed.ok) entries.push({ field, entry: parsed.value });
+      if (error === undefined && parsed.ok) {
+        fresh.set(field, { digest, entry: parsed.value });
+        entries.push({ field, entry: parsed.value });
+      }
       else invalid.push({ field, digest, error: error!, ...recoverIds(raw) });
     }
     return { entries, invalid };
