@@ -28,7 +28,7 @@ const NEWLINE = 0x0a;
  * ReplyLine object, its array slot, the string headers and the parent line string the text is sliced
  * from — about 75 bytes on Node 20 x64; rounded up.
  */
-export const LINE_OVERHEAD_BYTES = 96;
+const LINE_OVERHEAD_BYTES = 96;
 const CODE_LINE = /^(\d{4})([ -])(.*)$/s;
 
 /**

@@ -66,7 +66,7 @@ end
 return out`;
 
 /** A short digest of a value, to remember what was rejected without keeping it. */
-export function valueDigest(raw: string): string {
+function valueDigest(raw: string): string {
   return createHash('sha256').update(raw).digest('base64url');
 }
 
