@@ -67,7 +67,7 @@ export interface ControllerOptions {
   reconciler: Reconciler;
   /** Reads and validates the config file (reload). */
   loadConfig: (file: string) => Promise<VipcontrolConfig>;
-  bird: { readonly connected: boolean };
+  bird: { readonly connected: boolean; readonly version: string | undefined };
   logger: Logger;
   version: string;
   now?: () => number;
@@ -144,6 +144,7 @@ export class VipController extends EventEmitter implements Controller {
       state: this.#o.state.status(),
       bird: {
         connected: this.#o.bird.connected,
+        ...(this.#o.bird.version !== undefined ? { version: this.#o.bird.version } : {}),
         socket: r.bird.socket,
         includeFile: r.bird.includeFile,
         applies: r.applies,
