@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import {
   MAX_ACTOR_LENGTH,
   MAX_REASON_LENGTH,
+  checkRuntimeEntries,
   freeTextProblem,
   medProblem,
   parsePrefix,
@@ -183,6 +184,7 @@ export class VipController extends EventEmitter implements Controller {
       ...(reason !== undefined ? { reason } : {}),
       ...(actor.user !== undefined ? { setBy: actor.user } : {}),
     };
+    admit({ overrides: { [prefix]: override } });
     return this.#mutate(
       this.#record('set-med', actor, { prefix, reason, detail: { med: req.med, ttlMs: req.ttlMs } }),
       (d) => {
@@ -207,6 +209,7 @@ export class VipController extends EventEmitter implements Controller {
       ...(actor.user !== undefined ? { by: actor.user } : {}),
       ...(req.force === true ? { force: true } : {}),
     };
+    admit({ withdrawn: { [prefix]: entry } });
     return this.#mutate(
       this.#record('withdraw', actor, { prefix, reason, detail: { force: req.force === true } }),
       (d) => {
@@ -239,6 +242,7 @@ export class VipController extends EventEmitter implements Controller {
       ...(req.force === true ? { force: true } : {}),
       ...(req.untilMs !== undefined ? { until: req.untilMs } : {}),
     };
+    admit({ drain });
     return this.#mutate(
       this.#record('drain', actor, { reason, detail: { withdraw: req.withdraw, source: drain.source, until: req.untilMs } }),
       (d) => {
@@ -442,6 +446,19 @@ export class VipController extends EventEmitter implements Controller {
     const apply = this.#o.reconciler.request(record);
     apply.catch(() => undefined); // outcome logged by the reconciler; reportHealth awaits it too
     this.#healthApply = apply;
+  }
+}
+
+/**
+ * A change is accepted only if the state file's own checks accept it (`checkRuntimeEntries`): a
+ * value the loader would refuse at the next start (an actor with U+2028, an expiry past the date
+ * limit) would get the whole file moved aside, and with it every operator withdraw and drain.
+ */
+function admit(part: Parameters<typeof checkRuntimeEntries>[0]): void {
+  try {
+    checkRuntimeEntries(part);
+  } catch (cause) {
+    throw new OperationError(400, `refused, the state file would not accept it (${(cause as Error).message}); nothing changed`, { cause });
   }
 }
 
