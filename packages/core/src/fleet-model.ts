@@ -37,6 +37,10 @@ export interface FleetKeys {
   readonly events: string;
   /** Pub/sub channel of one node: "a desired entry changed, re-read the hash" (a wake-up, not the data). */
   notify(node: string): string;
+  /** ZSET member = node, score = lease end (Redis ms): nodes allowed to withdraw this VIP (the guard's slots). */
+  slots(prefix: string): string;
+  /** ZSET member = node, score = Redis time of its last heartbeat: nodes announcing this VIP at their BIRD. */
+  members(prefix: string): string;
 }
 
 /**
@@ -57,7 +61,14 @@ export function fleetKeys(keyPrefix: string): FleetKeys {
     audit: `${p}audit`,
     events: `${p}events`,
     notify: nodeKey('notify'),
+    slots: (prefix: string) => `${p}slots:${checkPrefixText(prefix)}`,
+    members: (prefix: string) => `${p}members:${checkPrefixText(prefix)}`,
   };
+}
+
+function checkPrefixText(prefix: string): string {
+  if (!PREFIX_TEXT_RE.test(prefix)) throw new RangeError(`invalid prefix ${JSON.stringify(prefix)}`);
+  return prefix;
 }
 
 /** Throws RangeError unless `node` is usable inside a key. */
@@ -81,7 +92,8 @@ const printable = (max: number) => z.string().max(max).regex(/^[^\p{C}]*$/u, 'mu
 const epochMs = z.number().int().min(0).max(8.64e15);
 const med = z.number().int().min(0).max(MAX_U32);
 /** Shape check only; the agent canonicalises with core's `canonicalPrefix` before acting. */
-const prefixText = z.string().max(50).regex(/^[0-9A-Fa-f.:]+\/\d{1,3}$/, 'must be a prefix like 198.51.100.10/32');
+const PREFIX_TEXT_RE = /^[0-9A-Fa-f.:]{1,46}\/\d{1,3}$/;
+const prefixText = z.string().max(50).regex(PREFIX_TEXT_RE, 'must be a prefix like 198.51.100.10/32');
 const nodeName = z.string().regex(NODE_NAME_RE, 'must be a node name');
 
 const withdrawReasonSchema: z.ZodType<WithdrawReason> = z.discriminatedUnion('kind', [
@@ -325,9 +337,13 @@ export function describeWhy(vip: Pick<FleetVip, 'announced' | 'terms' | 'withdra
   }).join(' + ');
 }
 
-/** Fresh = heartbeat within `staleAfterMs` of `now`. */
+/**
+ * Fresh = heartbeat within `staleAfterMs` of `now`, in either direction: heartbeats are stamped with
+ * Redis's clock, so one from the future was written by a wrong clock (or a hostile writer) and must
+ * not stay fresh for as long as it is ahead (issue 10).
+ */
 export function isFresh(rec: Pick<NodeRecord, 'heartbeatAt'>, now: number, staleAfterMs: number): boolean {
-  return now - rec.heartbeatAt <= staleAfterMs;
+  return Math.abs(now - rec.heartbeatAt) <= staleAfterMs;
 }
 
 /**
@@ -380,47 +396,51 @@ export function buildFleetMatrix(input: {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The minAnnouncers guard.
+// The minAnnouncers guard (issue 10): withdraw slots.
+//
+// A node may withdraw a VIP that has minAnnouncers only while it holds a *withdraw slot* for it in
+// Redis. The slot is granted atomically (one Lua script, FleetStore.acquireWithdrawSlot) only while at
+// least minAnnouncers *other* nodes announce the VIP without holding a slot themselves; otherwise the
+// withdraw becomes the guard penalty. Nodes that fail at the same instant are serialised by Redis, so
+// the fleet can never decide its way below minAnnouncers. Slots are leases: a crashed holder's expires.
 
-export interface GuardVerdict {
-  /** Prefixes whose non-forced withdraw on this node must become `guardPenalty` instead. */
-  readonly guarded: ReadonlySet<string>;
-  /** Per guarded VIP: how many announcers it needs and which healthy ones the other nodes offer. */
-  readonly detail: Readonly<Record<string, { required: number; healthyOthers: readonly string[] }>>;
+/** What the guard needs of one VIP's status. */
+export interface GuardVipView {
+  readonly prefix: string;
+  readonly announced: boolean;
+  readonly terms: readonly MedTerm[];
+  /** BIRD exports exactly what is desired (status `inSync`). */
+  readonly inSync: boolean;
+}
+
+/** Where this node stands with one VIP's slot: `unknown` until Redis answered once since start-up. */
+export type SlotState = 'holding' | 'none' | 'unknown';
+
+/** What the agent must do for one guarded VIP now. */
+export type SlotAction =
+  | { readonly kind: 'acquire'; readonly force: boolean }
+  | { readonly kind: 'release' }
+  | { readonly kind: 'none' };
+
+/**
+ * True when the node wants the VIP withdrawn: it is withdrawn (the slot let it, or the withdraw was
+ * forced), or the guard turned a withdraw into the penalty (`min-announcers` term).
+ */
+export function wantsWithdraw(vip: Pick<GuardVipView, 'announced' | 'terms'>): boolean {
+  return !vip.announced || vip.terms.some((t) => t.kind === 'min-announcers');
 }
 
 /**
- * The minAnnouncers decision for node `self`. Withdrawing here leaves the other nodes' healthy
- * announcers; if they are fewer than `minAnnouncers`, this node must keep announcing (guarded).
- *
- * A healthy announcer is a fresh node announcing the VIP without being held by its own guard (a node
- * held by its guard wants to withdraw; counting it would let two failing nodes each rely on the other
- * and both leave). Stale and missing nodes count for nothing, so losing sight of the fleet guards more,
- * never less. The verdict is as fresh as the records: two nodes failing within one publish interval
- * may both withdraw, then both re-announce (guarded) on the next read — docs/fleet.md.
+ * The slot step for one VIP. A node that wants to withdraw and holds no (known) slot asks for one;
+ * `force` when the VIP is withdrawn although the guard applies to it (only forced withdraws pass the
+ * guard): a forced withdraw takes a slot unconditionally so others count it as gone. A node that no
+ * longer wants to withdraw gives its slot back only once BIRD exports the VIP again, so no one counts
+ * it as an announcer before the router has its path.
  */
-export function computeGuard(input: {
-  self: string;
-  vips: readonly { prefix: string; minAnnouncers: number }[];
-  fleet: readonly NodeRecord[];
-  now: number;
-  staleAfterMs: number;
-}): GuardVerdict {
-  const guarded = new Set<string>();
-  const detail: Record<string, { required: number; healthyOthers: string[] }> = {};
-  for (const { prefix, minAnnouncers } of input.vips) {
-    if (minAnnouncers <= 0) continue;
-    const healthyOthers = input.fleet
-      .filter((rec) => rec.node !== input.self && isFresh(rec, input.now, input.staleAfterMs))
-      .filter((rec) => rec.vips.some((v) => v.prefix === prefix && v.announced && !v.terms.some((t) => t.kind === 'min-announcers')))
-      .map((rec) => rec.node)
-      .sort();
-    if (healthyOthers.length < minAnnouncers) {
-      guarded.add(prefix);
-      detail[prefix] = { required: minAnnouncers, healthyOthers };
-    }
-  }
-  return { guarded, detail };
+export function slotAction(vip: GuardVipView, state: SlotState, guarded: boolean): SlotAction {
+  if (wantsWithdraw(vip)) return state === 'holding' ? { kind: 'none' } : { kind: 'acquire', force: guarded && !vip.announced };
+  if (state !== 'none' && vip.announced && vip.inSync) return { kind: 'release' };
+  return { kind: 'none' };
 }
 
 /** True when two guard sets hold the same prefixes (the agent only calls setGuarded on a change). */

@@ -1,18 +1,22 @@
 /**
  * Fleet mode (issue 4): joins this node to the fleet over Redis. It registers the node and publishes
  * its effective state, writes every change to the audit trail, executes remote commands through the
- * same Controller methods and body validation as the local API, and turns the fleet view into the
- * minAnnouncers guard (`controller.setGuarded`).
+ * same Controller methods and body validation as the local API, and runs the minAnnouncers guard:
+ * a VIP with minAnnouncers is guarded (`controller.setGuarded`: a non-forced withdraw becomes the
+ * guard penalty) unless this node holds a withdraw slot for it, granted atomically by Redis (issue 10,
+ * core `slotAction`, FleetStore.acquireWithdrawSlot). The guard sits on the desired-state side: it
+ * only changes what the Controller computes, never the apply path.
  *
  * Fail-static (docs/fleet.md): nothing here changes an announcement because Redis failed. While Redis
- * is unreachable (or the fleet is re-registering after a reconnect or a flush), the last guard verdict
- * stays in force; a node that starts without Redis starts with no guard, as a single node would.
+ * is unreachable (or the fleet is re-registering after a reconnect or a flush), held slots stay held
+ * and no new slot is granted, so a new withdraw becomes the penalty; a node that starts without Redis
+ * starts with no guard, as a single node would, until Redis answered one full guard round.
  */
 import { randomUUID } from 'node:crypto';
 import {
-  canonicalPrefix, computeGuard, parseDrainBody, parseReasonBody, parseSetMedBody, sameGuard, FLEET_SCHEMA_VERSION,
+  canonicalPrefix, parseDrainBody, parseReasonBody, parseSetMedBody, sameGuard, slotAction, wantsWithdraw, FLEET_SCHEMA_VERSION,
   nodeRecordSchema,
-  type AuditEntry, type CommandAck, type DesiredEntry, type GuardVerdict, type NodeRecord, type VipcontrolConfig,
+  type AuditEntry, type CommandAck, type DesiredEntry, type NodeRecord, type SlotState, type VipcontrolConfig,
 } from '@vipcontrol/core';
 import { FleetNodeClient, type FleetNodeStatus, type InvalidDesired } from '@vipcontrol/fleet';
 import type { Controller } from './controller.js';
@@ -26,12 +30,12 @@ export interface FleetStatus extends FleetNodeStatus {
   readonly node: string;
   readonly keyPrefix: string;
   readonly guard: {
-    /** Prefixes whose non-forced withdraw is currently turned into the guard penalty. */
+    /** Prefixes whose non-forced withdraw is currently turned into the guard penalty (no slot held here). */
     readonly prefixes: readonly string[];
-    readonly detail: GuardVerdict['detail'];
-    /** When the verdict was last computed from a settled fleet view (absent: never). */
+    readonly detail: Readonly<Record<string, GuardDetail>>;
+    /** When a guard round last completed with Redis answering (absent: never; the guard is off until then). */
     readonly computedAt?: number;
-    /** True while Redis is unreachable or unsettled: the verdict above is the last known one, held. */
+    /** True while Redis is unreachable or unsettled: held slots stay held, no new slot is granted (fail-static). */
     readonly held: boolean;
     readonly error?: string;
   };
@@ -44,6 +48,16 @@ export interface FleetAgent {
 }
 
 type AckBody = Omit<CommandAck, 'v' | 'id' | 'seq' | 'node' | 'at'>;
+
+/** One guarded VIP in status: the slot, and why a withdraw is refused when it is. */
+export interface GuardDetail {
+  readonly required: number;
+  readonly slot: SlotState;
+  /** Other nodes counted at the last decision (announcing, no slot). */
+  readonly announcers?: readonly string[];
+  /** Set while a wanted withdraw is refused: too few announcers elsewhere, or Redis unreachable (fail-static). */
+  readonly refused?: string;
+}
 
 /** Change ops that are not changes of desired state (re-verification, retries): kept out of the audit trail. */
 const NOT_AUDITED = new Set(['verify', 'retry', 'guard']);
@@ -77,7 +91,10 @@ export async function startFleetAgent(opts: { config: VipcontrolConfig; controll
   const instance = randomUUID();
   const startedAt = Date.now();
   let vips = vipSettings(config);
-  let guard: GuardVerdict = { guarded: new Set(), detail: {} };
+  /** Prefixes guarded now; empty until the first complete round with Redis (see the header). */
+  let guarded: ReadonlySet<string> = new Set();
+  const slots = new Map<string, SlotState>();
+  const detail = new Map<string, { announcers?: readonly string[]; refused?: string; refusedKind?: 'count' | 'fail-static' }>();
   let guardComputedAt: number | undefined;
   let guardError: string | undefined;
   let current: DesiredEntry | undefined;
@@ -97,7 +114,7 @@ export async function startFleetAgent(opts: { config: VipcontrolConfig; controll
     logger: log,
     handlers: {
       snapshot: () => {
-        const rec = toNodeRecord(controller.status(), { node: config.node, instance, startedAt, minAnnouncers: vips.minAnnouncers, guarded: guard.guarded });
+        const rec = toNodeRecord(controller.status(), { node: config.node, instance, startedAt, minAnnouncers: vips.minAnnouncers, guarded });
         const checked = nodeRecordSchema.safeParse(rec);
         // Published anyway (readers flag it); logged once per distinct problem so it gets fixed.
         const problem = checked.success ? undefined : `${checked.error.issues[0]?.path.join('.')}: ${checked.error.issues[0]?.message}`;
@@ -123,47 +140,106 @@ export async function startFleetAgent(opts: { config: VipcontrolConfig; controll
       rejected: (bad: InvalidDesired) => {
         audit({ actor: { source: 'fleet' }, action: 'remote-rejected', ok: false, detail: bad.error.slice(0, 1000), ...(bad.id ? { command: bad.id } : {}) });
       },
-      // Reading the whole fleet costs: only while some VIP has minAnnouncers (a reload can change that).
+      // Only while some VIP has minAnnouncers (a reload can change that).
       watchFleet: () => vips.guardedVips.length > 0,
-      fleetView: (records: readonly NodeRecord[], now: number) => updateGuard(records, now),
+      guardTick: () => syncGuard(),
+      guardSlots: () => {
+        const s = controller.status();
+        const byPrefix = new Map(s.vips.map((v) => [v.prefix, v]));
+        return vips.guardedVips.flatMap(({ prefix }) => {
+          const v = byPrefix.get(prefix);
+          if (!v) return [];
+          const holding = slots.get(prefix) === 'holding';
+          return [{ prefix, holding, member: !holding && s.bird.connected && v.announced && v.inSync }];
+        });
+      },
     },
   });
 
-  async function updateGuard(records: readonly NodeRecord[], now: number): Promise<void> {
-    await applyGuard(computeGuard({ self: config.node, vips: vips.guardedVips, fleet: records, now, staleAfterMs: redis!.ttlMs }));
-  }
+  let guardRound: Promise<void> | undefined;
+  let guardAgain = false;
 
-  /** Hands a verdict to the controller when it differs from the current one; audits guard / unguard. */
-  async function applyGuard(verdict: GuardVerdict): Promise<void> {
-    if (sameGuard(verdict.guarded, guard.guarded)) {
-      guard = verdict;
-      guardComputedAt = Date.now();
-      return;
+  /** Runs guard rounds one at a time; a request during a round runs one more after it. */
+  function syncGuard(): Promise<void> {
+    if (guardRound) {
+      guardAgain = true;
+      return guardRound;
     }
-    try {
-      await controller.setGuarded(verdict.guarded);
-    } catch (err) {
-      // Keep the old verdict; the next view retries.
-      guardError = (err as Error).message;
-      log.error({ event: 'guardApplyFailed', err: guardError }, 'could not apply the minAnnouncers guard; keeping the previous verdict');
-      return;
-    }
-    const added = [...verdict.guarded].filter((p) => !guard.guarded.has(p));
-    const removed = [...guard.guarded].filter((p) => !verdict.guarded.has(p));
-    guard = verdict;
-    guardComputedAt = Date.now();
-    guardError = undefined;
-    for (const prefix of added) {
-      const d = verdict.detail[prefix]!;
-      audit({ actor: { source: 'system' }, action: 'guard', prefix, ok: true, detail: `minAnnouncers ${d.required}: healthy announcers elsewhere [${d.healthyOthers.join(', ')}]; a non-forced withdraw here becomes MED +${vips.guardPenalty}` });
-    }
-    for (const prefix of removed) audit({ actor: { source: 'system' }, action: 'unguard', prefix, ok: true, detail: 'enough healthy announcers elsewhere; withdraws allowed again' });
+    guardRound = (async () => {
+      do {
+        guardAgain = false;
+        await runGuardRound();
+      } while (guardAgain);
+    })().finally(() => { guardRound = undefined; });
+    return guardRound;
   }
 
   /**
-   * A reload: new minAnnouncers / guardPenalty take effect now. Verdicts of VIPs that no longer have a
-   * minAnnouncers are dropped at once (nothing left to guard, Redis or not); the others are held until
-   * the next settled fleet view, which is asked for right away.
+   * One guard round: per VIP with minAnnouncers, ask for a slot when the node wants to withdraw, give it
+   * back once the VIP is exported again (core `slotAction`), then hand the guarded set to the Controller.
+   */
+  async function runGuardRound(): Promise<void> {
+    const status = controller.status();
+    const byPrefix = new Map(status.vips.map((v) => [v.prefix, v]));
+    let complete = true;
+    for (const { prefix, minAnnouncers } of vips.guardedVips) {
+      const vip = byPrefix.get(prefix);
+      if (!vip) continue;
+      const state = slots.get(prefix) ?? 'unknown';
+      const action = slotAction(vip, state, guarded.has(prefix));
+      try {
+        if (action.kind === 'acquire') {
+          const d = await client.acquireWithdrawSlot(prefix, minAnnouncers, action.force);
+          slots.set(prefix, d.granted ? 'holding' : 'none');
+          if (d.granted) {
+            detail.set(prefix, { announcers: d.announcers });
+            const how = action.force ? 'forced' : `${d.announcers.length} announcer(s) remain elsewhere [${d.announcers.join(', ')}], minAnnouncers ${minAnnouncers}`;
+            audit({ actor: { source: 'system' }, action: 'withdraw-slot', prefix, ok: true, detail: `withdraw allowed: ${how}` });
+          } else {
+            refuse(prefix, 'count', d.announcers, `only ${d.announcers.length} announcer(s) elsewhere [${d.announcers.join(', ')}], minAnnouncers ${minAnnouncers}`);
+          }
+        } else if (action.kind === 'release') {
+          await client.releaseWithdrawSlot(prefix);
+          slots.set(prefix, 'none');
+          detail.delete(prefix);
+          if (state === 'holding') audit({ actor: { source: 'system' }, action: 'withdraw-slot-released', prefix, ok: true, detail: 'announced again; slot given back' });
+        } else if (!wantsWithdraw(vip) && detail.get(prefix)?.refused !== undefined) {
+          detail.delete(prefix); // the refused episode is over
+        }
+      } catch (err) {
+        complete = false;
+        if (action.kind === 'acquire') refuse(prefix, 'fail-static', undefined, `Redis unreachable or settling (${(err as Error).message}): withdraw refused, fail-static`);
+        // A release that failed keeps the slot (safe: others count this node as gone); retried next round.
+      }
+    }
+    if (complete) guardComputedAt = Date.now();
+    // Until Redis answered one full round since start-up the guard is off, as for a single node.
+    const next = guardComputedAt === undefined ? new Set<string>() : new Set(vips.guardedVips.map((v) => v.prefix).filter((p) => slots.get(p) !== 'holding'));
+    if (sameGuard(next, guarded)) return;
+    try {
+      await controller.setGuarded(next);
+      guarded = next;
+      guardError = undefined;
+    } catch (err) {
+      // Keep the old set; the next round retries.
+      guardError = (err as Error).message;
+      log.error({ event: 'guardApplyFailed', err: guardError }, 'could not apply the minAnnouncers guard; keeping the previous verdict');
+    }
+  }
+
+  /** A wanted withdraw became the guard penalty: audited and logged once per episode (and per cause). */
+  function refuse(prefix: string, kind: 'count' | 'fail-static', announcers: readonly string[] | undefined, why: string): void {
+    const was = detail.get(prefix);
+    detail.set(prefix, { ...(announcers ? { announcers } : was?.announcers ? { announcers: was.announcers } : {}), refused: why, refusedKind: kind });
+    if (was?.refusedKind === kind) return;
+    log.warn({ event: 'guardRefused', prefix, kind, why }, `minAnnouncers: withdraw of ${prefix} refused: ${why}`);
+    audit({ actor: { source: 'system' }, action: 'guard', prefix, ok: true, detail: `${why}; MED +${vips.guardPenalty} instead` });
+  }
+
+  /**
+   * A reload: new minAnnouncers / guardPenalty take effect now. VIPs that no longer have a minAnnouncers
+   * leave the guard at once (nothing left to guard, Redis or not; their slot is given back); the others
+   * get a guard round right away.
    */
   async function reconfigure(next: VipcontrolConfig): Promise<void> {
     if (next.node !== config.node) {
@@ -171,15 +247,22 @@ export async function startFleetAgent(opts: { config: VipcontrolConfig; controll
     }
     vips = vipSettings(next);
     const still = new Set(vips.guardedVips.map((v) => v.prefix));
-    const kept = [...guard.guarded].filter((p) => still.has(p));
-    await applyGuard({ guarded: new Set(kept), detail: Object.fromEntries(kept.map((p) => [p, guard.detail[p]!])) });
+    for (const prefix of [...slots.keys()].filter((p) => !still.has(p))) {
+      slots.delete(prefix);
+      detail.delete(prefix);
+      await client.releaseWithdrawSlot(prefix).catch((err: Error) => log.warn({ event: 'guardReleaseFailed', prefix, err: err.message }, 'could not give back a withdraw slot; its lease expires'));
+    }
+    await syncGuard();
     client.publishSoon();
-    client.refreshView();
   }
 
   controller.on('reloaded', (next: VipcontrolConfig) => void reconfigure(next));
-  controller.on('applied', () => client.publishSoon());
+  controller.on('applied', () => {
+    client.publishSoon();
+    client.refreshView();
+  });
   controller.on('changed', (c: ChangeRecord) => {
+    if (c.op !== 'guard') client.refreshView();
     if (NOT_AUDITED.has(c.op)) return;
     const fromFleet = current !== undefined && c.actor.source === 'fleet';
     audit({
@@ -206,8 +289,11 @@ export async function startFleetAgent(opts: { config: VipcontrolConfig; controll
         node: config.node,
         keyPrefix: redis.keyPrefix,
         guard: {
-          prefixes: [...guard.guarded].sort(),
-          detail: guard.detail,
+          prefixes: [...guarded].sort(),
+          detail: Object.fromEntries(vips.guardedVips.map(({ prefix, minAnnouncers }) => {
+            const d = detail.get(prefix);
+            return [prefix, { required: minAnnouncers, slot: slots.get(prefix) ?? 'unknown', ...(d?.announcers ? { announcers: d.announcers } : {}), ...(d?.refused ? { refused: d.refused } : {}) }];
+          })),
           ...(guardComputedAt !== undefined ? { computedAt: guardComputedAt } : {}),
           held: vips.guardedVips.length > 0 && !s.settled,
           ...(guardError ? { error: guardError } : {}),
