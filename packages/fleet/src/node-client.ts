@@ -10,7 +10,7 @@
 import type { Redis } from 'ioredis';
 import {
   FLEET_SCHEMA_VERSION, fleetEventSchema, parseFleetJson, pendingDesired,
-  type AuditEntry, type CommandAck, type DesiredEntry, type NodeRecord, type RedisConfig,
+  type AuditEntry, type CommandAck, type DesiredEntry, type FleetCommandLog, type NodeRecord, type RedisConfig,
 } from '@vipcontrol/core';
 import { FleetUnavailableError } from './errors.js';
 import { FleetStore, type InvalidDesired, type SlotDecision } from './fleet-store.js';
@@ -39,6 +39,11 @@ export interface FleetNodeHandlers {
   guardTick?(): void | Promise<void>;
   /** Whether `guardTick` is wanted now (default: yes); asked each time, so it may change at runtime. */
   watchFleet?(): boolean;
+  /**
+   * The commands this node processed as its state file has them (issue 10): persisted with the change
+   * each made, so a new process never runs one again, whatever Redis lost.
+   */
+  commandLog?(): FleetCommandLog | undefined;
   /** Per guarded VIP, what the heartbeat records: slot held (lease renewed) or announcing (member). */
   guardSlots?(): readonly { prefix: string; holding: boolean; member: boolean }[];
 }
@@ -304,7 +309,20 @@ export class FleetNodeClient {
   async #reconcile(): Promise<void> {
     const [{ entries, invalid }, applied] = await Promise.all([this.#store.readDesired(this.#node), this.#store.readApplied(this.#node)]);
     for (const bad of invalid) await this.#reject(bad);
-    for (const { field, entry } of pendingDesired(entries, { ...applied, ...this.#processed }, this.#seen)) {
+    const local = this.#handlers.commandLog?.();
+    for (const { field, entry } of entries) {
+      // Processed before (the state file says so) but Redis lost the mark and the ack: answer again, do not run again.
+      if (local?.applied[field]?.id !== entry.id || applied[field]?.id === entry.id || this.#processed[field]?.id === entry.id) continue;
+      this.#remember(field, entry);
+      const ack: CommandAck = {
+        v: FLEET_SCHEMA_VERSION, id: entry.id, seq: entry.seq, node: this.#node, at: this.#clock(), outcome: 'applied', ok: true, status: 200, vips: [],
+        error: 'acknowledged again: the node had processed this command before a restart (its state file has it); not run twice',
+      };
+      this.#log.warn({ event: 'fleetCommandReacked', id: entry.id, field }, 'remote command already processed (state file) but its ack was lost: acknowledged again, not run twice');
+      this.#enqueue({ what: 'ack', run: (s) => s.finishCommand(this.#node, field, ack) });
+    }
+    const seen = local ? new Set([...this.#seen, ...local.recent]) : this.#seen;
+    for (const { field, entry } of pendingDesired(entries, { ...applied, ...local?.applied, ...this.#processed }, seen)) {
       const result = await this.#handlers.execute(entry);
       this.#remember(field, entry);
       const ack: CommandAck = { v: FLEET_SCHEMA_VERSION, id: entry.id, seq: entry.seq, node: this.#node, at: this.#clock(), ...result };

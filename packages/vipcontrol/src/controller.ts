@@ -9,6 +9,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import {
   canonicalPrefix,
+  withFleetCommand,
   type Actor,
   type HealthReport,
   type RuntimeState,
@@ -353,7 +354,10 @@ export class VipController extends EventEmitter implements Controller {
     // The state write and the apply run side by side (the fsyncs overlap BIRD's reconfiguration):
     // the apply starts once the state it renders includes this change, and holds `configure confirm`
     // until that state is on disk; a failed state write undoes it in BIRD and restores the include.
-    const write = this.#o.state.stage(mutation);
+    // A remote command's mark goes into the same write as its change: it runs at most once, even
+    // across restarts and lost Redis writes (issue 10).
+    const command = record.actor.command;
+    const write = this.#o.state.stage(command === undefined ? mutation : (draft) => withFleetCommand(mutation(draft) ?? draft, command));
     this.#staging += 1;
     await write.staged;
     this.#staging -= 1;

@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { BirdClient } from '@vipcontrol/bird';
-import type { VipcontrolConfig } from '@vipcontrol/core';
+import type { MaintenanceMarks, VipcontrolConfig } from '@vipcontrol/core';
 import { ApiServer } from './api-server.js';
 import { BirdApplier } from './bird-applier.js';
 import { loadConfig } from './config-loader.js';
@@ -119,14 +119,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const started = bird.connect().then(() => controller.start());
   started.catch((error: unknown) => log.error({ event: 'startupApplyFailed', err: error }, 'first apply failed; retrying'));
 
-  const extras = await startExtras(config, controller, log);
+  const extras = await startExtras(config, controller, state, log);
   // Reloads that change the windows restart the scheduler, one after the other (starting one may import).
   let rescheduling = Promise.resolve();
   controller.on('reloaded', (next: VipcontrolConfig, previous: VipcontrolConfig) => {
     if (JSON.stringify(next.maintenance) === JSON.stringify(previous.maintenance)) return;
     rescheduling = rescheduling.then(async () => {
       extras.maintenance?.stop();
-      extras.maintenance = await startMaintenanceSafely(next, controller, log);
+      extras.maintenance = await startMaintenanceSafely(next, controller, state, log);
     });
   });
 
@@ -153,6 +153,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
 async function startExtras(
   config: VipcontrolConfig,
   controller: VipController,
+  state: StateStore,
   log: Logger,
 ): Promise<{ fleet?: FleetAgent; maintenance?: Maintenance }> {
   const extras: { fleet?: FleetAgent; maintenance?: Maintenance } = {};
@@ -161,7 +162,7 @@ async function startExtras(
     try {
       // Imported only in fleet mode: ioredis and the fleet client are most of the daemon's footprint.
       const { startFleetAgent } = await import('./fleet-agent.js');
-      extras.fleet = await startFleetAgent({ config, controller, logger });
+      extras.fleet = await startFleetAgent({ config, controller, logger, commandLog: () => state.current.fleet });
       const fleet = extras.fleet;
       controller.setExtraStatus('fleet', () => fleet.status());
     } catch (error) {
@@ -170,11 +171,11 @@ async function startExtras(
       controller.setExtraStatus('fleet', () => ({ error: (error as Error).message }));
     }
   }
-  extras.maintenance = await startMaintenanceSafely(config, controller, log);
+  extras.maintenance = await startMaintenanceSafely(config, controller, state, log);
   return extras;
 }
 
-async function startMaintenanceSafely(config: VipcontrolConfig, controller: VipController, log: Logger): Promise<Maintenance | undefined> {
+async function startMaintenanceSafely(config: VipcontrolConfig, controller: VipController, state: StateStore, log: Logger): Promise<Maintenance | undefined> {
   if (config.maintenance.length === 0) {
     controller.setExtraStatus('maintenance', undefined);
     return undefined;
@@ -183,7 +184,11 @@ async function startMaintenanceSafely(config: VipcontrolConfig, controller: VipC
   try {
     // Imported only when windows are configured (it brings node-cron).
     const { startMaintenance } = await import('./maintenance.js');
-    const m = startMaintenance({ config, controller, logger });
+    const marks = {
+      load: () => state.current.maintenance,
+      save: async (next: MaintenanceMarks) => void (await state.update((draft) => { draft.maintenance = next; })),
+    };
+    const m = startMaintenance({ config, controller, logger, marks });
     controller.setExtraStatus('maintenance', () => m.status());
     return m;
   } catch (error) {

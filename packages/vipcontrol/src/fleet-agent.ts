@@ -16,7 +16,8 @@ import { randomUUID } from 'node:crypto';
 import {
   canonicalPrefix, parseDrainBody, parseReasonBody, parseSetMedBody, sameGuard, slotAction, wantsWithdraw, FLEET_SCHEMA_VERSION,
   nodeRecordSchema,
-  type AuditEntry, type CommandAck, type DesiredEntry, type NodeRecord, type SlotState, type VipcontrolConfig,
+  desiredField,
+  type Actor, type AuditEntry, type CommandAck, type DesiredEntry, type FleetCommandLog, type NodeRecord, type SlotState, type VipcontrolConfig,
 } from '@vipcontrol/core';
 import { FleetNodeClient, type FleetNodeStatus, type InvalidDesired } from '@vipcontrol/fleet';
 import type { Controller } from './controller.js';
@@ -83,7 +84,13 @@ function vipSettings(config: VipcontrolConfig): VipSettings {
  * Follows the controller's 'reloaded' event for minAnnouncers and guardPenalty; `node` and `redis`
  * are read at start-up only (the controller warns that a changed `redis` needs a restart).
  */
-export async function startFleetAgent(opts: { config: VipcontrolConfig; controller: Controller; logger: Logger }): Promise<FleetAgent> {
+export async function startFleetAgent(opts: {
+  config: VipcontrolConfig;
+  controller: Controller;
+  logger: Logger;
+  /** The remote commands the state file records as processed (issue 10: at most once across restarts). */
+  commandLog?: () => FleetCommandLog | undefined;
+}): Promise<FleetAgent> {
   const { config, controller } = opts;
   const redis = config.redis;
   if (!redis) throw new Error('startFleetAgent: config.redis is not set');
@@ -137,6 +144,7 @@ export async function startFleetAgent(opts: { config: VipcontrolConfig; controll
           current = undefined;
         }
       },
+      ...(opts.commandLog ? { commandLog: opts.commandLog } : {}),
       rejected: (bad: InvalidDesired) => {
         audit({ actor: { source: 'fleet' }, action: 'remote-rejected', ok: false, detail: bad.error.slice(0, 1000), ...(bad.id ? { command: bad.id } : {}) });
       },
@@ -309,7 +317,8 @@ export async function startFleetAgent(opts: { config: VipcontrolConfig; controll
  * every failure becomes an ack the caller sees.
  */
 export async function execute(controller: Controller, entry: DesiredEntry, now: number): Promise<AckBody> {
-  const actor = { source: 'fleet' as const, user: entry.by };
+  // The command mark rides with the change into the state file (Controller #mutate): at most once per id.
+  const actor: Actor = { source: 'fleet', user: entry.by, command: { field: desiredField(entry.op, entry.prefix), id: entry.id, seq: entry.seq } };
   let res: OperationResult;
   try {
     switch (entry.op) {

@@ -30,6 +30,8 @@ export interface RuntimeDraft {
   overrides: Record<string, RuntimeState['overrides'][string]>;
   withdrawn: Record<string, RuntimeState['withdrawn'][string]>;
   drain?: RuntimeState['drain'];
+  fleet?: RuntimeState['fleet'];
+  maintenance?: RuntimeState['maintenance'];
 }
 
 /**
@@ -187,5 +189,7 @@ function toDraft(state: RuntimeState): RuntimeDraft {
     overrides: { ...state.overrides },
     withdrawn: { ...state.withdrawn },
     ...(state.drain !== undefined ? { drain: state.drain } : {}),
+    ...(state.fleet !== undefined ? { fleet: state.fleet } : {}),
+    ...(state.maintenance !== undefined ? { maintenance: state.maintenance } : {}),
   };
 }

@@ -128,6 +128,26 @@ test('a node whose daemon was stopped applies the latest override when it is bac
   await waitPath(n2, 100, 'reset');
 });
 
+test('a remote command runs at most once across a restart, even when Redis lost its mark and ack', async () => {
+  const n2 = lab.nodes[1]!;
+  const sent = await vipctl('drain', n2.name, '--reason', 'once');
+  assert.equal(sent.exitCode, 0, sent.stderr);
+  await waitPath(n2, 100 + DRAIN, 'remote drain');
+  // The operator undrains locally; then Redis loses the node's applied mark and the ack (failover,
+  // restart without persistence), and the daemon restarts.
+  const local = await execa('node', [VIPCTL, '--socket', daemons.get(n2.name)!.apiSocket, 'undrain'], { reject: false });
+  assert.equal(local.exitCode, 0, String(local.stderr));
+  await waitPath(n2, 100, 'undrained locally');
+  await redisCli('DEL', `vipcontrol:applied:${n2.name}`);
+  await daemons.get(n2.name)!.stop();
+  await startNode(n2);
+  // The restarted daemon answers the command again from its state file, and does not drain again.
+  await waitFor(async () => (await redisCli('HGET', `vipcontrol:applied:${n2.name}`, 'drain')).includes('"id"') || undefined, { message: 'mark written again' });
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.equal((await pathFrom(n2))?.med, 100, 'not re-drained');
+  assert.ok(daemons.get(n2.name)!.logEntries().some((l) => l.event === 'fleetCommandReacked'));
+});
+
 test('minAnnouncers: a withdraw that would leave no announcer becomes the guard penalty unless forced', async () => {
   const [n1, n2] = lab.nodes as [LabHost, LabHost];
   // n2 leaves: allowed, n1 still announces.
