@@ -46,9 +46,14 @@ export interface FleetKeys {
 /**
  * The key layout for one prefix (config `redis.keyPrefix`). A ":" separator is added unless the prefix
  * already ends with one, so "vipcontrol:" and "vipcontrol" both give "vipcontrol:node:n1".
+ *
+ * Pub/sub channels are not per database in Redis: two fleets sharing one server and one key prefix on
+ * different DB numbers would wake each other. So channel names carry the DB number (`db`, from the
+ * URL's path; issue 10): "vipcontrol:db0:events", "vipcontrol:db0:notify:n1".
  */
-export function fleetKeys(keyPrefix: string): FleetKeys {
+export function fleetKeys(keyPrefix: string, db = 0): FleetKeys {
   if (!KEY_PREFIX_RE.test(keyPrefix)) throw new RangeError(`invalid fleet key prefix ${JSON.stringify(keyPrefix)}`);
+  if (!Number.isInteger(db) || db < 0) throw new RangeError(`invalid Redis database ${db}`);
   const p = keyPrefix.endsWith(':') ? keyPrefix : `${keyPrefix}:`;
   const nodeKey = (kind: string) => (node: string) => `${p}${kind}:${checkNodeName(node)}`;
   return {
@@ -59,8 +64,8 @@ export function fleetKeys(keyPrefix: string): FleetKeys {
     ack: (id: string) => `${p}ack:${checkCommandId(id)}`,
     seq: `${p}seq`,
     audit: `${p}audit`,
-    events: `${p}events`,
-    notify: nodeKey('notify'),
+    events: `${p}db${db}:events`,
+    notify: (node: string) => `${p}db${db}:notify:${checkNodeName(node)}`,
     slots: (prefix: string) => `${p}slots:${checkPrefixText(prefix)}`,
     members: (prefix: string) => `${p}members:${checkPrefixText(prefix)}`,
   };

@@ -32,6 +32,11 @@ test('fleetKeys lays keys out under the prefix and refuses names that could esca
   assert.throws(() => k.ack('x'), RangeError);
   assert.throws(() => fleetKeys('bad prefix'), RangeError);
   assert.throws(() => fleetKeys('a{b}'), RangeError);
+  // Pub/sub is server-wide: channels carry the DB so two fleets on DB 1 and DB 2 never wake each other.
+  assert.equal(fleetKeys('vc', 1).events, 'vc:db1:events');
+  assert.equal(fleetKeys('vc', 2).notify('n1'), 'vc:db2:notify:n1');
+  assert.equal(fleetKeys('vc', 1).node('n1'), fleetKeys('vc', 2).node('n1'), 'keys live in their DB already');
+  assert.throws(() => fleetKeys('vc', -1), RangeError);
 });
 
 test('desiredField: one field per target, so later commands replace earlier ones', () => {

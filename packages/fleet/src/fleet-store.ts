@@ -12,7 +12,7 @@ import {
   type FleetMatrix, type FleetOp, type FleetParse, type NodeRecord, type RedisConfig,
 } from '@vipcontrol/core';
 import { FleetError, FleetTimeoutError, FleetUnavailableError } from './errors.js';
-import { closeRedis, createRedis, type ConnectionTuning } from './redis-options.js';
+import { closeRedis, createRedis, redisDb, type ConnectionTuning } from './redis-options.js';
 
 /** A node key outlives its TTL by this factor, so `fleet status` shows a dead node as stale before it goes missing. */
 export const RECORD_LINGER_FACTOR = 20;
@@ -42,9 +42,10 @@ export class FleetStore {
   readonly keys: FleetKeys;
   readonly #redis: Redis;
 
-  constructor(redis: Redis, keyPrefix: string) {
+  /** `db`: the Redis database the connection uses (channel names carry it: core `fleetKeys`). */
+  constructor(redis: Redis, keyPrefix: string, db = 0) {
     this.#redis = redis;
-    this.keys = fleetKeys(keyPrefix);
+    this.keys = fleetKeys(keyPrefix, db);
   }
 
   /** Connects a new store for a short-lived caller (vipctl, bench): fails fast when Redis is away. */
@@ -61,7 +62,7 @@ export class FleetStore {
       const why = last && last.message !== (cause as Error).message ? `${last.message} (${(cause as Error).message})` : (cause as Error).message;
       throw new FleetUnavailableError(`cannot connect to Redis: ${why}`, { cause: last ?? cause });
     }
-    return new FleetStore(redis, cfg.keyPrefix);
+    return new FleetStore(redis, cfg.keyPrefix, redisDb(cfg));
   }
 
   get redis(): Redis {

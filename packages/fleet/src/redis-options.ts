@@ -115,6 +115,11 @@ export function parseRedisUrl(text: string): ParsedRedisUrl {
 }
 
 /** The URL with its password replaced, for logs and error messages. */
+/** The database number the connection selects (the URL's path; 0 without one, and with Sentinel). */
+export function redisDb(cfg: RedisConfig): number {
+  return cfg.url ? parseRedisUrl(cfg.url).auth.db ?? 0 : 0;
+}
+
 export function redactUrl(text: string): string {
   return text.replace(/(\/\/[^:@/]*:)[^@/]*@/, '$1***@');
 }

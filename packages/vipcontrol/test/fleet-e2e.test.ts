@@ -105,7 +105,7 @@ test('malformed and hostile desired data: logged error, no change at the router'
   const before = await lab.sessionStats(n1);
   const hostile = JSON.stringify({ v: 1, id: 'hostile0-e2e1', seq: 1, node: 'n1', op: 'set-med', prefix: V4, body: { med: 5, evil: '"; }; protocol x {' }, by: 'x', at: Date.now() });
   await redisCli('HSET', 'vipcontrol:desired:n1', `med:${V4}`, hostile, 'drain', '{{{');
-  await redisCli('PUBLISH', 'vipcontrol:notify:n1', 'x');
+  await redisCli('PUBLISH', 'vipcontrol:db0:notify:n1', 'x');
   await waitFor(() => daemons.get('n1')!.logs().some((l) => l.includes('fleetDataRejected')), { message: 'logged rejection' });
   const ack = await waitFor(async () => (await redisCli('LINDEX', 'vipcontrol:ack:hostile0-e2e1', '0')).trim() || undefined, { message: 'rejection ack' });
   assert.match(ack, /"outcome":"rejected".*evil/);
