@@ -23,6 +23,12 @@ export interface VipConfig {
   readonly localPref?: number;
   /** Fleet safety: keep at least this many announcers in the fleet (issue 4). 0 = no guard. */
   readonly minAnnouncers: number;
+  /**
+   * Issue 10: while the node is drained (operator or maintenance window), tag the RFC 8326
+   * GRACEFUL_SHUTDOWN community 65535:0 as well, so the fabric lowers the path's local-pref. The VIP's
+   * `gracefulShutdown`, else the config's top-level one; absent = false.
+   */
+  readonly gracefulShutdown?: boolean;
 }
 
 /** What vipcontrol does when viphealth stops reporting for `health.lease` (issue 3). */

@@ -63,6 +63,12 @@ function header(routerId: string, logFile: string, bfd: boolean): string {
 }
 
 /**
+ * The router honours RFC 8326 GRACEFUL_SHUTDOWN as fabrics should (docs/bird.md): a path tagged
+ * 65535:0 gets local-pref 0, so the router moves traffic away before the path is withdrawn.
+ */
+export const ROUTER_IMPORT = 'import filter { if (65535, 0) ~ bgp_community then bgp_local_pref = 0; accept; };';
+
+/**
  * The fabric router: route reflector (iBGP, every node an `rr client`) or eBGP neighbour of every node.
  * One IPv4 and one IPv6 session per peer, as fabrics usually run them. Passive, so each session is
  * opened by the node alone and no connection collision delays the lab.
@@ -79,7 +85,7 @@ export function renderRouterConfig(spec: RouterConfigSpec): string {
     // iBGP: reflect between clients. eBGP: nodes sit in different ASes, and MEDs from different
     // neighbour ASes are not compared unless asked to (RFC 4271 9.1.2.2 c).
     ...(ibgp ? ['  rr client;'] : ['  med metric on;']),
-    ibgp ? `  ${family} { import all; export all; };` : `  ${family} { import all; export none; };`,
+    ibgp ? `  ${family} { ${ROUTER_IMPORT} export all; };` : `  ${family} { ${ROUTER_IMPORT} export none; };`,
     '}',
     '',
   ];
