@@ -16,6 +16,7 @@ import { HealthSnapshotStore, healthSnapshotPath } from './health-snapshot.js';
 import { IpLoopback, type LoopbackManager } from './loopback.js';
 import type { Maintenance } from './maintenance.js';
 import { Reconciler } from './reconciler.js';
+import { BirdOutage } from './bird-outage.js';
 import { StateStore } from './state-store.js';
 import { VERSION } from './version.js';
 
@@ -50,10 +51,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
 
   const bird = new BirdClient({ socketPath: config.bird.socket, commandTimeoutMs: config.bird.commandTimeoutMs });
   const birdLog = log.child({ component: 'bird' });
-  bird.on('connect', (banner: string) => birdLog.info({ event: 'birdConnected', banner, socket: config.bird.socket }, 'connected to BIRD'));
-  bird.on('disconnect', (cause: Error) =>
-    birdLog.warn({ event: 'birdDisconnected', err: cause }, 'lost BIRD control socket; reconnecting (announcements stay as BIRD has them)'),
-  );
+  const outage = new BirdOutage({ logger: birdLog });
+  bird.on('connect', (banner: string) => {
+    birdLog.info({ event: 'birdConnected', banner, socket: config.bird.socket }, 'connected to BIRD');
+    outage.up();
+  });
+  bird.on('disconnect', (cause: Error) => outage.down(cause));
   bird.on('error', (error: Error) => birdLog.error({ event: 'birdClientError', err: error }, 'BIRD client error'));
 
   const healthLog = log.child({ component: 'health' });
@@ -66,7 +69,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     protocol4: config.bird.protocol4,
     protocol6: config.bird.protocol6,
     configureTimeoutSec: config.bird.configureTimeoutSec,
-    logger: log.child({ component: 'applier' }),
+    logger: outage.quiet(log.child({ component: 'applier' })),
   });
   const loopback = config.loopback.manage
     ? (opts.loopback ?? new IpLoopback({ interface: config.loopback.interface, logger: log.child({ component: 'loopback' }) }))
@@ -78,7 +81,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     health: (now) => health.view(now),
     applier,
     loopback,
-    logger: log.child({ component: 'reconciler' }),
+    logger: outage.quiet(log.child({ component: 'reconciler' })),
     verifyIntervalMs: opts.verifyIntervalMs,
   });
   const controller = new VipController({
