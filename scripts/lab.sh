@@ -8,6 +8,8 @@
 # shows that no BGP session was reset. Takes ~10 s after set-up. Needs root (ip netns).
 #
 #   bash scripts/lab.sh [--ebgp] [--no-bfd]   run the demo and tear everything down
+#   bash scripts/lab.sh --nodes N [--ebgp]     the fleet demo: N ≤ 16 nodes, uniform mode (equal MEDs, ECMP at the
+#                                             router), flow spread over the nodes and what a drain does to it
 #   bash scripts/lab.sh --keep [--ebgp] ...   run it and leave the lab up (prints how to reach it)
 #   bash scripts/lab.sh down                  tear a kept lab down (daemons, services, BIRDs, namespaces,
 #                                             temp dirs), remove leftovers of killed runs

@@ -363,7 +363,7 @@ export function buildFleetMatrix(input: {
 }): FleetMatrix {
   const nodes: FleetNodeRow[] = [];
   const vips = new Map<string, { minAnnouncers: number; cells: Record<string, FleetCell> }>();
-  const names = [...new Set([...input.known.map((k) => k.node), ...input.records.keys()])].sort();
+  const names = [...new Set([...input.known.map((k) => k.node), ...input.records.keys()])].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
   const knownAt = new Map(input.known.map((k) => [k.node, k.heartbeatAt]));
   for (const node of names) {
     const parsed = input.records.get(node);

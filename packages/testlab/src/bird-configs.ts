@@ -25,6 +25,12 @@ export interface RouterConfigSpec {
   /** `log "<file>" all;` — BIRD's own log, kept for a failed test's post-mortem. */
   logFile: string;
   peers: readonly PeerSpec[];
+  /**
+   * Uniform mode (issue 10): the router installs the BGP routes into its kernel with every equal
+   * path (`merge paths on`), so the kernel spreads flows over the nodes (ECMP, L4 hash: the lab sets
+   * fib_multipath_hash_policy=1 in the router's namespace).
+   */
+  multipath?: boolean;
 }
 
 export interface NodeConfigSpec {
@@ -89,12 +95,20 @@ export function renderRouterConfig(spec: RouterConfigSpec): string {
     '}',
     '',
   ];
+  const kernel = (family: 'ipv4' | 'ipv6') => [
+    `protocol kernel kernel_${family} {`,
+    `  ${family} { import none; export where source = RTS_BGP; };`,
+    '  merge paths on;',
+    '}',
+    '',
+  ];
   const lines = [
     `# vipcontrol lab fabric router (${ibgp ? 'iBGP route reflector' : 'eBGP'})`,
     header(spec.addr4, spec.logFile, spec.bfd),
     '',
     ...template('fabric4', spec.addr4, 'ipv4'),
     ...template('fabric6', spec.addr6, 'ipv6'),
+    ...(spec.multipath ? [...kernel('ipv4'), ...kernel('ipv6')] : []),
   ];
   for (const peer of spec.peers) {
     const [p4, p6] = routerProtocolNames(peer.name);

@@ -42,6 +42,8 @@ export interface LabOptions {
   mode?: LabMode;
   /** BFD on every fabric session; default true. */
   bfd?: boolean;
+  /** Uniform mode: the router puts every equal path into its kernel (ECMP, L4 hashing); default false. */
+  multipath?: boolean;
   /** 6 characters [a-z0-9], starting with a letter; default `uniqueId()`. */
   id?: string;
   /** ExaBGP hosts peering with the router (viphealth benchmark baseline); default 0. */
@@ -151,7 +153,12 @@ export class Lab {
         mode, bfd, asn: routerPlan.asn, addr4: routerPlan.addr4, addr6: routerPlan.addr6,
         logFile: join(routerDir, 'bird.log'),
         peers: [...nodePlans.map((p) => ({ ...p, bfd: true })), ...exabgpPlans.map((p) => ({ ...p, bfd: false }))],
+        ...(opts.multipath ? { multipath: true } : {}),
       });
+      if (opts.multipath) {
+        // L4 hashing: flows of one client spread over the paths, not only different clients.
+        await runChecked('sysctl', ['-q', '-w', 'net.ipv4.fib_multipath_hash_policy=1', 'net.ipv6.fib_multipath_hash_policy=1'], { netns: routerPlan.netns });
+      }
       const routerStarting = startHost(routerPlan, routerDir, routerConf, '');
       const nodesStarting = nodePlans.map(async (p) => {
         const dir = join(tmp.path, p.name);
