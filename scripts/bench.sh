@@ -8,7 +8,9 @@
 #   core    issue 2: vipcontrol vs bare BIRD — MED change latency at 1 / 1,000 / 10,000 VIPs, burst of
 #           1,000 set-med, vipctl wall time, RSS (packages/testlab/src/bench/apply-bench.ts; ~2 min)
 #   health  viphealth failover/recovery vs ExaBGP's healthcheck, footprint (packages/viphealth/src/bench)
-#   fleet   fleet round trip over Redis, fleet status at 1,000 nodes (packages/fleet/bench)
+#   fleet   fleet round trip over Redis, fleet status at 1,000 nodes (packages/fleet/bench); then the lab
+#           fleet at 2 / 8 / 16 nodes: cold start, RSS/PSS, drain, silent death with BFD, rolling restart,
+#           flow spread, guard decision time (packages/testlab/src/bench/fleet-scale-bench.ts; ~3 min)
 # ARGS go to the one benchmark named (e.g. `bench.sh core --quick --scales 1,1000 --no-docs`).
 # Exit status: 0 all targets met; otherwise the highest status of the benchmarks run (core: 1 = a
 # target missed, 2 = the benchmark itself failed).
@@ -63,6 +65,8 @@ case "$what" in health | all)
 esac
 case "$what" in fleet | all)
   run fleet packages/fleet/bench/fleet-bench.ts packages/fleet/dist/bench/fleet-bench.js \
-    packages/fleet packages/vipcontrol packages/vipctl ;;
+    packages/fleet packages/vipcontrol packages/vipctl
+  run fleet-scale packages/testlab/src/bench/fleet-scale-bench.ts packages/testlab/dist/src/bench/fleet-scale-bench.js \
+    packages/testlab packages/vipcontrol packages/vipctl ;;
 esac
 exit "$status"
