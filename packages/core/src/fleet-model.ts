@@ -324,6 +324,13 @@ export interface FleetMatrix {
   readonly vips: readonly FleetVipRow[];
 }
 
+const nodeNameCollator = new Intl.Collator('en', { numeric: true });
+
+/** Node names in natural order (n2 before n10): one collator, not one per comparison. */
+export function compareNodeNames(a: string, b: string): number {
+  return nodeNameCollator.compare(a, b);
+}
+
 /** One line explaining a VIP's MED or why it is withdrawn. */
 export function describeWhy(vip: Pick<FleetVip, 'announced' | 'terms' | 'withdrawReasons'>): string {
   if (!vip.announced) {
@@ -363,7 +370,7 @@ export function buildFleetMatrix(input: {
 }): FleetMatrix {
   const nodes: FleetNodeRow[] = [];
   const vips = new Map<string, { minAnnouncers: number; cells: Record<string, FleetCell> }>();
-  const names = [...new Set([...input.known.map((k) => k.node), ...input.records.keys()])].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  const names = [...new Set([...input.known.map((k) => k.node), ...input.records.keys()])].sort(compareNodeNames);
   const knownAt = new Map(input.known.map((k) => [k.node, k.heartbeatAt]));
   for (const node of names) {
     const parsed = input.records.get(node);

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import {
   VIPCONTROL_DEFAULTS, parseDuration, parseVipcontrolConfig, checkNodeName,
-  type AuditEntry, type CommandAck, type FleetCell, type FleetMatrix, type FleetNodeRow, type FleetOp, type RedisConfig,
+  compareNodeNames, type AuditEntry, type CommandAck, type FleetCell, type FleetMatrix, type FleetNodeRow, type FleetOp, type RedisConfig,
 } from '@vipcontrol/core';
 import { FleetStore, FleetTimeoutError, FleetUnavailableError, FleetConfigError, redactUrl } from '@vipcontrol/fleet';
 import { InvalidArgumentError } from 'commander';
@@ -240,7 +240,7 @@ export function formatMatrix(m: FleetMatrix, opts: { wide?: boolean } = {}): str
     const best = v.best.length ? `best ${v.best.length > 3 ? `${v.best.length} nodes` : names(v.best)} (med ${v.cells[v.best[0]!]!.med})` : 'NO FRESH ANNOUNCER';
     const min = v.minAnnouncers ? ` (minAnnouncers ${v.minAnnouncers}${v.belowMin ? ', BELOW' : ''})` : '';
     const head = `${v.prefix}: ${v.announcers} announcing${min}, ${best}`;
-    const sorted = Object.entries(v.cells).sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true }));
+    const sorted = Object.entries(v.cells).sort(([a], [b]) => compareNodeNames(a, b));
     if (opts.wide === true) {
       const cells = sorted.map(([node, c]) => [
         `  ${node}${v.best.includes(node) ? ' *' : ''}`, c.announced ? String(c.med) : 'withdrawn', c.stale ? `${c.why} (stale)` : c.why,
