@@ -35,3 +35,4 @@ export {
 export { percentile, summarize, type Summary } from './bench/stats.js';
 export { replaceDocSection, type DocSection } from './bench/doc-section.js';
 export { QUICK_MODE, longTier } from './test-tier.js';
+export { promSample } from './prom-sample.js';

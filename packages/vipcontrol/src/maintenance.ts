@@ -37,7 +37,6 @@ export interface MaintenanceWindowStatus {
   readonly next?: number;
   /** The operator asked to skip this window's next run. */
   readonly skipNext: boolean;
-  readonly error?: string;
 }
 
 export interface ActiveWindow {
@@ -75,7 +74,6 @@ interface Slot {
   readonly index: number;
   readonly cfg: MaintenanceWindowConfig;
   task?: ScheduledTask;
-  readonly error?: string;
   skipNext: boolean;
 }
 
@@ -116,11 +114,7 @@ export function startMaintenance(opts: {
   };
 
   const slots: Slot[] = opts.config.maintenance.map((cfg, index) => {
-    if (!cron.validate(cfg.cron)) {
-      const error = `maintenance[${index}].cron: node-cron rejects "${cfg.cron}"`;
-      log.error({ event: 'maintenanceInvalid', index, cron: cfg.cron }, `${error}; this window is not scheduled`);
-      return { index, cfg, error, skipNext: false };
-    }
+    // The config parser validated cfg.cron with node-cron itself (core), so schedule() accepts it.
     // One object for the cron callback and for skipNext(): a copy would miss the operator's skip flag.
     const slot: Slot = { index, cfg, skipNext: false };
     slot.task = cron.schedule(cfg.cron, (ctx) => void serial('start', () => begin(slot, ctx.date.getTime(), false)), {
@@ -224,7 +218,6 @@ export function startMaintenance(opts: {
           ...(s.cfg.timezone ? { timezone: s.cfg.timezone } : {}),
           ...(next !== undefined ? { next } : {}),
           skipNext: s.skipNext,
-          ...(s.error ? { error: s.error } : {}),
         };
       });
       const first = nextWindow(slots);
