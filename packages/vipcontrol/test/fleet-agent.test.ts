@@ -50,7 +50,11 @@ test('remote commands run through the Controller with the API validation; result
   const good = await s.sendCommand({ node: 'n1', op: 'set-med', prefix: P4, body: { med: 250, reason: 'shift' }, by: 'alice@ops' });
   const ack = await s.waitAck(good, 3000);
   assert.deepEqual([ack.outcome, ack.status, ack.vips], ['applied', 200, [{ prefix: P4, announced: true, med: 250 }]]);
-  assert.deepEqual(ctl.calls[0], { op: 'set-med', args: [P4, { med: 250, reason: 'shift' }], actor: { source: 'fleet', user: 'alice@ops' } });
+  // The actor carries the command, so the Controller persists it with the change (at most once per id).
+  assert.deepEqual(ctl.calls[0], {
+    op: 'set-med', args: [P4, { med: 250, reason: 'shift' }],
+    actor: { source: 'fleet', user: 'alice@ops', command: { field: `med:${P4}`, id: good.id, seq: good.seq } },
+  });
 
   // Same validation as PUT /v1/vips/{prefix}/med: unknown keys, out-of-range MEDs, unknown VIPs.
   for (const [prefixArg, body, status] of [[P4, { med: 250, evil: 1 }, 400], [P4, { med: -1 }, 400], ['203.0.113.1/32', { med: 1 }, 404]] as const) {

@@ -88,6 +88,7 @@ async function restoreAll(): Promise<void> {
       "return #redis.call('KEYS', 'vipcontrol:slots:*')", '0']);
     return r.stdout.trim() === '0' || undefined;
   }, { message: 'every slot given back' });
+  await guardsReady();
 }
 
 async function killServices(nodes: readonly LabHost[], gapMs = 0): Promise<void> {
@@ -128,7 +129,22 @@ before(async () => {
     }],
   })));
   await waitPaths({ v3: all(3, MED), v5: all(5, MED) }, 'initial announcements');
+  await guardsReady();
 });
+
+/**
+ * Until its first complete guard round a daemon has no guard, and while settling it grants no slot
+ * (docs/fleet.md, start-up and fail-static): wait for all, so a trial measures the steady state.
+ */
+function guardsReady(): Promise<unknown> {
+  return waitFor(async () => {
+    const st = await Promise.all(lab.nodes.map((n) => unixHttpRequest(vipcontrol.get(n.name)!.apiSocket, { path: '/v1/status' })));
+    return st.every((r) => {
+      const f = (r.json as { fleet?: { settled?: boolean; guard?: { computedAt?: number } } }).fleet;
+      return f?.settled === true && f.guard?.computedAt !== undefined;
+    }) || undefined;
+  }, { timeoutMs: 20_000, message: 'every daemon settled and completed a guard round' });
+}
 
 after(async () => {
   await Promise.allSettled([...services.values()].map((s) => s.stop()));
