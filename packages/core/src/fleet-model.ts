@@ -455,6 +455,17 @@ export function slotAction(vip: GuardVipView, state: SlotState, guarded: boolean
   return { kind: 'none' };
 }
 
+/**
+ * The guard a daemon starts with, before Redis answered: every VIP with minAnnouncers is guarded
+ * except those it held a withdraw slot for when it stopped (the state file's `withdrawSlots`). So a
+ * restart changes nothing on the wire: a withdrawn VIP stays withdrawn (its slot is asked for again at
+ * once), and a failing check cannot withdraw a VIP without a slot.
+ */
+export function initialGuard(vips: readonly { prefix: string; minAnnouncers: number }[], heldSlots: readonly string[] = []): Set<string> {
+  const held = new Set(heldSlots);
+  return new Set(vips.filter((v) => v.minAnnouncers > 0 && !held.has(v.prefix)).map((v) => v.prefix));
+}
+
 /** True when two guard sets hold the same prefixes (the agent only calls setGuarded on a change). */
 export function sameGuard(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
   return a.size === b.size && [...a].every((p) => b.has(p));

@@ -62,6 +62,7 @@ const stateSchema = z.strictObject({
       recent: z.array(commandId).max(FLEET_RECENT_MAX),
     })
     .optional(),
+  withdrawSlots: z.array(prefixKey).max(200_000).optional(),
   maintenance: z
     .strictObject({
       ended: z.strictObject({ index: z.number().int().min(0), startedAt: epochMsSchema }).optional(),

@@ -131,6 +131,8 @@ export interface RuntimeState {
   readonly fleet?: FleetCommandLog;
   /** Issue 10: operator decisions on maintenance windows that a restart must keep. */
   readonly maintenance?: MaintenanceMarks;
+  /** Issue 10: VIPs this node held a minAnnouncers withdraw slot for, so a restart starts with the same guard. */
+  readonly withdrawSlots?: readonly string[];
 }
 
 /** Which remote command a change came from: its desired-hash field, id and seq (docs/fleet.md). */

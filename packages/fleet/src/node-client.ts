@@ -183,8 +183,11 @@ export class FleetNodeClient {
     this.#kick('publish', 'event');
   }
 
-  /** Runs the guard's turn now (its inputs changed), not at the next heartbeat. */
-  refreshView(): void {
+  /**
+   * Runs the guard's turn in the fleet loop now, not at the next heartbeat: in the loop, so a slot
+   * given back is never re-added by a heartbeat's renewal computed just before (one step at a time).
+   */
+  guardSoon(): void {
     this.#kick('guard');
   }
 

@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { BirdClient } from '@vipcontrol/bird';
-import type { MaintenanceMarks, VipcontrolConfig } from '@vipcontrol/core';
+import { initialGuard, type MaintenanceMarks, type VipcontrolConfig } from '@vipcontrol/core';
 import { ApiServer } from './api-server.js';
 import { BirdApplier } from './bird-applier.js';
 import { loadConfig } from './config-loader.js';
@@ -123,6 +123,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   });
 
   health.start();
+  // Fleet mode: the minAnnouncers guard as the state file left it, before the first apply (issue 10).
+  if (config.redis) reconciler.setGuarded(initialGuard(config.vips, state.current.withdrawSlots));
   reconciler.start();
   // connect() retries forever (the client's reconnect strategy): the daemon waits for BIRD, never exits.
   const started = bird.connect().then(() => controller.start());
@@ -172,7 +174,14 @@ async function startExtras(
     try {
       // Imported only in fleet mode: ioredis and the fleet client are most of the daemon's footprint.
       const { startFleetAgent } = await import('./fleet-agent.js');
-      extras.fleet = await startFleetAgent({ config, controller, logger, commandLog: () => state.current.fleet });
+      extras.fleet = await startFleetAgent({
+        config, controller, logger,
+        commandLog: () => state.current.fleet,
+        slotStore: {
+          load: () => state.current.withdrawSlots,
+          save: async (slots) => void (await state.update((draft) => { draft.withdrawSlots = [...slots].sort(); })),
+        },
+      });
       const fleet = extras.fleet;
       controller.setExtraStatus('fleet', () => fleet.status());
     } catch (error) {

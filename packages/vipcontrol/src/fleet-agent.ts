@@ -9,12 +9,13 @@
  *
  * Fail-static (docs/fleet.md): nothing here changes an announcement because Redis failed. While Redis
  * is unreachable (or the fleet is re-registering after a reconnect or a flush), held slots stay held
- * and no new slot is granted, so a new withdraw becomes the penalty; a node that starts without Redis
- * starts with no guard, as a single node would, until Redis answered one full guard round.
+ * and no new slot is granted, so a new withdraw becomes the penalty. The slots held are kept in the
+ * state file, so a restart starts with the same guard (core `initialGuard`) and changes nothing on the
+ * wire; a slot held before the restart is asked for again at once.
  */
 import { randomUUID } from 'node:crypto';
 import {
-  canonicalPrefix, parseDrainBody, parseReasonBody, parseSetMedBody, sameGuard, slotAction, wantsWithdraw, FLEET_SCHEMA_VERSION,
+  canonicalPrefix, initialGuard, parseDrainBody, parseReasonBody, parseSetMedBody, sameGuard, slotAction, wantsWithdraw, FLEET_SCHEMA_VERSION,
   nodeRecordSchema,
   desiredField,
   type Actor, type AuditEntry, type CommandAck, type DesiredEntry, type FleetCommandLog, type NodeRecord, type SlotState, type VipcontrolConfig,
@@ -90,6 +91,8 @@ export async function startFleetAgent(opts: {
   logger: Logger;
   /** The remote commands the state file records as processed (issue 10: at most once across restarts). */
   commandLog?: () => FleetCommandLog | undefined;
+  /** Where the withdraw slots held are kept across restarts (the daemon: the state file). */
+  slotStore?: { load(): readonly string[] | undefined; save(slots: readonly string[]): Promise<void> };
 }): Promise<FleetAgent> {
   const { config, controller } = opts;
   const redis = config.redis;
@@ -98,9 +101,19 @@ export async function startFleetAgent(opts: {
   const instance = randomUUID();
   const startedAt = Date.now();
   let vips = vipSettings(config);
-  /** Prefixes guarded now; empty until the first complete round with Redis (see the header). */
-  let guarded: ReadonlySet<string> = new Set();
+  /** Slots held when the daemon last stopped: not guarded until Redis says otherwise (see the header). */
+  const heldBefore = new Set(opts.slotStore?.load() ?? []);
+  /** Prefixes guarded now. */
+  let guarded: ReadonlySet<string> = initialGuard(vips.guardedVips, [...heldBefore]);
   const slots = new Map<string, SlotState>();
+  let savedSlots = [...heldBefore].sort().join(' ');
+  /** Persists the slots held (before the guard lets a withdraw through, after a release). */
+  const saveSlots = async () => {
+    const held = [...slots].filter(([, st]) => st === 'holding').map(([p]) => p).sort();
+    if (held.join(' ') === savedSlots) return;
+    await opts.slotStore?.save(held);
+    savedSlots = held.join(' ');
+  };
   const detail = new Map<string, { announcers?: readonly string[]; refused?: string; refusedKind?: 'count' | 'fail-static' }>();
   let guardComputedAt: number | undefined;
   let guardError: string | undefined;
@@ -164,6 +177,17 @@ export async function startFleetAgent(opts: {
     },
   });
 
+  /**
+   * A guard round now, from the daemon's own events. Connected: in the client's loop (serialised with
+   * the heartbeat's slot renewal). Not connected: right here, so a withdraw refused fail-static is
+   * audited and shown at once (the loop runs only while connected; no Redis write can race then).
+   */
+  const guardSoon = () => {
+    if (vips.guardedVips.length === 0) return;
+    if (client.status().connected) return client.guardSoon();
+    syncGuard().catch((err: Error) => log.error({ event: 'guardRoundFailed', err: err.message }, 'minAnnouncers guard round failed; retried next heartbeat'));
+  };
+
   let guardRound: Promise<void> | undefined;
   let guardAgain = false;
 
@@ -221,8 +245,16 @@ export async function startFleetAgent(opts: {
       }
     }
     if (complete) guardComputedAt = Date.now();
-    // Until Redis answered one full round since start-up the guard is off, as for a single node.
-    const next = guardComputedAt === undefined ? new Set<string>() : new Set(vips.guardedVips.map((v) => v.prefix).filter((p) => slots.get(p) !== 'holding'));
+    // A slot held before a restart keeps the VIP unguarded until Redis answered for it ('unknown').
+    const next = new Set(vips.guardedVips.map((v) => v.prefix).filter((p) => slots.get(p) !== 'holding' && !(heldBefore.has(p) && slots.get(p) === undefined)));
+    try {
+      await saveSlots();
+    } catch (err) {
+      // Not on disk: do not let a withdraw through on a slot a restart would not know of; retried next round.
+      guardError = `cannot persist withdraw slots: ${(err as Error).message}`;
+      log.error({ event: 'guardPersistFailed', err: guardError }, 'could not persist the withdraw slots; keeping the previous guard');
+      return;
+    }
     if (sameGuard(next, guarded)) return;
     try {
       await controller.setGuarded(next);
@@ -264,13 +296,16 @@ export async function startFleetAgent(opts: {
     client.publishSoon();
   }
 
+  // The Controller may not have the start-up guard yet (the daemon sets it before its first apply).
+  if (!sameGuard(new Set(controller.status().guarded), guarded)) await controller.setGuarded(guarded);
+  guardSoon();
   controller.on('reloaded', (next: VipcontrolConfig) => void reconfigure(next));
   controller.on('applied', () => {
     client.publishSoon();
-    client.refreshView();
+    guardSoon();
   });
   controller.on('changed', (c: ChangeRecord) => {
-    if (c.op !== 'guard') client.refreshView();
+    if (c.op !== 'guard') guardSoon();
     if (NOT_AUDITED.has(c.op)) return;
     const fromFleet = current !== undefined && c.actor.source === 'fleet';
     audit({

@@ -32,6 +32,7 @@ export interface RuntimeDraft {
   drain?: RuntimeState['drain'];
   fleet?: RuntimeState['fleet'];
   maintenance?: RuntimeState['maintenance'];
+  withdrawSlots?: RuntimeState['withdrawSlots'];
 }
 
 /**
@@ -191,5 +192,6 @@ function toDraft(state: RuntimeState): RuntimeDraft {
     ...(state.drain !== undefined ? { drain: state.drain } : {}),
     ...(state.fleet !== undefined ? { fleet: state.fleet } : {}),
     ...(state.maintenance !== undefined ? { maintenance: state.maintenance } : {}),
+    ...(state.withdrawSlots !== undefined ? { withdrawSlots: state.withdrawSlots } : {}),
   };
 }

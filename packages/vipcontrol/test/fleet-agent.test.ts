@@ -27,10 +27,16 @@ function fleetConfig(node: string, keyPrefix: string, minAnnouncers = 0): Vipcon
   return testConfig(node, `redis: { url: "${redis.url}", keyPrefix: "${keyPrefix}", heartbeat: 200ms, ttl: 1s }\nguardPenalty: 5000\n`, minAnnouncers);
 }
 
-async function agent(config: VipcontrolConfig): Promise<{ ctl: FakeController; agent: FleetAgent; log: ReturnType<typeof capturingLogger> }> {
+/** Withdraw slots as the state file keeps them: survives an agent restart when passed again. */
+function slotStore() {
+  let kept: readonly string[] | undefined;
+  return { load: () => kept, save: async (slots: readonly string[]) => void (kept = [...slots]) };
+}
+
+async function agent(config: VipcontrolConfig, slots = slotStore()): Promise<{ ctl: FakeController; agent: FleetAgent; log: ReturnType<typeof capturingLogger> }> {
   const ctl = new FakeController(config);
   const log = capturingLogger();
-  const a = await startFleetAgent({ config, controller: ctl, logger: log.logger });
+  const a = await startFleetAgent({ config, controller: ctl, logger: log.logger, slotStore: slots });
   cleanups.push(() => a.stop());
   return { ctl, agent: a, log };
 }
@@ -133,16 +139,19 @@ test('minAnnouncers guard: withdraw slots from Redis, audited, fail-static while
 test('a node restarted while holding a slot keeps it; a forced withdraw takes one regardless', async () => {
   const prefix = `fe${Date.now()}:`;
   const n1 = await agent(fleetConfig('n1', prefix, 1));
-  const n2 = await agent(fleetConfig('n2', prefix, 1));
+  const n2slots = slotStore();
+  const n2 = await agent(fleetConfig('n2', prefix, 1), n2slots);
   const s = await store(prefix);
   await waitFor(async () => (await s.redis.zcard(s.keys.members(P4))) === 2, { message: 'both members' });
   n2.ctl.setHealth(DOWN());
   await waitFor(() => vipOf(n2).announced === false, { message: 'n2 withdrawn' });
+  assert.deepEqual(n2slots.load(), [P4], 'the slot is in the state file');
   await n2.agent.stop();
-  // A new daemon process on n2, still failing: it finds its own slot and stays withdrawn (no re-announce).
+  // A new daemon process on n2, still failing: it starts unguarded for P4 (state file), finds its own
+  // slot in Redis and stays withdrawn — never re-announced with the penalty in between.
   const n2b = new FakeController(fleetConfig('n2', prefix, 1));
   n2b.setHealth(DOWN());
-  const a2 = await startFleetAgent({ config: fleetConfig('n2', prefix, 1), controller: n2b, logger: capturingLogger().logger });
+  const a2 = await startFleetAgent({ config: fleetConfig('n2', prefix, 1), controller: n2b, logger: capturingLogger().logger, slotStore: n2slots });
   cleanups.push(() => a2.stop());
   await waitFor(() => a2.status().guard.computedAt !== undefined, { message: 'n2 first round' });
   assert.equal(a2.status().guard.detail[P4]?.slot, 'holding');
@@ -179,4 +188,19 @@ test('a config reload: the agent follows minAnnouncers without a restart', async
   assert.deepEqual(n1.ctl.calls.filter((c) => c.op === 'setGuarded').map((c) => c.args[0]), [[P4], []]);
   assert.equal(n1.agent.status().guard.held, false);
   assert.equal(n1.log.events('error').length, 0);
+});
+
+test('a restart without a slot starts guarded: a failing check cannot withdraw before Redis answered', async () => {
+  const prefix = `fg${Date.now()}:`;
+  // Redis is not reachable at all: the guard is the start-up one (state file: no slot) and stays.
+  const cfg = testConfig('n1', 'redis: { url: "redis://127.0.0.1:1/0", heartbeat: 200ms, ttl: 1s }\nguardPenalty: 5000\n', 1);
+  const ctl = new FakeController(cfg);
+  ctl.setHealth(DOWN());
+  const a = await startFleetAgent({ config: cfg, controller: ctl, logger: capturingLogger().logger, slotStore: slotStore() });
+  cleanups.push(() => a.stop());
+  assert.deepEqual([vipOf({ ctl }).announced, vipOf({ ctl }).med], [true, 100 + 5000]);
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(vipOf({ ctl }).announced, true);
+  assert.match(a.status().guard.detail[P4]?.refused ?? '', /fail-static/);
+  void prefix;
 });

@@ -87,7 +87,15 @@ async function restoreAll(): Promise<void> {
     const r = await lab.router.exec('redis-cli', ['-h', redis.host, '-p', String(redis.port), 'EVAL',
       "return #redis.call('KEYS', 'vipcontrol:slots:*')", '0']);
     return r.stdout.trim() === '0' || undefined;
-  }, { message: 'every slot given back' });
+  }, { message: 'every slot given back' }).catch(async (err: Error) => {
+    // Say who holds what, and why, for the post-mortem.
+    const st = await Promise.all(lab.nodes.map(async (n) => [n.name, (await unixHttpRequest(vipcontrol.get(n.name)!.apiSocket, { path: '/v1/status' })).json] as const));
+    const view = st.map(([n, j]) => {
+      const s2 = j as { fleet: { guard: unknown }; vips: { prefix: string; announced: boolean; inSync: boolean; med: number }[] };
+      return `${n}: guard ${JSON.stringify(s2.fleet.guard)} vips ${JSON.stringify(s2.vips.map((v) => [v.prefix, v.announced, v.inSync, v.med]))}`;
+    });
+    throw new Error(`${err.message}\n${view.join('\n')}`);
+  });
   await guardsReady();
 }
 
