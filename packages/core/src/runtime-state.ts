@@ -7,8 +7,9 @@ import { z } from 'zod';
 import { flattenZodIssues, formatPath, friendlyZodMessage } from './config-error.js';
 import { deepFreeze } from './deep-freeze.js';
 import { isCanonicalPrefix } from './prefix.js';
-import { epochMsSchema, reasonSchema, u32Schema } from './schemas.js';
+import { epochMsSchema, freeTextSchema, reasonSchema, u32Schema } from './schemas.js';
 import type { FleetCommandMark, MedOverride, RuntimeState } from './types.js';
+import { MAX_ACTOR_LENGTH } from './vocabulary.js';
 
 /** How many recent remote command ids the state file keeps (replays of older snapshots are refused by id). */
 export const FLEET_RECENT_MAX = 100;
@@ -24,7 +25,7 @@ export class RuntimeStateError extends Error {
   }
 }
 
-const actorSchema = reasonSchema;
+const actorSchema = freeTextSchema(MAX_ACTOR_LENGTH);
 
 // Keys must already be canonical: the daemon only ever writes canonical prefixes, so anything else
 // means the file was edited or corrupted.

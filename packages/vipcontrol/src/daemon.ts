@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { BirdClient } from '@vipcontrol/bird';
 import { initialGuard, type MaintenanceMarks, type VipcontrolConfig } from '@vipcontrol/core';
+import { apiRoutes, type ApiRoutes } from './api-routes.js';
 import { ApiServer } from './api-server.js';
 import { BirdApplier } from './bird-applier.js';
 import { loadConfig } from './config-loader.js';
@@ -29,12 +30,17 @@ export interface DaemonOptions {
   loopback?: LoopbackManager;
   /** Periodic re-verify interval (default 30 s). */
   verifyIntervalMs?: number;
+  /** Longest an apply waits for a burst still arriving on the API socket (default 200 ms). */
+  burstHoldMs?: number;
 }
 
 /** A running daemon. */
 export interface Daemon {
   readonly controller: VipController;
   readonly bird: BirdClient;
+  readonly api: ApiServer;
+  /** The API's route table (components add theirs while they run). */
+  readonly routes: ApiRoutes;
   /** Resolves after the first apply following start-up (or rejects with its error). */
   readonly started: Promise<unknown>;
   stop(): Promise<void>;
@@ -83,6 +89,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     loopback,
     logger: outage.quiet(log.child({ component: 'reconciler' })),
     verifyIntervalMs: opts.verifyIntervalMs,
+    burstHoldMs: opts.burstHoldMs,
   });
   const controller = new VipController({
     configFile: opts.configFile,
@@ -95,7 +102,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     version: VERSION,
   });
 
+  const routes = apiRoutes();
   const api = new ApiServer({
+    routes,
     socketPath: config.api.socket,
     mode: config.api.socketMode,
     group: config.api.socketGroup,
@@ -130,14 +139,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const started = bird.connect().then(() => controller.start());
   started.catch((error: unknown) => log.error({ event: 'startupApplyFailed', err: error }, 'first apply failed; retrying'));
 
-  const extras = await startExtras(config, controller, state, log);
+  const extras = await startExtras(config, controller, state, routes, log);
   // Reloads that change the windows restart the scheduler, one after the other (starting one may import).
   let rescheduling = Promise.resolve();
   controller.on('reloaded', (next: VipcontrolConfig, previous: VipcontrolConfig) => {
     if (JSON.stringify(next.maintenance) === JSON.stringify(previous.maintenance)) return;
     rescheduling = rescheduling.then(async () => {
       extras.maintenance?.stop();
-      extras.maintenance = await startMaintenanceSafely(next, controller, state, log);
+      extras.maintenance = await startMaintenanceSafely(next, controller, state, routes, log);
     });
   });
 
@@ -159,13 +168,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     })();
     return stopping;
   };
-  return { controller, bird, started, stop };
+  return { controller, bird, api, routes, started, stop };
 }
 
 async function startExtras(
   config: VipcontrolConfig,
   controller: VipController,
   state: StateStore,
+  routes: ApiRoutes,
   log: Logger,
 ): Promise<{ fleet?: FleetAgent; maintenance?: Maintenance }> {
   const extras: { fleet?: FleetAgent; maintenance?: Maintenance } = {};
@@ -190,11 +200,17 @@ async function startExtras(
       controller.setExtraStatus('fleet', () => ({ error: (error as Error).message }));
     }
   }
-  extras.maintenance = await startMaintenanceSafely(config, controller, state, log);
+  extras.maintenance = await startMaintenanceSafely(config, controller, state, routes, log);
   return extras;
 }
 
-async function startMaintenanceSafely(config: VipcontrolConfig, controller: VipController, state: StateStore, log: Logger): Promise<Maintenance | undefined> {
+async function startMaintenanceSafely(
+  config: VipcontrolConfig,
+  controller: VipController,
+  state: StateStore,
+  routes: ApiRoutes,
+  log: Logger,
+): Promise<Maintenance | undefined> {
   if (config.maintenance.length === 0) {
     controller.setExtraStatus('maintenance', undefined);
     return undefined;
@@ -207,7 +223,7 @@ async function startMaintenanceSafely(config: VipcontrolConfig, controller: VipC
       load: () => state.current.maintenance,
       save: async (next: MaintenanceMarks) => void (await state.update((draft) => { draft.maintenance = next; })),
     };
-    const m = startMaintenance({ config, controller, logger, marks });
+    const m = startMaintenance({ config, controller, logger, routes, marks });
     controller.setExtraStatus('maintenance', () => m.status());
     return m;
   } catch (error) {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { waitFor } from '@vipcontrol/testlab';
 import cron from 'node-cron';
 import { dstShift, lastStartWithin, maintenanceSummary, startMaintenance, type Maintenance } from '../src/maintenance.js';
+import { ApiRoutes } from '../src/api-routes.js';
 import type { MaintenanceMarks } from '@vipcontrol/core';
 import { createLogger } from '../src/logger.js';
 import { OperationError } from '../src/errors.js';
@@ -21,7 +22,7 @@ function markStore() {
 
 function start(windows: string, now?: () => number, marks?: ReturnType<typeof markStore>) {
   const ctl = new FakeController(testConfig('n1', `maintenance:\n${windows}`));
-  const m = startMaintenance({ config: ctl.config, controller: ctl, logger: quiet, ...(now ? { now } : {}), ...(marks ? { marks } : {}) });
+  const m = startMaintenance({ config: ctl.config, controller: ctl, logger: quiet, routes: new ApiRoutes(), ...(now ? { now } : {}), ...(marks ? { marks } : {}) });
   running.push(m);
   return { ctl, m };
 }
