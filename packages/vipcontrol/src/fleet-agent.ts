@@ -231,8 +231,26 @@ export async function startFleetAgent(opts: {
             refuse(prefix, 'count', d.announcers, `only ${d.announcers.length} announcer(s) elsewhere [${d.announcers.join(', ')}], minAnnouncers ${minAnnouncers}`);
           }
         } else if (action.kind === 'release') {
-          await client.releaseWithdrawSlot(prefix);
+          // Guarded again first — in the state file and in the Controller — and only then counted as an
+          // announcer by Redis: a check failing in between must not withdraw without a slot. A release
+          // Redis does not take leaves a slot to expire (the safe direction: others count one fewer).
           slots.set(prefix, 'none');
+          await saveSlots();
+          // Decided on a status read before the awaits: if the VIP wants to withdraw again by now, keep
+          // the slot (it never left Redis). Checked right before setGuarded takes effect (its first,
+          // synchronous part), so no withdraw can slip in between.
+          const now = controller.status().vips.find((v) => v.prefix === prefix);
+          if (now === undefined || wantsWithdraw(now)) {
+            slots.set(prefix, 'holding');
+            continue;
+          }
+          if (!guarded.has(prefix)) {
+            const withIt = new Set([...guarded, prefix]);
+            const applying = controller.setGuarded(withIt);
+            guarded = withIt;
+            await applying;
+          }
+          await client.releaseWithdrawSlot(prefix);
           detail.delete(prefix);
           if (state === 'holding') audit({ actor: { source: 'system' }, action: 'withdraw-slot-released', prefix, ok: true, detail: 'announced again; slot given back' });
         } else if (!wantsWithdraw(vip) && detail.get(prefix)?.refused !== undefined) {
@@ -241,7 +259,7 @@ export async function startFleetAgent(opts: {
       } catch (err) {
         complete = false;
         if (action.kind === 'acquire') refuse(prefix, 'fail-static', undefined, `Redis unreachable or settling (${(err as Error).message}): withdraw refused, fail-static`);
-        // A release that failed keeps the slot (safe: others count this node as gone); retried next round.
+        // A release Redis did not take: the lease expires (safe: others count this node as gone meanwhile).
       }
     }
     if (complete) guardComputedAt = Date.now();
