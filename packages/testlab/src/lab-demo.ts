@@ -6,7 +6,7 @@
  * best path moves to n2, then back once the service has passed `rise` checks); a drain; and the proof
  * that no BGP session was reset along the way.
  *
- *   node packages/testlab/dist/src/lab-demo.js [--ebgp] [--no-bfd] [--keep]
+ *   node packages/testlab/dist/src/lab-demo.js [--ebgp] [--no-bfd] [--keep] [--bird VERSION]
  *   node packages/testlab/dist/src/lab-demo.js --nodes N [--ebgp] [--no-bfd] [--keep]
  *   node packages/testlab/dist/src/lab-demo.js --down     (tear down a kept lab, remove leftovers)
  *
@@ -15,13 +15,15 @@
  * demo shows `vipctl fleet status`, the spread of 4,096 synthetic flows over the nodes, and what a drain
  * of one node does to it.
  *
- * With --keep the lab stays up until SIGTERM/SIGINT (`bash scripts/lab.sh down` sends it).
+ * --bird runs every BIRD of the lab as VERSION (2.0.12, 2.19.2 or 3.3.2; default $VIPCONTROL_BIRD, else
+ * the system's), built on first use. With --keep the lab stays up until SIGTERM/SIGINT (`bash scripts/lab.sh down` sends it).
  */
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { RouteInfo } from '@vipcontrol/bird';
 import { execa } from 'execa';
+import { birdBinaries, selectedBirdVersion, TESTED_BIRD_VERSIONS } from './bird-version.js';
 import { cleanupStale } from './cleanup-stale.js';
 import { FLEET_DRAIN_PENALTY, FLEET_MED, FLEET_VIPS, startFleetLab, viaNode } from './fleet-lab.js';
 import { flowSpread, type FlowSpread } from './lab-flows.js';
@@ -46,25 +48,32 @@ const CHECK = {
 const MEDS = { n1: 100, n2: 200 } as const;
 
 async function main(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
+  const { values: opts } = parseArgs({
     args: argv,
-    options: { ebgp: { type: 'boolean' }, 'no-bfd': { type: 'boolean' }, keep: { type: 'boolean' }, down: { type: 'boolean' }, nodes: { type: 'string' } },
-    strict: true,
+    options: {
+      ebgp: { type: 'boolean', default: false },
+      'no-bfd': { type: 'boolean', default: false },
+      keep: { type: 'boolean', default: false },
+      down: { type: 'boolean', default: false },
+      bird: { type: 'string', default: selectedBirdVersion() },
+      nodes: { type: 'string' },
+    },
   });
-  if (values.down) return downLab(say);
-  const keep = values.keep === true;
-  const nodes = values.nodes === undefined ? undefined : Number(values.nodes);
-  if (nodes !== undefined && !(Number.isInteger(nodes) && nodes >= 1 && nodes <= 16)) throw new Error(`--nodes must be 1…16, got "${values.nodes}"`);
+  if (opts.down) return downLab(say);
+  const keep = opts.keep;
+  const nodes = opts.nodes === undefined ? undefined : Number(opts.nodes);
+  if (nodes !== undefined && !(Number.isInteger(nodes) && nodes >= 1 && nodes <= 16)) throw new Error(`--nodes must be 1…16, got "${opts.nodes}"`);
   if (keep) await refuseSecondKeptLab();
 
   const removed = await cleanupStale();
   if (removed.namespaces.length > 0) say(`removed leftovers of earlier labs: ${removed.namespaces.join(' ')}`);
-  const mode = values.ebgp ? 'ebgp' : 'ibgp';
-  const bfd = values['no-bfd'] !== true;
-  if (nodes !== undefined) return fleetDemo(nodes, mode, bfd, keep);
+  const mode = opts.ebgp ? 'ebgp' : 'ibgp';
+  if (nodes !== undefined) return fleetDemo(nodes, mode, !opts['no-bfd'], keep);
+  if (!(TESTED_BIRD_VERSIONS as readonly string[]).includes(opts.bird)) say(`note: BIRD ${opts.bird} is not one of the tested versions (${TESTED_BIRD_VERSIONS.join(', ')})`);
+  await birdBinaries(opts.bird); // a first run builds it: say so before the wait, not after
   const t0 = performance.now();
-  const lab = await Lab.create({ nodes: 2, mode, bfd });
-  say(`lab ${lab.id}: router + 2 nodes (${mode === 'ibgp' ? 'iBGP, router is route reflector' : 'eBGP'}, BFD ${lab.bfd ? 'on' : 'off'}), `
+  const lab = await Lab.create({ nodes: 2, mode, bfd: !opts['no-bfd'], birdVersion: opts.bird });
+  say(`lab ${lab.id}: BIRD ${lab.birdVersion}, router + 2 nodes (${mode === 'ibgp' ? 'iBGP, router is route reflector' : 'eBGP'}, BFD ${lab.bfd ? 'on' : 'off'}), `
     + `all sessions Established in ${ms(t0)} ms`);
   const services = new Map<string, TcpService>();
   try {

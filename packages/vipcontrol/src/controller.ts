@@ -11,11 +11,12 @@ import {
   withFleetCommand,
   MAX_ACTOR_LENGTH,
   MAX_REASON_LENGTH,
+  checkRuntimeEntries,
   freeTextProblem,
   medProblem,
   parsePrefix,
   type Actor,
-  type HealthReport,
+  type HealthReportReply,
   type RuntimeState,
   type VipcontrolConfig,
 } from '@vipcontrol/core';
@@ -52,7 +53,8 @@ export interface Controller {
   ): Promise<OperationResult>;
   undrain(actor: Actor): Promise<OperationResult>;
   reload(actor: Actor): Promise<OperationResult>;
-  reportHealth(report: HealthReport): Promise<void>;
+  /** `POST /v1/health/report`: the body as received (HealthRegistry.receive parses it). */
+  reportHealth(body: unknown): Promise<HealthReportReply>;
   setGuarded(prefixes: ReadonlySet<string>): Promise<void>;
   on(event: 'applied', fn: (o: ApplyOutcome) => void): this;
   on(event: 'changed', fn: (c: ChangeRecord) => void): this;
@@ -67,7 +69,7 @@ export interface ControllerOptions {
   reconciler: Reconciler;
   /** Reads and validates the config file (reload). */
   loadConfig: (file: string) => Promise<VipcontrolConfig>;
-  bird: { readonly connected: boolean };
+  bird: { readonly connected: boolean; readonly version: string | undefined };
   logger: Logger;
   version: string;
   now?: () => number;
@@ -144,6 +146,7 @@ export class VipController extends EventEmitter implements Controller {
       state: this.#o.state.status(),
       bird: {
         connected: this.#o.bird.connected,
+        ...(this.#o.bird.version !== undefined ? { version: this.#o.bird.version } : {}),
         socket: r.bird.socket,
         includeFile: r.bird.includeFile,
         applies: r.applies,
@@ -182,6 +185,7 @@ export class VipController extends EventEmitter implements Controller {
       ...(reason !== undefined ? { reason } : {}),
       ...(actor.user !== undefined ? { setBy: actor.user } : {}),
     };
+    admit({ overrides: { [prefix]: override } });
     return this.#mutate(
       this.#record('set-med', actor, { prefix, reason, detail: { med: req.med, ttlMs: req.ttlMs } }),
       (d) => {
@@ -206,6 +210,7 @@ export class VipController extends EventEmitter implements Controller {
       ...(actor.user !== undefined ? { by: actor.user } : {}),
       ...(req.force === true ? { force: true } : {}),
     };
+    admit({ withdrawn: { [prefix]: entry } });
     return this.#mutate(
       this.#record('withdraw', actor, { prefix, reason, detail: { force: req.force === true } }),
       (d) => {
@@ -238,6 +243,7 @@ export class VipController extends EventEmitter implements Controller {
       ...(req.force === true ? { force: true } : {}),
       ...(req.untilMs !== undefined ? { until: req.untilMs } : {}),
     };
+    admit({ drain });
     return this.#mutate(
       this.#record('drain', actor, { reason, detail: { withdraw: req.withdraw, source: drain.source, until: req.untilMs } }),
       (d) => {
@@ -285,17 +291,14 @@ export class VipController extends EventEmitter implements Controller {
     return this.#mutate(record, (s) => pruneState(s, kept), 'all', 'rescan');
   }
 
-  async reportHealth(report: HealthReport): Promise<void> {
+  async reportHealth(body: unknown): Promise<HealthReportReply> {
     const seq = this.#healthSeq;
-    try {
-      this.#o.health.ingest(report);
-    } catch (cause) {
-      throw new OperationError(400, `invalid health report: ${(cause as Error).message}`, { cause });
-    }
+    const { reply } = this.#o.health.receive(body);
     // The registry normally emits 'change' synchronously; check anyway so no report is lost.
     this.#onHealthChange();
-    if (this.#healthSeq === seq || !this.#healthApply) return;
+    if (this.#healthSeq === seq || !this.#healthApply) return reply;
     await this.#settle(this.#healthApply);
+    return reply;
   }
 
   async setGuarded(prefixes: ReadonlySet<string>): Promise<void> {
@@ -447,6 +450,19 @@ export class VipController extends EventEmitter implements Controller {
     const apply = this.#o.reconciler.request(record);
     apply.catch(() => undefined); // outcome logged by the reconciler; reportHealth awaits it too
     this.#healthApply = apply;
+  }
+}
+
+/**
+ * A change is accepted only if the state file's own checks accept it (`checkRuntimeEntries`): a
+ * value the loader would refuse at the next start (an actor with U+2028, an expiry past the date
+ * limit) would get the whole file moved aside, and with it every operator withdraw and drain.
+ */
+function admit(part: Parameters<typeof checkRuntimeEntries>[0]): void {
+  try {
+    checkRuntimeEntries(part);
+  } catch (cause) {
+    throw new OperationError(400, `refused, the state file would not accept it (${(cause as Error).message}); nothing changed`, { cause });
   }
 }
 

@@ -4,7 +4,7 @@
  * deploy (restart) must be invisible to the fabric, so shutdown never withdraws or reconfigures.
  */
 import type { Logger } from 'pino';
-import { BirdClient } from '@vipcontrol/bird';
+import { BirdClient, versionOfBanner } from '@vipcontrol/bird';
 import { initialGuard, type MaintenanceMarks, type VipcontrolConfig } from '@vipcontrol/core';
 import { apiRoutes, type ApiRoutes } from './api-routes.js';
 import { ApiServer } from './api-server.js';
@@ -59,7 +59,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const birdLog = log.child({ component: 'bird' });
   const outage = new BirdOutage({ logger: birdLog });
   bird.on('connect', (banner: string) => {
-    birdLog.info({ event: 'birdConnected', banner, socket: config.bird.socket }, 'connected to BIRD');
+    const birdVersion = versionOfBanner(banner);
+    birdLog.info({ event: 'birdConnected', banner, birdVersion, socket: config.bird.socket }, `connected to BIRD ${birdVersion ?? '(unknown version)'}`);
     outage.up();
   });
   bird.on('disconnect', (cause: Error) => outage.down(cause));

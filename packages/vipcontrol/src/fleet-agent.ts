@@ -15,7 +15,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
-  MAX_ACTOR_LENGTH, MAX_REASON_LENGTH, canonicalPrefix, initialGuard, toFreeText, parseDrainBody, parseReasonBody, parseSetMedBody, sameGuard, slotAction, wantsWithdraw, FLEET_SCHEMA_VERSION,
+  MAX_ACTOR_LENGTH, MAX_REASON_LENGTH, canonicalPrefix, initialGuard, toFreeText, FLEET_MAX_CLOCK_SKEW_MS, parseDrainBody, parseReasonBody, parseSetMedBody, sameGuard, slotAction, wantsWithdraw, FLEET_SCHEMA_VERSION,
   nodeRecordSchema,
   desiredField,
   type Actor, type AuditEntry, type CommandAck, type DesiredEntry, type FleetCommandLog, type NodeRecord, type SlotState, type VipcontrolConfig,
@@ -372,6 +372,9 @@ export async function startFleetAgent(opts: {
 export async function execute(controller: Controller, entry: DesiredEntry, now: number): Promise<AckBody> {
   // The command mark rides with the change into the state file (Controller #mutate): at most once per id.
   const actor: Actor = { source: 'fleet', user: entry.by, command: { field: desiredField(entry.op, entry.prefix), id: entry.id, seq: entry.seq } };
+  if (entry.at > now + FLEET_MAX_CLOCK_SKEW_MS) {
+    return { outcome: 'rejected', ok: false, status: 400, error: `at lies ${entry.at - now} ms in the future, more than the ${FLEET_MAX_CLOCK_SKEW_MS} ms clock skew allowed; nothing changed`, vips: [] };
+  }
   let res: OperationResult;
   try {
     switch (entry.op) {
