@@ -10,7 +10,9 @@
 #           (packages/testlab/src/bench/apply-bench.ts; ~2 min per BIRD)
 #   health  viphealth failover/recovery vs ExaBGP's healthcheck, footprint, then health-scale (packages/viphealth/src/bench)
 #   health-scale  viphealth at 1 and 10,000 VIPs x 5 checks: report size and latency, decision → router, CPU, RSS (~3 min)
-#   fleet   fleet round trip over Redis, fleet status at 1,000 nodes (packages/fleet/bench)
+#   fleet   fleet round trip over Redis, fleet status at 1,000 nodes (packages/fleet/bench); then the lab
+#           fleet at 2 / 8 / 16 nodes: cold start, RSS/PSS, drain, silent death with BFD, rolling restart,
+#           flow spread, guard decision time (packages/testlab/src/bench/fleet-scale-bench.ts; ~3 min)
 #   trust   issue 12: health withdraws / status with junk in Redis, BIRD reply decoder heap (packages/fleet/bench/trust-bench.ts)
 # ARGS go to the one benchmark named (e.g. `bench.sh core --quick --scales 1,1000 --no-docs`).
 # Exit status: 0 all targets met; otherwise the highest status of the benchmarks run (core: 1 = a
@@ -70,7 +72,9 @@ case "$what" in health | health-scale | all)
 esac
 case "$what" in fleet | all)
   run fleet packages/fleet/bench/fleet-bench.ts packages/fleet/dist/bench/fleet-bench.js \
-    packages/fleet packages/vipcontrol packages/vipctl ;;
+    packages/fleet packages/vipcontrol packages/vipctl
+  run fleet-scale packages/testlab/src/bench/fleet-scale-bench.ts packages/testlab/dist/src/bench/fleet-scale-bench.js \
+    packages/testlab packages/vipcontrol packages/vipctl ;;
 esac
 case "$what" in trust | all)
   run trust packages/fleet/bench/trust-bench.ts packages/fleet/dist/bench/trust-bench.js \
