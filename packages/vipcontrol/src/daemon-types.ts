@@ -2,14 +2,28 @@
 import type { Actor, EffectiveVip, MedOverride, RuntimeState } from '@vipcontrol/core';
 import type { HealthRegistryStatus } from './health-registry.js';
 import type { StateStoreStatus } from './state-store.js';
-import type { ApplyErrorKind } from './bird-applier.js';
+import type { ApplyErrorKind, FabricProtocol, PendingConfigure } from './announcer.js';
 
 /** What BIRD really exports for one VIP (from the last read-back). */
 export interface ExportedRoute {
+  /** Exported to the fabric (verifiedAt 'fabric'), or in BIRD's table when no fabric protocol is known ('table'). */
   readonly present: boolean;
+  /** As sent: after the fabric protocol's export filter (first protocol in `to`). */
   readonly med?: number;
   readonly communities: readonly string[];
   readonly largeCommunities: readonly string[];
+  /** 'fabric': checked with `show route export P` for the fabric protocols; 'table': no fabric protocol known, BIRD's table only. */
+  readonly verifiedAt: 'fabric' | 'table';
+  /** Our static protocol has the route in BIRD's table. */
+  readonly inTable: boolean;
+  /** Fabric protocols that export it. */
+  readonly to: readonly string[];
+  /** Fabric protocols of its family that do not. */
+  readonly missing: readonly string[];
+  /** Why it is not exported (or exported otherwise than desired). */
+  readonly reason?: string;
+  /** Exported over eBGP: whether the MED survives depends on the export filter, which BIRD's CLI cannot show. */
+  readonly medUnverified?: string;
 }
 
 /** One VIP in status and operation results. */
@@ -17,7 +31,7 @@ export type VipStatus = EffectiveVip & {
   readonly override?: MedOverride;
   /** Absent until BIRD has been read back once. */
   readonly exported?: ExportedRoute;
-  /** BIRD exports exactly the effective state. */
+  /** BIRD's table has exactly the effective state AND every fabric protocol exports it so. */
   readonly inSync: boolean;
 };
 
@@ -96,6 +110,12 @@ export interface DaemonStatus {
     readonly error?: string;
     readonly retryAt?: number;
     readonly applies: number;
+    /** Seconds of `configure timeout N` (BIRD's undo timer for an unconfirmed apply). */
+    readonly configureTimeoutSec: number;
+    /** BIRD's pending `configure timeout` when last asked: vipcontrol's own (being confirmed) or someone else's (changes held). */
+    readonly pendingConfigure?: PendingConfigure;
+    /** The fabric protocols whose exports are verified; [] = none known (status then checks BIRD's table only). */
+    readonly fabric?: readonly FabricProtocol[];
   };
   readonly loopback: { readonly interface: string; readonly manage: boolean; readonly error?: string };
   readonly drain?: RuntimeState['drain'];

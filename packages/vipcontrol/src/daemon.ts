@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { BirdClient } from '@vipcontrol/bird';
 import type { VipcontrolConfig } from '@vipcontrol/core';
 import { ApiServer } from './api-server.js';
-import { BirdApplier } from './bird-applier.js';
+import { Announcer } from './announcer.js';
 import { loadConfig } from './config-loader.js';
 import { VipController } from './controller.js';
 import type { FleetAgent } from './fleet-agent.js';
@@ -54,29 +54,38 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   bird.on('disconnect', (cause: Error) =>
     birdLog.warn({ event: 'birdDisconnected', err: cause }, 'lost BIRD control socket; reconnecting (announcements stay as BIRD has them)'),
   );
+  // Already down at start (a drop is logged by 'disconnect'): say so once, not per retry.
+  bird.on('unreachable', (cause: Error, retries: number) => {
+    if (retries === 0 && !bird.connected) birdLog.warn({ event: 'birdDisconnected', err: cause }, 'BIRD control socket unreachable; retrying (announcements stay as BIRD has them)');
+  });
   bird.on('error', (error: Error) => birdLog.error({ event: 'birdClientError', err: error }, 'BIRD client error'));
 
   const healthLog = log.child({ component: 'health' });
   const snapshot = new HealthSnapshotStore({ file: healthSnapshotPath(config.stateFile), logger: healthLog });
   const health = new HealthRegistry({ leaseMs: config.health.leaseMs, logger: healthLog, snapshot });
   await health.restore(); // before the first apply: a restart must not drop a failing check's penalty
-  const applier = new BirdApplier({
+  const announcer = new Announcer({
     client: bird,
+    socket: config.bird.socket,
     includeFile: config.bird.includeFile,
     protocol4: config.bird.protocol4,
     protocol6: config.bird.protocol6,
     configureTimeoutSec: config.bird.configureTimeoutSec,
-    logger: log.child({ component: 'applier' }),
+    operatorConfigureHoldMs: config.bird.operatorConfigureHoldMs,
+    ...(config.bird.fabricProtocols ? { fabricProtocols: config.bird.fabricProtocols } : {}),
+    logger: log.child({ component: 'announcer' }),
   });
+  await announcer.start();
   const loopback = config.loopback.manage
     ? (opts.loopback ?? new IpLoopback({ interface: config.loopback.interface, logger: log.child({ component: 'loopback' }) }))
     : undefined;
   const reconciler = new Reconciler({
     config,
     runtime: () => state.current,
-    persisted: () => state.durable(),
+    // No confirm (and no no-op success) before the state the change came from is on disk.
+    durable: () => state.durable(),
     health: (now) => health.view(now),
-    applier,
+    announcer,
     loopback,
     logger: log.child({ component: 'reconciler' }),
     verifyIntervalMs: opts.verifyIntervalMs,
@@ -88,6 +97,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     reconciler,
     loadConfig,
     bird,
+    announcer,
     logger: log.child({ component: 'controller' }),
     version: VERSION,
   });

@@ -23,8 +23,9 @@ import {
   type VipcontrolConfig,
 } from '@vipcontrol/core';
 import { CoalescingQueue } from './apply-queue.js';
-import { ApplyError, type ApplyScope, type BirdApplier } from './bird-applier.js';
+import { ApplyError, type Announcer, type ApplyScope, type FabricExport } from './announcer.js';
 import { configuredPrefixes } from './config-index.js';
+import { statusOf } from './vip-status.js';
 import type { LoopbackManager } from './loopback.js';
 import type { ApplyOutcome, ChangeOp, ChangeRecord, LastApplyStatus, VipChange, VipStatus } from './daemon-types.js';
 
@@ -33,11 +34,11 @@ export interface ReconcilerOptions {
   runtime: () => RuntimeState;
   /**
    * Settles once the state `runtime()` returned (as of the call) is on disk, rejects if its write
-   * failed; an apply holds `configure confirm` until then. Absent: runtime() is always persisted already.
+   * failed; taken beside `desired`, it holds that apply's `configure confirm`. Absent: always on disk.
    */
-  persisted?: () => Promise<void>;
+  durable?: () => Promise<void>;
   health: (now: number) => HealthView;
-  applier: Pick<BirdApplier, 'applyWithRollback'>;
+  announcer: Pick<Announcer, 'apply'>;
   /** Absent when `loopback.manage` is false. */
   loopback?: LoopbackManager;
   logger: Logger;
@@ -75,6 +76,8 @@ export class Reconciler extends EventEmitter {
   readonly #managed = new Set<string>();
   /** BIRD's routes in our protocols at the last read-back, by canonical prefix. */
   #exported: Map<string, ObservedRoute> | undefined;
+  /** What the fabric protocols export, at the last read-back; undefined while none is known. */
+  #exports: Map<string, FabricExport> | undefined;
   #lastApply: LastApplyStatus | undefined;
   #lastSuccessAt: number | undefined;
   #loopbackError: string | undefined;
@@ -100,7 +103,11 @@ export class Reconciler extends EventEmitter {
     const max = opts.retryMaxMs ?? 30_000;
     this.#queue = new CoalescingQueue<ChangeRecord, ApplyOutcome>({
       run: (causes) => this.#run(causes),
-      retryDelayMs: (failures) => Math.min(max, min * 2 ** Math.min(failures - 1, 16)),
+      // An ApplyError may know better (hold for an operator's pending configure, no retry at all).
+      retryDelayMs: (failures, error) =>
+        error instanceof ApplyError && error.retryAfterMs !== undefined
+          ? (error.retryAfterMs ?? undefined)
+          : Math.min(max, min * 2 ** Math.min(failures - 1, 16)),
       retryCause: { at: 0, op: 'retry', actor: SYSTEM },
       hold: { busy: () => this.#intakeBusy(), maxMs: opts.burstHoldMs ?? 200 },
     });
@@ -173,7 +180,7 @@ export class Reconciler extends EventEmitter {
 
   /** Effective state joined with overrides and BIRD's last read-back. */
   vipStatus(desired: readonly EffectiveVip[] = this.desired()): VipStatus[] {
-    return statusOf(desired, this.#o.runtime(), this.#exported);
+    return statusOf(desired, this.#o.runtime(), this.#exported, this.#exports);
   }
 
   /** The statuses of `prefixes` as of `outcome` (same values as `outcome.vips`, without building all of them). */
@@ -213,8 +220,8 @@ export class Reconciler extends EventEmitter {
     let loopback: Promise<LoopbackPlan | undefined> | undefined;
     try {
       desired = this.desired(at);
-      // Taken with the state `desired` came from (same tick): its write may still be in flight.
-      const persisted = this.#o.persisted?.();
+      // Same tick as `desired`: the write of the state it came from may still be in flight.
+      const durable = this.#o.durable?.();
       const rendered = renderBirdIncludeParts(desired, { protocol4: this.#bird.protocol4, protocol6: this.#bird.protocol6 });
       const differing = this.#differing(desired);
       const { wanted, settled } = this.#loopbackTarget(desired, differing);
@@ -228,15 +235,16 @@ export class Reconciler extends EventEmitter {
         loopback = this.#loopbackAdd(desired);
       }
       const scope: ApplyScope | undefined =
-        full || before === undefined ? undefined : { ...changedPrefixes(before, desired, differing), known: before };
+        full || before === undefined ? undefined : { ...changedPrefixes(before, desired, differing), known: before, knownExports: this.#exports };
       // A scoped apply updates `before` in place (see ApplyScope.known): keep what it said of the
       // changed prefixes for the change log. That is all the log needs: a route of a VIP no longer
       // configured is in `changed` too (changedPrefixes lists it; with `differing` the config is the
       // one the last apply verified, so there is none).
       const was = scope ? entriesOf(before!, scope.changed) : before;
       this.#applied = undefined;
-      const result = await this.#o.applier.applyWithRollback(rendered, desired, scope, persisted);
+      const result = await this.#o.announcer.apply(rendered, desired, scope, durable);
       this.#exported = result.observed;
+      this.#exports = result.exports;
       this.#applied = { config: this.#config, desired };
       // Route first, address after: the fabric stops sending before the address disappears.
       const plan = await loopback;
@@ -289,15 +297,16 @@ export class Reconciler extends EventEmitter {
     // (`exported` is updated in place by later scoped applies: a late reader sees newer routes.)
     const runtime = this.#o.runtime();
     const exported = this.#exported;
+    const exports = this.#exports;
     let positions: Map<string, number> | undefined;
     let scans = 0;
     const view = (only?: ReadonlySet<string>): VipStatus[] => {
-      if (!only) return statusOf(r.desired, runtime, exported);
+      if (!only) return statusOf(r.desired, runtime, exported, exports);
       // One caller wants one VIP: a scan is cheaper than an index, until many callers share the outcome.
-      if (positions === undefined && (scans += 1) <= 4) return statusOf(r.desired.filter((v) => only.has(v.prefix)), runtime, exported);
+      if (positions === undefined && (scans += 1) <= 4) return statusOf(r.desired.filter((v) => only.has(v.prefix)), runtime, exported, exports);
       positions ??= new Map(r.desired.map((v, i) => [v.prefix, i]));
       const at = [...only].map((p) => positions!.get(p)).filter((i) => i !== undefined);
-      return statusOf(at.sort((a, b) => a - b).map((i) => r.desired[i]!), runtime, exported);
+      return statusOf(at.sort((a, b) => a - b).map((i) => r.desired[i]!), runtime, exported, exports);
     };
     let vips: VipStatus[] | undefined;
     const outcome: ApplyOutcome = {
@@ -467,32 +476,6 @@ function entriesOf<V>(map: ReadonlyMap<string, V>, keys: readonly string[]): Map
   for (const key of keys) {
     const value = map.get(key);
     if (value !== undefined) out.set(key, value);
-  }
-  return out;
-}
-
-/** VIP statuses in one pass over `desired`. */
-function statusOf(
-  desired: readonly EffectiveVip[],
-  runtime: RuntimeState,
-  exported: ReadonlyMap<string, ObservedRoute> | undefined,
-): VipStatus[] {
-  const out: VipStatus[] = [];
-  for (const vip of desired) {
-    const override = runtime.overrides[vip.prefix];
-    const seen = exported?.get(vip.prefix);
-    out.push({
-      ...vip,
-      inSync: exported !== undefined && vipInSync(vip, seen),
-      ...(override ? { override } : {}),
-      ...(exported
-        ? {
-            exported: seen
-              ? { present: true, med: seen.med, communities: seen.communities, largeCommunities: seen.largeCommunities }
-              : { present: false, communities: [], largeCommunities: [] },
-          }
-        : {}),
-    });
   }
   return out;
 }
