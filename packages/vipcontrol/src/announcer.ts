@@ -212,6 +212,12 @@ export class Announcer {
   #file: { value: FileText | undefined } | undefined;
   #pending: PendingConfigure | undefined;
   #fabric: FabricProtocol[] | undefined;
+  /**
+   * The rendering whose apply outlived BIRD's undo timer: applying it again (periodic verify, BIRD's
+   * own "Config timeout expired" notice) would only announce and undo it again, so it fails at once
+   * until something else is desired or the daemon restarts (with a longer bird.configureTimeout).
+   */
+  #timedOut: { rendered: FileText; error: ApplyError } | undefined;
   /** The no-status-support notice is logged once (BIRD < 2.0.8 has no `configure status`). */
   #statusUnsupported = false;
 
@@ -267,13 +273,20 @@ export class Announcer {
         return { configured: false, observed: merge(narrow, seen.observed), exports: mergeExports(narrow, seen.exports) };
       }
     }
+    if (this.#timedOut && sameText(this.#timedOut.rendered, rendered)) throw this.#timedOut.error;
     await this.#holdForOperator();
     await this.#write(rendered);
-    const deadline = await this.#configureWithTimeout(previous);
-    const seen = await this.#verify(desired, previous, narrow, deadline);
-    await this.#durableBeforeConfirm(previous, durable);
-    await this.#confirm(previous, deadline);
-    return { configured: true, observed: merge(narrow, seen.observed), exports: mergeExports(narrow, seen.exports) };
+    try {
+      const deadline = await this.#configureWithTimeout(previous);
+      const seen = await this.#verify(desired, previous, narrow, deadline);
+      await this.#durableBeforeConfirm(previous, durable);
+      await this.#confirm(previous, deadline);
+      this.#timedOut = undefined;
+      return { configured: true, observed: merge(narrow, seen.observed), exports: mergeExports(narrow, seen.exports) };
+    } catch (error) {
+      if (error instanceof ApplyError && error.retryAfterMs === null) this.#timedOut = { rendered, error };
+      throw error;
+    }
   }
 
   /** Runs `fn`, turning anything it throws into an ApplyError of `phase` (nothing was changed yet). */

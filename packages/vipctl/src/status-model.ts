@@ -10,6 +10,15 @@ export interface ExportedRoute {
   readonly med?: number;
   readonly communities?: readonly string[];
   readonly largeCommunities?: readonly string[];
+  /** 'fabric': checked against what the fabric BGP protocols export; 'table': BIRD's table only (no fabric protocol known). */
+  readonly verifiedAt?: 'fabric' | 'table';
+  readonly inTable?: boolean;
+  readonly to?: readonly string[];
+  readonly missing?: readonly string[];
+  /** Why it is not exported (or exported otherwise than desired). */
+  readonly reason?: string;
+  /** Exported over eBGP: whether the MED survives depends on the export filter, which BIRD cannot show. */
+  readonly medUnverified?: string;
 }
 
 /** One VIP in the status: its effective state plus override and BIRD's view. */
@@ -52,6 +61,10 @@ export interface DaemonStatus {
     /** Unresolved apply error; the change stays desired and is retried at `retryAt`. */
     readonly error?: string;
     readonly retryAt?: number;
+    /** BIRD's pending `configure timeout`: vipcontrol's own, or someone else's (changes held until holdUntil). */
+    readonly pendingConfigure?: { readonly owner: 'vipcontrol' | 'other'; readonly undoInSec: number; readonly seenAt: number; readonly holdUntil?: number };
+    /** The fabric BGP protocols whose exports are verified. */
+    readonly fabric?: readonly { readonly name: string; readonly family?: 4 | 6; readonly session?: 'internal' | 'external'; readonly state: string }[];
   };
   readonly loopback?: { readonly interface: string; readonly manage: boolean; readonly error?: string };
   readonly drain?: RuntimeState['drain'];
