@@ -103,6 +103,23 @@ describe('announcer in the lab', async () => {
       await node.bird.client.configure();
     }
     await lab.waitForRouterRoutes(V4B, (rs) => rs.length > 0, { message: 'router has the VIP again' });
+
+    // An export filter mistake: fabric4 lets everything of vipcontrol4 through but this VIP.
+    const filter = 'export where proto = "vipcontrol4";';
+    assert.ok(conf.includes(filter));
+    await node.bird.writeConfig(conf.replace(filter, `export where proto = "vipcontrol4" && net != ${V4B};`));
+    try {
+      assert.equal((await node.bird.client.configure()).status, 'reconfigured');
+      await lab.waitForRouterRoutes(V4B, (rs) => rs.length === 0, { message: 'the router lost the VIP' });
+      await unixHttpRequest(d.apiSocket, { method: 'POST', path: '/v1/reload', body: {} });
+      s = await status(d);
+      assert.equal(vip(s, V4B).inSync, false);
+      assert.match(vip(s, V4B).exported?.reason ?? '', /^the export filter of fabric4 rejects it$/);
+      assert.equal(vip(s, V4).inSync, true, 'the other VIP is exported as desired');
+    } finally {
+      await node.bird.writeConfig(conf);
+      await node.bird.client.configure();
+    }
     await d.stop();
   });
 });
