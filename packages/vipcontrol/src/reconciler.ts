@@ -70,7 +70,7 @@ export class Reconciler extends EventEmitter {
   readonly #queue: CoalescingQueue<ChangeRecord, ApplyOutcome>;
   readonly #now: () => number;
   #config: VipcontrolConfig;
-  /** BIRD settings are fixed at start-up (the applier and client were built from them). */
+  /** BIRD settings are fixed at start-up (the announcer and client were built from them). */
   readonly #bird: VipcontrolConfig['bird'];
   #guarded: ReadonlySet<string> = new Set();
   readonly #loopback: LoopbackSync;

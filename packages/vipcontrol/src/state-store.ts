@@ -9,7 +9,7 @@
  * While a write is in flight, `current` is the state being written: the reconciler may apply it at
  * the same time (the fsyncs run side by side instead of one after the other), but holds BIRD's
  * `configure confirm` until `durable()` says that state is on disk. If the write fails, `current`
- * falls back to the persisted state and the apply that waited is undone (bird-applier.ts).
+ * falls back to the persisted state and the apply that waited is undone (announcer.ts).
  *
  * Corrupt state file (decision): the daemon does not guess what a half-readable file meant. It
  * moves the file aside as `<file>.corrupt-<timestamp>` (kept for the operator), logs an error,
