@@ -274,8 +274,7 @@ export class Announcer {
       }
     }
     if (this.#timedOut && sameText(this.#timedOut.rendered, rendered)) throw this.#timedOut.error;
-    await this.#holdForOperator();
-    await this.#write(rendered);
+    await this.#writeUnlessHeld(rendered, previous);
     try {
       const deadline = await this.#configureWithTimeout(previous);
       const seen = await this.#verify(desired, previous, narrow, deadline);
@@ -356,6 +355,21 @@ export class Announcer {
       `applying over a pending BIRD configuration that is not ours after holding ${Math.round((this.#now() - pending.seenAt) / 1000)} s: ` +
         'BIRD drops its undo, so that configuration (bird.conf as on disk) is now permanent',
     );
+  }
+
+  /**
+   * Writes the include while `configure status` says whether someone else's configuration is pending
+   * (one round trip less per apply); held, the previous file goes back before the error is thrown.
+   */
+  async #writeUnlessHeld(rendered: FileText, previous: FileText | undefined): Promise<void> {
+    const [hold, write] = await Promise.allSettled([this.#holdForOperator(), this.#write(rendered)]);
+    if (hold.status === 'rejected') {
+      if (write.status === 'fulfilled' && !(await this.#restoreFile(previous))) {
+        throw new ApplyError(`${(hold.reason as Error).message}; the previous include could NOT be restored`, { ...details(hold.reason as ApplyError), restored: false });
+      }
+      throw hold.reason;
+    }
+    if (write.status === 'rejected') throw write.reason;
   }
 
   async #markerMatches(undoInSec: number, now: number): Promise<boolean> {
@@ -459,6 +473,14 @@ export class Announcer {
     }
     const vips = scope ? scope.desired : desired;
     const exports = new Map<string, FabricExport>();
+    // 10,000 VIPs share a handful of protocol lists: one array each, not two per VIP.
+    const lists = new Map<string, readonly string[]>();
+    const shared = (names: string[]): readonly string[] => {
+      const key = names.join(' ');
+      let list = lists.get(key);
+      if (!list) lists.set(key, (list = Object.freeze(names)));
+      return list;
+    };
     let explained = 0;
     for (const vip of vips) {
       const family = canonicalPrefix(vip.prefix).family;
@@ -479,12 +501,12 @@ export class Announcer {
       else if (vip.announced && route && route.med !== vip.med) reason = `the export filter of ${to[0]} sends MED ${route.med ?? 'none'}`;
       else if (!vip.announced && to.length > 0) reason = `still exported to ${to.join(', ')}`;
       exports.set(vip.prefix, {
-        to,
-        missing: missing.map((f) => f.name),
+        to: shared(to),
+        missing: shared(missing.map((f) => f.name)),
         ...(route ? { route } : {}),
         ...(reason ? { reason } : {}),
         ...(vip.announced && external.length > 0
-          ? { medUnverified: `eBGP (${external.join(', ')}): BIRD sends the MED only if the export filter sets it (bgp_med = bgp_med), which its CLI cannot show` }
+          ? { medUnverified: shared([`eBGP (${external.join(', ')}): BIRD sends the MED only if the export filter sets it (bgp_med = bgp_med), which its CLI cannot show`])[0]! }
           : {}),
       });
     }
