@@ -30,3 +30,4 @@ export { startTcpService, type TcpService } from './tcp-service.js';
 export { percentile, summarize, type Summary } from './bench/stats.js';
 export { replaceDocSection, type DocSection } from './bench/doc-section.js';
 export { QUICK_MODE, longTier } from './test-tier.js';
+export { promSample } from './prom-sample.js';

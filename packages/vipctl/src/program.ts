@@ -4,8 +4,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
+import { VIPCONTROL_DEFAULTS } from '@vipcontrol/core';
 import { CliContext, DEFAULT_SOCKET, type CliIo } from './context.js';
-import { CliError, EXIT_CODES_HELP, ExitCode } from './errors.js';
+import { ApiError, CliError, EXIT_CODES_HELP, ExitCode } from './errors.js';
 import * as status from './commands/status.js';
 import * as vip from './commands/vip.js';
 import * as drain from './commands/drain.js';
@@ -34,14 +35,14 @@ const VALUE_OPTIONS = new Set(['--socket']);
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** Builds the commander program bound to `io`, with `modules` as its nouns. */
-export function createProgram(io: CliIo, modules: readonly NounModule[]): { program: Command; ctx: CliContext } {
+export function createProgram(io: CliIo, modules: readonly NounModule[], opts: { jsonErrors?: boolean } = {}): { program: Command; ctx: CliContext } {
   const program = new Command('vipctl');
   const ctx = new CliContext(program, io);
   program
     .description('Operate the local vipcontrol daemon over its API socket.')
     .version(VERSION)
     .addOption(
-      new Option('--socket <path>', 'vipcontrol API socket (env VIPCTL_SOCKET)').default(io.env['VIPCTL_SOCKET'] || DEFAULT_SOCKET),
+      new Option('--socket <path>', `vipcontrol API socket (else env VIPCTL_SOCKET, else api.socket of the config in VIPCTL_CONFIG or ${VIPCONTROL_DEFAULTS.configFile}, else ${DEFAULT_SOCKET})`),
     )
     .option('--json', 'print the API JSON as is instead of human output')
     .addHelpText('after', EXIT_CODES_HELP)
@@ -53,7 +54,7 @@ export function createProgram(io: CliIo, modules: readonly NounModule[]): { prog
       writeOut: (s) => io.stdout(s),
       writeErr: (s) => io.stderr(s),
             // One line: commander puts its "(Did you mean …?)" suggestion on a second line.
-      outputError: (s, write) => write(`vipctl: ${s.replace(/^error: /, '').trimEnd().replace(/\n+/g, ' ')}\n`),
+      outputError: (s, write) => write(errorLine(s.replace(/^error: /, '').trimEnd().replace(/\n+/g, ' '), ExitCode.usage, opts.jsonErrors === true, undefined)),
     });
   for (const noun of modules) noun.register(program, ctx);
   return { program, ctx };
@@ -61,10 +62,12 @@ export function createProgram(io: CliIo, modules: readonly NounModule[]): { prog
 
 /** The program for `argv`: without the fleet noun when argv names one of the other commands. */
 async function programFor(argv: readonly string[], io: CliIo): Promise<Command> {
-  const light = createProgram(io, await nouns(false)).program;
+  // Usage errors can happen before commander has parsed --json itself.
+  const opts = { jsonErrors: argv.includes('--json') };
+  const light = createProgram(io, await nouns(false), opts).program;
   const name = commandWord(argv);
   if (name !== undefined && light.commands.some((c) => c.name() === name || c.aliases().includes(name))) return light;
-  return createProgram(io, await nouns(true)).program;
+  return createProgram(io, await nouns(true), opts).program;
 }
 
 /** The first word of argv that is neither an option nor a global option's value. */
@@ -77,6 +80,13 @@ function commandWord(argv: readonly string[]): string | undefined {
   return undefined;
 }
 
+/** The one stderr line of a failure: plain text, or one JSON object under --json (for scripts). */
+function errorLine(message: string, exitCode: ExitCode, json: boolean, err: unknown): string {
+  if (!json) return `vipctl: ${message}\n`;
+  const api = err instanceof ApiError ? { status: err.status, ...(err.saved ? { saved: true } : {}) } : {};
+  return `${JSON.stringify({ error: message, exitCode, ...api })}\n`;
+}
+
 /** Runs vipctl with `argv` (without node and script); resolves with the exit code. */
 export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   const program = await programFor(argv, io);
@@ -85,11 +95,12 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     return ExitCode.ok;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage; // already printed
+    const json = program.opts<{ json?: boolean }>().json === true || argv.includes('--json');
     if (err instanceof CliError) {
-      if (err.message !== '') io.stderr(`vipctl: ${err.message}\n`); // '' = details already printed
+      if (err.message !== '') io.stderr(errorLine(err.message, err.exitCode, json, err)); // '' = details already printed
       return err.exitCode;
     }
-    io.stderr(`vipctl: unexpected error: ${err instanceof Error ? err.message : String(err)}\n`);
+    io.stderr(errorLine(`unexpected error: ${err instanceof Error ? err.message : String(err)}`, ExitCode.failed, json, err));
     return ExitCode.failed;
   }
 }

@@ -29,6 +29,12 @@ async function run(file: string): Promise<void> {
   const logger = createLogger({ level: config.log.level });
   const daemon = new Viphealth({ config, logger });
   daemon.start();
+  // Loaded only when configured (prom-client); never fails the start (see serveMetrics).
+  const metrics = config.metrics && (await (await import('@vipcontrol/metrics')).serveMetrics({
+    listen: config.metrics.listen,
+    registry: async () => (await import('./metrics.js')).createViphealthMetrics(daemon),
+    logger: logger.child({ component: 'metrics' }),
+  }));
 
   let reloading = Promise.resolve();
   process.on('SIGHUP', () => {
@@ -42,7 +48,7 @@ async function run(file: string): Promise<void> {
   });
   const shutdown = (signal: string) => {
     logger.info({ event: 'stopping', signal });
-    daemon.stop().then(
+    Promise.all([daemon.stop(), metrics?.close()]).then(
       () => process.exit(0),
       (err: unknown) => {
         logger.fatal({ event: 'stopFailed', err });
