@@ -310,7 +310,7 @@ export class Announcer {
     }
     const was = this.#pending;
     if (state.undoInSec === undefined) {
-      if (was?.owner === 'other') this.#o.logger.warn({ event: 'operatorConfigureResolved' }, 'the pending BIRD configuration that was not ours is confirmed or undone; applying again');
+      if (was?.owner === 'other') this.#o.logger.info({ event: 'operatorConfigureResolved' }, 'the pending BIRD configuration that was not ours is confirmed or undone; applying again');
       this.#pending = undefined;
       if (!this.#unconfirmed) await this.#removeMarker();
       return undefined;
