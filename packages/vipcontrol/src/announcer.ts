@@ -446,7 +446,8 @@ export class Announcer {
       for (const prefix of scope.changed) routes.push(...(await client.showRoutes({ prefix, protocol: protocolOf(prefix), all: true })));
     }
     const observed = indexObserved(routes.map(toObserved));
-    const exports = this.#fabric && this.#fabric.length > 0 ? await this.#readExports(desired, scope, protocolOf) : undefined;
+    routes = []; // 10,000 parsed routes: not kept alive through the export queries
+    const exports = this.#fabric && this.#fabric.length > 0 ? await this.#readExports(desired, scope, protocolOf, observed) : undefined;
     return { observed, exports, mismatches: compareObserved(scope ? scope.desired : desired, observed) };
   }
 
@@ -455,6 +456,7 @@ export class Announcer {
     desired: readonly EffectiveVip[],
     scope: ApplyScope | undefined,
     protocolOf: (prefix: string) => string,
+    table: ReadonlyMap<string, ObservedRoute>,
   ): Promise<Map<string, FabricExport>> {
     const { client, protocol4, protocol6 } = this.#o;
     const fabric = this.#fabric!;
@@ -469,7 +471,13 @@ export class Announcer {
           routes.push(...(await client.showRoutes({ prefix, exportOf: f.name, protocol: protocolOf(prefix), all: true })));
         }
       }
-      byProtocol.set(`${f.name}/${f.family}`, indexObserved(routes.map(toObserved)));
+      const exported = indexObserved(routes.map(toObserved));
+      // Exported as in the table (the usual case): keep the table's object, not a second copy per VIP.
+      for (const [prefix, route] of exported) {
+        const inTable = table.get(prefix);
+        if (inTable && sameRoute(route, inTable)) exported.set(prefix, inTable);
+      }
+      byProtocol.set(`${f.name}/${f.family}`, exported);
     }
     const vips = scope ? scope.desired : desired;
     const exports = new Map<string, FabricExport>();
@@ -794,6 +802,11 @@ function mergeExports(scope: ApplyScope | undefined, seen: Map<string, FabricExp
   for (const prefix of scope.changed) scope.knownExports.delete(prefix);
   for (const [key, exp] of seen) scope.knownExports.set(key, exp);
   return scope.knownExports;
+}
+
+function sameRoute(a: ObservedRoute, b: ObservedRoute): boolean {
+  const same = (x: readonly string[], y: readonly string[]): boolean => x.length === y.length && x.every((v, i) => v === y[i]);
+  return a.med === b.med && a.localPref === b.localPref && same(a.communities, b.communities) && same(a.largeCommunities, b.largeCommunities);
 }
 
 function toObserved(r: RouteInfo): ObservedRoute {
