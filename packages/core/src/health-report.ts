@@ -4,7 +4,8 @@
  */
 import { z } from 'zod';
 import { flattenZodIssues, formatPath, friendlyZodMessage } from './config-error.js';
-import { MAX_REASON_LENGTH, checkFreeText, epochMsSchema, prefixSchema, u32Schema } from './schemas.js';
+import { checkNameSchema, epochMsSchema, prefixSchema, u32Schema } from './schemas.js';
+import { MAX_REASON_LENGTH, toFreeText } from './vocabulary.js';
 import type { HealthReport } from './types.js';
 
 /** A report that failed validation; `message` lists `path: reason` per problem. */
@@ -15,15 +16,15 @@ export class HealthReportError extends Error {
 /** At most this many checks per report (the 50-check footprint target, with ample room). */
 export const MAX_REPORT_CHECKS = 1000;
 
-// Evidence text comes from check output (exec stderr, socket errors): keep only printable characters
-// rather than refusing the whole report, since the text is informative and the verdict is not in it.
+// Evidence text comes from check output (exec stderr, socket errors): made into free text rather than
+// refusing the whole report, since the text is informative and the verdict is not in it.
 const detailSchema = z
   .string()
   .max(10_000)
-  .transform((s) => [...s].filter((ch) => checkFreeText(ch, 1) === undefined).slice(0, MAX_REASON_LENGTH).join(''));
+  .transform((s) => toFreeText(s, MAX_REASON_LENGTH));
 
 const verdictSchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, { message: 'must be a check name' }),
+  name: checkNameSchema,
   status: z.enum(['up', 'down', 'disabled', 'unknown']),
   vips: z.array(prefixSchema.transform((p) => p.prefix)).max(10_000),
   effect: z.union([z.strictObject({ penalty: u32Schema }), z.strictObject({ withdraw: z.literal(true) })]),

@@ -13,6 +13,7 @@ import {
   interfaceNameSchema,
   largeCommunitySchema,
   metricsSchema,
+  nodeNameSchema,
   positiveDurationSchema,
   prefixSchema,
   u32Schema,
@@ -46,10 +47,6 @@ export const VIPCONTROL_DEFAULTS = Object.freeze({
 
 const D = VIPCONTROL_DEFAULTS;
 
-/** Node names end up in Redis keys and status output: host-like, nothing that could alias a key. */
-export const nodeNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$/, {
-  message: 'must be a host-like name: letters, digits, _ . - (max 253), starting with a letter or digit',
-});
 
 const duration = (def: string) => positiveDurationSchema.prefault(def);
 

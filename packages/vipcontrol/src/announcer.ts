@@ -63,7 +63,17 @@ import {
   type ReconfigurationState,
   type RouteInfo,
 } from '@vipcontrol/bird';
-import { canonicalPrefix, compareObserved, indexObserved, type EffectiveVip, type Mismatch, type ObservedRoute } from '@vipcontrol/core';
+import {
+  canonicalPrefix,
+  compareObserved,
+  indexObserved,
+  type ApplyErrorKind,
+  type EffectiveVip,
+  type FabricProtocol,
+  type Mismatch,
+  type ObservedRoute,
+  type PendingConfigure,
+} from '@vipcontrol/core';
 import {
   AtomicFileError,
   readRegularFileIfExists,
@@ -77,7 +87,7 @@ import {
 import { includeRefusal } from './include-guard.js';
 
 /** Transient: worth retrying soon (BIRD down, timeout). Permanent: needs a human (broken bird.conf). */
-export type ApplyErrorKind = 'transient' | 'permanent';
+export type { ApplyErrorKind, FabricProtocol, PendingConfigure };
 export type ApplyPhase = 'read' | 'write' | 'configure' | 'verify' | 'confirm';
 
 /** An apply that did not end with BIRD having the desired state. */
@@ -110,17 +120,6 @@ export type BirdPort = Pick<
   'configure' | 'configureConfirm' | 'configureUndo' | 'configureStatus' | 'showRoutes' | 'showProtocols' | 'waitForReconfiguration' | 'connected'
 >;
 
-/** A BGP protocol towards the fabric, as BIRD last described it. */
-export interface FabricProtocol {
-  readonly name: string;
-  /** Undefined when BIRD has no such protocol (a `bird.fabricProtocols` typo): it counts for both families. */
-  readonly family?: 4 | 6;
-  /** iBGP or eBGP, once BIRD says (the session was up at least once). */
-  readonly session?: 'internal' | 'external';
-  /** BGP state, e.g. "Established"; "not in BIRD" for a configured name BIRD does not have. */
-  readonly state: string;
-}
-
 /** What BIRD sends the fabric for one VIP (from the last read-back). */
 export interface FabricExport {
   /** Fabric protocols that export our route for it. */
@@ -133,17 +132,6 @@ export interface FabricExport {
   readonly reason?: string;
   /** Set when an eBGP session may strip the MED (see the module comment). */
   readonly medUnverified?: string;
-}
-
-/** A `configure timeout` BIRD will undo unless confirmed; see the module comment. */
-export interface PendingConfigure {
-  readonly owner: 'vipcontrol' | 'other';
-  /** Seconds left on BIRD's undo timer when last asked. */
-  readonly undoInSec: number;
-  /** First seen (epoch ms). */
-  readonly seenAt: number;
-  /** `other` only: when vipcontrol stops holding its changes and applies over it (epoch ms). */
-  readonly holdUntil?: number;
 }
 
 export interface ApplyResult {

@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { BirdClient } from '@vipcontrol/bird';
 import type { VipcontrolConfig } from '@vipcontrol/core';
+import { apiRoutes, type ApiRoutes } from './api-routes.js';
 import { ApiServer } from './api-server.js';
 import { Announcer } from './announcer.js';
 import { loadConfig } from './config-loader.js';
@@ -28,12 +29,17 @@ export interface DaemonOptions {
   loopback?: LoopbackManager;
   /** Periodic re-verify interval (default 30 s). */
   verifyIntervalMs?: number;
+  /** Longest an apply waits for a burst still arriving on the API socket (default 200 ms). */
+  burstHoldMs?: number;
 }
 
 /** A running daemon. */
 export interface Daemon {
   readonly controller: VipController;
   readonly bird: BirdClient;
+  readonly api: ApiServer;
+  /** The API's route table (components add theirs while they run). */
+  readonly routes: ApiRoutes;
   /** Resolves after the first apply following start-up (or rejects with its error). */
   readonly started: Promise<unknown>;
   stop(): Promise<void>;
@@ -89,6 +95,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     loopback,
     logger: log.child({ component: 'reconciler' }),
     verifyIntervalMs: opts.verifyIntervalMs,
+    burstHoldMs: opts.burstHoldMs,
   });
   const controller = new VipController({
     configFile: opts.configFile,
@@ -102,7 +109,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     version: VERSION,
   });
 
+  const routes = apiRoutes();
   const api = new ApiServer({
+    routes,
     socketPath: config.api.socket,
     mode: config.api.socketMode,
     group: config.api.socketGroup,
@@ -135,14 +144,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const started = bird.connect().then(() => controller.start());
   started.catch((error: unknown) => log.error({ event: 'startupApplyFailed', err: error }, 'first apply failed; retrying'));
 
-  const extras = await startExtras(config, controller, log);
+  const extras = await startExtras(config, controller, routes, log);
   // Reloads that change the windows restart the scheduler, one after the other (starting one may import).
   let rescheduling = Promise.resolve();
   controller.on('reloaded', (next: VipcontrolConfig, previous: VipcontrolConfig) => {
     if (JSON.stringify(next.maintenance) === JSON.stringify(previous.maintenance)) return;
     rescheduling = rescheduling.then(async () => {
       extras.maintenance?.stop();
-      extras.maintenance = await startMaintenanceSafely(next, controller, log);
+      extras.maintenance = await startMaintenanceSafely(next, controller, routes, log);
     });
   });
 
@@ -164,12 +173,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     })();
     return stopping;
   };
-  return { controller, bird, started, stop };
+  return { controller, bird, api, routes, started, stop };
 }
 
 async function startExtras(
   config: VipcontrolConfig,
   controller: VipController,
+  routes: ApiRoutes,
   log: Logger,
 ): Promise<{ fleet?: FleetAgent; maintenance?: Maintenance }> {
   const extras: { fleet?: FleetAgent; maintenance?: Maintenance } = {};
@@ -187,11 +197,16 @@ async function startExtras(
       controller.setExtraStatus('fleet', () => ({ error: (error as Error).message }));
     }
   }
-  extras.maintenance = await startMaintenanceSafely(config, controller, log);
+  extras.maintenance = await startMaintenanceSafely(config, controller, routes, log);
   return extras;
 }
 
-async function startMaintenanceSafely(config: VipcontrolConfig, controller: VipController, log: Logger): Promise<Maintenance | undefined> {
+async function startMaintenanceSafely(
+  config: VipcontrolConfig,
+  controller: VipController,
+  routes: ApiRoutes,
+  log: Logger,
+): Promise<Maintenance | undefined> {
   if (config.maintenance.length === 0) {
     controller.setExtraStatus('maintenance', undefined);
     return undefined;
@@ -200,7 +215,7 @@ async function startMaintenanceSafely(config: VipcontrolConfig, controller: VipC
   try {
     // Imported only when windows are configured (it brings node-cron).
     const { startMaintenance } = await import('./maintenance.js');
-    const m = startMaintenance({ config, controller, logger });
+    const m = startMaintenance({ config, controller, logger, routes });
     controller.setExtraStatus('maintenance', () => m.status());
     return m;
   } catch (error) {

@@ -19,7 +19,7 @@
  * a lease already expired stays expired until a report arrives.
  */
 import { EventEmitter } from 'node:events';
-import { HealthReportError, parseHealthReport, type CheckVerdict, type HealthReport, type HealthView } from '@vipcontrol/core';
+import { HealthReportError, parseHealthReport, type CheckVerdict, type HealthReport, type HealthStatus, type HealthView } from '@vipcontrol/core';
 import { OperationError } from './errors.js';
 import type { HealthSnapshot, HealthSnapshotStore } from './health-snapshot.js';
 
@@ -39,20 +39,8 @@ export interface HealthRegistryOptions {
 }
 
 /** GET /v1/status's `health` section. */
-export interface HealthRegistryStatus {
-  readonly leaseExpired: boolean;
-  readonly leaseMs: number;
-  readonly lastReportAt?: number;
-  readonly instance?: string;
-  readonly startedAt?: number;
-  /** Checks whose verdict is held over from before because the reporter says `unknown`. */
-  readonly held: readonly string[];
-  /** Checks that never had a verdict: counted as down until their first one. */
-  readonly pending?: readonly string[];
-  /** Set from start-up until viphealth's first report: the verdicts come from the snapshot file. */
-  readonly restored?: { readonly file: string; readonly savedAt: number };
-  readonly checks: readonly CheckVerdict[];
-}
+/** `health` in GET /v1/status (core's API contract). */
+export type HealthRegistryStatus = HealthStatus;
 
 export class HealthRegistry extends EventEmitter {
   readonly #leaseMs: number;

@@ -6,7 +6,6 @@ import { readFile, stat } from 'node:fs/promises';
 import { execa } from 'execa';
 import { startDaemon } from '../src/daemon.js';
 import { createLogger } from '../src/logger.js';
-import { registerRoute } from '../src/api-routes.js';
 import { OperationError } from '../src/errors.js';
 import type { DaemonStatus } from '../src/daemon-types.js';
 import { enc, singleBird, V4, V6, VIPS, type SingleBird } from './single-bird.js';
@@ -108,7 +107,7 @@ describe('API', async () => {
   });
 
   it('routes registered by other components are served', async () => {
-    const remove = registerRoute('POST', '/v1/maintenance/skip', ({ body }) => {
+    const remove = f.daemon!.routes.add('POST', '/v1/maintenance/skip', ({ body }) => {
       if (body !== undefined) throw new OperationError(400, 'no body please');
       return { ok: true, skipped: true };
     });

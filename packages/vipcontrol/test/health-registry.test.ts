@@ -83,12 +83,12 @@ describe('HealthRegistry', () => {
     assert.deepStrictEqual(statuses(reg.view()), ['x=up']);
   });
 
-  it('canonicalises prefixes and strips unprintable evidence', () => {
+  it('canonicalises prefixes and blanks control characters in evidence', () => {
     const { logger } = fakeLogger();
     const reg = new HealthRegistry({ leaseMs: 10_000, logger });
     reg.ingest(report('a', [verdict('x', 'up', { vips: ['2001:DB8::0010/128'], lastResult: { ok: false, at: 1, detail: 'a\nb\u202e' } })]));
     const [c] = reg.view().checks;
-    assert.deepStrictEqual([c!.vips, c!.lastResult?.detail], [['2001:db8::10/128'], 'ab']);
+    assert.deepStrictEqual([c!.vips, c!.lastResult?.detail], [['2001:db8::10/128'], 'a b ']);
   });
 
   it('expires the lease only after a first report, loudly, and restores it', async () => {

@@ -3,8 +3,7 @@
  * relative times ("in 29m", "3s ago") are testable.
  */
 import { formatDuration } from '@vipcontrol/core';
-import type { MedTerm, WithdrawReason } from '@vipcontrol/core';
-import type { DaemonStatus, LastApply, VipStatus } from './status-model.js';
+import type { DaemonStatus, LastApplyStatus, MedTerm, VipStatus, WithdrawReason } from '@vipcontrol/core';
 
 /** "100 configured + 1000 health(ingest) + 500 drain = 1600": every term of the effective MED. */
 export function formatMedBreakdown(vip: Pick<VipStatus, 'med' | 'terms'>): string {
@@ -70,7 +69,7 @@ function exportedMed(vip: VipStatus): string {
   return vip.exported.med === undefined ? 'none' : String(vip.exported.med);
 }
 
-function formatApply(apply: LastApply, now: number): string {
+function formatApply(apply: LastApplyStatus, now: number): string {
   const what = apply.changed && apply.changed.length > 0 ? `: ${apply.changed.join(', ')}` : '';
   const ok = apply.configured === false ? 'ok, BIRD already matched' : 'ok';
   const outcome = apply.ok ? ok : `FAILED: ${apply.error ?? 'unknown error'}`;

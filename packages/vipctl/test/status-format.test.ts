@@ -1,9 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatMedBreakdown, formatResult, formatStatus, formatTable, formatTime } from '../src/status-format.js';
-import type { DaemonStatus, VipStatus } from '../src/status-model.js';
+import type { DaemonStatus, VipStatus } from '@vipcontrol/core';
 
 const NOW = Date.parse('2025-11-25T08:00:00Z');
+
+/**
+ * A status as an older (or differently configured) daemon may send it, with fields missing: vipctl
+ * reads JSON and must still print it (DESIGN.md's interface contract), whatever core's type promises.
+ */
+function olderStatus(partial: object): DaemonStatus {
+  return partial as DaemonStatus;
+}
 
 function vip(over: Partial<VipStatus>): VipStatus {
   return {
@@ -47,7 +55,7 @@ test('table columns align and the last column is not padded', () => {
 });
 
 test('status shows announced, MED, BIRD MED, sync, override, withdrawal, drain, health, last apply', () => {
-  const status: DaemonStatus = {
+  const status = olderStatus({
     node: 'n1',
     version: '0.1.0',
     startedAt: NOW - 3_600_000,
@@ -98,7 +106,7 @@ test('status shows announced, MED, BIRD MED, sync, override, withdrawal, drain, 
         exported: { present: false, communities: [], largeCommunities: [] },
       }),
     ],
-  };
+  });
   const out = formatStatus(status, NOW);
   const lines = out.split('\n');
   assert.match(out, /^node: +n1 \(vipcontrol 0\.1\.0, up since 2025-11-25T07:00:00Z \(1h ago\)\)$/m);
@@ -126,7 +134,7 @@ test('status shows announced, MED, BIRD MED, sync, override, withdrawal, drain, 
 });
 
 test('status without drain, health or applies says so', () => {
-  const out = formatStatus({ node: 'n2', bird: { connected: false }, vips: [] }, NOW);
+  const out = formatStatus(olderStatus({ node: 'n2', bird: { connected: false }, vips: [] }), NOW);
   assert.match(out, /^bird: +NOT CONNECTED$/m);
   assert.match(out, /^apply: +none yet$/m);
   assert.match(out, /^drain: +no$/m);
@@ -148,17 +156,17 @@ test('maintenance windows: active, next (skipped), a window node-cron rejected',
     { index: 1, cron: '99 * * * *', durationMs: 60_000, action: 'drain', error: 'maintenance[1].cron: node-cron rejects "99 * * * *"' },
   ];
   const active = { index: 0, action: 'withdraw', startedAt: NOW - 60_000, until: NOW + 600_000, caughtUp: true, yieldedToOperator: false };
-  const out = formatStatus({ node: 'n1', bird: { connected: true }, vips: [], maintenance: { windows, active, next: { index: 0, at: NOW + 3_600_000, skipped: true } } }, NOW);
+  const out = formatStatus(olderStatus({ node: 'n1', bird: { connected: true }, vips: [], maintenance: { windows, active, next: { index: 0, at: NOW + 3_600_000, skipped: true } } }), NOW);
   assert.match(out, /^maint: +ACTIVE withdraw \(window 0 "0 3 \* \* 2"\) since .* \(1m ago\), until .* \(in 10m\) \(entered at start-up\)$/m);
   assert.match(out, /^ {10}next withdraw 2025-11-25T09:00:00Z \(in 1h\) \(window 0 "0 3 \* \* 2"\) SKIPPED by operator$/m);
   assert.match(out, /^ {10}window 1: maintenance\[1\]\.cron: node-cron rejects/m);
-  const idle = formatStatus({ node: 'n1', bird: { connected: true }, vips: [], maintenance: { windows: [] } }, NOW);
+  const idle = formatStatus(olderStatus({ node: 'n1', bird: { connected: true }, vips: [], maintenance: { windows: [] } }), NOW);
   assert.match(idle, /^maint: +no window scheduled$/m);
-  assert.doesNotMatch(formatStatus({ node: 'n1', bird: { connected: true }, vips: [] }, NOW), /maint:/);
+  assert.doesNotMatch(formatStatus(olderStatus({ node: 'n1', bird: { connected: true }, vips: [] }), NOW), /maint:/);
 });
 
 test('status shows the fabric protocols, a pending configure that is not ours, and why a VIP is not exported', () => {
-  const status: DaemonStatus = {
+  const status = olderStatus({
     node: 'n1',
     bird: {
       connected: true,
@@ -168,15 +176,15 @@ test('status shows the fabric protocols, a pending configure that is not ours, a
     vips: [
       vip({
         inSync: false,
-        exported: { present: false, to: [], missing: ['fabric4'], reason: "lodirect's route (preference 240) is BIRD's best path", verifiedAt: 'fabric', inTable: true },
+        exported: { present: false, communities: [], largeCommunities: [], to: [], missing: ['fabric4'], reason: "lodirect's route (preference 240) is BIRD's best path", verifiedAt: 'fabric', inTable: true },
       }),
-      vip({ prefix: '198.51.100.11/32', exported: { present: true, med: 100, to: ['up4'], missing: [], medUnverified: 'eBGP (up4): …' } }),
+      vip({ prefix: '198.51.100.11/32', exported: { present: true, med: 100, communities: [], largeCommunities: [], to: ['up4'], missing: [], medUnverified: 'eBGP (up4): …' } }),
     ],
-  };
+  });
   const text = formatStatus(status, NOW);
   assert.match(text, /^fabric: {3}fabric4 \(ipv4, iBGP, Established\), up6 \(ipv6, eBGP, Active\)$/m);
   assert.match(text, /^pending: {2}BIRD has an unconfirmed configure that is NOT vipcontrol's \(undo in 42 s\); changes held until 2025-11-25T08:00:30Z \(in 30s\)$/m);
   assert.match(text, /^ {4}NOT exported to fabric4: lodirect's route \(preference 240\) is BIRD's best path$/m);
   assert.match(text, /^ {4}MED unverified: eBGP \(up4\): …$/m);
-  assert.match(formatStatus({ node: 'n1', bird: { connected: true, fabric: [] }, vips: [] }, NOW), /fabric: {3}no BGP protocol found: exports to the fabric NOT verified/);
+  assert.match(formatStatus(olderStatus({ node: 'n1', bird: { connected: true, fabric: [] }, vips: [] }), NOW), /fabric: {3}no BGP protocol found: exports to the fabric NOT verified/);
 });

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import {
-  VIPCONTROL_DEFAULTS, parseDuration, parseVipcontrolConfig, checkNodeName,
+  VIPCONTROL_DEFAULTS, parseDuration, parseVipcontrolConfig, parseNodeName, NODE_NAME_RULE, ValidationError,
   type AuditEntry, type CommandAck, type FleetMatrix, type FleetNodeRow, type FleetOp, type RedisConfig,
 } from '@vipcontrol/core';
 import { FleetStore, FleetTimeoutError, FleetUnavailableError, FleetConfigError, redactUrl } from '@vipcontrol/fleet';
@@ -169,9 +169,10 @@ function describe(cfg: RedisConfig): string {
 
 function nodeArg(text: string): string {
   try {
-    return checkNodeName(text);
-  } catch {
-    throw new InvalidArgumentError('must be a node name: letters, digits, _ . - (starting with a letter or digit)');
+    return parseNodeName(text);
+  } catch (cause) {
+    if (!(cause instanceof ValidationError)) throw cause;
+    throw new InvalidArgumentError(`must be a node name: ${NODE_NAME_RULE.replace(/^must be /, '')}`);
   }
 }
 
