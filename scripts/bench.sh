@@ -6,7 +6,8 @@
 #   bash scripts/bench.sh [core|health|fleet|all] [--no-setup] [ARGS...]      default: all
 #
 #   core    issue 2: vipcontrol vs bare BIRD — MED change latency at 1 / 1,000 / 10,000 VIPs, burst of
-#           1,000 set-med, vipctl wall time, RSS (packages/testlab/src/bench/apply-bench.ts; ~2 min)
+#           1,000 set-med, vipctl wall time, RSS; once on BIRD 2.0.12 and once on 3.3.2 (`--bird LIST`)
+#           (packages/testlab/src/bench/apply-bench.ts; ~2 min per BIRD)
 #   health  viphealth failover/recovery vs ExaBGP's healthcheck, footprint (packages/viphealth/src/bench)
 #   fleet   fleet round trip over Redis, fleet status at 1,000 nodes (packages/fleet/bench)
 # ARGS go to the one benchmark named (e.g. `bench.sh core --quick --scales 1,1000 --no-docs`).

@@ -163,6 +163,8 @@ export interface DaemonStatus {
   readonly state: StateFileStatus;
   readonly bird: {
     readonly connected: boolean;
+    /** The version of the BIRD the daemon talks to (from its banner), e.g. "3.3.2"; absent until first connected. */
+    readonly version?: string;
     readonly socket: string;
     readonly includeFile: string;
     readonly lastApply?: LastApplyStatus;

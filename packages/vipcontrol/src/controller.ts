@@ -66,7 +66,7 @@ export interface ControllerOptions {
   reconciler: Reconciler;
   /** Reads and validates the config file (reload). */
   loadConfig: (file: string) => Promise<VipcontrolConfig>;
-  bird: { readonly connected: boolean };
+  bird: { readonly connected: boolean; readonly version: string | undefined };
   /** BIRD's pending configuration and the fabric protocols, for status. */
   announcer?: Pick<Announcer, 'pending' | 'fabric'>;
   logger: Logger;
@@ -145,6 +145,7 @@ export class VipController extends EventEmitter implements Controller {
       state: this.#o.state.status(),
       bird: {
         connected: this.#o.bird.connected,
+        ...(this.#o.bird.version !== undefined ? { version: this.#o.bird.version } : {}),
         socket: r.bird.socket,
         includeFile: r.bird.includeFile,
         applies: r.applies,

@@ -4,7 +4,7 @@
  * deploy (restart) must be invisible to the fabric, so shutdown never withdraws or reconfigures.
  */
 import type { Logger } from 'pino';
-import { BirdClient } from '@vipcontrol/bird';
+import { BirdClient, versionOfBanner } from '@vipcontrol/bird';
 import type { VipcontrolConfig } from '@vipcontrol/core';
 import { apiRoutes, type ApiRoutes } from './api-routes.js';
 import { ApiServer } from './api-server.js';
@@ -56,7 +56,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
 
   const bird = new BirdClient({ socketPath: config.bird.socket, commandTimeoutMs: config.bird.commandTimeoutMs });
   const birdLog = log.child({ component: 'bird' });
-  bird.on('connect', (banner: string) => birdLog.info({ event: 'birdConnected', banner, socket: config.bird.socket }, 'connected to BIRD'));
+  bird.on('connect', (banner: string) => {
+    const birdVersion = versionOfBanner(banner);
+    birdLog.info({ event: 'birdConnected', banner, birdVersion, socket: config.bird.socket }, `connected to BIRD ${birdVersion ?? '(unknown version)'}`);
+  });
   bird.on('disconnect', (cause: Error) =>
     birdLog.warn({ event: 'birdDisconnected', err: cause }, 'lost BIRD control socket; reconnecting (announcements stay as BIRD has them)'),
   );

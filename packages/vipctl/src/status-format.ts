@@ -120,7 +120,10 @@ export function formatStatus(status: DaemonStatus, now: number): string {
   const started = status.startedAt === undefined ? '' : `, up since ${formatTime(status.startedAt, now)}`;
   lines.push(`node:     ${status.node} (vipcontrol ${status.version ?? '?'}${started})`);
   const bird = status.bird;
-  lines.push(`bird:     ${bird.connected ? 'connected' : 'NOT CONNECTED'}${bird.socket ? ` (${bird.socket})` : ''}`);
+  // While disconnected the version is the BIRD last talked to, so it is said as such.
+  const state = bird.connected ? `connected${bird.version === undefined ? '' : ` to BIRD ${bird.version}`}` : 'NOT CONNECTED';
+  const where = [bird.socket, !bird.connected && bird.version !== undefined ? `last BIRD ${bird.version}` : undefined].filter((x) => x);
+  lines.push(`bird:     ${state}${where.length > 0 ? ` (${where.join('; ')})` : ''}`);
   if (bird.error) {
     const retry = bird.retryAt === undefined ? '' : `, retry ${formatTime(bird.retryAt, now)}`;
     lines.push(`error:    ${bird.error}${retry}`);

@@ -61,6 +61,7 @@ test('status shows announced, MED, BIRD MED, sync, override, withdrawal, drain, 
     startedAt: NOW - 3_600_000,
     bird: {
       connected: true,
+      version: '3.3.2',
       socket: '/run/bird/bird.ctl',
       lastApply: { id: 7, at: NOW - 2_000, durationMs: 3.04, ok: false, error: 'BIRD said no', changed: ['198.51.100.10/32 med 100→250', '2001:db8::10/128 withdrawn'] },
       error: 'BIRD said no; the change stays desired',
@@ -110,6 +111,7 @@ test('status shows announced, MED, BIRD MED, sync, override, withdrawal, drain, 
   const out = formatStatus(status, NOW);
   const lines = out.split('\n');
   assert.match(out, /^node: +n1 \(vipcontrol 0\.1\.0, up since 2025-11-25T07:00:00Z \(1h ago\)\)$/m);
+  assert.match(out, /^bird: +connected to BIRD 3\.3\.2 \(\/run\/bird\/bird\.ctl\)$/m);
   assert.match(out, /^apply: +#7 at .* in 3 ms: FAILED: BIRD said no: 198\.51\.100\.10\/32 med 100→250, 2001:db8::10\/128 withdrawn$/m);
   assert.match(out, /^error: +BIRD said no; the change stays desired, retry 2025-11-25T08:00:05Z \(in 5s\)$/m);
   assert.match(out, /^ +last reload REFUSED at .*: f:1:1: a: bad; f:2:1: b: bad$/m);
@@ -136,6 +138,8 @@ test('status shows announced, MED, BIRD MED, sync, override, withdrawal, drain, 
 test('status without drain, health or applies says so', () => {
   const out = formatStatus(olderStatus({ node: 'n2', bird: { connected: false }, vips: [] }), NOW);
   assert.match(out, /^bird: +NOT CONNECTED$/m);
+  const lost = formatStatus(olderStatus({ node: 'n2', bird: { connected: false, version: '2.19.2', socket: '/run/bird/bird.ctl' }, vips: [] }), NOW);
+  assert.match(lost, /^bird: +NOT CONNECTED \(\/run\/bird\/bird\.ctl; last BIRD 2\.19\.2\)$/m);
   assert.match(out, /^apply: +none yet$/m);
   assert.match(out, /^drain: +no$/m);
   assert.match(out, /^health: +no checks reported$/m);
