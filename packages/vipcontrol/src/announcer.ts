@@ -449,15 +449,24 @@ export class Announcer {
     const { client, protocol4, protocol6 } = this.#o;
     const fabric = this.#fabric!;
     const byProtocol = new Map<string, Map<string, ObservedRoute>>();
+    /** Fabric protocols whose export BIRD would not show, with its answer. */
+    const refused = new Map<string, string>();
     for (const f of fabric) {
       if (f.family === undefined || byProtocol.has(`${f.name}/${f.family}`)) continue;
       const routes: RouteInfo[] = [];
-      if (!scope) routes.push(...(await client.showRoutes({ exportOf: f.name, protocol: f.family === 4 ? protocol4 : protocol6, all: true })));
-      else {
-        for (const prefix of scope.changed) {
-          if (canonicalPrefix(prefix).family !== f.family) continue;
-          routes.push(...(await client.showRoutes({ prefix, exportOf: f.name, protocol: protocolOf(prefix), all: true })));
+      try {
+        if (!scope) routes.push(...(await client.showRoutes({ exportOf: f.name, protocol: f.family === 4 ? protocol4 : protocol6, all: true })));
+        else {
+          for (const prefix of scope.changed) {
+            if (canonicalPrefix(prefix).family !== f.family) continue;
+            routes.push(...(await client.showRoutes({ prefix, exportOf: f.name, protocol: protocolOf(prefix), all: true })));
+          }
         }
+      } catch (cause) {
+        // BIRD 3 refuses the query while the session exports nothing ("…aren't accepting exports at
+        // all"): nothing goes to the fabric there, which is status's business, never the apply's.
+        if (!(cause instanceof BirdReplyError)) throw cause;
+        refused.set(f.name, cause.reply.text);
       }
       const exported = indexObserved(routes.map(toObserved));
       // Exported as in the table (the usual case): keep the table's object, not a second copy per VIP.
@@ -493,7 +502,9 @@ export class Announcer {
       }
       const external = mine.filter((f) => to.includes(f.name) && f.session === 'external').map((f) => f.name);
       let reason: string | undefined;
-      if (vip.announced && missing.length > 0) reason = (explained++ < REASONS_MAX ? await this.#whyNotExported(vip.prefix, missing) : undefined) ?? `not exported to ${missing.map((f) => f.name).join(', ')}`;
+      const notShown = missing.filter((f) => refused.has(f.name));
+      if (vip.announced && notShown.length > 0) reason = notShown.map((f) => `${f.name}: BIRD does not export to it (${refused.get(f.name)!})`).join('; ');
+      else if (vip.announced && missing.length > 0) reason = (explained++ < REASONS_MAX ? await this.#whyNotExported(vip.prefix, missing) : undefined) ?? `not exported to ${missing.map((f) => f.name).join(', ')}`;
       else if (vip.announced && route && route.med !== vip.med) reason = `the export filter of ${to[0]} sends MED ${route.med ?? 'none'}`;
       else if (!vip.announced && to.length > 0) reason = `still exported to ${to.join(', ')}`;
       exports.set(vip.prefix, {
