@@ -30,6 +30,11 @@ export interface BirdClientEvents {
   reconnect: [banner: string];
   /** A ready connection was lost; commands pending at that moment were rejected. */
   disconnect: [cause: Error];
+  /**
+   * A connection attempt failed with no connection up; `retries` counts the attempts before it in
+   * this series (0: BIRD was already down when connect() was called, or right after a drop).
+   */
+  unreachable: [cause: Error, retries: number];
   /** A `+` line, e.g. "Config timeout expired, starting undo". */
   spontaneous: [text: string];
   /** The reconnect strategy gave up after a drop. Emitted only when someone listens. */
@@ -92,6 +97,7 @@ export class BirdClient extends EventEmitter<BirdClientEvents> {
       this.#queue.failAll(new BirdConnectionError(`lost connection to BIRD: ${cause.message}`, { cause }));
       this.emit('disconnect', cause);
     });
+    c.on('unreachable', (cause, retries) => this.emit('unreachable', cause, retries));
     c.on('failed', (error) => {
       this.#queue.failAll(error);
       if (this.listenerCount('error') > 0) this.emit('error', error);

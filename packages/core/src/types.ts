@@ -85,6 +85,10 @@ export interface VipcontrolConfig {
     /** Names of the two static protocols rendered into the include file. */
     readonly protocol4: string;
     readonly protocol6: string;
+    /** BGP protocols towards the fabric (status verifies what they export); absent: every BGP protocol BIRD has. */
+    readonly fabricProtocols?: readonly string[];
+    /** How long changes wait for a pending `configure timeout` that is not vipcontrol's before applying over it. */
+    readonly operatorConfigureHoldMs: number;
   };
   readonly api: { readonly socket: string; readonly socketMode: number; readonly socketGroup?: string };
   readonly stateFile: string;

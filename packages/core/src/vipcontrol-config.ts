@@ -33,6 +33,8 @@ export const VIPCONTROL_DEFAULTS = Object.freeze({
   /** `configure timeout N`: BIRD rolls back by itself if vipcontrol dies between configure and confirm. */
   configureTimeout: '30s',
   commandTimeout: '5s',
+  /** How long changes wait for an operator's pending `configure timeout` before applying over it (docs/bird.md). */
+  operatorConfigureHold: '30s',
   apiSocketMode: '0660',
   loopbackInterface: 'lo',
   /** Large enough to lose against any healthy peer's MED, small enough to stay below the guard penalty. */
@@ -59,6 +61,9 @@ const birdSchema = z.strictObject({
   commandTimeout: duration(D.commandTimeout),
   protocol4: birdNameSchema.default(D.protocol4),
   protocol6: birdNameSchema.default(D.protocol6),
+  /** BGP protocols towards the fabric, whose exports status verifies; absent: every BGP protocol in BIRD. */
+  fabricProtocols: z.array(birdNameSchema).max(64).optional(),
+  operatorConfigureHold: duration(D.operatorConfigureHold).refine((ms) => ms <= 600_000, { message: 'must be at most 10m' }),
 });
 
 const apiSchema = z.strictObject({
@@ -319,6 +324,8 @@ export function parseVipcontrolConfig(text: string, file: string, defaults: { ho
       commandTimeoutMs: c.bird.commandTimeout,
       protocol4: c.bird.protocol4,
       protocol6: c.bird.protocol6,
+      ...(c.bird.fabricProtocols ? { fabricProtocols: c.bird.fabricProtocols } : {}),
+      operatorConfigureHoldMs: c.bird.operatorConfigureHold,
     },
     api: {
       socket: c.api.socket,

@@ -2,7 +2,7 @@
  * Issue 10: while BIRD is down, one line for the outage and one for its recovery — not an error per
  * reconnect attempt or per apply retry. The apply path keeps its own logging; while an outage is on,
  * the loggers handed to it (`quiet`) write their warnings and errors at debug, since each says again
- * what `birdDown` already said ("BIRD is not connected").
+ * what `birdDisconnected` already said ("BIRD is not connected").
  */
 import type { Logger } from 'pino';
 
@@ -20,11 +20,11 @@ export class BirdOutage {
     return this.#since !== undefined;
   }
 
-  /** The control socket was lost (BIRD stopped, crashed or restarts). Logged once per outage. */
+  /** The control socket was lost (BIRD stopped, crashed or restarts) or is unreachable at start. Logged once per outage. */
   down(cause: Error): void {
     if (this.#since !== undefined) return;
     this.#since = this.#now();
-    this.#log.error({ event: 'birdDown', err: cause },
+    this.#log.error({ event: 'birdDisconnected', err: cause },
       'lost BIRD control socket: announcements stay as BIRD has them; changes are saved and applied once it is back (retries logged at debug until then)');
   }
 

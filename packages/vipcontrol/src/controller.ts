@@ -21,7 +21,7 @@ import {
   type VipcontrolConfig,
 } from '@vipcontrol/core';
 import { QueueStoppedError } from './apply-queue.js';
-import { ApplyError } from './bird-applier.js';
+import { ApplyError, type Announcer } from './announcer.js';
 import { configuredPrefixes } from './config-index.js';
 import type {
   ApplyOutcome,
@@ -70,6 +70,8 @@ export interface ControllerOptions {
   /** Reads and validates the config file (reload). */
   loadConfig: (file: string) => Promise<VipcontrolConfig>;
   bird: { readonly connected: boolean; readonly version: string | undefined };
+  /** BIRD's pending configuration and the fabric protocols, for status. */
+  announcer?: Pick<Announcer, 'pending' | 'fabric'>;
   logger: Logger;
   version: string;
   now?: () => number;
@@ -152,8 +154,13 @@ export class VipController extends EventEmitter implements Controller {
         applies: r.applies,
         ...(last ? { lastApply: last } : {}),
         ...(r.lastSuccessAt !== undefined ? { lastSuccessAt: r.lastSuccessAt } : {}),
-        ...(last && !last.ok ? { error: `${last.error ?? 'apply failed'} (changes stay desired; retrying)` } : {}),
+        ...(last && !last.ok
+          ? { error: `${last.error ?? 'apply failed'} (changes stay desired; ${r.retryAt !== undefined ? 'retrying' : 'applied again on the next change, verify or reload'})` }
+          : {}),
         ...(r.retryAt !== undefined ? { retryAt: r.retryAt } : {}),
+        configureTimeoutSec: r.bird.configureTimeoutSec,
+        ...(this.#o.announcer?.pending ? { pendingConfigure: this.#o.announcer.pending } : {}),
+        ...(this.#o.announcer?.fabric ? { fabric: this.#o.announcer.fabric } : {}),
       },
       loopback: {
         interface: config.loopback.interface,

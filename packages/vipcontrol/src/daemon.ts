@@ -8,7 +8,7 @@ import { BirdClient, versionOfBanner } from '@vipcontrol/bird';
 import { initialGuard, type MaintenanceMarks, type VipcontrolConfig } from '@vipcontrol/core';
 import { apiRoutes, type ApiRoutes } from './api-routes.js';
 import { ApiServer } from './api-server.js';
-import { BirdApplier } from './bird-applier.js';
+import { Announcer } from './announcer.js';
 import { loadConfig } from './config-loader.js';
 import { VipController } from './controller.js';
 import type { FleetAgent } from './fleet-agent.js';
@@ -64,29 +64,38 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     outage.up();
   });
   bird.on('disconnect', (cause: Error) => outage.down(cause));
+  // Already down at start: the same one outage line (a later drop comes through 'disconnect').
+  bird.on('unreachable', (cause: Error, retries: number) => {
+    if (retries === 0 && !bird.connected) outage.down(cause);
+  });
   bird.on('error', (error: Error) => birdLog.error({ event: 'birdClientError', err: error }, 'BIRD client error'));
 
   const healthLog = log.child({ component: 'health' });
   const snapshot = new HealthSnapshotStore({ file: healthSnapshotPath(config.stateFile), logger: healthLog });
   const health = new HealthRegistry({ leaseMs: config.health.leaseMs, logger: healthLog, snapshot });
   await health.restore(); // before the first apply: a restart must not drop a failing check's penalty
-  const applier = new BirdApplier({
+  const announcer = new Announcer({
     client: bird,
+    socket: config.bird.socket,
     includeFile: config.bird.includeFile,
     protocol4: config.bird.protocol4,
     protocol6: config.bird.protocol6,
     configureTimeoutSec: config.bird.configureTimeoutSec,
-    logger: outage.quiet(log.child({ component: 'applier' })),
+    operatorConfigureHoldMs: config.bird.operatorConfigureHoldMs,
+    ...(config.bird.fabricProtocols ? { fabricProtocols: config.bird.fabricProtocols } : {}),
+    logger: outage.quiet(log.child({ component: 'announcer' })),
   });
+  await announcer.start();
   const loopback = config.loopback.manage
     ? (opts.loopback ?? new IpLoopback({ interface: config.loopback.interface, logger: log.child({ component: 'loopback' }) }))
     : undefined;
   const reconciler = new Reconciler({
     config,
     runtime: () => state.current,
-    persisted: () => state.durable(),
+    // No confirm (and no no-op success) before the state the change came from is on disk.
+    durable: () => state.durable(),
     health: (now) => health.view(now),
-    applier,
+    announcer,
     loopback,
     logger: outage.quiet(log.child({ component: 'reconciler' })),
     verifyIntervalMs: opts.verifyIntervalMs,
@@ -99,6 +108,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     reconciler,
     loadConfig,
     bird,
+    announcer,
     logger: log.child({ component: 'controller' }),
     version: VERSION,
   });
@@ -138,7 +148,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   reconciler.start();
   // connect() retries forever (the client's reconnect strategy): the daemon waits for BIRD, never exits.
   const started = bird.connect().then(() => controller.start());
-  started.catch((error: unknown) => log.error({ event: 'startupApplyFailed', err: error }, 'first apply failed; retrying'));
+  // During a BIRD outage this is one more way of saying birdDisconnected: debug then (see BirdOutage).
+  started.catch((error: unknown) => outage.quiet(log).error({ event: 'startupApplyFailed', err: error }, 'first apply failed; retrying'));
 
   const extras = await startExtras(config, controller, state, routes, log);
   // Reloads that change the windows restart the scheduler, one after the other (starting one may import).

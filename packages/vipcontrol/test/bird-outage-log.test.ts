@@ -34,7 +34,7 @@ test('BIRD down for a while: one outage line, one recovery line, the change made
   const lines = daemon.logEntries().slice(from);
   // The operator's own request that failed meanwhile (component api) is answered and logged as such.
   const loud = lines.filter((l) => (l.level === 'warn' || l.level === 'error') && l.component !== 'api').map((l) => String(l.event));
-  assert.equal(lines.filter((l) => l.event === 'birdDown').length, 1, JSON.stringify(loud));
+  assert.equal(lines.filter((l) => l.event === 'birdDisconnected').length, 1, JSON.stringify(loud));
   assert.equal(lines.filter((l) => l.event === 'birdRecovered').length, 1);
   assert.equal(loud.length, 1, `one warn/error line for the whole outage, got ${JSON.stringify(loud)}`);
 });

@@ -31,6 +31,8 @@ const VIPCONTROL_KEYS: Record<string, KeyDoc> = {
   'bird.commandTimeout': { doc: 'Timeout of one command on the control socket.', reload: 'restart', type: DURATION },
   'bird.protocol4': { doc: 'Name of the static protocol rendered for IPv4 VIPs (bird.conf exports `proto = "<name>"`).', reload: 'restart', type: 'BIRD name' },
   'bird.protocol6': { doc: 'Name of the static protocol rendered for IPv6 VIPs.', reload: 'restart', type: 'BIRD name' },
+  'bird.fabricProtocols': { doc: 'BGP protocols towards the fabric: status verifies what they export (`show route export P`). Absent: every BGP protocol BIRD has. See bird.md.', reload: 'restart', type: 'list of BIRD names' },
+  'bird.operatorConfigureHold': { doc: "How long changes wait for someone else's pending `configure timeout` (confirm or undo) before vipcontrol applies over it, logging an error. At most 10m. See bird.md.", reload: 'restart', type: DURATION },
   api: { doc: 'The local API (HTTP/JSON over a Unix socket) that vipctl and viphealth use.', reload: 'restart' },
   'api.socket': { doc: 'Path of the API socket.', reload: 'restart', type: PATH },
   'api.socketMode': { doc: 'Mode of the socket, as an octal string ("0660": quoted, since YAML reads 0660 as decimal).', reload: 'restart', type: 'octal string' },
