@@ -6,9 +6,9 @@
 #   bash scripts/bench.sh [core|health|fleet|all] [--no-setup] [ARGS...]      default: all
 #
 #   core    issue 2: vipcontrol vs bare BIRD — MED change latency at 1 / 1,000 / 10,000 VIPs, burst of
-#           1,000 set-med, vipctl wall time, RSS (packages/testlab/src/bench/apply-bench.ts; ~2 min)
-#   health  viphealth failover/recovery vs ExaBGP's healthcheck, footprint (packages/viphealth/src/bench)
-#   fleet   fleet round trip over Redis, fleet status at 1,000 nodes (packages/fleet/bench)
+#           1,000 set-med, vipctl wall time, RSS (packages/bench/src/core/apply-bench.ts; ~2 min)
+#   health  viphealth failover/recovery vs ExaBGP's healthcheck, footprint (packages/bench/src/health)
+#   fleet   fleet round trip over Redis, fleet status at 1,000 nodes (packages/bench/src/fleet)
 # ARGS go to the one benchmark named (e.g. `bench.sh core --quick --scales 1,1000 --no-docs`).
 # Exit status: 0 all targets met; otherwise the highest status of the benchmarks run (core: 1 = a
 # target missed, 2 = the benchmark itself failed).
@@ -54,15 +54,15 @@ run() {
 }
 
 case "$what" in core | all)
-  run core packages/testlab/src/bench/apply-bench.ts packages/testlab/dist/src/bench/apply-bench.js \
-    packages/testlab packages/vipcontrol packages/vipctl ;;
+  run core packages/bench/src/core/apply-bench.ts packages/bench/dist/src/core/apply-bench.js \
+    packages/bench packages/vipcontrol packages/vipctl ;;
 esac
 case "$what" in health | all)
-  run health packages/viphealth/src/bench/failover-bench.ts packages/viphealth/dist/src/bench/failover-bench.js \
-    packages/vipcontrol packages/viphealth ;;
+  run health packages/bench/src/health/failover-bench.ts packages/bench/dist/src/health/failover-bench.js \
+    packages/bench packages/vipcontrol packages/viphealth ;;
 esac
 case "$what" in fleet | all)
-  run fleet packages/fleet/bench/fleet-bench.ts packages/fleet/dist/bench/fleet-bench.js \
-    packages/fleet packages/vipcontrol packages/vipctl ;;
+  run fleet packages/bench/src/fleet/fleet-bench.ts packages/bench/dist/src/fleet/fleet-bench.js \
+    packages/bench packages/vipcontrol packages/vipctl ;;
 esac
 exit "$status"

@@ -11,7 +11,7 @@ import type { BirdClient } from '@vipcontrol/bird';
 const RECONFIGURED = 3;
 
 /**
- * Same steps as the daemon's atomic write (vipcontrol can't be imported here: it depends on testlab),
+ * Same steps as the daemon's atomic write (vipcontrol's writer is not part of its library API),
  * so the comparison is of everything else.
  */
 export async function durableWrite(path: string, text: string): Promise<void> {

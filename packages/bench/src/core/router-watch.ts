@@ -13,8 +13,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import type { BirdClient } from '@vipcontrol/bird';
-import type { LabHost } from '../lab.js';
-import { routerProtocolNames } from '../bird-configs.js';
+import { type LabHost, routerProtocolNames } from '@vipcontrol/testlab';
 
 /** "<date> <time> <TRACE> n1_4.ipv4 > added [best] 198.18.0.1/32 0L 4G unicast" → the prefix. */
 const IMPORT_TRACE = /<TRACE> \S+ > (?:added|updated|removed)(?: \[[^\]]*\])? (\S+)/;

@@ -19,7 +19,7 @@ import { promisify } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { makeTempDir, percentile, replaceDocSection, repoPath, startBird, startRedis, waitFor, EMPTY_VIPCONTROL_INCLUDE } from '@vipcontrol/testlab';
 import type { NodeRecord } from '@vipcontrol/core';
-import { FleetStore } from '../src/index.js';
+import { FleetStore } from '@vipcontrol/fleet';
 
 const run = promisify(execFile);
 const ROUND_TRIPS = Number(process.env['FLEET_BENCH_ROUND_TRIPS'] ?? 300);
@@ -133,7 +133,7 @@ async function updateDoc(table: string): Promise<void> {
     marker: 'fleet-bench',
     title: 'Fleet',
     markdown: [
-      `Measured ${new Date().toISOString().slice(0, 10)} by \`scripts/bench.sh fleet\` (packages/fleet/bench/fleet-bench.ts) on this machine: ` +
+      `Measured ${new Date().toISOString().slice(0, 10)} by \`scripts/bench.sh fleet\` (packages/bench/src/fleet/fleet-bench.ts) on this machine: ` +
         `redis-server 7, BIRD 2.0.12 and one vipcontrol daemon on loopback, node ${process.versions.node}, ` +
         `${cpus().length} CPUs, 1-min load average ${loadavg()[0]!.toFixed(1)} at the end (a shared machine: tails move with load).`,
       '',

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFile, stat } from 'node:fs/promises';
-import { waitFor } from '@vipcontrol/testlab';
+import { waitFor } from './wait-for.js';
 
 export interface Service {
   readonly pid: number;

@@ -4,7 +4,7 @@
  * that body, so one benchmark's run never touches another's figures.
  */
 import { readFile } from 'node:fs/promises';
-import { atomicWrite } from '../atomic-write.js';
+import { atomicWrite } from './atomic-write.js';
 
 /** One benchmark's section of a shared Markdown file. */
 export interface DocSection {

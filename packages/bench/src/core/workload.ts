@@ -12,7 +12,7 @@ import {
   type RuntimeState,
   type VipcontrolConfig,
 } from '@vipcontrol/core';
-import { deepMerge, vipcontrolDefaults, type LabHost } from '../lab.js';
+import { deepMerge, vipcontrolDefaults, type LabHost } from '@vipcontrol/testlab';
 
 /** Every VIP starts at this MED; each measured change picks a fresh value above it. */
 export const BASE_MED = 100;

@@ -2,7 +2,7 @@
  * Times one change end to end: from just before the change is started (API request sent, or file
  * write begun) to the moment the router's RIB has it — see RouterWatch for how that moment is taken.
  */
-import type { LabHost } from '../lab.js';
+import type { LabHost } from '@vipcontrol/testlab';
 import { pollMed, routerCountMed, routerHasMed, type RouterWatch } from './router-watch.js';
 
 /** Generous: a sample that takes this long is a failure, not a data point. */

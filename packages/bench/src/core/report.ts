@@ -2,7 +2,7 @@
  * The benchmark's output: Markdown tables, and the benchmark's own section of docs/benchmarks.md.
  * Other benchmarks (viphealth, fleet) own other sections of that file; only ours is replaced.
  */
-import { replaceDocSection } from './doc-section.js';
+import { replaceDocSection } from '@vipcontrol/testlab';
 
 /** One line of the results table. */
 export interface Row {

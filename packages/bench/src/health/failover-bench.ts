@@ -21,11 +21,10 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { healthcheckArgv, Lab, type ExabgpHost, type LabHost } from '@vipcontrol/testlab';
+import { healthcheckArgv, Lab, startService, type ExabgpHost, type LabHost, type Service } from '@vipcontrol/testlab';
 import { formatTables, updateDoc, type Row } from './bench-report.js';
 import { exabgpCheckScript, exabgpRuns, splitPhases, viphealthRuns, type CheckRun } from './check-runs.js';
 import { measureFootprint, type Footprint } from './footprint.js';
-import { startService, type Service } from './lab-service.js';
 
 const POLL_MS = 2;
 /** ExaBGP's defaults take seconds: polling every 20 ms is precise enough and keeps 8 lanes cheap. */

@@ -73,7 +73,7 @@ export async function updateDoc(tables: string, opts: { trials: number; defaultT
     marker: 'viphealth-bench',
     title: 'viphealth',
     markdown: [
-      `Measured ${new Date().toISOString().slice(0, 10)} by \`scripts/bench.sh health\` (packages/viphealth/src/bench/failover-bench.ts, ` +
+      `Measured ${new Date().toISOString().slice(0, 10)} by \`scripts/bench.sh health\` (packages/bench/src/health/failover-bench.ts, ` +
         `${opts.seconds} s), ${opts.trials} trials per row (${opts.defaultTrials} for ExaBGP's defaults, in parallel lanes), in one lab: a BIRD ` +
         '2.0.12 route reflector, a node running BIRD + vipcontrol + viphealth, and an ExaBGP 4.2 host running its healthcheck, each in its own ' +
         'network namespace, node 20, 2 cores. The equal-settings rows are measured interleaved (one trial of each in turn), so a load change ' +

@@ -2,7 +2,7 @@
  * Issue 2's benchmark: vipcontrol side by side with bare BIRD, in one lab (router + one node, real
  * BIRD in network namespaces, iBGP with BFD as the README's lab), at 1, 1,000 and 10,000 VIPs.
  *
- *   node packages/testlab/dist/src/bench/apply-bench.js [--scales 1,1000,10000] [--quick] [--no-docs]
+ *   node packages/bench/dist/src/core/apply-bench.js [--scales 1,1000,10000] [--quick] [--no-docs]
  *
  * Prints a Markdown table (figure, target, vipcontrol, bare BIRD, ratio, pass) plus where an apply's
  * time goes, and writes both into the "vipcontrol (issue 2)" section of docs/benchmarks.md. Exits 1
@@ -10,16 +10,13 @@
  */
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { Lab, type LabHost } from '../lab.js';
-import { ipBatch } from '../netns.js';
-import { repoPath } from '../repo-path.js';
+import { Lab, type LabHost, ipBatch, ms, p50p99, repoPath, summarize } from '@vipcontrol/testlab';
 import { runBare, type BareResults, type SamplePlan } from './bare-phase.js';
 import { ChangeTimer } from './change-timer.js';
 import { runDaemon, type DaemonPlan, type DaemonResults } from './daemon-phase.js';
 import { profileSteps, type StepTimes } from './profile.js';
 import { markdownTable, resultsTable, writeSection, type Row } from './report.js';
 import { RouterWatch } from './router-watch.js';
-import { ms, p50p99, summarize } from './stats.js';
 import { Workload } from './workload.js';
 
 const BURST = 1000;
@@ -215,7 +212,7 @@ function renderBody(
     + (r.daemon.warmupBurst ? `, warm-up burst ${ms(r.daemon.warmupBurst.timing.seen)} (${r.daemon.warmupBurst.applies} ${r.daemon.warmupBurst.applies === 1 ? 'apply' : 'applies'})` : ''));
   const cpu = cpus();
   return [
-    `Run ${run.startedAt.toISOString().replace(/\.\d+Z$/, 'Z')} with \`bash scripts/bench.sh core\` (program: \`node packages/testlab/dist/src/bench/apply-bench.js\`), `
+    `Run ${run.startedAt.toISOString().replace(/\.\d+Z$/, 'Z')} with \`bash scripts/bench.sh core\` (program: \`node packages/bench/dist/src/core/apply-bench.js\`), `
       + `${cpu.length} × ${cpu[0]?.model.trim() ?? 'CPU'}, load average ${run.load.toFixed(2)} at start (the machine is shared), whole run ${(run.totalMs / 1000).toFixed(0)} s.`,
     '',
     resultsTable(rows),

@@ -8,8 +8,7 @@
  */
 import { execa } from 'execa';
 import { canonicalPrefix, compareObserved, computeEffective, emptyRuntimeState, parseVipcontrolConfig } from '@vipcontrol/core';
-import type { LabHost } from '../lab.js';
-import { deepMerge, vipcontrolDefaults } from '../lab.js';
+import { type LabHost, deepMerge, vipcontrolDefaults } from '@vipcontrol/testlab';
 import type { Workload } from './workload.js';
 
 export interface StepTimes {

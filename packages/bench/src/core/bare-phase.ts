@@ -1,5 +1,5 @@
 /** The bare-BIRD half at one scale: the floor each vipcontrol figure is compared with. */
-import { waitFor } from '../wait-for.js';
+import { waitFor } from '@vipcontrol/testlab';
 import { bareApply, configureOk, durableWrite } from './bare-bird.js';
 import type { ChangeTimer, Timing } from './change-timer.js';
 import { pollMed, routerCountMed } from './router-watch.js';
