@@ -3,12 +3,14 @@
 # Needs root (BIRD, network namespaces). Runs scripts/setup.sh first (Debian packages, npm ci, build)
 # unless --no-setup, in which case only the packages a benchmark needs are rebuilt (incremental tsc).
 #
-#   bash scripts/bench.sh [core|health|fleet|all] [--no-setup] [ARGS...]      default: all
+#   bash scripts/bench.sh [core|health|fleet|startup|all] [--no-setup] [ARGS...]      default: all
 #
 #   core    issue 2: vipcontrol vs bare BIRD — MED change latency at 1 / 1,000 / 10,000 VIPs, burst of
 #           1,000 set-med, vipctl wall time, RSS (packages/bench/src/core/apply-bench.ts; ~2 min)
 #   health  viphealth failover/recovery vs ExaBGP's healthcheck, footprint (packages/bench/src/health)
 #   fleet   fleet round trip over Redis, fleet status at 1,000 nodes (packages/bench/src/fleet)
+#   startup `vipctl status` round trip, packaged and tree builds, against bare `node -e 0` as a ratio
+#           (packages/bench/src/startup; ~30 s)
 # ARGS go to the one benchmark named (e.g. `bench.sh core --quick --scales 1,1000 --no-docs`).
 # Exit status: 0 all targets met; otherwise the highest status of the benchmarks run (core: 1 = a
 # target missed, 2 = the benchmark itself failed).
@@ -20,7 +22,7 @@ setup=1
 args=()
 named=0
 for arg in "$@"; do
-  if ((named == 0)) && [[ "$arg" =~ ^(core|health|fleet|all)$ ]]; then
+  if ((named == 0)) && [[ "$arg" =~ ^(core|health|fleet|startup|all)$ ]]; then
     what=$arg named=1
   elif [[ "$arg" == --no-setup ]]; then
     setup=0
@@ -29,7 +31,7 @@ for arg in "$@"; do
   fi
 done
 if [[ "$what" == all && ${#args[@]} -gt 0 ]]; then
-  echo "bench: arguments (${args[*]}) need one benchmark named: core, health or fleet" >&2
+  echo "bench: arguments (${args[*]}) need one benchmark named: core, health, fleet or startup" >&2
   exit 2
 fi
 
@@ -64,5 +66,9 @@ esac
 case "$what" in fleet | all)
   run fleet packages/bench/src/fleet/fleet-bench.ts packages/bench/dist/src/fleet/fleet-bench.js \
     packages/bench packages/vipcontrol packages/vipctl ;;
+esac
+case "$what" in startup | all)
+  run startup packages/bench/src/startup/startup-bench.ts packages/bench/dist/src/startup/startup-bench.js \
+    tsconfig.prod.json packages/bench ;;
 esac
 exit "$status"

@@ -1,7 +1,10 @@
-/** The daemon's version, from its package.json (shown in status and the start-up log). */
+/** The daemon's version (shown in status and the start-up log). */
 import { readFileSync } from 'node:fs';
 
-// dist/src/version.js → ../../package.json; read once at start-up.
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+// The packaged build (scripts/bundle.mjs) defines the version; a tree build reads its package.json
+// (dist/src/version.js → ../../package.json), once at start-up.
+declare const VIPCONTROL_BUILD_VERSION: string | undefined;
 
-export const VERSION: string = pkg.version;
+export const VERSION: string = typeof VIPCONTROL_BUILD_VERSION === 'string'
+  ? VIPCONTROL_BUILD_VERSION
+  : (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
