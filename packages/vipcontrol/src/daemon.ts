@@ -11,6 +11,7 @@ import { BirdApplier } from './bird-applier.js';
 import { loadConfig } from './config-loader.js';
 import { VipController } from './controller.js';
 import type { FleetAgent } from './fleet-agent.js';
+import type { ApplyOutcome } from './daemon-types.js';
 import { HealthRegistry } from './health-registry.js';
 import { HealthSnapshotStore, healthSnapshotPath } from './health-snapshot.js';
 import { IpLoopback, type LoopbackManager } from './loopback.js';
@@ -35,7 +36,7 @@ export interface Daemon {
   readonly controller: VipController;
   readonly bird: BirdClient;
   /** Resolves after the first apply following start-up (or rejects with its error). */
-  readonly started: Promise<unknown>;
+  readonly started: Promise<ApplyOutcome>;
   stop(): Promise<void>;
 }
 

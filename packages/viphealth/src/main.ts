@@ -5,7 +5,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
-import { parseViphealthConfig, VIPHEALTH_DEFAULTS, type ViphealthConfig } from '@vipcontrol/core';
+import { parseViphealthConfig, VIPHEALTH_DEFAULTS, type HealthReport, type ViphealthConfig } from '@vipcontrol/core';
+import { SystemdNotifier } from '@vipcontrol/systemd';
 import { createLogger } from './logger.js';
 import { Viphealth } from './viphealth.js';
 
@@ -27,7 +28,25 @@ async function loadConfig(file: string): Promise<ViphealthConfig> {
 async function run(file: string): Promise<void> {
   const config = await loadConfig(file);
   const logger = createLogger({ level: config.log.level });
-  const daemon = new Viphealth({ config, logger });
+  const systemd = new SystemdNotifier({
+    onError: (err) => logger.warn({ event: 'systemdNotifyFailed', err }, `cannot notify systemd: ${err.message}`),
+  });
+  systemd.startWatchdog();
+  // Type=notify: ready once vipcontrol has accepted a report with a verdict from every check.
+  let ready = false;
+  let lastStatus = '';
+  const onReported = (report: HealthReport): void => {
+    const line = statusLine(report);
+    if (!ready && report.checks.every((c) => c.lastResult !== undefined || c.status === 'disabled')) {
+      ready = true;
+      lastStatus = line;
+      void systemd.ready(line);
+    } else if (ready && line !== lastStatus) {
+      lastStatus = line;
+      void systemd.status(line);
+    }
+  };
+  const daemon = new Viphealth({ config, logger, onReported });
   daemon.start();
 
   let reloading = Promise.resolve();
@@ -42,6 +61,7 @@ async function run(file: string): Promise<void> {
   });
   const shutdown = (signal: string) => {
     logger.info({ event: 'stopping', signal });
+    void systemd.stopping('stopping');
     daemon.stop().then(
       () => process.exit(0),
       (err: unknown) => {
@@ -52,6 +72,14 @@ async function run(file: string): Promise<void> {
   };
   process.once('SIGTERM', shutdown);
   process.once('SIGINT', shutdown);
+}
+
+/** `systemctl status`'s one line: how many checks are in each state, and the failing ones by name. */
+function statusLine(report: HealthReport): string {
+  const count = (status: string) => report.checks.filter((c) => c.status === status).length;
+  const down = report.checks.filter((c) => c.status === 'down').map((c) => c.name);
+  const counts = `${report.checks.length} checks: ${count('up')} up, ${down.length} down, ${count('unknown')} unknown, ${count('disabled')} disabled`;
+  return `${counts}${down.length ? ` (down: ${down.slice(0, 5).join(', ')}${down.length > 5 ? ', …' : ''})` : ''}; reported to vipcontrol`;
 }
 
 const program = new Command()

@@ -62,6 +62,8 @@ export interface ReporterOptions {
   readonly logger: Logger;
   /** Per request; default: the heartbeat interval, at least 1 s. */
   readonly requestTimeoutMs?: number;
+  /** Called with each report vipcontrol accepted. */
+  readonly onDelivered?: (report: HealthReport) => void;
 }
 
 export class Reporter {
@@ -120,8 +122,9 @@ export class Reporter {
 
   async #sendOnce(): Promise<boolean> {
     const { logger, socketPath } = this.#opts;
+    const report = this.#opts.snapshot();
     try {
-      await postReport(socketPath, this.#opts.snapshot(), this.#timeoutMs);
+      await postReport(socketPath, report, this.#timeoutMs);
     } catch (err) {
       this.#failures++;
       // Loud once, then quiet: vipcontrol being restarted is normal, a log line per retry is not useful.
@@ -132,6 +135,7 @@ export class Reporter {
     if (this.#failures > 0) logger.info({ event: 'reportDelivered', failures: this.#failures }, 'reporting to vipcontrol again');
     this.#failures = 0;
     this.#sent++;
+    this.#opts.onDelivered?.(report);
     return true;
   }
 }

@@ -32,7 +32,11 @@ export class Viphealth {
   #reporter: Reporter;
 
   /** Builds every probe now, so a check that cannot be set up fails the start (or the reload). */
-  constructor(opts: { config: ViphealthConfig; logger: Logger; now?: () => number }) {
+  readonly #onReported: ((report: HealthReport) => void) | undefined;
+
+  /** `onReported` sees every report vipcontrol accepted (main.ts tells systemd from it). */
+  constructor(opts: { config: ViphealthConfig; logger: Logger; now?: () => number; onReported?: (report: HealthReport) => void }) {
+    this.#onReported = opts.onReported;
     this.#logger = opts.logger;
     this.#now = opts.now ?? Date.now;
     this.startedAt = this.#now();
@@ -121,6 +125,7 @@ export class Viphealth {
       heartbeatMs: config.heartbeatMs,
       snapshot: () => this.snapshot(),
       logger: this.#logger.child({ component: 'reporter' }),
+      ...(this.#onReported ? { onDelivered: this.#onReported } : {}),
     });
   }
 
