@@ -3,7 +3,7 @@
 // into OUTDIR as ES modules sharing chunks, so a program loads only what its command needs
 // (`vipctl status` does not load config validation or ioredis). Run after `tsc --build tsconfig.prod.json`.
 //
-//   node scripts/bundle.mjs OUTDIR VERSION
+//   node scripts/bundle.mjs OUTDIR
 //
 // Writes OUTDIR/{vipctl,vipcontrol,viphealth}.mjs + chunk-*.mjs, and OUTDIR/bundled-packages.json: the
 // npm packages inside the bundle with their version and license (for debian/copyright).
@@ -12,9 +12,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
-const [outdir, version] = process.argv.slice(2);
-if (!outdir || !version) {
-  console.error('usage: node scripts/bundle.mjs OUTDIR VERSION');
+const [outdir] = process.argv.slice(2);
+if (!outdir) {
+  console.error('usage: node scripts/bundle.mjs OUTDIR');
   process.exit(2);
 }
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -36,7 +36,6 @@ const result = await build({
   minifyWhitespace: true,
   minifySyntax: true,
   legalComments: 'none',
-  define: { VIPCONTROL_BUILD_VERSION: JSON.stringify(version) },
   // CommonJS dependencies (ioredis, commander, pino) call require() for node built-ins.
   banner: { js: "import { createRequire as __vipcontrolRequire } from 'node:module'; const require = __vipcontrolRequire(import.meta.url);" },
   metafile: true,

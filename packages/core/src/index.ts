@@ -9,6 +9,7 @@ export * from './prefix.js';
 export * from './community.js';
 export * from './schemas.js';
 export * from './defaults.js';
+export * from './version.js';
 export * from './vipcontrol-config.js';
 export * from './runtime-state.js';
 export * from './effective.js';

@@ -3,21 +3,16 @@
  * SIGHUP reloads the config; SIGTERM/SIGINT stop WITHOUT withdrawing anything (a restart or code
  * deploy must change nothing on the wire).
  */
-import { Command } from 'commander';
 import { SystemdNotifier } from '@vipcontrol/systemd';
-import { DEFAULT_CONFIG_FILE, loadConfig } from './config-loader.js';
+import { vipcontrolProgram } from './cli.js';
+import { loadConfig } from './config-loader.js';
 import { startDaemon } from './daemon.js';
 import { createLogger } from './logger.js';
 import { OperationError } from './errors.js';
-import { VERSION } from './version.js';
 import type { ApplyOutcome } from './daemon-types.js';
 
 async function main(argv: string[]): Promise<void> {
-  const program = new Command('vipcontrol')
-    .description('Floating-VIP control plane: drives BIRD 2 over its control socket')
-    .version(VERSION)
-    .option('-c, --config <file>', 'vipcontrol.yaml', DEFAULT_CONFIG_FILE)
-    .parse(argv);
+  const program = vipcontrolProgram().parse(argv);
   const { config: configFile } = program.opts<{ config: string }>();
 
   const bootLog = createLogger();

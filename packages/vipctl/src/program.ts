@@ -2,8 +2,8 @@
  * The vipctl program: global options, the nouns, and `run()`, which maps every outcome to one
  * stderr line and a documented exit code. Adding a noun = one entry in NOUNS.
  */
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
+import { PRODUCT_VERSION } from '@vipcontrol/core';
 import { CliContext, DEFAULT_SOCKET, type CliIo } from './context.js';
 import { CliError, EXIT_CODES_HELP, ExitCode } from './errors.js';
 
@@ -37,11 +37,6 @@ export const NOUNS: readonly Noun[] = [
 /** Global options that take a value: the word after them is not the command. */
 const VALUE_OPTIONS = new Set(['--socket']);
 
-// The packaged build (scripts/bundle.mjs) defines the version; a tree build reads its package.json.
-declare const VIPCONTROL_BUILD_VERSION: string | undefined;
-const VERSION = typeof VIPCONTROL_BUILD_VERSION === 'string'
-  ? VIPCONTROL_BUILD_VERSION
-  : (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** Builds the commander program bound to `io`, with `modules` as its nouns. */
 export function createProgram(io: CliIo, modules: readonly NounModule[]): { program: Command; ctx: CliContext } {
@@ -49,7 +44,7 @@ export function createProgram(io: CliIo, modules: readonly NounModule[]): { prog
   const ctx = new CliContext(program, io);
   program
     .description('Operate the local vipcontrol daemon over its API socket.')
-    .version(VERSION)
+    .version(PRODUCT_VERSION)
     .addOption(
       new Option('--socket <path>', 'vipcontrol API socket (env VIPCTL_SOCKET)').default(io.env['VIPCTL_SOCKET'] || DEFAULT_SOCKET),
     )

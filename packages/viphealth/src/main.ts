@@ -4,9 +4,9 @@
  * SIGHUP reloads the file (a bad file is logged and the running checks continue); SIGTERM/SIGINT stop.
  */
 import { readFile } from 'node:fs/promises';
-import { Command } from 'commander';
-import { parseViphealthConfig, VIPHEALTH_DEFAULTS, type HealthReport, type ViphealthConfig } from '@vipcontrol/core';
+import { parseViphealthConfig, type HealthReport, type ViphealthConfig } from '@vipcontrol/core';
 import { SystemdNotifier } from '@vipcontrol/systemd';
+import { viphealthProgram } from './cli.js';
 import { createLogger } from './logger.js';
 import { Viphealth } from './viphealth.js';
 
@@ -82,12 +82,7 @@ function statusLine(report: HealthReport): string {
   return `${counts}${down.length ? ` (down: ${down.slice(0, 5).join(', ')}${down.length > 5 ? ', …' : ''})` : ''}; reported to vipcontrol`;
 }
 
-const program = new Command()
-  .name('viphealth')
-  .description('Health checks for vipcontrol: shift MEDs or withdraw VIPs when a local service fails')
-  .option('-c, --config <file>', 'configuration file', VIPHEALTH_DEFAULTS.configFile)
-  .option('--check', 'validate the configuration file and exit')
-  .action(async (opts: { config: string; check?: boolean }) => {
+const program = viphealthProgram().action(async (opts: { config: string; check?: boolean }) => {
     try {
       if (opts.check) {
         const config = await loadConfig(opts.config);

@@ -37,7 +37,7 @@ async function main(): Promise<void> {
   await writeFile(include, EMPTY_VIPCONTROL_INCLUDE);
   const bird = await startBird({ name: 'startupbench', dir: dir.path, config: `router id 10.255.0.1;\nprotocol device {}\ninclude "${include}";\n` });
   const bundle = join(dir.path, 'bundle');
-  await run(process.execPath, [repoPath('scripts/bundle.mjs'), bundle, 'bench']);
+  await run(process.execPath, [repoPath('scripts/bundle.mjs'), bundle]);
   const cfgPath = join(dir.path, 'vipcontrol.yaml');
   const socket = join(dir.path, 'vipcontrol.sock');
   await writeFile(cfgPath, JSON.stringify({
