@@ -64,7 +64,8 @@ install -m 0644 packaging/debian/lintian-overrides "$stage/usr/share/lintian/ove
 install -m 0644 README.md "$doc/"
 install -m 0644 docs/*.md "$doc/docs/"
 if [[ -d puppet/vipcontrol ]]; then
-  cp -r puppet/vipcontrol "$doc/puppet"
+  install -d "$doc/puppet"
+  cp -r puppet/vipcontrol "$doc/puppet/vipcontrol"
   find "$doc/puppet" -type d -exec chmod 0755 {} + && find "$doc/puppet" -type f -exec chmod 0644 {} +
 fi
 date=$(date -R -d "@$(git log -1 --format=%ct 2>/dev/null || date +%s)")
