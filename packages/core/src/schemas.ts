@@ -103,3 +103,23 @@ export const absolutePathSchema = z
 
 /** An epoch-milliseconds timestamp within JavaScript's Date range. */
 export const epochMsSchema = z.number().int().min(0).max(8.64e15);
+
+// host:port, [v6]:port; the host is a name or address, never anything with spaces or slashes.
+const HOST_PORT = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9_.-]+)):(\d{1,5})$/;
+
+/** `host:port` or `[ipv6]:port` (port 1-65535) → `{host, port}`: check targets, listen addresses. */
+export const hostPortSchema = z.string().transform((s, ctx) => {
+  const m = HOST_PORT.exec(s);
+  const port = m ? Number(m[3]) : 0;
+  if (!m || port < 1 || port > 65535) {
+    ctx.addIssue({ code: 'custom', message: 'must be host:port or [ipv6]:port with port 1-65535', input: s });
+    return z.NEVER;
+  }
+  return { host: (m[1] ?? m[2])!, port };
+});
+
+/**
+ * `metrics:` in both daemons' configs: where `/metrics` is served. Absent = no listener (the
+ * default); docs suggest a loopback address, since the endpoint has no authentication.
+ */
+export const metricsSchema = z.strictObject({ listen: hostPortSchema });

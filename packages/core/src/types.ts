@@ -53,6 +53,11 @@ export interface RedisConfig {
 }
 
 /** The validated, frozen vipcontrol.yaml. */
+/** `metrics:` of both configs: the `/metrics` listener's address. */
+export interface MetricsConfig {
+  readonly listen: { readonly host: string; readonly port: number };
+}
+
 export interface VipcontrolConfig {
   readonly node: string;
   readonly bird: {
@@ -87,6 +92,8 @@ export interface VipcontrolConfig {
   /** MED penalty used instead of a withdraw that the minAnnouncers guard refused (issue 4). */
   readonly guardPenalty: number;
   readonly log: { readonly level: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' };
+  /** Where `/metrics` is served; absent: not served. */
+  readonly metrics?: MetricsConfig;
 }
 
 /** Runtime operator state, persisted in the state file. */

@@ -2,6 +2,7 @@
  * vipcontrol.yaml: parse, validate, default and freeze. One schema per section, then cross-field
  * checks; every error names file, line and field path (see config-error.ts).
  */
+import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { parseYamlWithSchema } from './config-error.js';
 import { VIPCONTROL_DEFAULTS } from './defaults.js';
@@ -12,6 +13,7 @@ import {
   communitySchema,
   interfaceNameSchema,
   largeCommunitySchema,
+  metricsSchema,
   positiveDurationSchema,
   prefixSchema,
   u32Schema,
@@ -78,9 +80,10 @@ const vipSchema = z.strictObject({
 });
 
 const maintenanceSchema = z.strictObject({
-  // node-cron syntax: 5 or 6 fields; node-cron itself validates further when the daemon schedules it.
-  cron: z.string().regex(/^[0-9*,/?LW#A-Za-z-]+(?: [0-9*,/?LW#A-Za-z-]+){4,5}$/, {
-    message: 'must be a cron expression with 5 or 6 space-separated fields',
+  // node-cron's own validator, the one the daemon's scheduler applies: `config validate` and the
+  // daemon can never disagree about a window (a rejected expression would never fire).
+  cron: z.string().max(256).refine(isCronExpression, {
+    message: 'must be a cron expression node-cron accepts (5 or 6 fields: [second] minute hour day-of-month month day-of-week)',
   }),
   duration: positiveDurationSchema,
   action: z.enum(['drain', 'withdraw']).default('drain'),
@@ -140,6 +143,7 @@ const fileSchema = z
     vips: z.array(vipSchema).max(200_000).default([]),
     maintenance: z.array(maintenanceSchema).max(64).default([]),
     redis: redisSchema.optional(),
+    metrics: metricsSchema.optional(),
     log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') }).prefault({}),
   })
   .superRefine((c, ctx) => {
@@ -289,6 +293,7 @@ export function parseVipcontrolConfig(text: string, file: string, defaults: { ho
     ...(c.redis !== undefined ? { redis: toRedis(c.redis) } : {}),
     guardPenalty: c.guardPenalty,
     log: c.log,
+    ...(c.metrics !== undefined ? { metrics: c.metrics } : {}),
   };
   return deepFreeze(config);
 }
@@ -321,6 +326,13 @@ function duplicates(list: readonly string[]): number[] {
   return out;
 }
 
+/** node-cron's validator, loaded on first use: most configs have no maintenance windows. */
+let cronValidate: ((expression: string) => boolean) | undefined;
+function isCronExpression(expression: string): boolean {
+  cronValidate ??= (createRequire(import.meta.url)('node-cron') as { validate(e: string): boolean }).validate;
+  return cronValidate(expression);
+}
+
 function isTimeZone(tz: string): boolean {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: tz });
@@ -340,3 +352,6 @@ function isRedisUrl(s: string): boolean {
     return false;
   }
 }
+
+/** vipcontrol.yaml's schema as written (before defaults for node), for docs/configuration.md's generator. */
+export const vipcontrolFileSchema = fileSchema;

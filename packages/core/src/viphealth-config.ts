@@ -8,8 +8,9 @@
 import { z } from 'zod';
 import { parseYamlWithSchema } from './config-error.js';
 import { deepFreeze } from './deep-freeze.js';
+import type { MetricsConfig } from './types.js';
 import type { DampingParams, HealthParams, StartupMode } from './health-state.js';
-import { absolutePathSchema, birdNameSchema, positiveDurationSchema, prefixSchema, u32Schema } from './schemas.js';
+import { absolutePathSchema, birdNameSchema, hostPortSchema, metricsSchema, positiveDurationSchema, prefixSchema, u32Schema } from './schemas.js';
 
 /** Defaults for absent keys (DESIGN.md's paths; timings that react within a second). */
 export const VIPHEALTH_DEFAULTS = Object.freeze({
@@ -101,6 +102,8 @@ export interface ViphealthConfig {
   /** A full report is sent at least this often (the liveness lease's heartbeat). */
   readonly heartbeatMs: number;
   readonly log: { readonly level: LogLevel };
+  /** Where `/metrics` is served; absent: not served. */
+  readonly metrics?: MetricsConfig;
   readonly checks: readonly HealthCheckConfig[];
 }
 
@@ -142,18 +145,6 @@ const common = {
   withdraw: z.literal(true, { message: 'must be true (omit it to use a penalty)' }).optional(),
 };
 
-// host:port, [v6]:port; the host is a name or address, never anything with spaces or slashes.
-const TARGET = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9_.-]+)):(\d{1,5})$/;
-const targetSchema = z.string().transform((s, ctx) => {
-  const m = TARGET.exec(s);
-  const port = m ? Number(m[3]) : 0;
-  if (!m || port < 1 || port > 65535) {
-    ctx.addIssue({ code: 'custom', message: 'must be host:port or [ipv6]:port with port 1-65535', input: s });
-    return z.NEVER;
-  }
-  return { host: (m[1] ?? m[2])!, port };
-});
-
 const STATUS_RANGE = /^([1-5]\d\d)(?:-([1-5]\d\d))?$/;
 const statusSchema = z.union([z.number().int(), z.string()]).transform((v, ctx) => {
   const m = STATUS_RANGE.exec(String(v));
@@ -194,7 +185,7 @@ const checkSchema = z.discriminatedUnion('type', [
     command: z.array(z.string().min(1)).min(1),
     shell: z.boolean().optional(),
   }),
-  z.strictObject({ ...common, type: z.literal('tcp'), target: targetSchema }),
+  z.strictObject({ ...common, type: z.literal('tcp'), target: hostPortSchema }),
   z.strictObject({
     ...common,
     type: z.literal('http'),
@@ -230,6 +221,7 @@ const fileSchema = z
     vipcontrol: z.strictObject({ socket: absolutePathSchema.optional() }).optional(),
     heartbeat: intervalSchema.optional(),
     log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).optional() }).optional(),
+    metrics: metricsSchema.optional(),
     checks: z.array(checkSchema).min(1),
   })
   .superRefine((file, ctx) => {
@@ -268,6 +260,7 @@ export function parseViphealthConfig(text: string, file: string): ViphealthConfi
     vipcontrol: { socket: raw.vipcontrol?.socket ?? D.vipcontrolSocket },
     heartbeatMs: raw.heartbeat ?? D.heartbeatMs,
     log: { level: raw.log?.level ?? 'info' },
+    ...(raw.metrics !== undefined ? { metrics: raw.metrics } : {}),
     checks: raw.checks.map(normaliseCheck),
   });
 }
@@ -338,3 +331,6 @@ function normaliseCheck(c: RawCheck): HealthCheckConfig {
       };
   }
 }
+
+/** viphealth.yaml's schema as written, for docs/configuration.md's generator. */
+export const viphealthFileSchema = fileSchema;

@@ -161,6 +161,11 @@ test('errors name file, line, column, field path and reason', () => {
     ['redis: { url: "redis://x", tls: { ca: /etc/ca.pem } }\n', 'v.yaml:1:33: redis.tls: needs a rediss:// url (TLS is chosen by the scheme)'],
     ['redis: { url: "rediss://x", tls: { ca: ca.pem } }\n', 'v.yaml:1:40: redis.tls.ca: must be an absolute path'],
     ['maintenance: [{ cron: "0 3 * * *", duration: 1h, timezone: Mars/Base }]\n', 'v.yaml:1:60: maintenance[0].timezone: must be an IANA time zone such as "Europe/Berlin" or "UTC"'],
+    // node-cron (the daemon's scheduler) rejects minute 99: config validate must reject it too.
+    ['maintenance: [{ cron: "99 3 * * 2", duration: 1h }]\n', 'v.yaml:1:23: maintenance[0].cron: must be a cron expression node-cron accepts'],
+    ['maintenance: [{ cron: "0 3 * * 8", duration: 1h }]\n', 'v.yaml:1:23: maintenance[0].cron: must be a cron expression node-cron accepts'],
+    ['metrics: { listen: "127.0.0.1" }\n', 'v.yaml:1:20: metrics.listen: must be host:port or [ipv6]:port with port 1-65535'],
+    ['metrics: { listen: "127.0.0.1:0" }\n', 'v.yaml:1:20: metrics.listen: must be host:port or [ipv6]:port with port 1-65535'],
     ['unknown: 1\n', 'v.yaml:1:1: unknown: unknown key'],
   ];
   const wrong = table

@@ -31,3 +31,4 @@ export { ms, p50p99, percentile, summarize, type Summary } from './stats.js';
 export { replaceDocSection, type DocSection } from './doc-section.js';
 export { startService, type Service } from './lab-service.js';
 export { QUICK_MODE, longTier } from './test-tier.js';
+export { promSample } from './prom-sample.js';

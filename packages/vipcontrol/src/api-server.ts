@@ -136,7 +136,7 @@ export class ApiServer {
     } catch (error) {
       this.#unread.delete(req.socket);
       status = error instanceof OperationError ? error.status : 500;
-      payload = { error: (error as Error).message };
+      payload = { error: (error as Error).message, ...(error instanceof OperationError && error.saved ? { saved: true } : {}) };
       if (status === 413) res.setHeader('Connection', 'close');
       if (status >= 500) this.#log.error({ event: 'apiError', method: req.method, path: url.pathname, err: error }, 'API request failed');
     }

@@ -387,7 +387,7 @@ export class VipController extends EventEmitter implements Controller {
       return await apply;
     } catch (cause) {
       if (cause instanceof QueueStoppedError) {
-        throw new OperationError(503, 'vipcontrol is shutting down: the change is saved and applied on the next start', { cause });
+        throw new OperationError(503, 'vipcontrol is shutting down: the change is saved and applied on the next start', { cause, saved: true });
       }
       const retryAt = this.#o.reconciler.retryAt;
       const retry = retryAt !== undefined ? `retrying in ${Math.max(0, Math.ceil((retryAt - this.#now()) / 1000))}s` : 'retrying';
@@ -395,7 +395,7 @@ export class VipController extends EventEmitter implements Controller {
       throw new OperationError(
         transient ? 503 : 500,
         `BIRD apply failed: ${(cause as Error).message} — the change is saved and stays desired; ${retry}`,
-        { cause },
+        { cause, saved: true },
       );
     }
   }
@@ -478,6 +478,7 @@ function warnRestartOnly(prev: VipcontrolConfig, next: VipcontrolConfig, log: Lo
     ['health.leaseMs', prev.health.leaseMs, next.health.leaseMs],
     ['redis', prev.redis, next.redis],
     ['log', prev.log, next.log],
+    ['metrics', prev.metrics, next.metrics],
   ];
   for (const [field, a, b] of fields) {
     if (JSON.stringify(a) !== JSON.stringify(b)) {

@@ -101,6 +101,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     logger: log.child({ component: 'api' }),
   });
   await api.listen();
+  // Loaded only when configured (prom-client); never fails the start (see serveMetrics).
+  const metrics = config.metrics && (await (await import('@vipcontrol/metrics')).serveMetrics({
+    listen: config.metrics.listen,
+    registry: async () => (await import('./metrics.js')).createVipcontrolMetrics({ controller, bird, version: VERSION }),
+    logger: log.child({ component: 'metrics' }),
+  }));
   reconciler.holdWhile(() => api.intake > 0 || controller.staging > 0);
 
   const system = { at: 0, actor: { source: 'system' as const } };
@@ -136,6 +142,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     stopping ??= (async () => {
       log.info({ event: 'stopping' }, 'vipcontrol stopping; announcements stay as they are');
       await api.close();
+      await metrics?.close();
       await rescheduling;
       extras.maintenance?.stop();
       await extras.fleet?.stop();

@@ -10,10 +10,17 @@ export type OperationStatus = 400 | 404 | 409 | 413 | 415 | 422 | 500 | 503;
  */
 export class OperationError extends Error {
   readonly status: OperationStatus;
-  constructor(status: OperationStatus, message: string, options?: { cause?: unknown }) {
+  /**
+   * The change was accepted and saved, and stays desired: only applying it in BIRD failed (for now),
+   * and the daemon retries. The API says so (`"saved": true`) so that scripts can tell "retrying" from
+   * "rejected, nothing changed" without reading the message.
+   */
+  readonly saved: boolean;
+  constructor(status: OperationStatus, message: string, options?: { cause?: unknown; saved?: boolean }) {
     super(message, options);
     this.name = 'OperationError';
     this.status = status;
+    this.saved = options?.saved ?? false;
   }
 }
 

@@ -32,7 +32,6 @@ export interface MaintenanceWindowStatus {
   readonly next?: number;
   /** The operator asked to skip this window's next run. */
   readonly skipNext: boolean;
-  readonly error?: string;
 }
 
 export interface ActiveWindow {
@@ -70,7 +69,6 @@ interface Slot {
   readonly index: number;
   readonly cfg: MaintenanceWindowConfig;
   task?: ScheduledTask;
-  readonly error?: string;
   skipNext: boolean;
 }
 
@@ -94,11 +92,7 @@ export function startMaintenance(opts: { config: VipcontrolConfig; controller: C
   };
 
   const slots: Slot[] = opts.config.maintenance.map((cfg, index) => {
-    if (!cron.validate(cfg.cron)) {
-      const error = `maintenance[${index}].cron: node-cron rejects "${cfg.cron}"`;
-      log.error({ event: 'maintenanceInvalid', index, cron: cfg.cron }, `${error}; this window is not scheduled`);
-      return { index, cfg, error, skipNext: false };
-    }
+    // The config parser validated cfg.cron with node-cron itself (core), so schedule() accepts it.
     // One object for the cron callback and for skipNext(): a copy would miss the operator's skip flag.
     const slot: Slot = { index, cfg, skipNext: false };
     slot.task = cron.schedule(cfg.cron, (ctx) => void serial('start', () => begin(slot, ctx.date.getTime(), false)), {
@@ -182,7 +176,6 @@ export function startMaintenance(opts: { config: VipcontrolConfig; controller: C
           ...(s.cfg.timezone ? { timezone: s.cfg.timezone } : {}),
           ...(next !== undefined ? { next } : {}),
           skipNext: s.skipNext,
-          ...(s.error ? { error: s.error } : {}),
         };
       });
       const first = nextWindow(slots);

@@ -57,7 +57,7 @@ export class ApiClient {
     } catch (cause) {
       throw new ApiError(`vipcontrol answered ${status} with a body that is not JSON`, status, { cause });
     }
-    if (status < 200 || status > 299) throw new ApiError(errorText(json, status), status);
+    if (status < 200 || status > 299) throw new ApiError(errorText(json, status), status, { saved: isSaved(json) });
     return { status, text, json };
   }
 
@@ -104,6 +104,11 @@ export class ApiClient {
         return this.#unreachable(`cannot reach vipcontrol on ${path}: ${cause.message}`, cause);
     }
   }
+}
+
+/** The API's `"saved": true`: the change is kept and retried (only on failed mutations). */
+function isSaved(json: unknown): boolean {
+  return typeof json === 'object' && json !== null && 'saved' in json && json.saved === true;
 }
 
 /** Picks the API's `{"error": "..."}`, falling back to the status code. */

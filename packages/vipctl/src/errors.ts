@@ -14,6 +14,10 @@ export const ExitCode = {
   unreachable: 3,
   /** The socket exists but this user may not connect to it. */
   permission: 4,
+  /** The daemon accepted and saved the change but could not apply it in BIRD yet; it keeps retrying. */
+  savedRetrying: 5,
+  /** `vipctl status`: the daemon answered, but BIRD is disconnected, a VIP is out of sync, or the lease expired. */
+  degraded: 6,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -25,6 +29,10 @@ Exit codes:
   2  usage error (unknown command or option, malformed argument)
   3  vipcontrol is not running or not answering on the socket
   4  permission denied on the socket (join its group or run as root)
+  5  the change is saved but not yet applied in BIRD; vipcontrol keeps retrying (see vipctl status)
+  6  status only: BIRD disconnected, a VIP not in sync with BIRD, or viphealth's lease expired
+     (status --exit-zero keeps 0)
+With --json, an error is one JSON object on stderr: {"error": "...", "exitCode": N[, "status": HTTP][, "saved": true]}.
 `;
 
 /** Base class: a failure already phrased for the operator. */
@@ -62,11 +70,23 @@ export class SocketPermissionError extends CliError {
   }
 }
 
-/** The daemon answered with a non-2xx status; `message` is its `error` field. */
+/**
+ * The daemon answered with a non-2xx status; `message` is its `error` field. `saved`: the daemon kept
+ * the change and retries applying it (exit 5), as opposed to refusing it (exit 1).
+ */
 export class ApiError extends CliError {
   readonly status: number;
-  constructor(message: string, status: number, options?: { cause?: unknown }) {
-    super(message, ExitCode.failed, options);
+  readonly saved: boolean;
+  constructor(message: string, status: number, options?: { cause?: unknown; saved?: boolean }) {
+    super(message, options?.saved ? ExitCode.savedRetrying : ExitCode.failed, options);
     this.status = status;
+    this.saved = options?.saved ?? false;
+  }
+}
+
+/** `vipctl status` answered, and what it shows is not all well (exit 6 unless --exit-zero). */
+export class DegradedError extends CliError {
+  constructor(message: string) {
+    super(message, ExitCode.degraded);
   }
 }

@@ -3,9 +3,9 @@
  * stderr line and a documented exit code. Adding a noun = one entry in NOUNS.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { PRODUCT_VERSION } from '@vipcontrol/core';
+import { PRODUCT_VERSION, VIPCONTROL_DEFAULTS } from '@vipcontrol/core';
 import { CliContext, DEFAULT_SOCKET, type CliIo } from './context.js';
-import { CliError, EXIT_CODES_HELP, ExitCode } from './errors.js';
+import { ApiError, CliError, EXIT_CODES_HELP, ExitCode } from './errors.js';
 
 /** One command file: adds its command(s) to the program. */
 export interface NounModule {
@@ -37,16 +37,15 @@ export const NOUNS: readonly Noun[] = [
 /** Global options that take a value: the word after them is not the command. */
 const VALUE_OPTIONS = new Set(['--socket']);
 
-
 /** Builds the commander program bound to `io`, with `modules` as its nouns. */
-export function createProgram(io: CliIo, modules: readonly NounModule[]): { program: Command; ctx: CliContext } {
+export function createProgram(io: CliIo, modules: readonly NounModule[], opts: { jsonErrors?: boolean } = {}): { program: Command; ctx: CliContext } {
   const program = new Command('vipctl');
   const ctx = new CliContext(program, io);
   program
     .description('Operate the local vipcontrol daemon over its API socket.')
     .version(PRODUCT_VERSION)
     .addOption(
-      new Option('--socket <path>', 'vipcontrol API socket (env VIPCTL_SOCKET)').default(io.env['VIPCTL_SOCKET'] || DEFAULT_SOCKET),
+      new Option('--socket <path>', `vipcontrol API socket (else env VIPCTL_SOCKET, else api.socket of the config in VIPCTL_CONFIG or ${VIPCONTROL_DEFAULTS.configFile}, else ${DEFAULT_SOCKET})`),
     )
     .option('--json', 'print the API JSON as is instead of human output')
     .addHelpText('after', EXIT_CODES_HELP)
@@ -58,7 +57,7 @@ export function createProgram(io: CliIo, modules: readonly NounModule[]): { prog
       writeOut: (s) => io.stdout(s),
       writeErr: (s) => io.stderr(s),
             // One line: commander puts its "(Did you mean …?)" suggestion on a second line.
-      outputError: (s, write) => write(`vipctl: ${s.replace(/^error: /, '').trimEnd().replace(/\n+/g, ' ')}\n`),
+      outputError: (s, write) => write(errorLine(s.replace(/^error: /, '').trimEnd().replace(/\n+/g, ' '), ExitCode.usage, opts.jsonErrors === true, undefined)),
     });
   for (const noun of modules) noun.register(program, ctx);
   return { program, ctx };
@@ -66,10 +65,12 @@ export function createProgram(io: CliIo, modules: readonly NounModule[]): { prog
 
 /** The program for `argv`: only the noun that argv names, or every noun when it names none. */
 async function programFor(argv: readonly string[], io: CliIo): Promise<Command> {
+  // Usage errors can happen before commander has parsed --json itself.
+  const opts = { jsonErrors: argv.includes('--json') };
   const name = commandWord(argv);
   const named = NOUNS.find((n) => name !== undefined && n.commands.includes(name));
   const modules = await Promise.all((named ? [named] : NOUNS).map((n) => n.load()));
-  return createProgram(io, modules).program;
+  return createProgram(io, modules, opts).program;
 }
 
 /** The first word of argv that is neither an option nor a global option's value. */
@@ -82,6 +83,13 @@ function commandWord(argv: readonly string[]): string | undefined {
   return undefined;
 }
 
+/** The one stderr line of a failure: plain text, or one JSON object under --json (for scripts). */
+function errorLine(message: string, exitCode: ExitCode, json: boolean, err: unknown): string {
+  if (!json) return `vipctl: ${message}\n`;
+  const api = err instanceof ApiError ? { status: err.status, ...(err.saved ? { saved: true } : {}) } : {};
+  return `${JSON.stringify({ error: message, exitCode, ...api })}\n`;
+}
+
 /** Runs vipctl with `argv` (without node and script); resolves with the exit code. */
 export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   const program = await programFor(argv, io);
@@ -90,11 +98,12 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     return ExitCode.ok;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage; // already printed
+    const json = program.opts<{ json?: boolean }>().json === true || argv.includes('--json');
     if (err instanceof CliError) {
-      if (err.message !== '') io.stderr(`vipctl: ${err.message}\n`); // '' = details already printed
+      if (err.message !== '') io.stderr(errorLine(err.message, err.exitCode, json, err)); // '' = details already printed
       return err.exitCode;
     }
-    io.stderr(`vipctl: unexpected error: ${err instanceof Error ? err.message : String(err)}\n`);
+    io.stderr(errorLine(`unexpected error: ${err instanceof Error ? err.message : String(err)}`, ExitCode.failed, json, err));
     return ExitCode.failed;
   }
 }

@@ -77,10 +77,51 @@ test('VIPCTL_SOCKET is the default socket; --socket wins over it', async () => {
   assert.match(oneLine(stderr), /flag\.sock/);
 });
 
+test('without --socket or VIPCTL_SOCKET, the socket comes from api.socket of VIPCTL_CONFIG', async () => {
+  const file = join(dir, 'socket-from-config.yaml');
+  const sock = join(dir, 'from-config.sock');
+  await writeFile(file, `node: n1\napi:\n  socket: ${sock}\nvips: []\n`);
+  let stderr = '';
+  const io = { stdout: () => undefined, stderr: (s: string) => (stderr += s), env: { VIPCTL_CONFIG: file } };
+  assert.equal(await run(['status'], io), ExitCode.unreachable);
+  assert.equal(oneLine(stderr), `vipctl: vipcontrol is not running (no socket at ${sock})`);
+  // VIPCTL_SOCKET still wins over the config.
+  stderr = '';
+  const envSock = join(dir, 'env-wins.sock');
+  assert.equal(await run(['status'], { ...io, env: { VIPCTL_CONFIG: file, VIPCTL_SOCKET: envSock } }), ExitCode.unreachable);
+  assert.match(oneLine(stderr), /env-wins\.sock/);
+  // A config the daemon would refuse is one clear usage error naming the file, not a guess.
+  await writeFile(file, 'api: { socket: relative.sock }\n');
+  stderr = '';
+  assert.equal(await run(['status'], io), ExitCode.usage);
+  assert.match(oneLine(stderr), new RegExp(`cannot take api.socket from ${file}: .*api.socket: must be an absolute path.*pass --socket`));
+  // No config at all: the default socket.
+  stderr = '';
+  assert.equal(await run(['status'], { ...io, env: { VIPCTL_CONFIG: join(dir, 'absent.yaml') } }), ExitCode.unreachable);
+  assert.match(oneLine(stderr), /no socket at \/run\/vipcontrol\/vipcontrol\.sock/);
+});
+
+test('--json: errors are one JSON object on stderr, usage errors included', async () => {
+  const down = await vipctl('--json', 'status');
+  assert.equal(down.code, ExitCode.unreachable);
+  assert.deepEqual(JSON.parse(oneLine(down.stderr)), {
+    error: `vipcontrol is not running (no socket at ${join(dir, 'missing.sock')})`,
+    exitCode: ExitCode.unreachable,
+  });
+  const usage = await vipctl('--json', 'set-med', '198.51.100.10/32', 'x');
+  assert.equal(usage.code, ExitCode.usage);
+  const parsed = JSON.parse(oneLine(usage.stderr)) as { error: string; exitCode: number };
+  assert.equal(parsed.exitCode, ExitCode.usage);
+  assert.match(parsed.error, /MED must be an integer/);
+  const unknown = await vipctl('--json', 'frobnicate');
+  assert.equal(JSON.parse(oneLine(unknown.stderr)).exitCode, ExitCode.usage);
+});
+
 test('--help lists the exit codes', async () => {
   const r = await vipctl('--help');
   assert.equal(r.code, 0);
   assert.match(r.stdout, /Exit codes:\n {2}0 {2}success\n {2}1 .*\n {2}2 {2}usage error.*\n {2}3 .*not running/);
+  assert.match(r.stdout, /\n {2}5 {2}the change is saved but not yet applied.*\n {2}6 {2}status only:/);
   for (const cmd of ['status', 'set-med', 'reset-med', 'withdraw', 'announce', 'drain', 'undrain', 'reload', 'config']) {
     assert.match(r.stdout, new RegExp(`^ {2}${cmd}\\b`, 'm'), cmd);
   }

@@ -152,7 +152,7 @@ export async function sha256(path: string): Promise<string> {
 
 /** `vipctl status --json`, parsed. */
 export async function statusJson(socket: string): Promise<{ bird: { connected: boolean }; vips: { prefix: string; med: number; announced: boolean; inSync: boolean; terms: { kind: string }[]; override?: { med: number; reason?: string; expiresAt?: number } }[] } & Record<string, unknown>> {
-  return JSON.parse(await vipctlOk(socket, '--json', 'status')) as never;
+  return JSON.parse(await vipctlOk(socket, '--json', 'status', '--exit-zero')) as never;
 }
 
 /** Waits until the daemon reports BIRD connected and every VIP in sync. */

@@ -109,6 +109,15 @@ test('BIRD restarted under vipcontrol: routes recovered at the router, daemon re
 test('BIRD crashed, a change made while it is down, BIRD back: the change reaches the router', async (t) => {
   await node.bird.kill();
   await waitFor(async () => !(await statusJson(daemon.apiSocket)).bird.connected, { timeoutMs: 15_000, message: 'vipcontrol to notice BIRD is gone' });
+  // `vipctl status` is usable as a check: exit 6 and one line saying why, unless --exit-zero.
+  const degraded = await vipctl(daemon.apiSocket, 'status');
+  assert.equal(degraded.exitCode, 6);
+  assert.match(oneLine(degraded.stderr), /^vipctl: status degraded: BIRD disconnected/);
+  assert.match(degraded.stdout, /NOT CONNECTED/);
+  assert.equal((await vipctl(daemon.apiSocket, 'status', '--exit-zero')).exitCode, 0);
+  const asJson = await vipctl(daemon.apiSocket, '--json', 'status');
+  assert.equal(asJson.exitCode, 6);
+  assert.equal((JSON.parse(oneLine(asJson.stderr)) as { exitCode: number }).exitCode, 6);
   // The daemon may answer this only once applied (after BIRD is back) or fail it as "retried later":
   // either way the override must be kept and applied once BIRD returns.
   const pending = vipctl(daemon.apiSocket, 'set-med', V4, '270');
@@ -119,7 +128,8 @@ test('BIRD crashed, a change made while it is down, BIRD back: the change reache
   await node.bird.restart();
   const r = await pending;
   t.diagnostic(`set-med while BIRD was down: exit ${r.exitCode} ${r.stderr.trim()}`);
-  assert.ok(r.exitCode === 0 || (r.exitCode === 1 && oneLine(r.stderr) !== ''), `set-med while BIRD is down: exit ${r.exitCode} ${r.stderr}`);
+  // Answered once applied (0), or "saved, retrying" (5) — never "rejected" (1): the change is kept.
+  assert.ok(r.exitCode === 0 || (r.exitCode === 5 && /saved/.test(oneLine(r.stderr))), `set-med while BIRD is down: exit ${r.exitCode} ${r.stderr}`);
   await waitMed(lab, V4, 270, 30_000);
   await waitInSync(daemon.apiSocket, 30_000);
 });

@@ -48,6 +48,12 @@ async function run(file: string): Promise<void> {
   };
   const daemon = new Viphealth({ config, logger, onReported });
   daemon.start();
+  // Loaded only when configured (prom-client); never fails the start (see serveMetrics).
+  const metrics = config.metrics && (await (await import('@vipcontrol/metrics')).serveMetrics({
+    listen: config.metrics.listen,
+    registry: async () => (await import('./metrics.js')).createViphealthMetrics(daemon),
+    logger: logger.child({ component: 'metrics' }),
+  }));
 
   let reloading = Promise.resolve();
   process.on('SIGHUP', () => {
@@ -62,7 +68,7 @@ async function run(file: string): Promise<void> {
   const shutdown = (signal: string) => {
     logger.info({ event: 'stopping', signal });
     void systemd.stopping('stopping');
-    daemon.stop().then(
+    Promise.all([daemon.stop(), metrics?.close()]).then(
       () => process.exit(0),
       (err: unknown) => {
         logger.fatal({ event: 'stopFailed', err });

@@ -75,6 +75,7 @@ export class Reporter {
   #failures = 0;
   #stopped = true;
   #sent = 0;
+  #failed = 0;
 
   constructor(opts: ReporterOptions) {
     this.#opts = opts;
@@ -84,6 +85,11 @@ export class Reporter {
   /** Reports delivered so far. */
   get sent(): number {
     return this.#sent;
+  }
+
+  /** Reports that failed (not delivered, or refused) so far. */
+  get failed(): number {
+    return this.#failed;
   }
 
   start(): void {
@@ -127,6 +133,7 @@ export class Reporter {
       await postReport(socketPath, report, this.#timeoutMs);
     } catch (err) {
       this.#failures++;
+      this.#failed++;
       // Loud once, then quiet: vipcontrol being restarted is normal, a log line per retry is not useful.
       if (this.#failures === 1) logger.warn({ event: 'reportFailed', socket: socketPath, error: errorText(err) }, 'cannot report to vipcontrol; retrying');
       else logger.debug({ event: 'reportFailed', socket: socketPath, error: errorText(err), failures: this.#failures });

@@ -6,6 +6,7 @@
  * until the new one is reached — so neither a reload nor a restart moves a route by itself.
  */
 import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import type { HealthCheckConfig, HealthReport, ViphealthConfig } from '@vipcontrol/core';
 import { createProbe } from './checks/create-probe.js';
 import { runChangeHook } from './hooks.js';
@@ -21,7 +22,8 @@ export interface ReloadSummary {
   readonly kept: string[];
 }
 
-export class Viphealth {
+/** Emits `transition` (check name, HealthTransition) for every check that changes state. */
+export class Viphealth extends EventEmitter {
   /** Changes on every start: vipcontrol tells a restart from a heartbeat by it. */
   readonly instance: string = randomUUID();
   readonly startedAt: number;
@@ -30,12 +32,17 @@ export class Viphealth {
   #config: ViphealthConfig;
   #schedulers = new Map<string, CheckScheduler>();
   #reporter: Reporter;
+  /** Counts of reporters replaced by a reload, so the totals above never go back. */
+  #retired = { sent: 0, failed: 0 };
 
-  /** Builds every probe now, so a check that cannot be set up fails the start (or the reload). */
   readonly #onReported: ((report: HealthReport) => void) | undefined;
 
-  /** `onReported` sees every report vipcontrol accepted (main.ts tells systemd from it). */
+  /**
+   * Builds every probe now, so a check that cannot be set up fails the start (or the reload).
+   * `onReported` sees every report vipcontrol accepted (main.ts tells systemd from it).
+   */
   constructor(opts: { config: ViphealthConfig; logger: Logger; now?: () => number; onReported?: (report: HealthReport) => void }) {
+    super();
     this.#onReported = opts.onReported;
     this.#logger = opts.logger;
     this.#now = opts.now ?? Date.now;
@@ -49,9 +56,14 @@ export class Viphealth {
     return this.#config;
   }
 
-  /** Reports delivered to vipcontrol (tests and the benchmark read it). */
+  /** Reports delivered to vipcontrol (tests, the benchmark and metrics read it). */
   get reportsSent(): number {
-    return this.#reporter.sent;
+    return this.#retired.sent + this.#reporter.sent;
+  }
+
+  /** Reports vipcontrol did not take (unreachable, refused) since start. */
+  get reportsFailed(): number {
+    return this.#retired.failed + this.#reporter.failed;
   }
 
   start(): void {
@@ -102,6 +114,7 @@ export class Viphealth {
     this.#logger.level = config.log.level;
     if (reporterChanged) {
       await this.#reporter.stop();
+      this.#retired = { sent: this.reportsSent, failed: this.reportsFailed };
       this.#reporter = this.#newReporter(config);
       this.#reporter.start();
     }
@@ -136,6 +149,7 @@ export class Viphealth {
       // A check replaced by a reload may finish one last run; only current schedulers speak.
       if (this.#schedulers.get(check.name) !== s) return;
       this.#reporter.notify();
+      this.emit('transition', check.name, t);
       if (check.hooks.onChange) runChangeHook({ argv: check.hooks.onChange, timeoutMs: check.hooks.timeoutMs, check: check.name, transition: t, logger });
     });
     return s;
