@@ -3,12 +3,15 @@
 # Needs root (BIRD, network namespaces). Runs scripts/setup.sh first (Debian packages, npm ci, build)
 # unless --no-setup, in which case only the packages a benchmark needs are rebuilt (incremental tsc).
 #
-#   bash scripts/bench.sh [core|health|fleet|startup|all] [--no-setup] [ARGS...]      default: all
+#   bash scripts/bench.sh [core|health|health-scale|fleet|trust|startup|all] [--no-setup] [ARGS...]      default: all
 #
 #   core    issue 2: vipcontrol vs bare BIRD — MED change latency at 1 / 1,000 / 10,000 VIPs, burst of
-#           1,000 set-med, vipctl wall time, RSS (packages/bench/src/core/apply-bench.ts; ~2 min)
-#   health  viphealth failover/recovery vs ExaBGP's healthcheck, footprint (packages/bench/src/health)
+#           1,000 set-med, vipctl wall time, RSS; once on BIRD 2.0.12 and once on 3.3.2 (`--bird LIST`)
+#           (packages/bench/src/core/apply-bench.ts; ~2 min per BIRD)
+#   health  viphealth failover/recovery vs ExaBGP's healthcheck, footprint, then health-scale (packages/bench/src/health)
+#   health-scale  viphealth at 1 and 10,000 VIPs x 5 checks: report size and latency, decision → router, CPU, RSS (~3 min)
 #   fleet   fleet round trip over Redis, fleet status at 1,000 nodes (packages/bench/src/fleet)
+#   trust   issue 12: health withdraws / status with junk in Redis, BIRD reply decoder heap (packages/bench/src/fleet/trust-bench.ts)
 #   startup `vipctl status` round trip, packaged and tree builds, against bare `node -e 0` as a ratio
 #           (packages/bench/src/startup; ~30 s)
 # ARGS go to the one benchmark named (e.g. `bench.sh core --quick --scales 1,1000 --no-docs`).
@@ -22,7 +25,7 @@ setup=1
 args=()
 named=0
 for arg in "$@"; do
-  if ((named == 0)) && [[ "$arg" =~ ^(core|health|fleet|startup|all)$ ]]; then
+  if ((named == 0)) && [[ "$arg" =~ ^(core|health|health-scale|fleet|trust|startup|all)$ ]]; then
     what=$arg named=1
   elif [[ "$arg" == --no-setup ]]; then
     setup=0
@@ -31,7 +34,7 @@ for arg in "$@"; do
   fi
 done
 if [[ "$what" == all && ${#args[@]} -gt 0 ]]; then
-  echo "bench: arguments (${args[*]}) need one benchmark named: core, health, fleet or startup" >&2
+  echo "bench: arguments (${args[*]}) need one benchmark named: core, health, health-scale, fleet, trust or startup" >&2
   exit 2
 fi
 
@@ -63,6 +66,10 @@ case "$what" in health | all)
   run health packages/bench/src/health/failover-bench.ts packages/bench/dist/src/health/failover-bench.js \
     packages/bench packages/vipcontrol packages/viphealth ;;
 esac
+case "$what" in health | health-scale | all)
+  run health-scale packages/bench/src/health/scale-bench.ts packages/bench/dist/src/health/scale-bench.js \
+    packages/bench packages/vipcontrol packages/viphealth ;;
+esac
 case "$what" in fleet | all)
   run fleet packages/bench/src/fleet/fleet-bench.ts packages/bench/dist/src/fleet/fleet-bench.js \
     packages/bench packages/vipcontrol packages/vipctl ;;
@@ -70,5 +77,9 @@ esac
 case "$what" in startup | all)
   run startup packages/bench/src/startup/startup-bench.ts packages/bench/dist/src/startup/startup-bench.js \
     tsconfig.prod.json packages/bench ;;
+esac
+case "$what" in trust | all)
+  run trust packages/bench/src/fleet/trust-bench.ts packages/bench/dist/src/fleet/trust-bench.js \
+    packages/bench packages/vipcontrol packages/bird ;;
 esac
 exit "$status"

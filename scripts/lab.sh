@@ -7,7 +7,9 @@
 # path moves to n2, and back once the service passes its rise checks), drains and undrains n1, and
 # shows that no BGP session was reset. Takes ~10 s after set-up. Needs root (ip netns).
 #
-#   bash scripts/lab.sh [--ebgp] [--no-bfd]   run the demo and tear everything down
+#   bash scripts/lab.sh [--ebgp] [--no-bfd] [--bird VERSION]
+#                                             run the demo and tear everything down; --bird runs every
+#                                             BIRD as 2.0.12 (default), 2.19.2 or 3.3.2 (built on first use)
 #   bash scripts/lab.sh --keep [--ebgp] ...   run it and leave the lab up (prints how to reach it)
 #   bash scripts/lab.sh down                  tear a kept lab down (daemons, services, BIRDs, namespaces,
 #                                             temp dirs), remove leftovers of killed runs

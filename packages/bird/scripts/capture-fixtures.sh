@@ -1,10 +1,23 @@
 #!/usr/bin/env bash
-# Regenerates test/fixtures/*.txt from a real BIRD 2 (run as root, on purpose, never from the tests).
+# Regenerates test/fixtures/*.txt from a real BIRD (run as root, on purpose, never from the tests).
+# Usage: capture-fixtures.sh [--bird VERSION] [OUTDIR]. Without --bird: the system's BIRD (Debian 12's
+# 2.0.12) into test/fixtures; with it: BIRD VERSION (scripts/bird-sbin.sh builds it when needed) into
+# test/fixtures/VERSION.
 # Two BIRDs in two network namespaces joined by a veth: "node" (AS 65001) announces static routes with
 # MED / communities / large communities over eBGP to "router" (AS 65000), whose replies we record.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-out=${1:-$here/../test/fixtures}
+version=
+if [[ ${1:-} == --bird ]]; then version=${2:?--bird needs a VERSION}; shift 2; fi
+if [[ -n $version ]]; then
+  sbin=$(bash "$here/../../../scripts/bird-sbin.sh" "$version")
+  PATH="$sbin:$PATH"
+  out=${1:-$here/../test/fixtures/$version}
+else
+  out=${1:-$here/../test/fixtures}
+fi
+mkdir -p "$out"
+echo "capturing from $(command -v bird): $(bird --version 2>&1)" >&2
 id=$(head -c3 /dev/urandom | od -An -tx1 | tr -d ' \n')
 ns_n="vcbn$id" ns_r="vcbr$id" dir=$(mktemp -d "/tmp/vcb-capture-$id.XXXX")
 cleanup() {
@@ -99,4 +112,21 @@ cap "$dir/node.sock" "$out" \
 # The undo timer fires on the connection that issued `configure timeout` (main.c cmd_reconfig_undo_notify).
 cap "$dir/node.sock" "$out" configure-timeout-1="configure \"$dir/node.good\" timeout 1" listen:spontaneous-undo:2500 \
   show-status-after-undo='show status'
+# Removing a BGP protocol: its shutdown outlives the command, so BIRD answers 0004 "Reconfiguration in
+# progress" (every line; BIRD 3 runs it on the protocol's own thread). With a timeout, `configure status`
+# then shows the pending undo; the confirm keeps it.
+sed '/^protocol bgp fabric6 {/,/^}/d' "$dir/node.good" >"$dir/node-no-fabric6.conf"
+cap "$dir/node.sock" "$out" configure-remove-protocol="configure \"$dir/node-no-fabric6.conf\" timeout 30" \
+  configure-status-unconfirmed='configure status' sleep:1000 configure-confirm-after-remove='configure confirm' \
+  configure-status-settled='configure status'
+# Changing a route of a static protocol (what vipcontrol does on every apply). BIRD 3 answers 0003 when
+# the old config is released at once, 0004 when another thread still holds it (conf/conf.c: "obstacles";
+# seen under load in the benchmark's lab), so this records whichever came.
+sed 's/bgp_med = 100;/bgp_med = 101;/' "$dir/node.good" >"$dir/node-med.conf"
+cap "$dir/node.sock" "$out" configure-change-route="configure \"$dir/node-med.conf\"" configure-status-after-change='configure status'
+# Adding a static protocol (answered 0003 by every line). It holds one route with 64 communities and
+# 64 large communities, which BIRD wraps onto "\t\t" continuation lines.
+communities=$(for i in $(seq 0 63); do printf 'bgp_community.add((65000,%d)); bgp_large_community.add((4200000000,%d,%d)); ' $((1000 + i)) $((4200000000 + i)) $((4200000000 + i)); done)
+{ cat "$dir/node.good"; printf 'protocol static vipcontrol4 {\n  ipv4;\n  route 198.51.100.50/32 blackhole { bgp_med = 100; %s};\n}\n' "$communities"; } >"$dir/node-big.conf"
+cap "$dir/node.sock" "$out" configure-add-protocol="configure \"$dir/node-big.conf\"" show-route-long-communities='show route protocol vipcontrol4 all'
 echo "fixtures written to $out"

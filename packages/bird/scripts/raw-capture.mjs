@@ -3,6 +3,7 @@
 //   STEP = "name=command"   send command, save the reply bytes to OUTDIR/name.txt
 //          "banner"         save the greeting (always read first) to OUTDIR/banner.txt
 //          "listen:name:ms" save whatever arrives unsolicited within ms to OUTDIR/name.txt
+//          "sleep:ms"       wait, e.g. for BIRD 3 to finish a reconfiguration it answered 0004 to
 // Deliberately independent of the library: fixtures must record BIRD, not our own decoder.
 import net from 'node:net';
 import { writeFileSync } from 'node:fs';
@@ -39,6 +40,8 @@ const banner = await readReply();
 for (const step of steps) {
   if (step === 'banner') {
     writeFileSync(`${outDir}/banner.txt`, banner);
+  } else if (step.startsWith('sleep:')) {
+    await sleep(Number(step.slice('sleep:'.length)));
   } else if (step.startsWith('listen:')) {
     const [, name, ms] = step.split(':');
     await sleep(Number(ms));

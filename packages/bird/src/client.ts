@@ -7,7 +7,7 @@ import { parseProtocols } from './parse/protocols.js';
 import { parseRoutes } from './parse/routes.js';
 import { parseStatus } from './parse/status.js';
 import type { ReconnectStrategy } from './reconnect-strategy.js';
-import type { BirdReply, BirdStatus, ConfigureResult, ProtocolInfo, ReconfigurationState, RouteInfo } from './types.js';
+import type { BirdReply, BirdStatus, ConfigureResult, ParseContext, ProtocolInfo, ReconfigurationState, RouteInfo } from './types.js';
 
 /** Options of {@link BirdClient}. */
 export interface BirdClientOptions {
@@ -66,7 +66,7 @@ const SYMBOL = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const NETWORK = /^[0-9A-Fa-f.:]+(?:\/\d{1,3})?$/;
 
 /**
- * Client for BIRD 2's Unix control socket (the one birdc uses), without birdc: a one-in-flight
+ * Client for BIRD's Unix control socket (2.0.x, 2.1x and 3.x) (the one birdc uses), without birdc: a one-in-flight
  * command queue with timeouts over a self-reconnecting connection, plus typed helpers.
  *
  * Commands issued while BIRD is unreachable fail at once with {@link BirdConnectionError}
@@ -113,6 +113,16 @@ export class BirdClient extends EventEmitter<BirdClientEvents> {
     return this.#connection.banner;
   }
 
+  /** BIRD's version from the last banner, e.g. "3.3.2"; parse errors name it. */
+  get version(): string | undefined {
+    return versionOfBanner(this.#connection.banner);
+  }
+
+  #context(): ParseContext {
+    const version = this.version;
+    return version === undefined ? {} : { version };
+  }
+
   /**
    * Resolves after BIRD's 0001 banner. Failed attempts are retried per the reconnect strategy; it
    * rejects with {@link BirdConnectionError} only when the strategy gives up or close() is called.
@@ -155,22 +165,22 @@ export class BirdClient extends EventEmitter<BirdClientEvents> {
       }
       parts.push('timeout', String(opts.timeoutSec));
     }
-    return parseConfigureReply(await this.command(parts.join(' ')));
+    return parseConfigureReply(await this.command(parts.join(' ')), this.#context());
   }
 
   /** `configure confirm`: keeps a `configure … timeout N` change (0018), or 0019 when nothing is pending. */
   async configureConfirm(): Promise<ConfigureResult> {
-    return parseConfigureReply(await this.command('configure confirm'));
+    return parseConfigureReply(await this.command('configure confirm'), this.#context());
   }
 
   /** `configure undo`: back to the config before the last `configure` (0019 after an 8002: nothing kept to undo). */
   async configureUndo(): Promise<ConfigureResult> {
-    return parseConfigureReply(await this.command('configure undo'));
+    return parseConfigureReply(await this.command('configure undo'), this.#context());
   }
 
   /** `configure status` (BIRD >= 2.0.8): whether a reconfiguration is still running, and any pending undo. */
   async configureStatus(): Promise<ReconfigurationState> {
-    return parseReconfigurationState(await this.command('configure status'));
+    return parseReconfigurationState(await this.command('configure status'), this.#context());
   }
 
   /**
@@ -192,7 +202,7 @@ export class BirdClient extends EventEmitter<BirdClientEvents> {
     const parts = ['show protocols'];
     if (opts.all) parts.push('all');
     if (opts.name !== undefined) parts.push(quoteFile(opts.name));
-    return parseProtocols(await this.#orEmpty(parts.join(' '), 8003));
+    return parseProtocols(await this.#orEmpty(parts.join(' '), 8003), this.#context());
   }
 
   /** `show route [NET | for ADDR] [table T] [protocol P] [export P] [all]`; "Network not found" (8001) gives []. */
@@ -204,12 +214,12 @@ export class BirdClient extends EventEmitter<BirdClientEvents> {
     if (opts.protocol !== undefined) parts.push('protocol', checked(opts.protocol, SYMBOL, 'protocol'));
     if (opts.exportOf !== undefined) parts.push('export', checked(opts.exportOf, SYMBOL, 'protocol'));
     if (opts.all ?? true) parts.push('all');
-    return parseRoutes(await this.#orEmpty(parts.join(' '), 8001));
+    return parseRoutes(await this.#orEmpty(parts.join(' '), 8001), this.#context());
   }
 
   /** `show status`. */
   async showStatus(): Promise<BirdStatus> {
-    return parseStatus(await this.command('show status'));
+    return parseStatus(await this.command('show status'), this.#context());
   }
 
   async #orEmpty(text: string, emptyCode: number): Promise<BirdReply> {
@@ -220,6 +230,11 @@ export class BirdClient extends EventEmitter<BirdClientEvents> {
       throw e;
     }
   }
+}
+
+/** "BIRD 3.3.2 ready." -> "3.3.2" (nest/cli.c cli_hello; the same in every line). */
+export function versionOfBanner(banner: string | undefined): string | undefined {
+  return banner === undefined ? undefined : /^BIRD (\S+) ready\.$/.exec(banner)?.[1];
 }
 
 /** BIRD strings are `"…"` with no escapes (conf/cf-lex.l), so a quote or newline cannot be passed. */

@@ -62,6 +62,24 @@ export class BirdConnectionError extends BirdError {
   override name = 'BirdConnectionError';
 }
 
+/**
+ * A reply line the parser does not understand: BIRD printed something this client was not written
+ * for (another version's spelling, a new attribute). Raised rather than guessing, so a renamed
+ * attribute reads as "cannot read … line X" and never as a route without its MED.
+ */
+export class BirdParseError extends BirdError {
+  override name = 'BirdParseError';
+  /** The line as BIRD sent it (without its code). */
+  readonly line: string;
+  /** BIRD's version from the banner, when the caller knew it. */
+  readonly version: string | undefined;
+  constructor(what: string, line: string, version: string | undefined, reason: string) {
+    super(`cannot read ${what} from BIRD ${version ?? '(unknown version)'}: ${reason}: ${JSON.stringify(line)}`);
+    this.line = line;
+    this.version = version;
+  }
+}
+
 /** Maps an error reply to its class: 8002 carries a file location, everything else is a plain reply error. */
 export function replyError(reply: BirdReply): BirdReplyError {
   return reply.code === 8002 ? new BirdConfigError(reply) : new BirdReplyError(reply);

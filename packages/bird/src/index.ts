@@ -1,5 +1,5 @@
-// @vipcontrol/bird: a client for BIRD 2's control socket. Knows nothing of VIPs.
-export { BirdClient } from './client.js';
+// @vipcontrol/bird: a client for BIRD's control socket (2.0.x, 2.1x, 3.x). Knows nothing of VIPs.
+export { BirdClient, versionOfBanner } from './client.js';
 export type { BirdClientOptions, BirdClientEvents, ConfigureOptions, ShowRoutesOptions } from './client.js';
 export { BirdConnection } from './connection.js';
 export type { ConnectionOptions, ConnectionEvents } from './connection.js';
@@ -9,7 +9,7 @@ export { ReplyDecoder } from './reply-decoder.js';
 export type { DecoderHandlers, DecoderLimits } from './reply-decoder.js';
 export { defaultReconnectStrategy } from './reconnect-strategy.js';
 export type { ReconnectStrategy } from './reconnect-strategy.js';
-export { BirdError, BirdReplyError, BirdConfigError, BirdTimeoutError, BirdConnectionError, replyError } from './errors.js';
+export { BirdError, BirdReplyError, BirdConfigError, BirdTimeoutError, BirdConnectionError, BirdParseError, replyError } from './errors.js';
 export { parseConfigureReply, parseReconfigurationState } from './parse/configure.js';
 export { parseProtocols } from './parse/protocols.js';
 export { parseRoutes } from './parse/routes.js';

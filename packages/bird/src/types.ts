@@ -20,7 +20,7 @@ export interface BirdReply {
 /** What a `configure …` command did, keyed on BIRD's reply code (sysdep/unix/main.c cmd_reconfig_msg). */
 export type ConfigureStatus =
   | 'reconfigured' // 0003
-  | 'in-progress' // 0004: BIRD 2.1x/3 finish asynchronously; poll `configure status`
+  | 'in-progress' // 0004: protocols still reconfiguring (BIRD 3: on their threads); poll `configure status`
   | 'queued' // 0005
   | 'unqueued' // 0017
   | 'confirmed' // 0018
@@ -28,8 +28,7 @@ export type ConfigureStatus =
   | 'ok' // 0020 (configure check)
   | 'shutting-down' // 0006
   | 'undo-requested' // 0021 as the terminal line (not seen from 2.0.12, which always adds a result)
-  | 'undo-scheduled' // 0022 as the terminal line
-  | 'other';
+  | 'undo-scheduled'; // 0022 as the terminal line
 
 /** Result of `configure`, `configure confirm` and `configure undo`. */
 export interface ConfigureResult {
@@ -42,18 +41,29 @@ export interface ConfigureResult {
 
 /** Parsed `configure status` (BIRD >= 2.0.8; sysdep/unix/main.c cmd_reconfig_status). */
 export interface ReconfigurationState {
-  state: 'running' | 'in-progress' | 'queued' | 'shutting-down' | 'other';
+  state: 'running' | 'in-progress' | 'queued' | 'shutting-down';
   /** Seconds left before BIRD undoes an unconfirmed `configure timeout`. */
   undoInSec?: number;
   messages: string[];
 }
 
-/** One row of the "Route change stats" table; BIRD's `---` (not applicable) is left undefined. */
+/** What a parser knows about the BIRD that sent the reply, for its error messages. */
+export interface ParseContext {
+  /** BIRD's version, e.g. "3.3.2" (from the banner). */
+  version?: string;
+}
+
+/**
+ * One row of the "Route change stats" table, read by its column headers; BIRD's `---` (not
+ * applicable) is left undefined. BIRD 3 adds the `RX limit` and `limit` columns.
+ */
 export interface StatRow {
   received?: number;
   rejected?: number;
   filtered?: number;
   ignored?: number;
+  rxLimit?: number;
+  limit?: number;
   accepted?: number;
 }
 
@@ -90,8 +100,10 @@ export interface RouteInfo {
   table?: string;
   protocol: string;
   primary: boolean;
-  /** `Type:` line, e.g. "BGP univ", "static univ". */
+  /** BIRD 2's `Type:` line, e.g. "BGP univ", "static univ" (BIRD 3 has no such line). */
   type?: string;
+  /** What made the route: "BGP", "static", … (BIRD 3's `source:`, the first word of BIRD 2's `Type:`). */
+  source?: string;
   /** Route kind from the first line: unicast, blackhole, unreachable, prohibit. */
   kind?: string;
   nextHop?: string;
@@ -106,13 +118,14 @@ export interface RouteInfo {
   origin?: string;
   communities: string[];
   largeCommunities: string[];
-  /** Raw attribute lines, e.g. "BGP.med" -> "100". */
+  /** Raw attribute lines in BIRD's own spelling, e.g. "BGP.med" (BIRD 2) or "bgp_med" (BIRD 3) -> "100". */
   attributes: Record<string, string>;
 }
 
 /** Parsed `show status`. */
 export interface BirdStatus {
-  version?: string;
+  /** e.g. "2.0.12", "3.3.2". */
+  version: string;
   routerId?: string;
   hostname?: string;
   serverTime?: string;

@@ -1,11 +1,28 @@
 // A tiny local stand-in for @vipcontrol/testlab's startBird (testlab depends on this package, so
 // these tests cannot import it): one real `bird` in a private temp dir with its own control socket.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The BIRD version these tests run: $VIPCONTROL_BIRD, else Debian 12's 2.0.12 (testlab's
+ * selectedBirdVersion, which this package cannot import; testlab's bird-matrix test runs this file
+ * once per other tested line).
+ */
+export const BIRD_VERSION = process.env.VIPCONTROL_BIRD || '2.0.12';
+
+/**
+ * The `bird` binary of BIRD `version` (testlab's birdBinaries, which this package cannot import):
+ * scripts/bird-sbin.sh maps a version to its directory and builds it once per machine when needed.
+ */
+export function birdBinary(version: string): string {
+  const script = fileURLToPath(new URL('../../../../scripts/bird-sbin.sh', import.meta.url));
+  return path.join(execFileSync('bash', [script, version], { encoding: 'utf8' }).trim(), 'bird');
+}
 
 /** Polls `fn` until it returns something truthy, or throws after `timeoutMs`. */
 export async function waitFor<T>(
@@ -48,8 +65,9 @@ function canConnect(socketPath: string): Promise<boolean> {
   });
 }
 
-/** Creates a temp dir with `config` and starts `bird -f` on a unique socket there. */
+/** Creates a temp dir with `config` and starts {@link BIRD_VERSION}'s `bird -f` on a unique socket there. */
 export async function startTestBird(config: string): Promise<TestBird> {
+  const binary = birdBinary(BIRD_VERSION);
   const dir = await mkdtemp(path.join(tmpdir(), `vcbird-${randomBytes(3).toString('hex')}-`));
   const configPath = path.join(dir, 'bird.conf');
   const socketPath = path.join(dir, 'bird.ctl');
@@ -65,7 +83,7 @@ export async function startTestBird(config: string): Promise<TestBird> {
     writeConfig: (text) => writeFile(configPath, text),
     async start() {
       stderr = '';
-      const proc = spawn('bird', ['-f', '-c', configPath, '-s', socketPath, '-P', path.join(dir, 'bird.pid')], {
+      const proc = spawn(binary, ['-f', '-c', configPath, '-s', socketPath, '-P', path.join(dir, 'bird.pid')], {
         cwd: dir, // relative paths in the config (e.g. `log "bird.log"`) stay in the temp dir
         stdio: ['ignore', 'ignore', 'pipe'],
       });

@@ -1,5 +1,6 @@
-// BIRD behaviours that BIRD 2.0.12 cannot be made to show on demand (BIRD 3's asynchronous 0004,
-// a spontaneous line inside a reply, a reply arriving after its timeout, a bad greeting), replayed
+// BIRD behaviours that cannot be made to show on demand (a configure status caught mid-reconfiguration,
+// a spontaneous line inside a reply, a reply arriving after its timeout, a bad greeting, a line no BIRD
+// version prints), replayed
 // from fixtures by a scripted Unix-socket server. Everything else is tested against a real bird.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -9,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BirdClient } from '../src/client.js';
-import { BirdConnectionError, BirdReplyError, BirdTimeoutError } from '../src/errors.js';
+import { BirdConnectionError, BirdParseError, BirdReplyError, BirdTimeoutError } from '../src/errors.js';
 import { waitFor } from './bird-process.js';
 import { fixture } from './fixture-files.js';
 
@@ -49,11 +50,11 @@ describe('BirdClient against scripted replies', { timeout: 20000 }, () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('BIRD 3: configure answers 0004, waitForReconfiguration polls until done', async (t) => {
+  it('configure answers 0004 (recorded from BIRD 3.3.2), waitForReconfiguration polls until done', async (t) => {
     let polls = 0;
     const server = await scriptedServer(dir, (cmd, s) => {
-      if (cmd.startsWith('configure "')) s.write(fixture('synthetic/bird3-configure-timeout-in-progress'));
-      else if (cmd === 'configure status') s.write(fixture(++polls < 3 ? 'synthetic/bird3-configure-status-in-progress' : 'configure-status'));
+      if (cmd.startsWith('configure "')) s.write(fixture('3.3.2/configure-remove-protocol'));
+      else if (cmd === 'configure status') s.write(fixture(++polls < 3 ? 'synthetic/configure-status-in-progress' : '3.3.2/configure-status-unconfirmed'));
     });
     const client = new BirdClient({ socketPath: server.socketPath });
     t.after(async () => {
@@ -100,6 +101,29 @@ describe('BirdClient against scripted replies', { timeout: 20000 }, () => {
     await assert.rejects(client.showRoutes(), (e) => e instanceof BirdReplyError && e.code === 8000);
     const [route] = await client.showRoutes({ protocol: 'node1' });
     assert.equal(route?.med, 100);
+  });
+
+  it('a route line no BIRD prints is a BirdParseError naming the line and the version from the banner', async (t) => {
+    const recorded = fixture('3.3.2/show-route-node').toString('latin1');
+    const server = await scriptedServer(
+      dir,
+      (_cmd, s) => s.write(Buffer.from(recorded.replace('\tbgp_med: 100\n', '\tbgp_multi_exit_disc: 100\n'), 'latin1')),
+      fixture('3.3.2/banner'),
+    );
+    const client = new BirdClient({ socketPath: server.socketPath });
+    t.after(async () => {
+      await client.close();
+      await server.close();
+    });
+    await client.connect();
+    assert.equal(client.version, '3.3.2');
+    await assert.rejects(client.showRoutes({ protocol: 'vip4' }), (e) => {
+      assert.ok(e instanceof BirdParseError);
+      assert.equal(e.version, '3.3.2');
+      assert.equal(e.line, '\tbgp_multi_exit_disc: 100');
+      assert.match(e.message, /BIRD 3\.3\.2: unknown BGP attribute bgp_multi_exit_disc/);
+      return true;
+    });
   });
 
   it('a reply that comes after the timeout is dropped with its connection', async (t) => {

@@ -6,16 +6,30 @@ import type { BirdReply } from '../src/types.js';
 /** test/fixtures in the source tree (tests run from dist/test). */
 export const fixturesDir = fileURLToPath(new URL('../../test/fixtures/', import.meta.url));
 
-/** Raw bytes of a fixture: "show-status" or "synthetic/overflow-8000". */
+/**
+ * The BIRD versions fixtures were recorded from (scripts/capture-fixtures.sh): Debian 12's 2.0.12 at
+ * the top of fixtures/, the others in a directory named after the version.
+ */
+export const RECORDED_VERSIONS = ['2.0.12', '2.19.2', '3.3.2'] as const;
+export type RecordedVersion = (typeof RECORDED_VERSIONS)[number];
+
+/** The fixture name of a recording from `version`: "show-status" (2.0.12) or "3.3.2/show-status". */
+export function recorded(version: RecordedVersion, name: string): string {
+  return version === '2.0.12' ? name : `${version}/${name}`;
+}
+
+/** Raw bytes of a fixture: "show-status", "3.3.2/show-status" or "synthetic/overflow-8000". */
 export function fixture(name: string): Buffer {
   return readFileSync(`${fixturesDir}${name}.txt`);
 }
 
-/** Every fixture name, real ones first. */
+/** Every fixture name, recorded ones first (by version), then the hand-made ones. */
 export function allFixtures(): string[] {
-  const real = readdirSync(fixturesDir).filter((f) => f.endsWith('.txt'));
-  const synthetic = readdirSync(`${fixturesDir}synthetic`).filter((f) => f.endsWith('.txt'));
-  return [...real.map((f) => f.slice(0, -4)), ...synthetic.map((f) => `synthetic/${f.slice(0, -4)}`)];
+  const names = (dir: string): string[] =>
+    readdirSync(`${fixturesDir}${dir}`)
+      .filter((f) => f.endsWith('.txt'))
+      .map((f) => `${dir}${f.slice(0, -4)}`);
+  return [...RECORDED_VERSIONS.flatMap((v) => names(v === '2.0.12' ? '' : `${v}/`)), ...names('synthetic/')];
 }
 
 /** Everything a decoder reported, in order. */

@@ -3,6 +3,8 @@
  * 32-bit parts). Canonical text is plain decimal without leading zeros, the form BIRD prints.
  */
 
+import { MAX_U32 } from './vocabulary.js';
+
 /** A string that is not a valid (large) community. */
 export class CommunityError extends Error {
   override readonly name = 'CommunityError';
@@ -30,7 +32,7 @@ export function parseLargeCommunity(text: string): [number, number, number] {
   const m = typeof text === 'string' ? LARGE.exec(text) : null;
   if (!m) throw new CommunityError(String(text), 'expected "a:b:c" with each part in 0..4294967295');
   const parts = [Number(m[1]), Number(m[2]), Number(m[3])] as [number, number, number];
-  if (parts.some((p) => p > 0xffffffff)) throw new CommunityError(text, 'each part must be 0..4294967295');
+  if (parts.some((p) => p > MAX_U32)) throw new CommunityError(text, 'each part must be 0..4294967295');
   return parts;
 }
 

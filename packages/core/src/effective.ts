@@ -8,7 +8,7 @@
  * this MED 1100?" without re-deriving anything.
  */
 import { canonicalPrefix, sortByPrefix } from './prefix.js';
-import { MAX_U32 } from './schemas.js';
+import { MAX_U32 } from './vocabulary.js';
 import type { CheckVerdict, EffectiveVip, HealthView, MedTerm, RuntimeState, VipConfig, VipcontrolConfig, WithdrawReason } from './types.js';
 
 // Configs are frozen and reused for many applies: sort each VIP list once, not on every computation.

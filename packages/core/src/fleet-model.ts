@@ -7,13 +7,20 @@
  * docs/fleet.md describes the same layout for operators.
  */
 import { z } from 'zod';
+import { checkNameSchema as checkName, epochMsSchema as epochMs, freeTextSchema as freeText, nodeNameSchema as nodeName, u32Schema as med } from './schemas.js';
 import type { MedTerm, WithdrawReason } from './types.js';
+import { MAX_ACTOR_LENGTH, parseNodeName } from './vocabulary.js';
 
 /** Version stamped into every JSON document we write; a reader refuses other versions. */
 export const FLEET_SCHEMA_VERSION = 1;
 
-/** Node names become parts of Redis keys and channel names: the config's host-like alphabet, no ":". */
-export const NODE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$/;
+/**
+ * How far in the future a remote command's `at` (the sender's clock) may lie. Further out it is
+ * refused: its TTL counts from `at`, so a far-future `at` would stretch an override without limit.
+ * NTP keeps real clocks well within this.
+ */
+export const FLEET_MAX_CLOCK_SKEW_MS = 60_000;
+
 /** Key prefixes: the config's `redis.keyPrefix` alphabet (default "vipcontrol:"). */
 export const KEY_PREFIX_RE = /^[A-Za-z0-9_:.-]{1,64}$/;
 
@@ -46,7 +53,7 @@ export interface FleetKeys {
 export function fleetKeys(keyPrefix: string): FleetKeys {
   if (!KEY_PREFIX_RE.test(keyPrefix)) throw new RangeError(`invalid fleet key prefix ${JSON.stringify(keyPrefix)}`);
   const p = keyPrefix.endsWith(':') ? keyPrefix : `${keyPrefix}:`;
-  const nodeKey = (kind: string) => (node: string) => `${p}${kind}:${checkNodeName(node)}`;
+  const nodeKey = (kind: string) => (node: string) => `${p}${kind}:${parseNodeName(node)}`;
   return {
     node: nodeKey('node'),
     nodes: `${p}nodes`,
@@ -60,11 +67,6 @@ export function fleetKeys(keyPrefix: string): FleetKeys {
   };
 }
 
-/** Throws RangeError unless `node` is usable inside a key. */
-export function checkNodeName(node: string): string {
-  if (!NODE_NAME_RE.test(node)) throw new RangeError(`invalid node name ${JSON.stringify(node)}`);
-  return node;
-}
 
 function checkCommandId(id: string): string {
   if (!COMMAND_ID_RE.test(id)) throw new RangeError(`invalid command id ${JSON.stringify(id)}`);
@@ -74,27 +76,21 @@ function checkCommandId(id: string): string {
 // ---------------------------------------------------------------------------------------------
 // Schemas. Bounded everywhere: a hostile writer must not make a reader allocate without limit.
 
-const MAX_U32 = 4294967295;
 const COMMAND_ID_RE = /^[A-Za-z0-9-]{8,64}$/;
-/** Printable text (no control or format characters), as the API accepts for reasons. */
-const printable = (max: number) => z.string().max(max).regex(/^[^\p{C}]*$/u, 'must be printable text');
-const epochMs = z.number().int().min(0).max(8.64e15);
-const med = z.number().int().min(0).max(MAX_U32);
 /** Shape check only; the agent canonicalises with core's `canonicalPrefix` before acting. */
 const prefixText = z.string().max(50).regex(/^[0-9A-Fa-f.:]+\/\d{1,3}$/, 'must be a prefix like 198.51.100.10/32');
-const nodeName = z.string().regex(NODE_NAME_RE, 'must be a node name');
 
 const withdrawReasonSchema: z.ZodType<WithdrawReason> = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('operator'), reason: printable(200).optional() }),
-  z.object({ kind: z.literal('health'), check: printable(100) }),
+  z.object({ kind: z.literal('operator'), reason: freeText(200).optional() }),
+  z.object({ kind: z.literal('health'), check: checkName }),
   z.object({ kind: z.literal('drain') }),
   z.object({ kind: z.literal('lease') }),
 ]);
 
 const medTermSchema: z.ZodType<MedTerm> = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('configured'), med }),
-  z.object({ kind: z.literal('override'), med, expiresAt: epochMs.optional(), reason: printable(200).optional() }),
-  z.object({ kind: z.literal('health'), check: printable(100), penalty: med }),
+  z.object({ kind: z.literal('override'), med, expiresAt: epochMs.optional(), reason: freeText(200).optional() }),
+  z.object({ kind: z.literal('health'), check: checkName, penalty: med }),
   z.object({ kind: z.literal('drain'), penalty: med }),
   z.object({ kind: z.literal('lease'), penalty: med }),
   z.object({ kind: z.literal('min-announcers'), penalty: med, refused: z.array(withdrawReasonSchema).max(16).optional() }),
@@ -117,19 +113,19 @@ export type FleetVip = z.infer<typeof fleetVipSchema>;
 export const nodeRecordSchema = z.object({
   v: z.literal(FLEET_SCHEMA_VERSION),
   node: nodeName,
-  version: printable(64),
+  version: freeText(64),
   /** Random per daemon start: a change means the daemon restarted. */
   instance: z.string().regex(/^[A-Za-z0-9-]{1,64}$/),
   startedAt: epochMs,
   heartbeatAt: epochMs,
   bird: z.object({
     connected: z.boolean(),
-    lastApply: z.object({ at: epochMs, ok: z.boolean(), durationMs: z.number().min(0).max(1e7).optional(), error: printable(500).optional() }).optional(),
+    lastApply: z.object({ at: epochMs, ok: z.boolean(), durationMs: z.number().min(0).max(1e7).optional(), error: freeText(500).optional() }).optional(),
   }),
   drain: z.object({
     withdraw: z.boolean(),
     source: z.enum(['operator', 'maintenance']),
-    reason: printable(200).optional(),
+    reason: freeText(200).optional(),
     until: epochMs.optional(),
   }).optional(),
   /** The node's maintenance windows: the active one's end and action, the next start (and whether it is skipped). */
@@ -159,7 +155,7 @@ export const desiredEntrySchema = z.object({
   prefix: prefixText.optional(),
   /** Kept opaque here on purpose: the node validates it with parseSetMedBody / parseDrainBody. */
   body: z.record(z.string(), z.unknown()).refine((b) => JSON.stringify(b).length <= 4096, 'body too large'),
-  by: printable(200),
+  by: freeText(MAX_ACTOR_LENGTH),
   at: epochMs,
 }).refine((e) => (e.op === 'set-med' || e.op === 'reset-med') === (e.prefix !== undefined), {
   message: 'prefix is required for set-med/reset-med and forbidden for drain/undrain',
@@ -185,7 +181,7 @@ export const commandAckSchema = z.object({
   ok: z.boolean(),
   /** HTTP-like status of the same operation on the local API (400, 404, 409, 500, ...). */
   status: z.number().int().min(100).max(599).optional(),
-  error: printable(1000).optional(),
+  error: freeText(1000).optional(),
   vips: z.array(z.object({ prefix: prefixText, announced: z.boolean(), med })).max(10000),
   at: epochMs,
 });
@@ -196,13 +192,13 @@ export const auditEntrySchema = z.object({
   v: z.literal(FLEET_SCHEMA_VERSION),
   at: epochMs,
   node: nodeName,
-  actor: z.object({ source: z.enum(['api', 'fleet', 'health', 'maintenance', 'system']), user: printable(200).optional() }),
+  actor: z.object({ source: z.enum(['api', 'fleet', 'health', 'maintenance', 'system']), user: freeText(MAX_ACTOR_LENGTH).optional() }),
   /** e.g. "set-med", "drain", "guard", "remote-rejected". */
-  action: printable(64),
+  action: freeText(64),
   prefix: prefixText.optional(),
-  reason: printable(200).optional(),
+  reason: freeText(200).optional(),
   ok: z.boolean(),
-  detail: printable(1000).optional(),
+  detail: freeText(1000).optional(),
   /** Remote command id, when the change came from `vipctl fleet`. */
   command: z.string().regex(COMMAND_ID_RE).optional(),
 });
@@ -221,12 +217,56 @@ export type FleetEvent = z.infer<typeof fleetEventSchema>;
 export type FleetParse<T> = { ok: true; value: T } | { ok: false; error: string };
 
 /**
- * Parses JSON text read from Redis with `schema`. Never throws: hostile or corrupt data is an
- * expected input, reported with `what` (the key) so the log says where it came from.
+ * Bounds on what a reader takes from Redis (config `redis.limits`): a writer must not make a node
+ * allocate, parse or wait without limit. docs/fleet.md lists them.
  */
-export function parseFleetJson<T>(schema: z.ZodType<T>, raw: string | null | undefined, what: string): FleetParse<T> {
+export interface FleetLimits {
+  /** Nodes read from `{prefix}:nodes` for the fleet view and `fleet status`. */
+  readonly maxNodes: number;
+  /** Fields of a node's desired hash; a hash with more is refused whole (none of it runs). */
+  readonly maxFields: number;
+  /** Size of one node record (bytes of JSON); a larger one is not even fetched. */
+  readonly maxValueBytes: number;
+}
+
+export const FLEET_LIMIT_DEFAULTS: FleetLimits = Object.freeze({ maxNodes: 1000, maxFields: 1024, maxValueBytes: 4 * 1024 * 1024 });
+
+/** A desired entry's largest valid JSON: its body is capped at 4 KiB, the rest is small. Larger is junk. */
+export const MAX_DESIRED_BYTES = 16 * 1024;
+/** A desired field is `drain` or `med:{prefix}`. */
+export const MAX_DESIRED_FIELD_BYTES = 128;
+/** Deepest nesting any valid fleet document has (a node record: vips → terms → refused → reason) with room to spare. */
+export const MAX_JSON_DEPTH = 16;
+
+/**
+ * Whether `raw` nests objects/arrays deeper than `max`, by one scan that skips string contents.
+ * Checked before JSON.parse so that neither the parser nor a schema walks a 100,000-level document.
+ */
+export function jsonTooDeep(raw: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
+}
+
+/**
+ * Parses JSON text read from Redis with `schema`. Never throws: hostile or corrupt data is an
+ * expected input, reported with `what` (the key) so the log says where it came from. Text longer than
+ * `maxBytes` or nested deeper than MAX_JSON_DEPTH is refused before it is parsed.
+ */
+export function parseFleetJson<T>(schema: z.ZodType<T>, raw: string | null | undefined, what: string, maxBytes = FLEET_LIMIT_DEFAULTS.maxValueBytes): FleetParse<T> {
   if (raw === null || raw === undefined) return { ok: false, error: `${what}: missing` };
-  if (raw.length > 4 * 1024 * 1024) return { ok: false, error: `${what}: value too large (${raw.length} bytes)` };
+  if (raw.length > maxBytes) return { ok: false, error: `${what}: value too large (${raw.length} bytes, limit ${maxBytes})` };
+  if (jsonTooDeep(raw, MAX_JSON_DEPTH)) return { ok: false, error: `${what}: nested deeper than ${MAX_JSON_DEPTH} levels` };
   let json: unknown;
   try {
     json = JSON.parse(raw);

@@ -9,7 +9,7 @@
  */
 import { parseCommunity, parseLargeCommunity } from './community.js';
 import { canonicalPrefix, prefixSortKey } from './prefix.js';
-import { MAX_U32 } from './schemas.js';
+import { MAX_U32 } from './vocabulary.js';
 import type { EffectiveVip } from './types.js';
 
 /** A value that must never reach BIRD config. */

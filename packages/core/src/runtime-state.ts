@@ -7,8 +7,9 @@ import { z } from 'zod';
 import { flattenZodIssues, formatPath, friendlyZodMessage } from './config-error.js';
 import { deepFreeze } from './deep-freeze.js';
 import { isCanonicalPrefix } from './prefix.js';
-import { epochMsSchema, reasonSchema, u32Schema } from './schemas.js';
+import { epochMsSchema, freeTextSchema, reasonSchema, u32Schema } from './schemas.js';
 import type { MedOverride, RuntimeState } from './types.js';
+import { MAX_ACTOR_LENGTH } from './vocabulary.js';
 
 /** A state file whose content is not a valid RuntimeState. */
 export class RuntimeStateError extends Error {
@@ -20,7 +21,7 @@ export class RuntimeStateError extends Error {
   }
 }
 
-const actorSchema = reasonSchema;
+const actorSchema = freeTextSchema(MAX_ACTOR_LENGTH);
 
 // Keys must already be canonical: the daemon only ever writes canonical prefixes, so anything else
 // means the file was edited or corrupted.
@@ -72,6 +73,16 @@ export function parseRuntimeState(json: unknown): RuntimeState {
     );
   }
   return deepFreeze(stripUndefined(result.data) as RuntimeState);
+}
+
+/**
+ * Checks entries about to enter the state with the state file's own schema: a candidate state that
+ * holds just them goes through `parseRuntimeState`, so nothing is accepted that the loader would
+ * refuse (and move aside) at the next start. O(1) in the size of the state.
+ * @throws RuntimeStateError naming each invalid field
+ */
+export function checkRuntimeEntries(part: Partial<Pick<RuntimeState, 'overrides' | 'withdrawn' | 'drain'>>): void {
+  parseRuntimeState({ version: 1, overrides: {}, withdrawn: {}, ...part });
 }
 
 /** Drops overrides whose `expiresAt <= now`; returns the new state and the expired prefixes (sorted as stored). */

@@ -8,9 +8,7 @@ import { BIRD_RESERVED_NAMES } from './bird-keywords.js';
 import { canonicalCommunity, canonicalLargeCommunity } from './community.js';
 import { parseDuration } from './duration.js';
 import { canonicalPrefix } from './prefix.js';
-
-/** Largest value of BGP's 32-bit MED / local preference. */
-export const MAX_U32 = 4294967295;
+import { MAX_REASON_LENGTH, MAX_U32, NODE_NAME_RE, NODE_NAME_RULE, freeTextProblem } from './vocabulary.js';
 
 /** A 32-bit unsigned BGP attribute value (MED, local-pref, penalty). */
 export const u32Schema = z.number().int().min(0).max(MAX_U32);
@@ -44,31 +42,24 @@ export const communitySchema = via(canonicalCommunity, messageOf);
 /** A large community, canonical text. */
 export const largeCommunitySchema = via(canonicalLargeCommunity, messageOf);
 
-/**
- * Control characters (C0, DEL, C1), lone surrogates and bidi/format characters: they would corrupt a
- * log line or a terminal, or make text display differently from what it is.
- */
-// eslint-disable-next-line no-control-regex
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]|\p{Cs}/u;
-
-/** Max length, in code points, of free-text reasons. */
-export const MAX_REASON_LENGTH = 200;
-
-/** Why `text` is not acceptable free text, or undefined when it is. */
-export function checkFreeText(text: string, max = MAX_REASON_LENGTH): string | undefined {
-  if (UNPRINTABLE.test(text)) return 'must contain only printable characters (no control characters or newlines)';
-  if ([...text].length > max) return `must be at most ${max} characters`;
-  return undefined;
+/** Free text of at most `max` code points, by the vocabulary's one rule (vocabulary.ts). */
+export function freeTextSchema(max: number) {
+  return z.string().superRefine((s, ctx) => {
+    const problem = freeTextProblem(s, max);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem, input: s });
+  });
 }
 
-/**
- * Free text from an operator ("reason"): printable, ≤ 200 code points. Reasons are stored, logged and
- * shown, but never rendered into BIRD config.
- */
-export const reasonSchema = z.string().superRefine((s, ctx) => {
-  const problem = checkFreeText(s);
-  if (problem) ctx.addIssue({ code: 'custom', message: problem, input: s });
+/** Free text from an operator ("reason"). Stored, logged and shown; never rendered into BIRD config. */
+export const reasonSchema = freeTextSchema(MAX_REASON_LENGTH);
+
+/** A health check's name: viphealth.yaml, health reports, fleet records. */
+export const checkNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, {
+  message: 'must be a check name: 1-64 of letters, digits, _ . - starting with a letter or digit',
 });
+
+/** A node name (vocabulary.ts). */
+export const nodeNameSchema = z.string().regex(NODE_NAME_RE, { message: NODE_NAME_RULE });
 
 /**
  * A BIRD symbol usable as a protocol name (BIRD's lexer allows more; we allow what is certainly a plain

@@ -10,7 +10,16 @@ import { parseYamlWithSchema } from './config-error.js';
 import { deepFreeze } from './deep-freeze.js';
 import type { MetricsConfig } from './types.js';
 import type { DampingParams, HealthParams, StartupMode } from './health-state.js';
-import { absolutePathSchema, birdNameSchema, hostPortSchema, metricsSchema, positiveDurationSchema, prefixSchema, u32Schema } from './schemas.js';
+import {
+  absolutePathSchema,
+  birdNameSchema,
+  checkNameSchema,
+  hostPortSchema,
+  metricsSchema,
+  positiveDurationSchema,
+  prefixSchema,
+  u32Schema,
+} from './schemas.js';
 
 /** Defaults for absent keys (DESIGN.md's paths; timings that react within a second). */
 export const VIPHEALTH_DEFAULTS = Object.freeze({
@@ -107,9 +116,6 @@ export interface ViphealthConfig {
   readonly checks: readonly HealthCheckConfig[];
 }
 
-const checkNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, {
-  message: 'must be 1-64 of letters, digits, _ . - starting with a letter or digit',
-});
 const countSchema = z.number().int().min(1).max(100);
 // A timer shorter than this only burns CPU; a longer one is a typo (viphealth must react in seconds).
 const intervalSchema = positiveDurationSchema

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { computeEffective } from '../src/effective.js';
-import { MAX_U32 } from '../src/schemas.js';
+import { MAX_U32 } from '../src/vocabulary.js';
 import type { CheckVerdict, HealthView, MedTerm, RuntimeState, VipcontrolConfig } from '../src/types.js';
 import { check, configWith, runtime } from './core-fixtures.js';
 

@@ -2,8 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   buildFleetMatrix, computeGuard, desiredEntrySchema, desiredField, fleetKeys, nodeRecordSchema,
-  parseFleetJson, pendingDesired, type DesiredEntry, type FleetVip, type NodeRecord,
+  parseFleetJson, jsonTooDeep, pendingDesired, type DesiredEntry, type FleetVip, type NodeRecord,
 } from '../src/fleet-model.js';
+import { ValidationError } from '../src/vocabulary.js';
 
 const NOW = 1_700_000_000_000;
 const P4 = '198.51.100.10/32';
@@ -27,8 +28,8 @@ test('fleetKeys lays keys out under the prefix and refuses names that could esca
   assert.equal(k.desired('n1'), 'vc:prod:desired:n1');
   assert.equal(k.audit, 'vc:prod:audit');
   assert.equal(fleetKeys('vipcontrol:').node('n1'), 'vipcontrol:node:n1');
-  assert.throws(() => k.node('n1:desired:n2'), RangeError);
-  assert.throws(() => k.node('*'), RangeError);
+  assert.throws(() => k.node('n1:desired:n2'), ValidationError);
+  assert.throws(() => k.node('*'), ValidationError);
   assert.throws(() => k.ack('x'), RangeError);
   assert.throws(() => fleetKeys('bad prefix'), RangeError);
   assert.throws(() => fleetKeys('a{b}'), RangeError);
@@ -51,7 +52,7 @@ test('parseFleetJson rejects malformed and hostile values with the key named, ne
     [JSON.stringify(node('n1', [vip(P4, { med: 2 ** 33 })])), /vips\.0\.med/],
     [JSON.stringify(node('n1', [vip('198.51.100.10/32; }; protocol x {')])), /vips\.0\.prefix/],
     [JSON.stringify(node('n1\nevil', [])), /node/],
-    [JSON.stringify(node('n1', [], { drain: { withdraw: true, source: 'operator', reason: 'x\u0007' } })), /drain\.reason: must be printable/],
+    [JSON.stringify(node('n1', [], { drain: { withdraw: true, source: 'operator', reason: 'x\u0007' } })), /drain\.reason: must not contain control/],
     [JSON.stringify(node('n1', [vip(P4, { terms: [{ kind: 'evil', med: 1 } as never] })])), /vips\.0\.terms\.0/],
   ];
   for (const [raw, re] of cases) {
@@ -61,6 +62,18 @@ test('parseFleetJson rejects malformed and hostile values with the key named, ne
   }
   const ok = parseFleetJson(nodeRecordSchema, JSON.stringify(node('n1', [vip(P4), vip(P6)])), 'k');
   assert.equal(ok.ok, true);
+});
+
+test('parseFleetJson refuses by size and nesting depth before parsing: 100,000 levels do not overflow the stack', () => {
+  const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+  assert.match((parseFleetJson(desiredEntrySchema, deep, 'k') as { error: string }).error, /k: nested deeper than 16 levels/);
+  const deepBody = JSON.stringify({ v: 1, id: 'abcdefgh-1', seq: 1, node: 'n1', op: 'drain', body: {}, by: 'x', at: NOW }).replace('"body":{}', `"body":${'{"a":'.repeat(3000)}1${'}'.repeat(3000)}`);
+  assert.match((parseFleetJson(desiredEntrySchema, deepBody, 'k') as { error: string }).error, /nested deeper/);
+  assert.match((parseFleetJson(desiredEntrySchema, 'x'.repeat(100), 'k', 50) as { error: string }).error, /value too large \(100 bytes, limit 50\)/);
+  // Brackets inside strings are text, not nesting.
+  assert.equal(jsonTooDeep(JSON.stringify({ s: '[[[[[[[[[[[[[[[[[[[[[[[[["\\' }), 16), false);
+  assert.equal(jsonTooDeep('[[[]]]', 3), false);
+  assert.equal(jsonTooDeep('[[[[]]]]', 3), true);
 });
 
 test('desired entries: prefix required exactly for MED ops, body bounded', () => {

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { computeEffective } from '../src/effective.js';
 import { canonicalPrefix } from '../src/prefix.js';
 import { renderBirdInclude, RenderError } from '../src/render.js';
-import { MAX_U32 } from '../src/schemas.js';
+import { MAX_U32 } from '../src/vocabulary.js';
 import type { EffectiveVip } from '../src/types.js';
 import { check, configWith, runtime, vip } from './core-fixtures.js';
 

@@ -34,7 +34,7 @@ test('parseRuntimeState rejects anything it does not fully understand, naming th
     [{ ...FULL, extra: 1 }, 'extra: unknown key'],
     [{ ...FULL, overrides: { '198.51.100.10': { med: 1, setAt: 1 } } }, 'overrides["198.51.100.10"]: must be a canonical prefix'],
     [{ ...FULL, overrides: { '198.51.100.10/32': { med: -1, setAt: 1 } } }, 'overrides["198.51.100.10/32"].med: must be ≥ 0'],
-    [{ ...FULL, overrides: { '198.51.100.10/32': { med: 1, setAt: 1, reason: 'a\nb' } } }, 'reason: must contain only printable characters'],
+    [{ ...FULL, overrides: { '198.51.100.10/32': { med: 1, setAt: 1, reason: 'a\nb' } } }, 'reason: must not contain control, bidi-override or line-separator characters'],
     [{ ...FULL, withdrawn: { '2001:db8::10/128': { at: 'x' } } }, 'withdrawn["2001:db8::10/128"].at: expected number, got string'],
     [{ ...FULL, drain: { withdraw: true, at: 1 } }, 'drain.source: required'],
   ];

@@ -25,6 +25,12 @@ export interface RouterConfigSpec {
   /** `log "<file>" all;` — BIRD's own log, kept for a failed test's post-mortem. */
   logFile: string;
   peers: readonly PeerSpec[];
+  /**
+   * `debug { routes };` on every session: each imported route is logged (the benchmark's clock). BIRD 2
+   * also takes it at run time (`debug P { routes }`); BIRD 3.3 applies a run-time change to exports
+   * only (nest/proto.c: the import request's flags are set when the channel (re)configures).
+   */
+  routeTrace?: boolean;
 }
 
 export interface NodeConfigSpec {
@@ -76,6 +82,7 @@ export function renderRouterConfig(spec: RouterConfigSpec): string {
     '  passive on;',
     `  ${FAST_CONNECT}`,
     ...(spec.bfd ? ['  bfd on;'] : []),
+    ...(spec.routeTrace ? ['  debug { routes };'] : []),
     // iBGP: reflect between clients. eBGP: nodes sit in different ASes, and MEDs from different
     // neighbour ASes are not compared unless asked to (RFC 4271 9.1.2.2 c).
     ...(ibgp ? ['  rr client;'] : ['  med metric on;']),

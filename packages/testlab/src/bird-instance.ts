@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BirdClient } from '@vipcontrol/bird';
 import { atomicWrite } from './atomic-write.js';
+import { birdBinaries, selectedBirdVersion, type BirdBinaries } from './bird-version.js';
 import { ProcessError, spawnManaged, unlessExited, waitUntilReady, type ManagedProcess } from './managed-process.js';
 import { OwnedDir } from './owned-dir.js';
 import { makeTempDir } from './temp-dir.js';
@@ -14,6 +15,10 @@ export interface BirdInstance {
   readonly configPath: string;
   readonly socketPath: string;
   readonly netns?: string;
+  /** The BIRD version running, e.g. "3.3.2" (as asked for; BIRD's own banner says the same). */
+  readonly version: string;
+  /** The binaries of that version (`birdc` for humans poking at a kept lab). */
+  readonly binaries: BirdBinaries;
   /**
    * Connected control-socket client. Replaced by `restart()` (a fresh client connects faster than a
    * reconnecting one sitting in its backoff), so read it from the instance each time.
@@ -43,6 +48,8 @@ export interface StartBirdOptions {
   netns?: string;
   /** How long to wait for the control socket; default 10 s. */
   startTimeoutMs?: number;
+  /** BIRD version to run (see TESTED_BIRD_VERSIONS); default `$VIPCONTROL_BIRD`, else the system's 2.0.12. */
+  birdVersion?: string;
 }
 
 /**
@@ -51,9 +58,10 @@ export interface StartBirdOptions {
  * with BIRD's own message (file:line:col) in the error.
  */
 export async function startBird(opts: StartBirdOptions): Promise<BirdInstance> {
+  const binaries = await birdBinaries(opts.birdVersion ?? selectedBirdVersion());
   const owned = opts.dir === undefined;
   const dir = opts.dir ?? (await makeTempDir(`vc-bird-${opts.name}-`)).path;
-  const instance = new BirdProcess(opts.name, dir, owned, opts.netns, opts.startTimeoutMs ?? 10_000);
+  const instance = new BirdProcess(opts.name, dir, owned, opts.netns, opts.startTimeoutMs ?? 10_000, binaries);
   try {
     await instance.writeConfig(opts.config);
     await instance.start();
@@ -70,6 +78,7 @@ class BirdProcess implements BirdInstance {
   readonly configPath: string;
   readonly socketPath: string;
   readonly netns?: string;
+  readonly binaries: BirdBinaries;
   /** Set when the dir is ours to remove. */
   readonly #ownedDir: OwnedDir | undefined;
   readonly #startTimeoutMs: number;
@@ -78,14 +87,19 @@ class BirdProcess implements BirdInstance {
   /** Last config written, so a restart after `stop()` removed an owned dir can recreate it. */
   #configText = '';
 
-  constructor(name: string, dir: string, owned: boolean, netns: string | undefined, startTimeoutMs: number) {
+  constructor(name: string, dir: string, owned: boolean, netns: string | undefined, startTimeoutMs: number, binaries: BirdBinaries) {
     this.name = name;
+    this.binaries = binaries;
     this.dir = dir;
     this.configPath = join(dir, 'bird.conf');
     this.socketPath = join(dir, 'bird.ctl');
     if (netns !== undefined) this.netns = netns;
     this.#ownedDir = owned ? new OwnedDir(dir) : undefined;
     this.#startTimeoutMs = startTimeoutMs;
+  }
+
+  get version(): string {
+    return this.binaries.version;
   }
 
   get client(): BirdClient {
@@ -114,7 +128,7 @@ class BirdProcess implements BirdInstance {
     await rm(this.socketPath, { force: true });
     if (!(await stat(this.configPath).then(() => true, () => false))) await this.writeConfig(this.#configText);
     const args = ['-f', '-c', this.configPath, '-s', this.socketPath, '-P', join(this.dir, 'bird.pid')];
-    const proc = spawnManaged('bird', args, this.netns === undefined ? {} : { netns: this.netns });
+    const proc = spawnManaged(this.binaries.bird, args, this.netns === undefined ? {} : { netns: this.netns });
     this.#proc = proc;
     await waitUntilReady(proc, `bird ${this.name}`,
       () => stat(this.socketPath).then(() => true, () => false), this.#startTimeoutMs);
@@ -128,6 +142,11 @@ class BirdProcess implements BirdInstance {
       // A refused connection is usually BIRD going down on a config error: report that if it is so.
       if (!(err instanceof ProcessError)) await unlessExited(proc, `bird ${this.name}`, sleep(300));
       throw err;
+    }
+    // The banner is BIRD's word on what runs: a wrong binary behind a version is caught here.
+    if (client.version !== this.version) {
+      await client.close();
+      throw new ProcessError(`bird ${this.name}: asked for BIRD ${this.version}, ${this.binaries.bird} says "${client.banner}"`, this.binaries.bird, '');
     }
     this.#client = client;
   }

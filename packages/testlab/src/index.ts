@@ -9,6 +9,9 @@ export { waitFor, WaitTimeoutError, type WaitOptions } from './wait-for.js';
 export { freePort } from './free-port.js';
 export { startBird, type BirdInstance, type StartBirdOptions } from './bird-instance.js';
 export {
+  birdBinaries, selectedBirdVersion, TESTED_BIRD_VERSIONS, DEFAULT_BIRD_VERSION, BIRD_VERSION_ENV, type BirdBinaries,
+} from './bird-version.js';
+export {
   startRedis, startSentinel, type RedisInstance, type StartRedisOptions, type SentinelInstance, type StartSentinelOptions,
 } from './redis-instance.js';
 export { ProcessError } from './managed-process.js';

@@ -34,7 +34,7 @@ export async function keepLab(lab: Lab, opts: { vipctl: string; services: Readon
   const lines = ['', `Lab ${lab.id} keeps running (pid ${process.pid}), files in ${lab.dir}. Reach it with:`];
   const row = (label: string, text: string) => lines.push(`  ${label.padEnd(12)} ${text}`);
   for (const host of [lab.router, ...lab.nodes]) {
-    row(`${host.name === 'r' ? 'router' : host.name} BIRD:`, `birdc -s ${host.bird.socketPath} show route all   # netns ${host.netns}`);
+    row(`${host.name === 'r' ? 'router' : host.name} BIRD:`, `${host.bird.binaries.birdc} -s ${host.bird.socketPath} show route all   # netns ${host.netns}`);
   }
   for (const node of lab.nodes) {
     row(`${node.name} vipctl:`, `node ${opts.vipctl} --socket ${join(node.dir, 'vipcontrol.sock')} status`);

@@ -6,15 +6,18 @@
  * best path moves to n2, then back once the service has passed `rise` checks); a drain; and the proof
  * that no BGP session was reset along the way.
  *
- *   node packages/testlab/dist/src/lab-demo.js [--ebgp] [--no-bfd] [--keep]
+ *   node packages/testlab/dist/src/lab-demo.js [--ebgp] [--no-bfd] [--keep] [--bird VERSION]
  *   node packages/testlab/dist/src/lab-demo.js --down     (tear down a kept lab, remove leftovers)
  *
- * With --keep the lab stays up until SIGTERM/SIGINT (`bash scripts/lab.sh down` sends it).
+ * --bird runs every BIRD of the lab as VERSION (2.0.12, 2.19.2 or 3.3.2; default $VIPCONTROL_BIRD, else
+ * the system's), built on first use. With --keep the lab stays up until SIGTERM/SIGINT (`bash scripts/lab.sh down` sends it).
  */
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import type { RouteInfo } from '@vipcontrol/bird';
 import { execa } from 'execa';
+import { birdBinaries, selectedBirdVersion, TESTED_BIRD_VERSIONS } from './bird-version.js';
 import { cleanupStale } from './cleanup-stale.js';
 import type { DaemonProcess } from './daemon-process.js';
 import { Lab, type LabHost, type SessionStats } from './lab.js';
@@ -37,19 +40,28 @@ const CHECK = {
 const MEDS = { n1: 100, n2: 200 } as const;
 
 async function main(argv: string[]): Promise<void> {
-  const known = new Set(['--ebgp', '--no-bfd', '--keep', '--down']);
-  const unknown = argv.filter((a) => !known.has(a));
-  if (unknown.length > 0) throw new Error(`unknown argument(s): ${unknown.join(' ')} (use --ebgp, --no-bfd, --keep, --down)`);
-  if (argv.includes('--down')) return downLab(say);
-  const keep = argv.includes('--keep');
+  const { values: opts } = parseArgs({
+    args: argv,
+    options: {
+      ebgp: { type: 'boolean', default: false },
+      'no-bfd': { type: 'boolean', default: false },
+      keep: { type: 'boolean', default: false },
+      down: { type: 'boolean', default: false },
+      bird: { type: 'string', default: selectedBirdVersion() },
+    },
+  });
+  if (opts.down) return downLab(say);
+  const keep = opts.keep;
   if (keep) await refuseSecondKeptLab();
 
   const removed = await cleanupStale();
   if (removed.namespaces.length > 0) say(`removed leftovers of earlier labs: ${removed.namespaces.join(' ')}`);
-  const mode = argv.includes('--ebgp') ? 'ebgp' : 'ibgp';
+  const mode = opts.ebgp ? 'ebgp' : 'ibgp';
+  if (!(TESTED_BIRD_VERSIONS as readonly string[]).includes(opts.bird)) say(`note: BIRD ${opts.bird} is not one of the tested versions (${TESTED_BIRD_VERSIONS.join(', ')})`);
+  await birdBinaries(opts.bird); // a first run builds it: say so before the wait, not after
   const t0 = performance.now();
-  const lab = await Lab.create({ nodes: 2, mode, bfd: !argv.includes('--no-bfd') });
-  say(`lab ${lab.id}: router + 2 nodes (${mode === 'ibgp' ? 'iBGP, router is route reflector' : 'eBGP'}, BFD ${lab.bfd ? 'on' : 'off'}), `
+  const lab = await Lab.create({ nodes: 2, mode, bfd: !opts['no-bfd'], birdVersion: opts.bird });
+  say(`lab ${lab.id}: BIRD ${lab.birdVersion}, router + 2 nodes (${mode === 'ibgp' ? 'iBGP, router is route reflector' : 'eBGP'}, BFD ${lab.bfd ? 'on' : 'off'}), `
     + `all sessions Established in ${ms(t0)} ms`);
   const services = new Map<string, TcpService>();
   try {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { ProtocolInfo, RouteInfo } from '@vipcontrol/bird';
 import { atomicWrite } from './atomic-write.js';
 import { startBird, type BirdInstance } from './bird-instance.js';
+import { selectedBirdVersion } from './bird-version.js';
 import {
   EMPTY_VIPCONTROL_INCLUDE, renderNodeConfig, renderRouterConfig, routerProtocolNames, type LabMode,
 } from './bird-configs.js';
@@ -47,6 +48,10 @@ export interface LabOptions {
   /** Wait for every BGP session (and BFD session when on) before resolving; default true. */
   waitEstablished?: boolean;
   establishTimeoutMs?: number;
+  /** BIRD version every host runs (router and nodes); default `$VIPCONTROL_BIRD`, else the system's. */
+  birdVersion?: string;
+  /** The router logs every route it imports (see RouterConfigSpec.routeTrace); default false. */
+  routerRouteTrace?: boolean;
 }
 
 /** One router-side BGP session's counters; `since` is epoch seconds with milliseconds ("1712345678.123"). */
@@ -76,6 +81,8 @@ export interface SessionStats {
 export interface DaemonStartOptions {
   /** Default 15 s. */
   startTimeoutMs?: number;
+  /** Argv prefix the daemon is started through (inside the node's namespace), e.g. `env X=1 setpriv … --`. */
+  wrapper?: readonly string[];
 }
 
 /** Router (route reflector or eBGP neighbour) + N nodes, each a network namespace with a real BIRD. */
@@ -86,6 +93,8 @@ export class Lab {
   readonly id: string;
   readonly mode: LabMode;
   readonly bfd: boolean;
+  /** The BIRD version the router and every node run, e.g. "3.3.2". */
+  readonly birdVersion: string;
   /** Host-side directory holding every host's files. */
   readonly dir: string;
   readonly router: LabHost;
@@ -99,12 +108,13 @@ export class Lab {
   #unregister: () => void = () => undefined;
 
   private constructor(init: {
-    id: string; mode: LabMode; bfd: boolean; dir: string; router: LabHost; nodes: LabHost[];
+    id: string; mode: LabMode; bfd: boolean; birdVersion: string; dir: string; router: LabHost; nodes: LabHost[];
     exabgpHosts: ExabgpHost[]; namespaces: string[];
   }) {
     this.id = init.id;
     this.mode = init.mode;
     this.bfd = init.bfd;
+    this.birdVersion = init.birdVersion;
     this.dir = init.dir;
     this.router = init.router;
     this.nodes = init.nodes;
@@ -120,6 +130,7 @@ export class Lab {
     const id = opts.id ?? uniqueId();
     const mode = opts.mode ?? 'ibgp';
     const bfd = opts.bfd ?? true;
+    const birdVersion = opts.birdVersion ?? selectedBirdVersion();
     const plan = planTopology(id, mode, opts.nodes, opts.exabgpNodes ?? 0);
     const tmp = await makeTempDir(`vc-lab-${id}-`);
     const namespaces = plan.map((host) => host.netns);
@@ -147,10 +158,10 @@ export class Lab {
       await mkdir(routerDir);
       const routerConf = renderRouterConfig({
         mode, bfd, asn: routerPlan.asn, addr4: routerPlan.addr4, addr6: routerPlan.addr6,
-        logFile: join(routerDir, 'bird.log'),
+        logFile: join(routerDir, 'bird.log'), routeTrace: opts.routerRouteTrace ?? false,
         peers: [...nodePlans.map((p) => ({ ...p, bfd: true })), ...exabgpPlans.map((p) => ({ ...p, bfd: false }))],
       });
-      const routerStarting = startHost(routerPlan, routerDir, routerConf, '');
+      const routerStarting = startHost(routerPlan, routerDir, routerConf, '', birdVersion);
       const nodesStarting = nodePlans.map(async (p) => {
         const dir = join(tmp.path, p.name);
         await mkdir(dir);
@@ -161,7 +172,7 @@ export class Lab {
           router: { asn: routerPlan.asn, addr4: routerPlan.addr4, addr6: routerPlan.addr6 },
           includeFile, logFile: join(dir, 'bird.log'),
         });
-        return startHost(p, dir, conf, includeFile);
+        return startHost(p, dir, conf, includeFile, birdVersion);
       });
       const started = await Promise.allSettled([routerStarting, ...nodesStarting]);
       for (const s of started) if (s.status === 'fulfilled') processes.push(s.value.bird);
@@ -177,7 +188,7 @@ export class Lab {
         exabgpHosts.push(host);
         await host.start();
       }
-      const lab = new Lab({ id, mode, bfd, dir: tmp.path, router, nodes, exabgpHosts, namespaces });
+      const lab = new Lab({ id, mode, bfd, birdVersion, dir: tmp.path, router, nodes, exabgpHosts, namespaces });
       emergency();
       lab.#unregister = registerCleanup({ async: () => lab.destroy(), sync: () => lab.#destroySync() });
       if (opts.waitEstablished ?? true) await lab.waitEstablished(opts.establishTimeoutMs);
@@ -327,6 +338,7 @@ export class Lab {
       apiSocket: socket,
       netns: node.netns,
       what: `viphealth on ${node.name}`,
+      ...(opts.wrapper === undefined ? {} : { wrapper: opts.wrapper }),
       ready: async (proc) => {
         if (!vipcontrolUp) return proc.stdoutLines().length > 0;
         const res = await unixHttpRequest(socket, { path: '/v1/status' });
@@ -417,8 +429,8 @@ function sessionInfo(p: ProtocolInfo): SessionInfo {
   };
 }
 
-async function startHost(plan: HostPlan, dir: string, config: string, includeFile: string): Promise<LabHost> {
-  const bird = await startBird({ name: `${plan.name}-${plan.netns}`, config, dir, netns: plan.netns });
+async function startHost(plan: HostPlan, dir: string, config: string, includeFile: string, birdVersion: string): Promise<LabHost> {
+  const bird = await startBird({ name: `${plan.name}-${plan.netns}`, config, dir, netns: plan.netns, birdVersion });
   return {
     name: plan.name,
     netns: plan.netns,

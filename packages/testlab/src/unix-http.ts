@@ -20,11 +20,14 @@ export interface UnixHttpRequest {
 
 /** One HTTP/1.1 request over a Unix socket (the vipcontrol API), the way `curl --unix-socket` does it. */
 export function unixHttpRequest(socketPath: string, req: UnixHttpRequest): Promise<UnixHttpResponse> {
-  const payload = req.body === undefined ? undefined : typeof req.body === 'string' ? req.body : JSON.stringify(req.body);
+  // A Buffer, as vipctl sends it: with a string body, Node writes the header block in the body's
+  // encoding (UTF-8) instead of byte per character, and header values arrive re-encoded.
+  const text = req.body === undefined ? undefined : typeof req.body === 'string' ? req.body : JSON.stringify(req.body);
+  const payload = text === undefined ? undefined : Buffer.from(text, 'utf8');
   const headers: Record<string, string> = { ...req.headers };
   if (payload !== undefined) {
     headers['content-type'] ??= 'application/json';
-    headers['content-length'] = String(Buffer.byteLength(payload));
+    headers['content-length'] = String(payload.length);
   }
   return new Promise((resolve, reject) => {
     const r = request(

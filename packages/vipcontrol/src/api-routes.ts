@@ -1,11 +1,11 @@
 /**
- * The local API's route table. Routes are data (method, path pattern, handler), so other components
- * can add theirs with `registerRoute` — the fleet engineer's maintenance skip/end, for instance —
- * without touching the server.
+ * The local API's route table. Routes are data (method, path pattern, handler); the daemon builds one
+ * table (`apiRoutes()`), hands it to its API server, and other components add theirs to it — the
+ * maintenance scheduler's skip/end, for instance — without touching the server. No module-global
+ * state: two daemons in one process (tests) each serve their own routes.
  */
 import {
   parseDrainBody,
-  parseHealthReport,
   parseReasonBody,
   parseSetMedBody,
   type Actor,
@@ -50,16 +50,36 @@ function compile(pattern: string): RegExp {
   return new RegExp(`^${source}$`);
 }
 
-const extraRoutes: Route[] = [];
+/** Routes an API server serves. */
+export class ApiRoutes {
+  readonly #routes: Route[] = [];
 
-/** Adds a route to every API server of this process; returns a function that removes it. */
-export function registerRoute(method: HttpMethod, pattern: string, handler: RouteHandler): () => void {
-  const route: Route = { method, pattern: compile(pattern), handler };
-  extraRoutes.push(route);
-  return () => {
-    const i = extraRoutes.indexOf(route);
-    if (i >= 0) extraRoutes.splice(i, 1);
-  };
+  /** Adds a route; returns a function that removes it. */
+  add(method: HttpMethod, pattern: string, handler: RouteHandler): () => void {
+    const route: Route = { method, pattern: compile(pattern), handler };
+    this.#routes.push(route);
+    return () => {
+      const i = this.#routes.indexOf(route);
+      if (i >= 0) this.#routes.splice(i, 1);
+    };
+  }
+
+  /** Finds the route for a request: a handler with its params, 405 when only the method is wrong, 404 otherwise. */
+  match(method: string, path: string): { handler: RouteHandler; params: Record<string, string> } | { status: 404 | 405; allow?: string[] } {
+    const allow: string[] = [];
+    for (const route of this.#routes) {
+      const m = route.pattern.exec(path);
+      if (!m) continue;
+      if (route.method !== method) {
+        allow.push(route.method);
+        continue;
+      }
+      const params: Record<string, string> = {};
+      for (const [k, v] of Object.entries(m.groups ?? {})) params[k] = decodeParam(v);
+      return { handler: route.handler, params };
+    }
+    return allow.length > 0 ? { status: 405, allow } : { status: 404 };
+  }
 }
 
 /** Runs one of core's body validators; its RequestError becomes a 400. */
@@ -72,14 +92,13 @@ function body<T>(parse: (b: unknown) => T, raw: unknown): T {
 }
 
 /** A route that takes no body refuses one, so a typo'd call cannot look like it did something. */
-function noBody(raw: unknown): void {
+export function noBody(raw: unknown): void {
   if (raw !== undefined && !(typeof raw === 'object' && raw !== null && !Array.isArray(raw) && Object.keys(raw).length === 0)) {
     throw new OperationError(400, 'this request takes no body');
   }
 }
 
-const builtinRoutes: Route[] = (
-  [
+const BUILTIN: readonly [HttpMethod, string, RouteHandler][] = [
     ['GET', '/v1/status', ({ controller }) => controller.status()],
     ['PUT', '/v1/vips/:prefix/med', ({ controller, params, body: b, actor }) => controller.setMed(params.prefix!, body(parseSetMedBody, b), actor)],
     [
@@ -123,32 +142,16 @@ const builtinRoutes: Route[] = (
     [
       'POST',
       '/v1/health/report',
-      async ({ controller, body: b }) => {
-        await controller.reportHealth(body(parseHealthReport, b));
-        return { ok: true };
-      },
+      // The registry parses the body itself: it counts refused reports and resolves VIP lists by digest.
+      ({ controller, body: b }) => controller.reportHealth(b),
     ],
-  ] as [HttpMethod, string, RouteHandler][]
-).map(([method, pattern, handler]) => ({ method, pattern: compile(pattern), handler }));
+];
 
-/** Finds the route for a request: a handler with its params, 405 when only the method is wrong, 404 otherwise. */
-export function matchRoute(
-  method: string,
-  path: string,
-): { handler: RouteHandler; params: Record<string, string> } | { status: 404 | 405; allow?: string[] } {
-  const allow: string[] = [];
-  for (const route of [...builtinRoutes, ...extraRoutes]) {
-    const m = route.pattern.exec(path);
-    if (!m) continue;
-    if (route.method !== method) {
-      allow.push(route.method);
-      continue;
-    }
-    const params: Record<string, string> = {};
-    for (const [k, v] of Object.entries(m.groups ?? {})) params[k] = decodeParam(v);
-    return { handler: route.handler, params };
-  }
-  return allow.length > 0 ? { status: 405, allow } : { status: 404 };
+/** A table holding the built-in routes (status, VIP operations, drain, reload, health reports). */
+export function apiRoutes(): ApiRoutes {
+  const routes = new ApiRoutes();
+  for (const [method, pattern, handler] of BUILTIN) routes.add(method, pattern, handler);
+  return routes;
 }
 
 function decodeParam(v: string): string {

@@ -33,8 +33,9 @@ export interface CoalescingQueueOptions<C, R> {
    * off the API socket), for at most `maxMs` after the oldest waiting request. A lone request finds
    * nothing busy and starts at once; a burst becomes one run instead of a first run with the few
    * requests read so far, slowed down by the reading of all the others, then one for the rest.
+   * A run carrying an `urgent` cause (a health failover) is never held.
    */
-  hold?: { busy: () => boolean; maxMs: number };
+  hold?: { busy: () => boolean; maxMs: number; urgent?: (cause: C) => boolean };
 }
 
 interface Waiter<C, R> {
@@ -120,7 +121,7 @@ export class CoalescingQueue<C, R> {
   async #drain(): Promise<void> {
     let lastError: unknown;
     while (this.#pending.length > 0 && !this.#stopped) {
-      if (this.#opts.hold?.busy()) await this.#holdBack(this.#opts.hold);
+      if (this.#opts.hold && !this.#urgent(this.#opts.hold) && this.#opts.hold.busy()) await this.#holdBack(this.#opts.hold);
       if (this.#pending.length === 0 || this.#stopped) break;
       this.#clearRetry();
       const batch = this.#pending;
@@ -142,9 +143,14 @@ export class CoalescingQueue<C, R> {
 
   async #holdBack(hold: NonNullable<CoalescingQueueOptions<C, R>['hold']>): Promise<void> {
     const until = (this.#pending[0]?.at ?? 0) + hold.maxMs;
-    while (!this.#stopped && hold.busy() && performance.now() < until) {
+    while (!this.#stopped && hold.busy() && performance.now() < until && !this.#urgent(hold)) {
       await new Promise((resolve) => setTimeout(resolve, HOLD_POLL_MS));
     }
+  }
+
+  #urgent(hold: NonNullable<CoalescingQueueOptions<C, R>['hold']>): boolean {
+    const urgent = hold.urgent;
+    return urgent !== undefined && this.#pending.some((w) => urgent(w.cause));
   }
 
   #scheduleRetry(error: unknown): void {

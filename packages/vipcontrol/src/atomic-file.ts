@@ -50,6 +50,11 @@ export interface AtomicWriteOptions {
   readonly keepAttributes?: boolean;
   /** False: the caller fsyncs the directory itself (see writeFileAtomic). Default true. */
   readonly syncDir?: boolean;
+  /**
+   * Called once the file system has taken the data (a full disk fails before), while the fsync and
+   * rename are still to come: a caller may then act on the content, holding back what needs it durable.
+   */
+  readonly onWritten?: () => void;
 }
 
 /**
@@ -71,6 +76,7 @@ export async function writeFileAtomic(path: string, data: FileText, opts: Atomic
       await handle.chmod(target.mode);
       if (typeof data === 'string') await handle.writeFile(data, 'utf8');
       else await writeParts(handle, data);
+      opts.onWritten?.();
       await handle.sync();
     } finally {
       await handle.close();

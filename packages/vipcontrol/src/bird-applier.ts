@@ -38,12 +38,12 @@ import {
   type ConfigureResult,
   type RouteInfo,
 } from '@vipcontrol/bird';
-import { canonicalPrefix, compareObserved, indexObserved, type EffectiveVip, type Mismatch, type ObservedRoute } from '@vipcontrol/core';
+import { canonicalPrefix, compareObserved, indexObserved, type ApplyErrorKind, type EffectiveVip, type Mismatch, type ObservedRoute } from '@vipcontrol/core';
 import { AtomicFileError, readFileIfExists, removeFileDurably, sameText, syncParentDir, writeFileAtomic, type FileText } from './atomic-file.js';
 import { includeRefusal } from './include-guard.js';
 
 /** Transient: worth retrying soon (BIRD down, timeout). Permanent: needs a human (broken bird.conf). */
-export type ApplyErrorKind = 'transient' | 'permanent';
+export type { ApplyErrorKind };
 export type ApplyPhase = 'read' | 'write' | 'configure' | 'verify' | 'confirm';
 
 /** An apply that did not end with BIRD exporting the desired state. */

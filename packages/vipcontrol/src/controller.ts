@@ -8,9 +8,14 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import {
-  canonicalPrefix,
+  MAX_ACTOR_LENGTH,
+  MAX_REASON_LENGTH,
+  checkRuntimeEntries,
+  freeTextProblem,
+  medProblem,
+  parsePrefix,
   type Actor,
-  type HealthReport,
+  type HealthReportReply,
   type RuntimeState,
   type VipcontrolConfig,
 } from '@vipcontrol/core';
@@ -47,7 +52,8 @@ export interface Controller {
   ): Promise<OperationResult>;
   undrain(actor: Actor): Promise<OperationResult>;
   reload(actor: Actor): Promise<OperationResult>;
-  reportHealth(report: HealthReport): Promise<void>;
+  /** `POST /v1/health/report`: the body as received (HealthRegistry.receive parses it). */
+  reportHealth(body: unknown): Promise<HealthReportReply>;
   setGuarded(prefixes: ReadonlySet<string>): Promise<void>;
   on(event: 'applied', fn: (o: ApplyOutcome) => void): this;
   on(event: 'changed', fn: (c: ChangeRecord) => void): this;
@@ -62,14 +68,12 @@ export interface ControllerOptions {
   reconciler: Reconciler;
   /** Reads and validates the config file (reload). */
   loadConfig: (file: string) => Promise<VipcontrolConfig>;
-  bird: { readonly connected: boolean };
+  bird: { readonly connected: boolean; readonly version: string | undefined };
   logger: Logger;
   version: string;
   now?: () => number;
 }
 
-const MAX_MED = 4_294_967_295;
-const MAX_TEXT = 200;
 const SYSTEM: Actor = { source: 'system' };
 
 /** The daemon's Controller implementation. Emits 'applied', 'changed' and 'reloaded' (new config). */
@@ -141,6 +145,7 @@ export class VipController extends EventEmitter implements Controller {
       state: this.#o.state.status(),
       bird: {
         connected: this.#o.bird.connected,
+        ...(this.#o.bird.version !== undefined ? { version: this.#o.bird.version } : {}),
         socket: r.bird.socket,
         includeFile: r.bird.includeFile,
         applies: r.applies,
@@ -164,13 +169,13 @@ export class VipController extends EventEmitter implements Controller {
 
   async setMed(prefixText: string, req: { med: number; ttlMs?: number; reason?: string }, actor: Actor): Promise<OperationResult> {
     const prefix = this.#vip(prefixText);
-    if (!Number.isInteger(req.med) || req.med < 0 || req.med > MAX_MED) {
-      throw new OperationError(400, `med must be an integer 0..${MAX_MED}, got ${String(req.med)}`);
-    }
+    const medInvalid = medProblem(req.med);
+    if (medInvalid) throw new OperationError(400, `med ${medInvalid}`);
     if (req.ttlMs !== undefined && (!Number.isInteger(req.ttlMs) || req.ttlMs <= 0)) {
       throw new OperationError(400, 'ttl must be a positive duration');
     }
     const reason = checkText('reason', req.reason);
+    checkActor(actor);
     const now = this.#now();
     const override = {
       med: req.med,
@@ -179,6 +184,7 @@ export class VipController extends EventEmitter implements Controller {
       ...(reason !== undefined ? { reason } : {}),
       ...(actor.user !== undefined ? { setBy: actor.user } : {}),
     };
+    admit({ overrides: { [prefix]: override } });
     return this.#mutate(
       this.#record('set-med', actor, { prefix, reason, detail: { med: req.med, ttlMs: req.ttlMs } }),
       (d) => {
@@ -196,12 +202,14 @@ export class VipController extends EventEmitter implements Controller {
   async withdraw(prefixText: string, req: { reason?: string; force?: boolean }, actor: Actor): Promise<OperationResult> {
     const prefix = this.#vip(prefixText);
     const reason = checkText('reason', req.reason);
+    checkActor(actor);
     const entry = {
       at: this.#now(),
       ...(reason !== undefined ? { reason } : {}),
       ...(actor.user !== undefined ? { by: actor.user } : {}),
       ...(req.force === true ? { force: true } : {}),
     };
+    admit({ withdrawn: { [prefix]: entry } });
     return this.#mutate(
       this.#record('withdraw', actor, { prefix, reason, detail: { force: req.force === true } }),
       (d) => {
@@ -221,6 +229,7 @@ export class VipController extends EventEmitter implements Controller {
     actor: Actor,
   ): Promise<OperationResult> {
     const reason = checkText('reason', req.reason);
+    checkActor(actor);
     if (req.untilMs !== undefined && (!Number.isFinite(req.untilMs) || req.untilMs <= this.#now())) {
       throw new OperationError(400, 'drain end must be in the future');
     }
@@ -233,6 +242,7 @@ export class VipController extends EventEmitter implements Controller {
       ...(req.force === true ? { force: true } : {}),
       ...(req.untilMs !== undefined ? { until: req.untilMs } : {}),
     };
+    admit({ drain });
     return this.#mutate(
       this.#record('drain', actor, { reason, detail: { withdraw: req.withdraw, source: drain.source, until: req.untilMs } }),
       (d) => {
@@ -280,17 +290,14 @@ export class VipController extends EventEmitter implements Controller {
     return this.#mutate(record, (s) => pruneState(s, kept), 'all', 'rescan');
   }
 
-  async reportHealth(report: HealthReport): Promise<void> {
+  async reportHealth(body: unknown): Promise<HealthReportReply> {
     const seq = this.#healthSeq;
-    try {
-      this.#o.health.ingest(report);
-    } catch (cause) {
-      throw new OperationError(400, `invalid health report: ${(cause as Error).message}`, { cause });
-    }
+    const { reply } = this.#o.health.receive(body);
     // The registry normally emits 'change' synchronously; check anyway so no report is lost.
     this.#onHealthChange();
-    if (this.#healthSeq === seq || !this.#healthApply) return;
+    if (this.#healthSeq === seq || !this.#healthApply) return reply;
     await this.#settle(this.#healthApply);
+    return reply;
   }
 
   async setGuarded(prefixes: ReadonlySet<string>): Promise<void> {
@@ -319,7 +326,7 @@ export class VipController extends EventEmitter implements Controller {
   #vip(text: string): string {
     let prefix: string;
     try {
-      prefix = canonicalPrefix(text).prefix;
+      prefix = parsePrefix(text);
     } catch (cause) {
       throw new OperationError(400, (cause as Error).message, { cause }); // names the input, JSON-quoted
     }
@@ -351,19 +358,21 @@ export class VipController extends EventEmitter implements Controller {
     expiresAt?: number | 'rescan',
   ): Promise<OperationResult> {
     // The state write and the apply run side by side (the fsyncs overlap BIRD's reconfiguration):
-    // the apply starts once the state it renders includes this change, and holds `configure confirm`
-    // until that state is on disk; a failed state write undoes it in BIRD and restores the include.
+    // the apply starts once the file system took the state's data (a full disk refuses it before, and
+    // then BIRD never sees the change), and holds `configure confirm` until that state is on disk; a
+    // write failing later still (an fsync error) undoes it in BIRD and restores the include.
     const write = this.#o.state.stage(mutation);
     this.#staging += 1;
-    await write.staged;
+    const staged = await write.staged;
     this.#staging -= 1;
+    if (!staged) await write.durable.catch((cause: unknown) => Promise.reject(notSaved(cause)));
     const apply = this.#o.reconciler.request(record);
     apply.catch(() => undefined); // settled below, unless the state write failed first
     try {
       await write.durable;
     } catch (cause) {
       await apply.catch(() => undefined); // if it carried the change, it is undone: "nothing changed" holds once we answer
-      throw new OperationError(503, `cannot persist runtime state (${(cause as Error).message}); nothing changed`, { cause });
+      throw notSaved(cause);
     }
     this.#armExpiry(expiresAt);
     this.#changed(record);
@@ -405,16 +414,14 @@ export class VipController extends EventEmitter implements Controller {
     const now = this.#now();
     const probe = expireRuntime(this.#o.state.state, now);
     if (probe.expired.length > 0 || probe.drainEnded) {
-      try {
-        await this.#o.state.update((s) => expireRuntime(s, now).runtime);
-        const record = this.#record('expire', SYSTEM, { detail: { overrides: probe.expired, drainEnded: probe.drainEnded } });
-        this.#log.info({ event: 'overridesExpired', ...record }, 'TTL expired');
-        this.emit('changed', record);
-        // computeEffective already ignores expired entries, so even a failed write keeps BIRD right.
-        if (apply) this.#o.reconciler.request(record).catch(() => undefined); // outcome logged by the reconciler
-      } catch (error) {
-        this.#log.error({ event: 'expireFailed', err: error }, 'cannot persist TTL expiry; retried at the next change');
-      }
+      const record = this.#record('expire', SYSTEM, { detail: { overrides: probe.expired, drainEnded: probe.drainEnded } });
+      this.#log.info({ event: 'overridesExpired', ...record }, 'TTL expired');
+      // In force whether or not the disk takes it (a full disk): the store retries the write, and
+      // BIRD gets the expiry now — computeEffective drops expired entries by time anyway.
+      const settled = this.#o.state.settle((s) => expireRuntime(s, now).runtime);
+      this.emit('changed', record);
+      if (apply) this.#o.reconciler.request(record).catch(() => undefined); // outcome logged by the reconciler
+      await settled;
     }
     this.#expiry.arm(nextExpiry(this.#o.state.state));
   }
@@ -442,14 +449,42 @@ export class VipController extends EventEmitter implements Controller {
   }
 }
 
-/** Validates free text (reason): printable, ≤ 200 chars. Never rendered into BIRD config anyway. */
+/**
+ * A change is accepted only if the state file's own checks accept it (`checkRuntimeEntries`): a
+ * value the loader would refuse at the next start (an actor with U+2028, an expiry past the date
+ * limit) would get the whole file moved aside, and with it every operator withdraw and drain.
+ */
+function admit(part: Parameters<typeof checkRuntimeEntries>[0]): void {
+  try {
+    checkRuntimeEntries(part);
+  } catch (cause) {
+    throw new OperationError(400, `refused, the state file would not accept it (${(cause as Error).message}); nothing changed`, { cause });
+  }
+}
+
+/**
+ * Callers in this process (fleet agent, maintenance) hand over values they parsed with core's
+ * vocabulary; checked again with the same rules, since whatever passes here is saved in the state
+ * file, whose reader would otherwise refuse the whole file at the next start.
+ */
 function checkText(field: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
-  // eslint-disable-next-line no-control-regex
-  if (typeof value !== 'string' || value.length > MAX_TEXT || /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(value)) {
-    throw new OperationError(400, `${field} must be printable text of at most ${MAX_TEXT} characters`);
-  }
+  const problem = freeTextProblem(value, MAX_REASON_LENGTH);
+  if (problem) throw new OperationError(400, `${field} ${problem}`);
   return value;
+}
+
+/** The actor's name, by the state file's rule for `by` (see checkText). */
+function checkActor(actor: Actor): Actor {
+  if (actor.user === undefined) return actor;
+  const problem = freeTextProblem(actor.user, MAX_ACTOR_LENGTH);
+  if (problem) throw new OperationError(400, `actor ${problem}`);
+  return actor;
+}
+
+/** A change refused because the state file could not be written (the message names the file and why). */
+function notSaved(cause: unknown): OperationError {
+  return new OperationError(503, `cannot persist runtime state (${(cause as Error).message}); nothing changed`, { cause });
 }
 
 function pruneState(s: RuntimeState, kept: ReadonlySet<string>): RuntimeState {

@@ -4,8 +4,9 @@
  * deploy (restart) must be invisible to the fabric, so shutdown never withdraws or reconfigures.
  */
 import type { Logger } from 'pino';
-import { BirdClient } from '@vipcontrol/bird';
+import { BirdClient, versionOfBanner } from '@vipcontrol/bird';
 import type { VipcontrolConfig } from '@vipcontrol/core';
+import { apiRoutes, type ApiRoutes } from './api-routes.js';
 import { ApiServer } from './api-server.js';
 import { BirdApplier } from './bird-applier.js';
 import { loadConfig } from './config-loader.js';
@@ -29,12 +30,17 @@ export interface DaemonOptions {
   loopback?: LoopbackManager;
   /** Periodic re-verify interval (default 30 s). */
   verifyIntervalMs?: number;
+  /** Longest an apply waits for a burst still arriving on the API socket (default 200 ms). */
+  burstHoldMs?: number;
 }
 
 /** A running daemon. */
 export interface Daemon {
   readonly controller: VipController;
   readonly bird: BirdClient;
+  readonly api: ApiServer;
+  /** The API's route table (components add theirs while they run). */
+  readonly routes: ApiRoutes;
   /** Resolves after the first apply following start-up (or rejects with its error). */
   readonly started: Promise<ApplyOutcome>;
   stop(): Promise<void>;
@@ -51,7 +57,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
 
   const bird = new BirdClient({ socketPath: config.bird.socket, commandTimeoutMs: config.bird.commandTimeoutMs });
   const birdLog = log.child({ component: 'bird' });
-  bird.on('connect', (banner: string) => birdLog.info({ event: 'birdConnected', banner, socket: config.bird.socket }, 'connected to BIRD'));
+  bird.on('connect', (banner: string) => {
+    const birdVersion = versionOfBanner(banner);
+    birdLog.info({ event: 'birdConnected', banner, birdVersion, socket: config.bird.socket }, `connected to BIRD ${birdVersion ?? '(unknown version)'}`);
+  });
   bird.on('disconnect', (cause: Error) =>
     birdLog.warn({ event: 'birdDisconnected', err: cause }, 'lost BIRD control socket; reconnecting (announcements stay as BIRD has them)'),
   );
@@ -81,6 +90,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     loopback,
     logger: log.child({ component: 'reconciler' }),
     verifyIntervalMs: opts.verifyIntervalMs,
+    burstHoldMs: opts.burstHoldMs,
   });
   const controller = new VipController({
     configFile: opts.configFile,
@@ -93,7 +103,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     version: VERSION,
   });
 
+  const routes = apiRoutes();
   const api = new ApiServer({
+    routes,
     socketPath: config.api.socket,
     mode: config.api.socketMode,
     group: config.api.socketGroup,
@@ -126,14 +138,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const started = bird.connect().then(() => controller.start());
   started.catch((error: unknown) => log.error({ event: 'startupApplyFailed', err: error }, 'first apply failed; retrying'));
 
-  const extras = await startExtras(config, controller, log);
+  const extras = await startExtras(config, controller, routes, log);
   // Reloads that change the windows restart the scheduler, one after the other (starting one may import).
   let rescheduling = Promise.resolve();
   controller.on('reloaded', (next: VipcontrolConfig, previous: VipcontrolConfig) => {
     if (JSON.stringify(next.maintenance) === JSON.stringify(previous.maintenance)) return;
     rescheduling = rescheduling.then(async () => {
       extras.maintenance?.stop();
-      extras.maintenance = await startMaintenanceSafely(next, controller, log);
+      extras.maintenance = await startMaintenanceSafely(next, controller, routes, log);
     });
   });
 
@@ -155,12 +167,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     })();
     return stopping;
   };
-  return { controller, bird, started, stop };
+  return { controller, bird, api, routes, started, stop };
 }
 
 async function startExtras(
   config: VipcontrolConfig,
   controller: VipController,
+  routes: ApiRoutes,
   log: Logger,
 ): Promise<{ fleet?: FleetAgent; maintenance?: Maintenance }> {
   const extras: { fleet?: FleetAgent; maintenance?: Maintenance } = {};
@@ -178,11 +191,16 @@ async function startExtras(
       controller.setExtraStatus('fleet', () => ({ error: (error as Error).message }));
     }
   }
-  extras.maintenance = await startMaintenanceSafely(config, controller, log);
+  extras.maintenance = await startMaintenanceSafely(config, controller, routes, log);
   return extras;
 }
 
-async function startMaintenanceSafely(config: VipcontrolConfig, controller: VipController, log: Logger): Promise<Maintenance | undefined> {
+async function startMaintenanceSafely(
+  config: VipcontrolConfig,
+  controller: VipController,
+  routes: ApiRoutes,
+  log: Logger,
+): Promise<Maintenance | undefined> {
   if (config.maintenance.length === 0) {
     controller.setExtraStatus('maintenance', undefined);
     return undefined;
@@ -191,7 +209,7 @@ async function startMaintenanceSafely(config: VipcontrolConfig, controller: VipC
   try {
     // Imported only when windows are configured (it brings node-cron).
     const { startMaintenance } = await import('./maintenance.js');
-    const m = startMaintenance({ config, controller, logger });
+    const m = startMaintenance({ config, controller, logger, routes });
     controller.setExtraStatus('maintenance', () => m.status());
     return m;
   } catch (error) {

@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
-  canonicalPrefix, computeGuard, parseDrainBody, parseReasonBody, parseSetMedBody, sameGuard, FLEET_SCHEMA_VERSION,
+  MAX_ACTOR_LENGTH, MAX_REASON_LENGTH, canonicalPrefix, computeGuard, toFreeText, FLEET_MAX_CLOCK_SKEW_MS, parseDrainBody, parseReasonBody, parseSetMedBody, sameGuard, FLEET_SCHEMA_VERSION,
   nodeRecordSchema,
   type AuditEntry, type CommandAck, type DesiredEntry, type GuardVerdict, type NodeRecord, type VipcontrolConfig,
 } from '@vipcontrol/core';
@@ -184,12 +184,12 @@ export async function startFleetAgent(opts: { config: VipcontrolConfig; controll
     const fromFleet = current !== undefined && c.actor.source === 'fleet';
     audit({
       at: c.at,
-      actor: { source: c.actor.source, ...(c.actor.user ? { user: printable(c.actor.user, 200) } : {}) },
+      actor: { source: c.actor.source, ...(c.actor.user ? { user: toFreeText(c.actor.user, MAX_ACTOR_LENGTH) } : {}) },
       action: c.op,
       ...(c.prefix ? { prefix: c.prefix } : {}),
-      ...(c.reason ? { reason: printable(c.reason, 200) } : {}),
+      ...(c.reason ? { reason: toFreeText(c.reason, MAX_REASON_LENGTH) } : {}),
       ok: true,
-      ...(c.detail ? { detail: printable(JSON.stringify(c.detail), 1000) } : {}),
+      ...(c.detail ? { detail: toFreeText(JSON.stringify(c.detail), 1000) } : {}),
       ...(fromFleet ? { command: current!.id } : {}),
     });
   });
@@ -224,6 +224,9 @@ export async function startFleetAgent(opts: { config: VipcontrolConfig; controll
  */
 export async function execute(controller: Controller, entry: DesiredEntry, now: number): Promise<AckBody> {
   const actor = { source: 'fleet' as const, user: entry.by };
+  if (entry.at > now + FLEET_MAX_CLOCK_SKEW_MS) {
+    return { outcome: 'rejected', ok: false, status: 400, error: `at lies ${entry.at - now} ms in the future, more than the ${FLEET_MAX_CLOCK_SKEW_MS} ms clock skew allowed; nothing changed`, vips: [] };
+  }
   let res: OperationResult;
   try {
     switch (entry.op) {
@@ -253,7 +256,7 @@ export async function execute(controller: Controller, entry: DesiredEntry, now: 
   } catch (err) {
     const e = err as Error;
     const status = err instanceof OperationError ? err.status : e.name === 'RequestError' || e.name === 'PrefixError' ? 400 : 500;
-    return { outcome: status < 500 ? 'rejected' : 'failed', ok: false, status, error: printable(e.message, 1000), vips: [] };
+    return { outcome: status < 500 ? 'rejected' : 'failed', ok: false, status, error: toFreeText(e.message, 1000), vips: [] };
   }
   return { outcome: 'applied', ok: true, status: 200, vips: res.vips.map((v) => ({ prefix: v.prefix, announced: v.announced, med: v.med })) };
 }
@@ -274,7 +277,7 @@ export function toNodeRecord(s: DaemonStatus, ctx: { node: string; instance: str
     heartbeatAt: Date.now(),
     bird: {
       connected: s.bird.connected,
-      ...(last ? { lastApply: { at: last.at, ok: last.ok, durationMs: last.durationMs, ...(last.error ? { error: printable(last.error, 500) } : {}) } } : {}),
+      ...(last ? { lastApply: { at: last.at, ok: last.ok, durationMs: last.durationMs, ...(last.error ? { error: toFreeText(last.error, 500) } : {}) } } : {}),
     },
     ...(s.drain ? { drain: { withdraw: s.drain.withdraw, source: s.drain.source, ...(s.drain.reason ? { reason: s.drain.reason } : {}), ...(s.drain.until ? { until: s.drain.until } : {}) } } : {}),
     ...(maintenance ? { maintenance } : {}),
@@ -289,9 +292,4 @@ export function toNodeRecord(s: DaemonStatus, ctx: { node: string; instance: str
       inSync: v.inSync,
     })),
   };
-}
-
-/** Control characters out, length capped: audit and ack text must pass the readers' schemas. */
-function printable(text: string, max: number): string {
-  return text.replace(/\p{C}/gu, ' ').slice(0, max);
 }

@@ -1,7 +1,7 @@
 // vipcontrol daemon, as a library: the pieces other components (fleet agent, maintenance, tests) use.
 export { startDaemon, type Daemon, type DaemonOptions } from './daemon.js';
 export { VipController, OperationError, type Controller, type ControllerOptions } from './controller.js';
-export { registerRoute, type RouteContext, type RouteHandler, type HttpMethod } from './api-routes.js';
+export { ApiRoutes, apiRoutes, type RouteContext, type RouteHandler, type HttpMethod } from './api-routes.js';
 export { ApplyError, type ApplyErrorKind, type ApplyPhase } from './bird-applier.js';
 export { CoalescingQueue, QueueStoppedError } from './apply-queue.js';
 export { createLogger, type Logger } from './logger.js';

@@ -13,48 +13,23 @@
  * - `skipNext()` skips the next window to fire (of all windows); `endActive()` ends the active one early.
  * - Overlapping windows extend the active one to the later end.
  * The API routes POST /v1/maintenance/skip and /v1/maintenance/end (vipctl maintenance skip|end) are
- * registered here, for as long as the scheduler runs.
+ * added to the API server's routes here, for as long as the scheduler runs.
  */
 import cron, { type ScheduledTask } from 'node-cron';
-import type { MaintenanceWindowConfig, NodeRecord, VipcontrolConfig } from '@vipcontrol/core';
-import { registerRoute } from './api-routes.js';
+import type {
+  ActiveMaintenanceWindow,
+  MaintenanceStatus,
+  MaintenanceWindowConfig,
+  MaintenanceWindowStatus,
+  NodeRecord,
+  VipcontrolConfig,
+} from '@vipcontrol/core';
+import { noBody, type ApiRoutes } from './api-routes.js';
 import type { Controller } from './controller.js';
 import { OperationError } from './errors.js';
 import type { Logger } from './logger.js';
 
-export interface MaintenanceWindowStatus {
-  readonly index: number;
-  readonly cron: string;
-  readonly durationMs: number;
-  readonly action: 'drain' | 'withdraw';
-  readonly timezone?: string;
-  /** Next start (epoch ms), absent when the expression could not be scheduled. */
-  readonly next?: number;
-  /** The operator asked to skip this window's next run. */
-  readonly skipNext: boolean;
-}
-
-export interface ActiveWindow {
-  readonly index: number;
-  readonly cron: string;
-  readonly action: 'drain' | 'withdraw';
-  readonly startedAt: number;
-  readonly until: number;
-  /** Entered at start-up for the remaining time of a window that began while the daemon was down. */
-  readonly caughtUp: boolean;
-  /** An operator drain was already in place: the window left it alone. */
-  readonly yieldedToOperator: boolean;
-}
-
-/** `maintenance` in GET /v1/status. */
-export interface MaintenanceStatus {
-  readonly windows: readonly MaintenanceWindowStatus[];
-  readonly active?: ActiveWindow;
-  /** The earliest next start over all windows. */
-  readonly next?: { readonly index: number; readonly at: number; readonly skipped: boolean };
-  readonly lastSkipped?: { readonly index: number; readonly at: number };
-  readonly lastEnded?: { readonly index: number; readonly at: number; readonly early: boolean };
-}
+export type { ActiveMaintenanceWindow, MaintenanceStatus, MaintenanceWindowStatus } from '@vipcontrol/core';
 
 export interface Maintenance {
   stop(): void;
@@ -75,11 +50,18 @@ interface Slot {
 const ACTOR = { source: 'maintenance' as const };
 
 /** Schedules the configured windows and returns the handle the daemon and the API use. */
-export function startMaintenance(opts: { config: VipcontrolConfig; controller: Controller; logger: Logger; now?: () => number }): Maintenance {
+export function startMaintenance(opts: {
+  config: VipcontrolConfig;
+  controller: Controller;
+  logger: Logger;
+  /** The API server's routes: skip/end are added for as long as the scheduler runs. */
+  routes: ApiRoutes;
+  now?: () => number;
+}): Maintenance {
   const { controller } = opts;
   const now = opts.now ?? Date.now;
   const log = opts.logger; // the daemon passes a child with component: 'maintenance'
-  let active: ActiveWindow | undefined;
+  let active: ActiveMaintenanceWindow | undefined;
   let endTimer: NodeJS.Timeout | undefined;
   let lastSkipped: MaintenanceStatus['lastSkipped'];
   let lastEnded: MaintenanceStatus['lastEnded'];
@@ -199,12 +181,12 @@ export function startMaintenance(opts: { config: VipcontrolConfig; controller: C
     },
   };
   const routes = [
-    registerRoute('POST', '/v1/maintenance/skip', ({ body }) => {
+    opts.routes.add('POST', '/v1/maintenance/skip', ({ body }) => {
       noBody(body);
       handle.skipNext();
       return { ok: true, maintenance: handle.status() };
     }),
-    registerRoute('POST', '/v1/maintenance/end', async ({ body }) => {
+    opts.routes.add('POST', '/v1/maintenance/end', async ({ body }) => {
       noBody(body);
       await handle.endActive();
       return { ok: true, maintenance: handle.status() };
@@ -226,12 +208,6 @@ export function maintenanceSummary(status: unknown): NonNullable<NodeRecord['mai
     ...(active ? { activeUntil: active.until, activeAction: active.action } : {}),
     ...(next ? { next: next.at, ...(next.skipped ? { nextSkipped: true } : {}) } : {}),
   };
-}
-
-function noBody(body: unknown): void {
-  if (body !== undefined && (typeof body !== 'object' || body === null || Object.keys(body).length > 0)) {
-    throw new OperationError(400, 'this request takes no body');
-  }
 }
 
 function nextWindow(slots: readonly Slot[]): { slot: Slot; at: number } | undefined {

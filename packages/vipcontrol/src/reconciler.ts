@@ -102,7 +102,8 @@ export class Reconciler extends EventEmitter {
       run: (causes) => this.#run(causes),
       retryDelayMs: (failures) => Math.min(max, min * 2 ** Math.min(failures - 1, 16)),
       retryCause: { at: 0, op: 'retry', actor: SYSTEM },
-      hold: { busy: () => this.#intakeBusy(), maxMs: opts.burstHoldMs ?? 200 },
+      // A health-driven failover never waits for a burst of operator requests.
+      hold: { busy: () => this.#intakeBusy(), maxMs: opts.burstHoldMs ?? 200, urgent: (c) => c.op === 'health' },
     });
   }
 

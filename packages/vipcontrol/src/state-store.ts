@@ -6,10 +6,16 @@
  * each caller resolved once a write containing its change is on disk. A failed write changes
  * nothing in memory either: the batch is rejected and the state stays as last persisted.
  *
- * While a write is in flight, `current` is the state being written: the reconciler may apply it at
- * the same time (the fsyncs run side by side instead of one after the other), but holds BIRD's
- * `configure confirm` until `durable()` says that state is on disk. If the write fails, `current`
- * falls back to the persisted state and the apply that waited is undone (bird-applier.ts).
+ * Once the file system has taken a write's data (a full disk refuses it before: nothing reaches
+ * BIRD), `current` is the state being written: the reconciler may apply it while the fsyncs run (side
+ * by side instead of one after the other), but holds BIRD's `configure confirm` until `durable()`
+ * says that state is on disk. If the write still fails (an fsync error), `current` falls back to the
+ * persisted state and the apply that waited is undone (bird-applier.ts).
+ *
+ * Expiries are different (`settle`): time has passed whether or not the disk takes the change, so an
+ * expiry is in force at once even when its write fails (a full disk); the store then retries the
+ * write with backoff and logs the failure once per episode. Until then the file may still hold the
+ * expired entries, which any reader drops anyway (expiry is by time).
  *
  * Corrupt state file (decision): the daemon does not guess what a half-readable file meant. It
  * moves the file aside as `<file>.corrupt-<timestamp>` (kept for the operator), logs an error,
@@ -20,7 +26,7 @@
  */
 import { rename } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { emptyRuntimeState, parseRuntimeState, type RuntimeState } from '@vipcontrol/core';
+import { checkRuntimeEntries, emptyRuntimeState, parseRuntimeState, type CorruptStateInfo, type RuntimeState, type StateFileStatus } from '@vipcontrol/core';
 import { readFileIfExists, writeFileAtomic } from './atomic-file.js';
 import { CoalescingQueue } from './apply-queue.js';
 
@@ -39,19 +45,11 @@ export interface RuntimeDraft {
  */
 export type StateMutation = (draft: RuntimeDraft) => RuntimeState | void;
 
-/** What happened to a state file that could not be parsed at start-up. */
-export interface CorruptStateInfo {
-  readonly at: number;
-  readonly movedTo: string;
-  readonly error: string;
-}
+export type { CorruptStateInfo, StateFileStatus as StateStoreStatus } from '@vipcontrol/core';
 
-export interface StateStoreStatus {
-  readonly file: string;
-  readonly lastWriteAt?: number;
-  readonly error?: string;
-  readonly corrupt?: CorruptStateInfo;
-}
+/** Backoff of the retried write of an expiry that could not be persisted: min(max, min * 2^(n-1)). */
+const RETRY_MIN_MS = 1_000;
+const RETRY_MAX_MS = 60_000;
 
 /** Loads, holds and persists the RuntimeState. */
 export class StateStore {
@@ -65,6 +63,10 @@ export class StateStore {
   #lastWriteAt: number | undefined;
   #error: string | undefined;
   #corrupt: CorruptStateInfo | undefined;
+  /** Consecutive failed writes of the state in force (0 once one succeeds). */
+  #failures = 0;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #retryAt: number | undefined;
 
   constructor(opts: { file: string; logger: Logger }) {
     this.#file = opts.file;
@@ -72,7 +74,7 @@ export class StateStore {
     this.#queue = new CoalescingQueue({ run: (queued) => this.#persist(queued) });
   }
 
-  /** The state as last persisted. */
+  /** The state in force: as last persisted, plus expiries whose write is still being retried (see `settle`). */
   get state(): RuntimeState {
     return this.#state;
   }
@@ -87,8 +89,8 @@ export class StateStore {
     return this.#writing?.done ?? Promise.resolve();
   }
 
-  status(): StateStoreStatus {
-    return { file: this.#file, lastWriteAt: this.#lastWriteAt, error: this.#error, corrupt: this.#corrupt };
+  status(): StateFileStatus {
+    return { file: this.#file, lastWriteAt: this.#lastWriteAt, error: this.#error, retryAt: this.#retryAt, corrupt: this.#corrupt };
   }
 
   /** Reads the state file: missing → empty state; corrupt → moved aside, empty state (see module doc). */
@@ -122,19 +124,37 @@ export class StateStore {
   }
 
   /**
-   * Like `update`, plus `staged`: settles as soon as `current` includes the mutation (its write has
-   * started), or once `durable` has settled (a refused write, a stopped store). Never rejects.
+   * Like `update`, plus `staged`: true as soon as `current` includes the mutation (the file system
+   * took its write's data); false when the write failed before (a full disk) or the store stopped.
+   * Never rejects.
    */
-  stage(mutation: StateMutation): { staged: Promise<void>; durable: Promise<RuntimeState> } {
-    let onStaged!: () => void;
-    const staged = new Promise<void>((resolve) => (onStaged = resolve));
-    const durable = this.#queue.request({ mutation, onStaged });
-    durable.then(onStaged, onStaged);
+  stage(mutation: StateMutation): { staged: Promise<boolean>; durable: Promise<RuntimeState> } {
+    let onStaged!: (staged: boolean) => void;
+    const staged = new Promise<boolean>((resolve) => (onStaged = resolve));
+    const durable = this.#queue.request({ mutation, onStaged: () => onStaged(true) });
+    durable.then(
+      () => onStaged(true),
+      () => onStaged(false),
+    );
     return { staged, durable };
+  }
+
+  /**
+   * A change in force whether or not it can be written (an expiry): resolves once `state` includes
+   * it. A failed write is retried with backoff until one succeeds; never rejects.
+   */
+  async settle(mutation: StateMutation): Promise<void> {
+    try {
+      await this.#queue.request({ mutation, holds: true });
+    } catch {
+      // #persist kept the change in force, logged the failure and armed the retry; or the store is
+      // stopping, and the next start expires the entry again (expiry is by time).
+    }
   }
 
   /** Waits for a write in flight; later updates are refused. */
   stop(): Promise<void> {
+    this.#clearRetry();
     return this.#queue.stop();
   }
 
@@ -144,6 +164,15 @@ export class StateStore {
       const replaced = mutation(draft);
       if (replaced !== undefined) draft = toDraft(replaced);
     }
+    // The loader's own checks on what this batch changed: a file the next start would refuse is never
+    // written (the controller admits each change the same way, so this only fires on a bug — loudly).
+    // Only changed entries: checking all 10,000 overrides would cost ~30 ms per write.
+    try {
+      checkRuntimeEntries(changedEntries(this.#state, draft));
+    } catch (error) {
+      this.#log.error({ event: 'stateRefused', file: this.#file, err: error }, 'a change would make the state file unloadable; refused');
+      throw error;
+    }
     const next: RuntimeState = draft;
     const text = `${JSON.stringify(next, null, 2)}\n`;
     if (text === this.#written) {
@@ -152,25 +181,81 @@ export class StateStore {
       return next;
     }
     // 0640: reasons and operator names are not secrets, but nobody outside the group needs them.
-    const write = writeFileAtomic(this.#file, text, { mode: 0o640 });
+    const write = writeFileAtomic(this.#file, text, {
+      mode: 0o640,
+      onWritten: () => {
+        this.#writing = { state: next, done };
+        for (const q of queued) q.onStaged?.();
+      },
+    });
     const done = write.then(() => undefined);
     done.catch(() => undefined); // awaited by applies that rendered `next`, if any; the caller gets the error below
-    this.#writing = { state: next, done };
-    for (const q of queued) q.onStaged?.();
     try {
       await write;
     } catch (error) {
-      this.#error = (error as Error).message;
-      this.#log.error({ event: 'stateWriteFailed', file: this.#file, err: error }, 'cannot persist runtime state; change refused');
+      this.#failed(error, queued);
       throw error;
     } finally {
       this.#writing = undefined;
     }
     this.#written = text;
     this.#lastWriteAt = Date.now();
+    if (this.#error !== undefined) {
+      this.#log.info({ event: 'stateWriteRecovered', file: this.#file, failures: this.#failures }, 'runtime state written again');
+    }
     this.#error = undefined;
+    this.#failures = 0;
+    this.#clearRetry();
     this.#state = next;
     return next;
+  }
+
+  /**
+   * A write failed: operator changes in the batch are refused (their callers get the error), changes
+   * that hold anyway (expiries) stay in force, and a retry is armed while the file lags behind.
+   * Logged once per episode: a full disk must not fill the log too.
+   */
+  #failed(error: unknown, queued: readonly QueuedMutation[]): void {
+    this.#failures += 1;
+    if (this.#error === undefined) {
+      this.#log.error(
+        { event: 'stateWriteFailed', file: this.#file, err: error },
+        'cannot persist runtime state: changes are refused, expiries still apply; retrying',
+      );
+    } else {
+      this.#log.debug({ event: 'stateWriteFailed', file: this.#file, failures: this.#failures, err: error }, 'runtime state still not writable');
+    }
+    this.#error = (error as Error).message;
+    const holding = queued.filter((q) => q.holds);
+    if (holding.length > 0) {
+      let draft = toDraft(this.#state);
+      for (const { mutation } of holding) {
+        const replaced = mutation(draft);
+        if (replaced !== undefined) draft = toDraft(replaced);
+      }
+      this.#state = draft;
+    }
+    const text = `${JSON.stringify(this.#state, null, 2)}\n`;
+    if (text !== this.#written) this.#armRetry();
+  }
+
+  #armRetry(): void {
+    if (this.#retryTimer) return;
+    const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.min(this.#failures - 1, 16));
+    this.#retryAt = Date.now() + delay;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#retryAt = undefined;
+      // Writes the state in force (it differs from the file); a failure re-arms with a longer delay.
+      this.#queue.request({ mutation: () => undefined, holds: true }).catch(() => undefined);
+    }, delay);
+    this.#retryTimer.unref();
+  }
+
+  #clearRetry(): void {
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    this.#retryAt = undefined;
   }
 }
 
@@ -178,6 +263,8 @@ export class StateStore {
 interface QueuedMutation {
   readonly mutation: StateMutation;
   readonly onStaged?: () => void;
+  /** In force even if its write fails (an expiry): see `settle`. */
+  readonly holds?: boolean;
 }
 
 /** A private, editable copy (the state itself may be shared with an apply in flight and is never edited). */
@@ -187,5 +274,16 @@ function toDraft(state: RuntimeState): RuntimeDraft {
     overrides: { ...state.overrides },
     withdrawn: { ...state.withdrawn },
     ...(state.drain !== undefined ? { drain: state.drain } : {}),
+  };
+}
+
+/** The entries of `next` that are not (by identity) those of `prev`: what a batch added or replaced. */
+function changedEntries(prev: RuntimeState, next: RuntimeDraft): Parameters<typeof checkRuntimeEntries>[0] {
+  const changed = <T>(a: Readonly<Record<string, T>>, b: Readonly<Record<string, T>>) =>
+    Object.fromEntries(Object.entries(b).filter(([k, v]) => a[k] !== v));
+  return {
+    overrides: changed(prev.overrides, next.overrides),
+    withdrawn: changed(prev.withdrawn, next.withdrawn),
+    ...(next.drain !== undefined && next.drain !== prev.drain ? { drain: next.drain } : {}),
   };
 }

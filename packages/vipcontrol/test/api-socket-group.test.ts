@@ -7,6 +7,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { apiRoutes } from '../src/api-routes.js';
 import { ApiServer, ApiSocketError } from '../src/api-server.js';
 import type { Controller } from '../src/controller.js';
 import { createLogger } from '../src/logger.js';
@@ -27,7 +28,7 @@ test('the socket gets the group NSS names', async () => {
   const { stdout } = await run('getent', ['group', 'nogroup']);
   const gid = Number(stdout.split(':')[2]);
   const socketPath = join(dir, 'ok.sock');
-  const api = new ApiServer({ socketPath, mode: 0o660, group: 'nogroup', controller, logger });
+  const api = new ApiServer({ socketPath, mode: 0o660, group: 'nogroup', controller, routes: apiRoutes(), logger });
   await api.listen();
   try {
     assert.equal((await stat(socketPath)).gid, gid);
@@ -37,6 +38,6 @@ test('the socket gets the group NSS names', async () => {
 });
 
 test('an unknown group fails listen() with the group named', async () => {
-  const api = new ApiServer({ socketPath: join(dir, 'bad.sock'), mode: 0o660, group: 'no-such-group-vc9', controller, logger });
+  const api = new ApiServer({ socketPath: join(dir, 'bad.sock'), mode: 0o660, group: 'no-such-group-vc9', controller, routes: apiRoutes(), logger });
   await assert.rejects(api.listen(), (err: unknown) => err instanceof ApiSocketError && /api\.socketGroup no-such-group-vc9: no such group/.test(err.message));
 });

@@ -6,7 +6,6 @@ import { readFile, stat } from 'node:fs/promises';
 import { execa } from 'execa';
 import { startDaemon } from '../src/daemon.js';
 import { createLogger } from '../src/logger.js';
-import { registerRoute } from '../src/api-routes.js';
 import { OperationError } from '../src/errors.js';
 import type { DaemonStatus } from '../src/daemon-types.js';
 import { enc, singleBird, V4, V6, VIPS, type SingleBird } from './single-bird.js';
@@ -54,7 +53,8 @@ describe('API', async () => {
     ['unknown endpoint', 'GET', '/v1/nope', undefined, undefined, 404, /no such endpoint/],
     ['wrong method', 'DELETE', '/v1/status', undefined, undefined, 405, /not allowed/],
     ['oversized actor header', 'POST', '/v1/undrain', undefined, { 'x-vipcontrol-actor': 'e'.repeat(201) }, 400, /Actor/],
-    ['invalid health report', 'POST', '/v1/health/report', { instance: 'x', checks: 'all good' }, undefined, 400, /checks/],
+    ['invalid health report', 'POST', '/v1/health/report', { version: 2, instance: 'x', checks: 'all good' }, undefined, 400, /checks/],
+    ['old-format health report', 'POST', '/v1/health/report', { instance: 'x', startedAt: 1, checks: [] }, undefined, 400, /format 1 .*not supported.*format 2/],
   ];
   for (const [name, method, path, body, headers, status, message] of bad) {
     it(`${name} → ${status}, nothing changed`, async () => {
@@ -108,7 +108,7 @@ describe('API', async () => {
   });
 
   it('routes registered by other components are served', async () => {
-    const remove = registerRoute('POST', '/v1/maintenance/skip', ({ body }) => {
+    const remove = f.daemon!.routes.add('POST', '/v1/maintenance/skip', ({ body }) => {
       if (body !== undefined) throw new OperationError(400, 'no body please');
       return { ok: true, skipped: true };
     });

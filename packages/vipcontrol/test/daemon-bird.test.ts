@@ -30,6 +30,13 @@ describe('daemon with a real BIRD', async () => {
     assert.ok(status.vips.every((v) => v.inSync && v.exported?.present));
   });
 
+  it('status and the log name the BIRD version the daemon talks to', () => {
+    assert.equal(f.daemon!.controller.status().bird.version, f.bird.version);
+    const connected = f.logs.find((l) => l.event === 'birdConnected');
+    assert.equal(connected?.birdVersion, f.bird.version);
+    assert.equal(connected?.msg, `connected to BIRD ${f.bird.version}`);
+  });
+
   it('an apply that changes nothing sends no configure', async () => {
     const before = await f.reconfigurations();
     const applies = f.daemon!.controller.status().bird.applies;

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { waitFor } from '@vipcontrol/testlab';
 import cron from 'node-cron';
 import { lastStartWithin, maintenanceSummary, startMaintenance, type Maintenance } from '../src/maintenance.js';
+import { ApiRoutes } from '../src/api-routes.js';
 import { createLogger } from '../src/logger.js';
 import { OperationError } from '../src/errors.js';
 import { FakeController, testConfig } from './fleet-fake-controller.js';
@@ -14,7 +15,7 @@ const quiet = createLogger({ level: 'silent', destination: { write: () => undefi
 
 function start(windows: string, now?: () => number) {
   const ctl = new FakeController(testConfig('n1', `maintenance:\n${windows}`));
-  const m = startMaintenance({ config: ctl.config, controller: ctl, logger: quiet, ...(now ? { now } : {}) });
+  const m = startMaintenance({ config: ctl.config, controller: ctl, logger: quiet, routes: new ApiRoutes(), ...(now ? { now } : {}) });
   running.push(m);
   return { ctl, m };
 }

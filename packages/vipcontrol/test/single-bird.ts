@@ -23,7 +23,7 @@ export interface SingleBird {
   /** Writes vipcontrol.yaml (JSON) from the fixture's defaults plus `vips`. */
   writeConfig(vips: readonly object[], extra?: object): Promise<void>;
   /** Starts the daemon and waits for its first apply. */
-  startDaemon(opts?: { waitStarted?: boolean }): Promise<Daemon>;
+  startDaemon(opts?: { waitStarted?: boolean; burstHoldMs?: number }): Promise<Daemon>;
   stopDaemon(): Promise<void>;
   api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<UnixHttpResponse>;
   /** BIRD's routes in both vipcontrol protocols, by prefix. */
@@ -84,7 +84,7 @@ export async function singleBird(name: string): Promise<SingleBird> {
       await writeFile(configFile, `${JSON.stringify(config, null, 2)}\n`);
     },
     async startDaemon(opts = {}) {
-      const d = await startDaemon({ configFile, logger, verifyIntervalMs: 0 });
+      const d = await startDaemon({ configFile, logger, verifyIntervalMs: 0, ...(opts.burstHoldMs !== undefined ? { burstHoldMs: opts.burstHoldMs } : {}) });
       fixture.daemon = d;
       if (opts.waitStarted ?? true) await d.started;
       return d;

@@ -4,6 +4,7 @@
  */
 import { request } from 'node:http';
 import { stat, readFile } from 'node:fs/promises';
+import { ACTOR_HEADER, encodeActorHeader } from '@vipcontrol/core';
 import { ApiError, DaemonUnreachableError, SocketPermissionError } from './errors.js';
 
 /** A decoded 2xx answer; `text` is the body exactly as sent, for `--json`. */
@@ -62,7 +63,7 @@ export class ApiClient {
   }
 
   #send(method: string, path: string, payload: Buffer | undefined): Promise<{ status: number; text: string }> {
-    const headers: Record<string, string | number> = { 'X-Vipcontrol-Actor': this.#actor, Accept: 'application/json' };
+    const headers: Record<string, string | number> = { [ACTOR_HEADER]: encodeActorHeader(this.#actor), Accept: 'application/json' };
     if (payload) {
       headers['Content-Type'] = 'application/json';
       headers['Content-Length'] = payload.length;

@@ -3,15 +3,13 @@
  * on every rule; a malformed argument never reaches the socket.
  */
 import { InvalidArgumentError } from 'commander';
-import { canonicalPrefix, parseDrainBody, parseDuration, parseReasonBody, parseSetMedBody } from '@vipcontrol/core';
+import { MAX_U32, ValidationError, parseDrainBody, parseDuration, parseMedText, parsePrefix, parseReasonBody, parseSetMedBody } from '@vipcontrol/core';
 import { UsageError } from './errors.js';
-
-const MED_MAX = 4294967295;
 
 /** commander argParser: a VIP prefix, returned canonical ("2001:DB8::10/128" -> "2001:db8::10/128"). */
 export function prefixArg(text: string): string {
   try {
-    return canonicalPrefix(text).prefix;
+    return parsePrefix(text);
   } catch (cause) {
     throw new InvalidArgumentError(messageOf(cause));
   }
@@ -19,10 +17,12 @@ export function prefixArg(text: string): string {
 
 /** commander argParser: a MED, a decimal integer 0..4294967295 (no sign, exponent or fraction). */
 export function medArg(text: string): number {
-  if (!/^\d{1,10}$/.test(text) || Number(text) > MED_MAX) {
-    throw new InvalidArgumentError(`MED must be an integer from 0 to ${MED_MAX}`);
+  try {
+    return parseMedText(text);
+  } catch (cause) {
+    if (!(cause instanceof ValidationError)) throw cause;
+    throw new InvalidArgumentError(`MED must be an integer from 0 to ${MAX_U32}`);
   }
-  return Number(text);
 }
 
 /** commander argParser: a duration such as "30m", "1h30m"; kept as text, the API takes it as given. */

@@ -1,6 +1,6 @@
 /** The shared tail of every mutating command: send, then print the affected VIPs (or the JSON). */
 import type { CliContext } from './context.js';
-import type { OperationResult } from './status-model.js';
+import type { OperationResult } from '@vipcontrol/core';
 import { formatResult } from './status-format.js';
 
 /** Sends one mutation; resolves once the daemon says it is applied in BIRD. */

@@ -3,8 +3,7 @@
  * relative times ("in 29m", "3s ago") are testable.
  */
 import { formatDuration } from '@vipcontrol/core';
-import type { MedTerm, WithdrawReason } from '@vipcontrol/core';
-import type { DaemonStatus, LastApply, VipStatus } from './status-model.js';
+import type { DaemonStatus, LastApplyStatus, MedTerm, VipStatus, WithdrawReason } from '@vipcontrol/core';
 
 /** "100 configured + 1000 health(ingest) + 500 drain = 1600": every term of the effective MED. */
 export function formatMedBreakdown(vip: Pick<VipStatus, 'med' | 'terms'>): string {
@@ -70,7 +69,7 @@ function exportedMed(vip: VipStatus): string {
   return vip.exported.med === undefined ? 'none' : String(vip.exported.med);
 }
 
-function formatApply(apply: LastApply, now: number): string {
+function formatApply(apply: LastApplyStatus, now: number): string {
   const what = apply.changed && apply.changed.length > 0 ? `: ${apply.changed.join(', ')}` : '';
   const ok = apply.configured === false ? 'ok, BIRD already matched' : 'ok';
   const outcome = apply.ok ? ok : `FAILED: ${apply.error ?? 'unknown error'}`;
@@ -118,7 +117,10 @@ export function formatStatus(status: DaemonStatus, now: number): string {
   const started = status.startedAt === undefined ? '' : `, up since ${formatTime(status.startedAt, now)}`;
   lines.push(`node:     ${status.node} (vipcontrol ${status.version ?? '?'}${started})`);
   const bird = status.bird;
-  lines.push(`bird:     ${bird.connected ? 'connected' : 'NOT CONNECTED'}${bird.socket ? ` (${bird.socket})` : ''}`);
+  // While disconnected the version is the BIRD last talked to, so it is said as such.
+  const state = bird.connected ? `connected${bird.version === undefined ? '' : ` to BIRD ${bird.version}`}` : 'NOT CONNECTED';
+  const where = [bird.socket, !bird.connected && bird.version !== undefined ? `last BIRD ${bird.version}` : undefined].filter((x) => x);
+  lines.push(`bird:     ${state}${where.length > 0 ? ` (${where.join('; ')})` : ''}`);
   if (bird.error) {
     const retry = bird.retryAt === undefined ? '' : `, retry ${formatTime(bird.retryAt, now)}`;
     lines.push(`error:    ${bird.error}${retry}`);
@@ -176,12 +178,18 @@ function formatHealth(health: DaemonStatus['health'], now: number): string[] {
   const lease = health.leaseExpired ? 'LEASE EXPIRED' : 'lease ok';
   const last = health.lastReportAt === undefined ? '' : `, last report ${formatTime(health.lastReportAt, now)}`;
   const lines = [`health:   ${lease}${last}`];
+  if (health.lastRefusal) {
+    lines.push(`  REPORTS REFUSED: ${health.reportsRefused}, last ${formatTime(health.lastRefusal.at, now)} (${health.lastRefusal.status}: ${health.lastRefusal.error})`);
+  }
+  const awaiting = new Set(health.awaitingVerdict ?? []);
   for (const c of health.checks) {
     const effect = 'withdraw' in c.effect ? 'withdraw' : `penalty ${c.effect.penalty}`;
     const result = c.lastResult
       ? `, last ${c.lastResult.ok ? 'ok' : 'FAIL'}${c.lastResult.latencyMs === undefined ? '' : ` ${c.lastResult.latencyMs} ms`}${c.lastResult.detail ? ` (${c.lastResult.detail})` : ''}`
       : '';
-    lines.push(`  ${c.name}: ${c.status} since ${formatTime(c.since, now)}, ${effect} on ${c.vips.join(' ')}${result}`);
+    const status = awaiting.has(c.name) ? 'new, awaiting its first verdict (gates nothing yet)' : `${c.status} since ${formatTime(c.since, now)}`;
+    const vips = c.vips.length <= 8 ? c.vips.join(' ') : `${c.vips.length} VIPs (${c.vips.slice(0, 3).join(' ')} …)`;
+    lines.push(`  ${c.name}: ${status}, ${effect} on ${vips}${result}`);
   }
   return lines;
 }

@@ -46,7 +46,7 @@ test('bad arguments: exit 2 and one line, before any socket is touched', async (
     [['set-med', '198.51.100.10/32 blackhole; }; protocol x {', '100'], /invalid prefix/],
     [['set-med', '198.51.100.10/32', '4294967296'], /MED must be an integer/],
     [['set-med', '198.51.100.10/32', '100', '--ttl', '5 minutes'], /invalid duration/],
-    [['set-med', '198.51.100.10/32', '100', '--reason', 'two\nlines'], /printable/],
+    [['set-med', '198.51.100.10/32', '100', '--reason', 'two\nlines'], /control/],
     [['set-med', '198.51.100.10/32'], /missing required argument 'med'/],
     [['withdraw', '198.51.100.1/24'], /host bits/],
     [['drain', '--bogus'], /unknown option '--bogus'/],

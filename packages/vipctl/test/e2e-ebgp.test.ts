@@ -3,7 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DaemonProcess, Lab, LabHost } from '@vipcontrol/testlab';
-import { V4, V6, routeAt, sha256, startE2eLab, vipctlOk, waitGone, waitMed } from './e2e-helpers.js';
+import { V4, V6, routeAt, sha256, startE2eLab, statusJson, vipctlOk, waitGone, waitMed } from './e2e-helpers.js';
 
 let lab: Lab;
 let node: LabHost;
@@ -27,6 +27,11 @@ test('eBGP: configured MED and communities are seen at the router (IPv4 and IPv6
   const r6 = await waitMed(lab, V6, 100);
   assert.deepEqual(r6.communities, ['65000:600']);
   assert.deepEqual(r6.largeCommunities, ['65000:6:6']);
+});
+
+test('vipctl status names the BIRD version the daemon talks to', async () => {
+  assert.match(await vipctlOk(daemon.apiSocket, 'status'), new RegExp(`^bird: +connected to BIRD ${lab.birdVersion.replaceAll('.', '\\.')} \\(`, 'm'));
+  assert.equal((await statusJson(daemon.apiSocket)).bird.version, lab.birdVersion);
 });
 
 test('eBGP: set-med, withdraw and announce are seen at the router', async () => {

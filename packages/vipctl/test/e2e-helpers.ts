@@ -151,7 +151,7 @@ export async function sha256(path: string): Promise<string> {
 }
 
 /** `vipctl status --json`, parsed. */
-export async function statusJson(socket: string): Promise<{ bird: { connected: boolean }; vips: { prefix: string; med: number; announced: boolean; inSync: boolean; terms: { kind: string }[]; override?: { med: number; reason?: string; expiresAt?: number } }[] } & Record<string, unknown>> {
+export async function statusJson(socket: string): Promise<{ bird: { connected: boolean; version?: string }; vips: { prefix: string; med: number; announced: boolean; inSync: boolean; terms: { kind: string }[]; override?: { med: number; reason?: string; expiresAt?: number } }[] } & Record<string, unknown>> {
   return JSON.parse(await vipctlOk(socket, '--json', 'status', '--exit-zero')) as never;
 }
 

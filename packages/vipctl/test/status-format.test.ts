@@ -1,9 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatMedBreakdown, formatResult, formatStatus, formatTable, formatTime } from '../src/status-format.js';
-import type { DaemonStatus, VipStatus } from '../src/status-model.js';
+import type { DaemonStatus, VipStatus } from '@vipcontrol/core';
 
 const NOW = Date.parse('2025-11-25T08:00:00Z');
+
+/**
+ * A status as an older (or differently configured) daemon may send it, with fields missing: vipctl
+ * reads JSON and must still print it (DESIGN.md's interface contract), whatever core's type promises.
+ */
+function olderStatus(partial: object): DaemonStatus {
+  return partial as DaemonStatus;
+}
 
 function vip(over: Partial<VipStatus>): VipStatus {
   return {
@@ -47,12 +55,13 @@ test('table columns align and the last column is not padded', () => {
 });
 
 test('status shows announced, MED, BIRD MED, sync, override, withdrawal, drain, health, last apply', () => {
-  const status: DaemonStatus = {
+  const status = olderStatus({
     node: 'n1',
     version: '0.1.0',
     startedAt: NOW - 3_600_000,
     bird: {
       connected: true,
+      version: '3.3.2',
       socket: '/run/bird/bird.ctl',
       lastApply: { id: 7, at: NOW - 2_000, durationMs: 3.04, ok: false, error: 'BIRD said no', changed: ['198.51.100.10/32 med 100→250', '2001:db8::10/128 withdrawn'] },
       error: 'BIRD said no; the change stays desired',
@@ -98,10 +107,11 @@ test('status shows announced, MED, BIRD MED, sync, override, withdrawal, drain, 
         exported: { present: false, communities: [], largeCommunities: [] },
       }),
     ],
-  };
+  });
   const out = formatStatus(status, NOW);
   const lines = out.split('\n');
   assert.match(out, /^node: +n1 \(vipcontrol 0\.1\.0, up since 2025-11-25T07:00:00Z \(1h ago\)\)$/m);
+  assert.match(out, /^bird: +connected to BIRD 3\.3\.2 \(\/run\/bird\/bird\.ctl\)$/m);
   assert.match(out, /^apply: +#7 at .* in 3 ms: FAILED: BIRD said no: 198\.51\.100\.10\/32 med 100→250, 2001:db8::10\/128 withdrawn$/m);
   assert.match(out, /^error: +BIRD said no; the change stays desired, retry 2025-11-25T08:00:05Z \(in 5s\)$/m);
   assert.match(out, /^ +last reload REFUSED at .*: f:1:1: a: bad; f:2:1: b: bad$/m);
@@ -126,8 +136,10 @@ test('status shows announced, MED, BIRD MED, sync, override, withdrawal, drain, 
 });
 
 test('status without drain, health or applies says so', () => {
-  const out = formatStatus({ node: 'n2', bird: { connected: false }, vips: [] }, NOW);
+  const out = formatStatus(olderStatus({ node: 'n2', bird: { connected: false }, vips: [] }), NOW);
   assert.match(out, /^bird: +NOT CONNECTED$/m);
+  const lost = formatStatus(olderStatus({ node: 'n2', bird: { connected: false, version: '2.19.2', socket: '/run/bird/bird.ctl' }, vips: [] }), NOW);
+  assert.match(lost, /^bird: +NOT CONNECTED \(\/run\/bird\/bird\.ctl; last BIRD 2\.19\.2\)$/m);
   assert.match(out, /^apply: +none yet$/m);
   assert.match(out, /^drain: +no$/m);
   assert.match(out, /^health: +no checks reported$/m);
@@ -148,11 +160,11 @@ test('maintenance windows: active, next (skipped), a window node-cron rejected',
     { index: 1, cron: '99 * * * *', durationMs: 60_000, action: 'drain', error: 'maintenance[1].cron: node-cron rejects "99 * * * *"' },
   ];
   const active = { index: 0, action: 'withdraw', startedAt: NOW - 60_000, until: NOW + 600_000, caughtUp: true, yieldedToOperator: false };
-  const out = formatStatus({ node: 'n1', bird: { connected: true }, vips: [], maintenance: { windows, active, next: { index: 0, at: NOW + 3_600_000, skipped: true } } }, NOW);
+  const out = formatStatus(olderStatus({ node: 'n1', bird: { connected: true }, vips: [], maintenance: { windows, active, next: { index: 0, at: NOW + 3_600_000, skipped: true } } }), NOW);
   assert.match(out, /^maint: +ACTIVE withdraw \(window 0 "0 3 \* \* 2"\) since .* \(1m ago\), until .* \(in 10m\) \(entered at start-up\)$/m);
   assert.match(out, /^ {10}next withdraw 2025-11-25T09:00:00Z \(in 1h\) \(window 0 "0 3 \* \* 2"\) SKIPPED by operator$/m);
   assert.match(out, /^ {10}window 1: maintenance\[1\]\.cron: node-cron rejects/m);
-  const idle = formatStatus({ node: 'n1', bird: { connected: true }, vips: [], maintenance: { windows: [] } }, NOW);
+  const idle = formatStatus(olderStatus({ node: 'n1', bird: { connected: true }, vips: [], maintenance: { windows: [] } }), NOW);
   assert.match(idle, /^maint: +no window scheduled$/m);
-  assert.doesNotMatch(formatStatus({ node: 'n1', bird: { connected: true }, vips: [] }, NOW), /maint:/);
+  assert.doesNotMatch(formatStatus(olderStatus({ node: 'n1', bird: { connected: true }, vips: [] }), NOW), /maint:/);
 });

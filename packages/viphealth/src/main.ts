@@ -4,10 +4,11 @@
  * SIGHUP reloads the file (a bad file is logged and the running checks continue); SIGTERM/SIGINT stop.
  */
 import { readFile } from 'node:fs/promises';
-import { parseViphealthConfig, type HealthReport, type ViphealthConfig } from '@vipcontrol/core';
+import { parseViphealthConfig, type ViphealthConfig } from '@vipcontrol/core';
 import { SystemdNotifier } from '@vipcontrol/systemd';
 import { viphealthProgram } from './cli.js';
 import { createLogger } from './logger.js';
+import type { DeliveredReport } from './reporter.js';
 import { Viphealth } from './viphealth.js';
 
 /** The file could not be read at all (as opposed to parsed: that is core's ConfigError). */
@@ -35,7 +36,7 @@ async function run(file: string): Promise<void> {
   // Type=notify: ready once vipcontrol has accepted a report with a verdict from every check.
   let ready = false;
   let lastStatus = '';
-  const onReported = (report: HealthReport): void => {
+  const onReported = (report: DeliveredReport): void => {
     const line = statusLine(report);
     if (!ready && report.checks.every((c) => c.lastResult !== undefined || c.status === 'disabled')) {
       ready = true;
@@ -81,7 +82,7 @@ async function run(file: string): Promise<void> {
 }
 
 /** `systemctl status`'s one line: how many checks are in each state, and the failing ones by name. */
-function statusLine(report: HealthReport): string {
+function statusLine(report: DeliveredReport): string {
   const count = (status: string) => report.checks.filter((c) => c.status === status).length;
   const down = report.checks.filter((c) => c.status === 'down').map((c) => c.name);
   const counts = `${report.checks.length} checks: ${count('up')} up, ${down.length} down, ${count('unknown')} unknown, ${count('disabled')} disabled`;

@@ -7,8 +7,6 @@ import { open, rename } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { BirdClient } from '@vipcontrol/bird';
 
-/** BIRD's "0003 Reconfigured". */
-const RECONFIGURED = 3;
 
 /**
  * Same steps as the daemon's atomic write (vipcontrol's writer is not part of its library API),
@@ -33,10 +31,17 @@ export async function durableWrite(path: string, text: string): Promise<void> {
   }
 }
 
-/** A plain `configure`; throws unless BIRD says 0003 Reconfigured. */
+/**
+ * A plain `configure`, done when BIRD is: 0003 Reconfigured, or 0004 "Reconfiguration in progress"
+ * (BIRD 3 reconfigures a changed static protocol on its own thread) followed by `configure status`
+ * until it is over — the least any client must do before it may call the change made. Anything
+ * else throws.
+ */
 export async function configureOk(client: BirdClient): Promise<void> {
   const result = await client.configure();
-  if (result.code !== RECONFIGURED) {
+  if (result.status === 'in-progress' || result.status === 'queued') {
+    await client.waitForReconfiguration({ intervalMs: 1 });
+  } else if (result.status !== 'reconfigured') {
     throw new Error(`bare BIRD configure answered ${result.code}: ${result.messages.join('; ')}`);
   }
 }

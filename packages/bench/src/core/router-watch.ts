@@ -1,8 +1,8 @@
 /**
  * Tells the benchmark the moment the fabric router's RIB has a route, without hammering the router.
  *
- * How: `debug <session> { routes }` is switched on at runtime on the router's sessions with the node,
- * so the router's BIRD writes one `<TRACE> n1_4.ipv4 > added [best] 198.18.0.1/32 …` line to its log
+ * How: the lab's router runs with `debug { routes }` on its sessions (`Lab.create({ routerRouteTrace })`;
+ * set in the config because BIRD 3 takes a run-time `debug` for exports only), so the router's BIRD writes one `<TRACE> n1_4.ipv4 > added [best] 198.18.0.1/32 …` line to its log
  * file (BIRD flushes every log line) right when the import reaches the RIB. We watch that file with
  * inotify (fs.watch) and take the time after reading the line: an upper bound of the true moment,
  * ~0.05 ms late, at zero CPU cost while waiting. Polling the router's control socket instead costs
@@ -12,11 +12,10 @@
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
-import type { BirdClient } from '@vipcontrol/bird';
 import { type LabHost, routerProtocolNames } from '@vipcontrol/testlab';
 
 /** "<date> <time> <TRACE> n1_4.ipv4 > added [best] 198.18.0.1/32 0L 4G unicast" → the prefix. */
-const IMPORT_TRACE = /<TRACE> \S+ > (?:added|updated|removed)(?: \[[^\]]*\])? (\S+)/;
+const IMPORT_TRACE = /<TRACE> ([^.\s]+)\.\S+ > (?:added|updated|removed)(?: \[[^\]]*\])? (\S+)/;
 
 interface Waiter {
   pending: Set<string>;
@@ -27,7 +26,6 @@ interface Waiter {
 
 /** Import trace of the router's sessions with one node, read from the router's BIRD log. */
 export class RouterWatch {
-  readonly #client: BirdClient;
   readonly #protocols: string[];
   readonly #file: FileHandle;
   readonly #watcher: FSWatcher;
@@ -37,25 +35,23 @@ export class RouterWatch {
   #again = false;
   #waiter: Waiter | undefined;
 
-  private constructor(client: BirdClient, protocols: string[], file: FileHandle, offset: number, watcher: FSWatcher) {
-    this.#client = client;
+  private constructor(protocols: string[], file: FileHandle, offset: number, watcher: FSWatcher) {
     this.#protocols = protocols;
     this.#file = file;
     this.#offset = offset;
     this.#watcher = watcher;
   }
 
-  /** Switches the import trace on for the router's sessions with `node` and starts watching the log. */
+  /** Starts watching the router's log for the imports of its sessions with `node`. */
   static async start(router: LabHost, node: { name: string }): Promise<RouterWatch> {
     const logPath = await routerLogPath(router);
     const protocols = routerProtocolNames(node.name);
-    for (const p of protocols) await router.bird.client.command(`debug ${p} { routes }`);
     const file = await open(logPath, 'r');
     const offset = (await file.stat()).size;
     // The watcher must exist before the instance (it is a readonly field), so it calls back through a box.
     const box: { self?: RouterWatch } = {};
     const watcher = watch(logPath, () => box.self?.onChange());
-    box.self = new RouterWatch(router.bird.client, protocols, file, offset, watcher);
+    box.self = new RouterWatch(protocols, file, offset, watcher);
     return box.self;
   }
 
@@ -98,7 +94,6 @@ export class RouterWatch {
     this.cancel('RouterWatch closed');
     while (this.#reading) await this.#reading;
     await this.#file.close();
-    for (const p of this.#protocols) await this.#client.command(`debug ${p} off`).catch(() => undefined); // router may be gone
   }
 
   /** fs.watch callback. */
@@ -132,8 +127,8 @@ export class RouterWatch {
     const w = this.#waiter;
     if (!w) return;
     for (const line of lines) {
-      const prefix = IMPORT_TRACE.exec(line)?.[1];
-      if (prefix !== undefined) w.pending.delete(prefix);
+      const trace = IMPORT_TRACE.exec(line);
+      if (trace && this.#protocols.includes(trace[1]!)) w.pending.delete(trace[2]!);
     }
     if (w.pending.size === 0) {
       clearTimeout(w.timer);
@@ -148,6 +143,7 @@ async function routerLogPath(router: LabHost): Promise<string> {
   const conf = await readFile(router.bird.configPath, 'utf8');
   const file = /^log "([^"]+)"/m.exec(conf)?.[1];
   if (!file) throw new Error(`router bird.conf ${router.bird.configPath} has no log file: cannot watch its imports`);
+  if (!conf.includes('debug { routes };')) throw new Error('the router does not trace its imports: create the lab with routerRouteTrace');
   return file;
 }
 

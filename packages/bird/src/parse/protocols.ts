@@ -1,6 +1,19 @@
-import type { BirdReply, ChannelStats, ProtocolInfo, StatRow } from '../types.js';
+import { BirdParseError } from '../errors.js';
+import type { BirdReply, ChannelStats, ParseContext, ProtocolInfo, StatRow } from '../types.js';
 
-const STAT_COLUMNS = ['received', 'rejected', 'filtered', 'ignored', 'accepted'] as const;
+/**
+ * Column headers of "Route change stats" (nest/proto.c channel_show_stats). BIRD 2 has five; BIRD 3
+ * adds "RX limit" and "limit" before "accepted", so rows are read by their header, never by position.
+ */
+const STAT_COLUMNS: Record<string, keyof StatRow> = {
+  received: 'received',
+  rejected: 'rejected',
+  filtered: 'filtered',
+  ignored: 'ignored',
+  'RX limit': 'rxLimit',
+  limit: 'limit',
+  accepted: 'accepted',
+};
 const STAT_ROWS = {
   'Import updates': 'importUpdates',
   'Import withdraws': 'importWithdraws',
@@ -15,20 +28,33 @@ const STAT_ROWS = {
  * the row before them: BGP state, neighbor, and per channel the route counts and the
  * "Route change stats" table.
  */
-export function parseProtocols(reply: BirdReply): ProtocolInfo[] {
+export function parseProtocols(reply: BirdReply, context: ParseContext = {}): ProtocolInfo[] {
+  const reader: Reader = {
+    fail: (text, reason) => {
+      throw new BirdParseError('protocols', text, context.version, reason);
+    },
+    columns: undefined,
+  };
   const protocols: ProtocolInfo[] = [];
   let current: ProtocolInfo | undefined;
   let channel: ChannelStats | undefined;
   for (const { code, text } of reply.lines) {
     if (code === 1002) {
-      current = parseRow(text);
+      current = parseRow(text) ?? reader.fail(text, 'not a protocol row');
       channel = undefined;
-      if (current) protocols.push(current);
+      reader.columns = undefined;
+      protocols.push(current);
     } else if (code === 1006 && current) {
-      channel = parseDetail(current, channel, text);
+      channel = parseDetail(current, channel, text, reader);
     }
   }
   return protocols;
+}
+
+interface Reader {
+  fail: (text: string, reason: string) => never;
+  /** The fields of the last "Route change stats" header, in order. */
+  columns: (keyof StatRow)[] | undefined;
 }
 
 function parseRow(text: string): ProtocolInfo | undefined {
@@ -39,12 +65,18 @@ function parseRow(text: string): ProtocolInfo | undefined {
   return { name: m[1]!, proto: m[2]!, table: m[3]!, state: m[4]!, since, info, details: {}, channels: [] };
 }
 
-function parseDetail(p: ProtocolInfo, channel: ChannelStats | undefined, text: string): ChannelStats | undefined {
+function parseDetail(p: ProtocolInfo, channel: ChannelStats | undefined, text: string, reader: Reader): ChannelStats | undefined {
   const chan = /^\s*Channel (\S+)\s*$/.exec(text);
   if (chan) {
     const created: ChannelStats = { name: chan[1]! };
     p.channels.push(created);
+    reader.columns = undefined;
     return created;
+  }
+  const header = /^\s*Route change stats:\s*(.*)$/.exec(text);
+  if (header) {
+    reader.columns = parseStatHeader(header[1]!, text, reader);
+    return channel;
   }
   const kv = /^\s*([^:]+?):\s*(.*?)\s*$/.exec(text);
   if (!kv) return channel;
@@ -60,8 +92,14 @@ function parseDetail(p: ProtocolInfo, channel: ChannelStats | undefined, text: s
   if (key === 'State') channel.state = value;
   else if (key === 'Table') channel.table = value;
   else if (key === 'Routes') channel.routes = parseRouteCounts(value);
-  else if (key in STAT_ROWS) channel[STAT_ROWS[key as keyof typeof STAT_ROWS]] = parseStatRow(value);
+  else if (key in STAT_ROWS) channel[STAT_ROWS[key as keyof typeof STAT_ROWS]] = parseStatRow(value, text, reader);
   return channel;
+}
+
+/** "received   rejected   filtered    ignored   RX limit      limit   accepted" -> fields in order. */
+function parseStatHeader(header: string, text: string, reader: Reader): (keyof StatRow)[] {
+  const names = [...header.matchAll(/RX limit|\S+/g)].map((m) => m[0]);
+  return names.map((name) => STAT_COLUMNS[name] ?? reader.fail(text, `unknown counter column "${name}"`));
 }
 
 /** "3 imported, 1 filtered, 0 exported, 3 preferred" (filtered only with `import keep filtered`). */
@@ -74,12 +112,15 @@ function parseRouteCounts(value: string): ChannelStats['routes'] {
   return routes;
 }
 
-/** Five columns, `---` where BIRD does not count that outcome. */
-function parseStatRow(value: string): StatRow {
+/** One cell per header column, `---` where BIRD does not count that outcome. */
+function parseStatRow(value: string, text: string, reader: Reader): StatRow {
+  const columns = reader.columns ?? reader.fail(text, 'counter row without a "Route change stats" header');
+  const cells = value.split(/\s+/);
+  if (cells.length !== columns.length) reader.fail(text, `${cells.length} counters under ${columns.length} column headers`);
   const row: StatRow = {};
-  value.split(/\s+/).forEach((cell, i) => {
-    const column = STAT_COLUMNS[i];
-    if (column && /^\d+$/.test(cell)) row[column] = Number(cell);
+  cells.forEach((cell, i) => {
+    if (/^\d+$/.test(cell)) row[columns[i]!] = Number(cell);
+    else if (cell !== '---') reader.fail(text, `counter "${cell}" is neither a number nor ---`);
   });
   return row;
 }

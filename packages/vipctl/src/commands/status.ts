@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { DegradedError } from '../errors.js';
-import type { DaemonStatus } from '../status-model.js';
+import type { DaemonStatus } from '@vipcontrol/core';
 import { formatStatus } from '../status-format.js';
 
 export function register(program: Command, ctx: CliContext): void {
