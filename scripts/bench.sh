@@ -10,7 +10,9 @@
 #           (packages/bench/src/core/apply-bench.ts; ~2 min per BIRD)
 #   health  viphealth failover/recovery vs ExaBGP's healthcheck, footprint, then health-scale (packages/bench/src/health)
 #   health-scale  viphealth at 1 and 10,000 VIPs x 5 checks: report size and latency, decision → router, CPU, RSS (~3 min)
-#   fleet   fleet round trip over Redis, fleet status at 1,000 nodes (packages/bench/src/fleet)
+#   fleet   fleet round trip over Redis, fleet status at 1,000 nodes (packages/bench/src/fleet); then the lab
+#           fleet at 2 / 8 / 16 nodes: cold start, RSS/PSS, drain, silent death with BFD, rolling restart,
+#           flow spread, guard decision time (packages/bench/src/fleet/fleet-scale-bench.ts; ~3 min)
 #   trust   issue 12: health withdraws / status with junk in Redis, BIRD reply decoder heap (packages/bench/src/fleet/trust-bench.ts)
 #   startup `vipctl status` round trip, packaged and tree builds, against bare `node -e 0` as a ratio
 #           (packages/bench/src/startup; ~30 s)
@@ -72,6 +74,8 @@ case "$what" in health | health-scale | all)
 esac
 case "$what" in fleet | all)
   run fleet packages/bench/src/fleet/fleet-bench.ts packages/bench/dist/src/fleet/fleet-bench.js \
+    packages/bench packages/vipcontrol packages/vipctl
+  run fleet-scale packages/bench/src/fleet/fleet-scale-bench.ts packages/bench/dist/src/fleet/fleet-scale-bench.js \
     packages/bench packages/vipcontrol packages/vipctl ;;
 esac
 case "$what" in startup | all)

@@ -4,10 +4,11 @@ import { BirdConnection } from './connection.js';
 import { BirdConnectionError, BirdError, BirdReplyError, BirdTimeoutError } from './errors.js';
 import { parseConfigureReply, parseReconfigurationState } from './parse/configure.js';
 import { parseProtocols } from './parse/protocols.js';
+import { parseBfdSessions } from './parse/bfd.js';
 import { parseRoutes } from './parse/routes.js';
 import { parseStatus } from './parse/status.js';
 import type { ReconnectStrategy } from './reconnect-strategy.js';
-import type { BirdReply, BirdStatus, ConfigureResult, ParseContext, ProtocolInfo, ReconfigurationState, RouteInfo } from './types.js';
+import type { BfdSession, BirdReply, BirdStatus, ConfigureResult, ParseContext, ProtocolInfo, ReconfigurationState, RouteInfo } from './types.js';
 
 /** Options of {@link BirdClient}. */
 export interface BirdClientOptions {
@@ -215,6 +216,11 @@ export class BirdClient extends EventEmitter<BirdClientEvents> {
     if (opts.exportOf !== undefined) parts.push('export', checked(opts.exportOf, SYMBOL, 'protocol'));
     if (opts.all ?? true) parts.push('all');
     return parseRoutes(await this.#orEmpty(parts.join(' '), 8001), this.#context());
+  }
+
+  /** `show bfd sessions` (every BFD protocol's sessions). */
+  async showBfdSessions(): Promise<BfdSession[]> {
+    return parseBfdSessions(await this.command('show bfd sessions'));
   }
 
   /** `show status`. */

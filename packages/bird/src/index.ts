@@ -12,6 +12,7 @@ export type { ReconnectStrategy } from './reconnect-strategy.js';
 export { BirdError, BirdReplyError, BirdConfigError, BirdTimeoutError, BirdConnectionError, BirdParseError, replyError } from './errors.js';
 export { parseConfigureReply, parseReconfigurationState } from './parse/configure.js';
 export { parseProtocols } from './parse/protocols.js';
+export { parseBfdSessions } from './parse/bfd.js';
 export { parseRoutes } from './parse/routes.js';
 export { parseStatus } from './parse/status.js';
 export type * from './types.js';

@@ -75,6 +75,7 @@ const vipSchema = z.strictObject({
   largeCommunities: z.array(largeCommunitySchema).max(64).default([]),
   localPref: u32Schema.optional(),
   minAnnouncers: z.number().int().min(0).max(1000).default(0),
+  gracefulShutdown: z.boolean().optional(),
 });
 
 const maintenanceSchema = z.strictObject({
@@ -162,6 +163,7 @@ const fileSchema = z
     loopback: loopbackSchema.prefault({}),
     drainPenalty: u32Schema.default(D.drainPenalty),
     guardPenalty: u32Schema.default(D.guardPenalty),
+    gracefulShutdown: z.boolean().default(false),
     health: healthSchema.prefault({}),
     vips: z.array(vipSchema).max(200_000).default([]),
     maintenance: z.array(maintenanceSchema).max(64).default([]),
@@ -284,6 +286,7 @@ export function parseVipcontrolConfig(text: string, file: string, defaults: { ho
     largeCommunities: v.largeCommunities,
     ...(v.localPref !== undefined ? { localPref: v.localPref } : {}),
     minAnnouncers: v.minAnnouncers,
+    ...((v.gracefulShutdown ?? c.gracefulShutdown) ? { gracefulShutdown: true } : {}),
   }));
   const config: VipcontrolConfig = {
     node: c.node ?? (defaults.hostname as string),

@@ -63,3 +63,10 @@ function insertSection(text: string, section: string, position: 'first' | 'last'
   const at = position === 'first' ? firstHeading(text) : undefined;
   return at === undefined ? `${text.trimEnd()}\n\n${section}` : `${text.slice(0, at)}${section}\n${text.slice(at)}`;
 }
+
+/** Renders a Markdown table with a header row. */
+export function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const cell = (s: string) => s.replace(/\|/g, '\\|');
+  const lines = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.map(cell).join(' | ')} |`);
+  return lines.join('\n');
+}

@@ -8,6 +8,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import {
+  withFleetCommand,
   MAX_ACTOR_LENGTH,
   MAX_REASON_LENGTH,
   checkRuntimeEntries,
@@ -361,7 +362,10 @@ export class VipController extends EventEmitter implements Controller {
     // the apply starts once the file system took the state's data (a full disk refuses it before, and
     // then BIRD never sees the change), and holds `configure confirm` until that state is on disk; a
     // write failing later still (an fsync error) undoes it in BIRD and restores the include.
-    const write = this.#o.state.stage(mutation);
+    // A remote command's mark goes into the same write as its change: it runs at most once, even
+    // across restarts and lost Redis writes (issue 10).
+    const command = record.actor.command;
+    const write = this.#o.state.stage(command === undefined ? mutation : (draft) => withFleetCommand(mutation(draft) ?? draft, command));
     this.#staging += 1;
     const staged = await write.staged;
     this.#staging -= 1;

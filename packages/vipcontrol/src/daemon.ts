@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { BirdClient, versionOfBanner } from '@vipcontrol/bird';
-import type { VipcontrolConfig } from '@vipcontrol/core';
+import { initialGuard, type MaintenanceMarks, type VipcontrolConfig } from '@vipcontrol/core';
 import { apiRoutes, type ApiRoutes } from './api-routes.js';
 import { ApiServer } from './api-server.js';
 import { BirdApplier } from './bird-applier.js';
@@ -18,6 +18,7 @@ import { HealthSnapshotStore, healthSnapshotPath } from './health-snapshot.js';
 import { IpLoopback, type LoopbackManager } from './loopback.js';
 import type { Maintenance } from './maintenance.js';
 import { Reconciler } from './reconciler.js';
+import { BirdOutage } from './bird-outage.js';
 import { StateStore } from './state-store.js';
 import { VERSION } from './version.js';
 
@@ -57,13 +58,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
 
   const bird = new BirdClient({ socketPath: config.bird.socket, commandTimeoutMs: config.bird.commandTimeoutMs });
   const birdLog = log.child({ component: 'bird' });
+  const outage = new BirdOutage({ logger: birdLog });
   bird.on('connect', (banner: string) => {
     const birdVersion = versionOfBanner(banner);
     birdLog.info({ event: 'birdConnected', banner, birdVersion, socket: config.bird.socket }, `connected to BIRD ${birdVersion ?? '(unknown version)'}`);
+    outage.up();
   });
-  bird.on('disconnect', (cause: Error) =>
-    birdLog.warn({ event: 'birdDisconnected', err: cause }, 'lost BIRD control socket; reconnecting (announcements stay as BIRD has them)'),
-  );
+  bird.on('disconnect', (cause: Error) => outage.down(cause));
   bird.on('error', (error: Error) => birdLog.error({ event: 'birdClientError', err: error }, 'BIRD client error'));
 
   const healthLog = log.child({ component: 'health' });
@@ -76,7 +77,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     protocol4: config.bird.protocol4,
     protocol6: config.bird.protocol6,
     configureTimeoutSec: config.bird.configureTimeoutSec,
-    logger: log.child({ component: 'applier' }),
+    logger: outage.quiet(log.child({ component: 'applier' })),
   });
   const loopback = config.loopback.manage
     ? (opts.loopback ?? new IpLoopback({ interface: config.loopback.interface, logger: log.child({ component: 'loopback' }) }))
@@ -88,7 +89,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     health: (now) => health.view(now),
     applier,
     loopback,
-    logger: log.child({ component: 'reconciler' }),
+    logger: outage.quiet(log.child({ component: 'reconciler' })),
     verifyIntervalMs: opts.verifyIntervalMs,
     burstHoldMs: opts.burstHoldMs,
   });
@@ -133,19 +134,21 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   });
 
   health.start();
+  // Fleet mode: the minAnnouncers guard as the state file left it, before the first apply (issue 10).
+  if (config.redis) reconciler.setGuarded(initialGuard(config.vips, state.current.withdrawSlots));
   reconciler.start();
   // connect() retries forever (the client's reconnect strategy): the daemon waits for BIRD, never exits.
   const started = bird.connect().then(() => controller.start());
   started.catch((error: unknown) => log.error({ event: 'startupApplyFailed', err: error }, 'first apply failed; retrying'));
 
-  const extras = await startExtras(config, controller, routes, log);
+  const extras = await startExtras(config, controller, state, routes, log);
   // Reloads that change the windows restart the scheduler, one after the other (starting one may import).
   let rescheduling = Promise.resolve();
   controller.on('reloaded', (next: VipcontrolConfig, previous: VipcontrolConfig) => {
     if (JSON.stringify(next.maintenance) === JSON.stringify(previous.maintenance)) return;
     rescheduling = rescheduling.then(async () => {
       extras.maintenance?.stop();
-      extras.maintenance = await startMaintenanceSafely(next, controller, routes, log);
+      extras.maintenance = await startMaintenanceSafely(next, controller, state, routes, log);
     });
   });
 
@@ -173,6 +176,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
 async function startExtras(
   config: VipcontrolConfig,
   controller: VipController,
+  state: StateStore,
   routes: ApiRoutes,
   log: Logger,
 ): Promise<{ fleet?: FleetAgent; maintenance?: Maintenance }> {
@@ -182,7 +186,14 @@ async function startExtras(
     try {
       // Imported only in fleet mode: ioredis and the fleet client are most of the daemon's footprint.
       const { startFleetAgent } = await import('./fleet-agent.js');
-      extras.fleet = await startFleetAgent({ config, controller, logger });
+      extras.fleet = await startFleetAgent({
+        config, controller, logger,
+        commandLog: () => state.current.fleet,
+        slotStore: {
+          load: () => state.current.withdrawSlots,
+          save: async (slots) => void (await state.update((draft) => { draft.withdrawSlots = [...slots].sort(); })),
+        },
+      });
       const fleet = extras.fleet;
       controller.setExtraStatus('fleet', () => fleet.status());
     } catch (error) {
@@ -191,13 +202,14 @@ async function startExtras(
       controller.setExtraStatus('fleet', () => ({ error: (error as Error).message }));
     }
   }
-  extras.maintenance = await startMaintenanceSafely(config, controller, routes, log);
+  extras.maintenance = await startMaintenanceSafely(config, controller, state, routes, log);
   return extras;
 }
 
 async function startMaintenanceSafely(
   config: VipcontrolConfig,
   controller: VipController,
+  state: StateStore,
   routes: ApiRoutes,
   log: Logger,
 ): Promise<Maintenance | undefined> {
@@ -209,7 +221,11 @@ async function startMaintenanceSafely(
   try {
     // Imported only when windows are configured (it brings node-cron).
     const { startMaintenance } = await import('./maintenance.js');
-    const m = startMaintenance({ config, controller, logger, routes });
+    const marks = {
+      load: () => state.current.maintenance,
+      save: async (next: MaintenanceMarks) => void (await state.update((draft) => { draft.maintenance = next; })),
+    };
+    const m = startMaintenance({ config, controller, logger, routes, marks });
     controller.setExtraStatus('maintenance', () => m.status());
     return m;
   } catch (error) {

@@ -36,6 +36,9 @@ export interface RuntimeDraft {
   overrides: Record<string, RuntimeState['overrides'][string]>;
   withdrawn: Record<string, RuntimeState['withdrawn'][string]>;
   drain?: RuntimeState['drain'];
+  fleet?: RuntimeState['fleet'];
+  maintenance?: RuntimeState['maintenance'];
+  withdrawSlots?: RuntimeState['withdrawSlots'];
 }
 
 /**
@@ -274,6 +277,9 @@ function toDraft(state: RuntimeState): RuntimeDraft {
     overrides: { ...state.overrides },
     withdrawn: { ...state.withdrawn },
     ...(state.drain !== undefined ? { drain: state.drain } : {}),
+    ...(state.fleet !== undefined ? { fleet: state.fleet } : {}),
+    ...(state.maintenance !== undefined ? { maintenance: state.maintenance } : {}),
+    ...(state.withdrawSlots !== undefined ? { withdrawSlots: state.withdrawSlots } : {}),
   };
 }
 

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { startRedis, waitFor, type RedisInstance } from '@vipcontrol/testlab';
 import { FleetStore } from '@vipcontrol/fleet';
-import { parseRuntimeState, type CommandAck } from '@vipcontrol/core';
+import { parseRuntimeState, vipSetParts, type CommandAck } from '@vipcontrol/core';
 import { singleBird, V4, V4B, VIPS, enc, type SingleBird } from './single-bird.js';
 
 // A password with "@" in it: the URL parser splits user info at the LAST "@".
@@ -97,7 +97,15 @@ test('item 2: 40 × 4 MB junk fields and a 100,000-level body are skipped; comma
   await status();
 
   // A health-driven withdraw goes through while the junk sits there (its latency: scripts/bench.sh trust).
-  const report = { instance: 'trust-test', startedAt: Date.now(), checks: [{ name: 'web', status: 'down', vips: [V4], effect: { withdraw: true }, since: Date.now() }] };
+  // Health report format 2: the VIP list goes along with its first mention.
+  const parts = vipSetParts([V4]);
+  const report = {
+    version: 2,
+    instance: 'trust-test',
+    startedAt: Date.now(),
+    checks: [{ name: 'web', status: 'down', vipSet: parts[0]!.set, effect: { withdraw: true }, since: Date.now() }],
+    vipSetParts: parts,
+  };
   assert.equal((await f.api('POST', '/v1/health/report', report)).status, 200);
   assert.equal((await f.birdRoutes()).has(V4), false);
   const up = { ...report, checks: [{ ...report.checks[0]!, status: 'up', since: Date.now() }] };

@@ -12,12 +12,12 @@
  */
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { birdBinaries, DEFAULT_BIRD_VERSION, Lab, type LabHost, ipBatch, ms, p50p99, repoPath, summarize } from '@vipcontrol/testlab';
+import { birdBinaries, DEFAULT_BIRD_VERSION, Lab, type LabHost, ipBatch, markdownTable, ms, p50p99, repoPath, summarize } from '@vipcontrol/testlab';
 import { runBare, type BareResults, type SamplePlan } from './bare-phase.js';
 import { ChangeTimer } from './change-timer.js';
 import { runDaemon, type DaemonPlan, type DaemonResults } from './daemon-phase.js';
 import { profileSteps, type StepTimes } from './profile.js';
-import { markdownTable, resultsTable, writeSection, type Row } from './report.js';
+import { resultsTable, writeSection, type Row } from './report.js';
 import { RouterWatch } from './router-watch.js';
 import { Workload } from './workload.js';
 

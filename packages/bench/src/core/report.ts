@@ -2,7 +2,7 @@
  * The benchmark's output: Markdown tables, and the benchmark's own section of docs/benchmarks.md.
  * Other benchmarks (viphealth, fleet) own other sections of that file; only ours is replaced.
  */
-import { DEFAULT_BIRD_VERSION, replaceDocSection } from '@vipcontrol/testlab';
+import { DEFAULT_BIRD_VERSION, markdownTable, replaceDocSection } from '@vipcontrol/testlab';
 
 /** One line of the results table. */
 export interface Row {
@@ -12,13 +12,6 @@ export interface Row {
   bare: string;
   ratio: string;
   verdict: 'PASS' | 'FAIL' | '';
-}
-
-/** Renders a Markdown table with a header row. */
-export function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const cell = (s: string) => s.replace(/\|/g, '\\|');
-  const lines = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.map(cell).join(' | ')} |`);
-  return lines.join('\n');
 }
 
 /** The results table: figure, target, vipcontrol, bare BIRD, ratio, verdict. */
