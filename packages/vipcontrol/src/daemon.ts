@@ -12,6 +12,7 @@ import { Announcer } from './announcer.js';
 import { loadConfig } from './config-loader.js';
 import { VipController } from './controller.js';
 import type { FleetAgent } from './fleet-agent.js';
+import type { ApplyOutcome } from './daemon-types.js';
 import { HealthRegistry } from './health-registry.js';
 import { HealthSnapshotStore, healthSnapshotPath } from './health-snapshot.js';
 import { IpLoopback, type LoopbackManager } from './loopback.js';
@@ -42,7 +43,7 @@ export interface Daemon {
   /** The API's route table (components add theirs while they run). */
   readonly routes: ApiRoutes;
   /** Resolves after the first apply following start-up (or rejects with its error). */
-  readonly started: Promise<unknown>;
+  readonly started: Promise<ApplyOutcome>;
   stop(): Promise<void>;
 }
 

@@ -1,7 +1,7 @@
 /** The lab the end-to-end suites share: router + one node (no BFD), the stand-in service running on the node. */
 import { join } from 'node:path';
 import { Lab, type LabHost } from '@vipcontrol/testlab';
-import { startService, type Service } from '../src/bench/lab-service.js';
+import { startService, type Service } from '@vipcontrol/testlab';
 
 export interface ServiceLab {
   lab: Lab;
