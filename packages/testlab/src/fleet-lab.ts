@@ -90,7 +90,7 @@ export async function startFleetLab(opts: FleetLabOptions): Promise<FleetLab> {
     const fleet: FleetLab = {
       lab, redis, vipcontrol, viphealth, services, startVipcontrol, destroy,
       async waitAllPaths(timeoutMs = 60_000) {
-        await Promise.all(lab.nodes.map((node) => settled(node, timeoutMs)));
+        await Promise.all(lab.nodes.map((node) => healthySettled(node, { timeoutMs })));
         for (const prefix of FLEET_VIPS) {
           await lab.waitForRouterRoutes(prefix, (r) => r.length === lab.nodes.length && lab.nodes.every((n, i) => r.some((x) => viaNode(x.nextHop, n) && x.med === med(n, i))),
             { timeoutMs, message: `${prefix}: a path from each of ${lab.nodes.length} nodes at its MED` });
@@ -110,15 +110,19 @@ export function viaNode(nextHop: string | undefined, node: LabHost): boolean {
   return hop === node.addr4 || hop === node.addr6;
 }
 
-/** vipcontrol on `node` has every check up (if any) and every VIP in sync without a health penalty. */
-function settled(node: LabHost, timeoutMs: number): Promise<true> {
+/**
+ * Waits until vipcontrol on `node` has every check up and every VIP in sync without a health penalty;
+ * `requireChecks`: viphealth must have reported at least one check (not just "none failing yet").
+ */
+export function healthySettled(node: LabHost, opts: { timeoutMs?: number; requireChecks?: boolean } = {}): Promise<true> {
   const socket = join(node.dir, 'vipcontrol.sock');
   return waitFor(async () => {
     const status = (await unixHttpRequest(socket, { path: '/v1/status' })).json as {
       health?: { checks?: { status: string }[] }; vips?: { inSync: boolean; terms: { kind: string }[] }[];
     } | undefined;
     const checks = status?.health?.checks ?? [];
-    return checks.every((c) => c.status === 'up') && (status?.vips ?? []).length > 0
-      && (status?.vips ?? []).every((v) => v.inSync && v.terms.every((t) => t.kind !== 'health'));
-  }, { timeoutMs, message: `${node.name}: checks up and VIPs in sync` });
+    const vips = status?.vips ?? [];
+    return (!opts.requireChecks || checks.length > 0) && checks.every((c) => c.status === 'up') && vips.length > 0
+      && vips.every((v) => v.inSync && v.terms.every((t) => t.kind !== 'health'));
+  }, { ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}), message: `${node.name}: checks up and VIPs in sync` });
 }

@@ -25,14 +25,13 @@ import type { RouteInfo } from '@vipcontrol/bird';
 import { execa } from 'execa';
 import { birdBinaries, selectedBirdVersion, TESTED_BIRD_VERSIONS } from './bird-version.js';
 import { cleanupStale } from './cleanup-stale.js';
-import { FLEET_DRAIN_PENALTY, FLEET_MED, FLEET_VIPS, startFleetLab, viaNode } from './fleet-lab.js';
+import { FLEET_DRAIN_PENALTY, FLEET_MED, FLEET_VIPS, healthySettled, startFleetLab, viaNode } from './fleet-lab.js';
 import { flowSpread, type FlowSpread } from './lab-flows.js';
 import type { DaemonProcess } from './daemon-process.js';
 import { Lab, type LabHost, type SessionStats } from './lab.js';
 import { downLab, keepLab, refuseSecondKeptLab } from './lab-demo-keep.js';
 import { repoPath } from './repo-path.js';
 import { startTcpService, type TcpService } from './tcp-service.js';
-import { unixHttpRequest } from './unix-http.js';
 import { waitFor } from './wait-for.js';
 
 const V4 = '198.51.100.10/32';
@@ -91,7 +90,7 @@ async function main(argv: string[]): Promise<void> {
     say(`viphealth.yaml checks on both nodes: [${flow(CHECK)}]`);
     say(`  → detects a dead service within interval + (fall − 1) × fastInterval = 300 ms, back after rise = 2 passes`);
     // A new check counts as down until `rise` passes (its penalty applies meanwhile): wait for the settled view.
-    await Promise.all([n1, n2].map(healthySettled));
+    await Promise.all([n1, n2].map((n) => healthySettled(n, { requireChecks: true })));
     for (const prefix of VIPS) {
       await lab.waitForRouterRoutes(prefix, (r) => r.length === 2 && medFrom(lab, r, n1) === MEDS.n1 && medFrom(lab, r, n2) === MEDS.n2,
         { message: `${prefix}: MED 100 from n1 and 200 from n2` });
@@ -210,19 +209,6 @@ async function vipctl(node: LabHost, args: string[], opts: { quiet?: boolean } =
   const output = `${res.stdout}${res.stderr}`.trim();
   if (output && (!opts.quiet || res.exitCode !== 0)) say(indent(output));
   if (res.exitCode !== 0) throw new Error(`vipctl ${args[0] ?? ''} on ${node.name} exited ${String(res.exitCode)}`);
-}
-
-/** Waits until `node`'s vipcontrol has every check up and every VIP in sync in BIRD without a health penalty. */
-function healthySettled(node: LabHost): Promise<true> {
-  const socket = join(node.dir, 'vipcontrol.sock');
-  return waitFor(async () => {
-    const status = (await unixHttpRequest(socket, { path: '/v1/status' })).json as {
-      health?: { checks?: { status: string }[] }; vips?: { inSync: boolean; terms: { kind: string }[] }[];
-    } | undefined;
-    const checks = status?.health?.checks ?? [];
-    return checks.length > 0 && checks.every((c) => c.status === 'up')
-      && (status?.vips ?? []).every((v) => v.inSync && v.terms.every((t) => t.kind !== 'health'));
-  }, { message: `${node.name}: checks up and VIPs in sync` });
 }
 
 /** Waits (polling every 5 ms, for the timings) until the router's best path for `prefix` comes from `node`. */
