@@ -101,6 +101,17 @@ export function createVipcontrolMetrics(opts: { controller: VipController; bird:
     duration.observe(o.durationMs / 1000);
   });
   new Gauge({
+    name: 'vipcontrol_bird_configure_pending',
+    help: "1 while BIRD has an unconfirmed `configure timeout`: owner=other is an operator's (vipcontrol holds its changes), owner=vipcontrol its own.",
+    labelNames: ['owner'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const pending = status().bird.pendingConfigure;
+      for (const owner of ['vipcontrol', 'other'] as const) this.set({ owner }, Number(pending?.owner === owner));
+    },
+  });
+  new Gauge({
     name: 'vipcontrol_last_apply_success_timestamp_seconds',
     help: 'Unix time of the last successful apply.',
     registers: [registry],
