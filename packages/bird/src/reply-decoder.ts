@@ -14,11 +14,21 @@ export interface DecoderHandlers {
 export interface DecoderLimits {
   /** Longest line kept; the rest of a longer line is dropped and the reply marked truncated. Default 64 KiB. */
   maxLineBytes?: number;
-  /** Largest reply kept; further lines are dropped and the reply marked truncated. Default 256 MiB. */
+  /**
+   * Largest reply kept, in bytes of memory as accounted: per line its text twice (the line and its share
+   * of the reply's joined `text`) plus LINE_OVERHEAD_BYTES. Further lines are dropped and the reply
+   * marked truncated. Default 256 MiB.
+   */
   maxReplyBytes?: number;
 }
 
 const NEWLINE = 0x0a;
+/**
+ * What one kept line costs beyond its text, measured (`scripts/bench.sh trust`, decoder rows): the
+ * ReplyLine object, its array slot, the string headers and the parent line string the text is sliced
+ * from — about 75 bytes on Node 20 x64; rounded up.
+ */
+const LINE_OVERHEAD_BYTES = 96;
 const CODE_LINE = /^(\d{4})([ -])(.*)$/s;
 
 /**
@@ -121,8 +131,8 @@ export class ReplyDecoder {
 
   #add(line: ReplyLine, truncated: boolean): void {
     if (truncated) this.#truncated = true;
-    // Line text plus a rough per-line overhead: a bound on memory, not an exact count.
-    const size = line.text.length + 8;
+    // Memory, not text: a flood of short lines costs far more than its characters (see LINE_OVERHEAD_BYTES).
+    const size = 2 * line.text.length + LINE_OVERHEAD_BYTES;
     if (this.#replyBytes + size > this.#maxReply) {
       this.#truncated = true;
       return;

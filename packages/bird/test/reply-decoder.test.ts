@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ReplyDecoder } from '../src/reply-decoder.js';
+import type { BirdReply } from '../src/types.js';
 import { allFixtures, bytes, decode, fixture, RECORDED_VERSIONS, recorded, type DecodedEvent } from './fixture-files.js';
 
 /**
@@ -146,6 +147,24 @@ describe('ReplyDecoder line rules', () => {
     assert.equal(reply?.truncated, true);
     assert.equal(reply?.lines[0]?.text.length, 64 - 5);
     assert.equal(d.bufferedBytes, 0);
+  });
+
+  it('counts what short lines cost in memory, not their text: a flood of them stops at the limit', () => {
+    // Measured on Node 20 (scripts/bench.sh trust, "decoder" rows): a kept line costs at least ~75 bytes
+    // besides twice its text. Counting text alone let 94 MiB of short lines grow the heap by ~1 GiB.
+    const REAL_MIN_COST = (text: number) => 2 * text + 75;
+    const limit = 1024 * 1024;
+    let reply: BirdReply | undefined;
+    const d = new ReplyDecoder({ reply: (r) => { reply = r; } }, { maxReplyBytes: limit });
+    const line = Buffer.from(`1007-${'x'.repeat(10)}\n`);
+    const chunk = Buffer.concat(Array.from({ length: 1000 }, () => line));
+    for (let i = 0; i < 200; i++) d.write(chunk); // 200,000 lines, 3 MB on the wire
+    assert.ok(d.bufferedBytes <= limit, `accounted ${d.bufferedBytes} > ${limit}`);
+    d.write('0000 \n');
+    assert.equal(reply?.truncated, true);
+    const kept = reply.lines.length;
+    assert.ok(kept > 0);
+    assert.ok(kept * REAL_MIN_COST(10) <= limit, `${kept} lines kept: at least ${kept * REAL_MIN_COST(10)} bytes of heap for a ${limit}-byte limit`);
   });
 
   it('reset() forgets a half-received reply', () => {

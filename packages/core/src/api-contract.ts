@@ -70,8 +70,16 @@ export interface HealthStatus {
   readonly startedAt?: number;
   /** Checks whose verdict is held over from before because the reporter says `unknown`. */
   readonly held: readonly string[];
-  /** Checks that never had a verdict: counted as down until their first one. */
+  /** Checks that never had a verdict on a fresh node: counted as down until their first one. */
   readonly pending?: readonly string[];
+  /**
+   * Checks added (or renamed) on a node that already had verdicts: no effect until their own first
+   * verdict, so a fleet-wide config rollout moves nothing (viphealth's `startup: down` opts out).
+   */
+  readonly awaitingVerdict?: readonly string[];
+  /** Health reports refused since start-up (malformed, old format, bad VIP list). */
+  readonly reportsRefused: number;
+  readonly lastRefusal?: { readonly at: number; readonly status: number; readonly error: string };
   /** Set from start-up until viphealth's first report: the verdicts come from the snapshot file. */
   readonly restored?: { readonly file: string; readonly savedAt: number };
   readonly checks: readonly CheckVerdict[];
@@ -162,6 +170,8 @@ export interface ErrorAnswer {
   readonly error: string;
   /** The change was saved and stays desired; only applying it in BIRD failed, and the daemon retries. */
   readonly saved?: true;
+  /** 409 to `POST /v1/health/report`: the VIP lists (by digest) vipcontrol does not hold; send them. */
+  readonly missingVipSets?: readonly string[];
 }
 
 /** The header naming who asks (`user@host`); its value is UTF-8 (see encodeActorHeader). */

@@ -14,6 +14,13 @@ import { MAX_ACTOR_LENGTH, parseNodeName } from './vocabulary.js';
 /** Version stamped into every JSON document we write; a reader refuses other versions. */
 export const FLEET_SCHEMA_VERSION = 1;
 
+/**
+ * How far in the future a remote command's `at` (the sender's clock) may lie. Further out it is
+ * refused: its TTL counts from `at`, so a far-future `at` would stretch an override without limit.
+ * NTP keeps real clocks well within this.
+ */
+export const FLEET_MAX_CLOCK_SKEW_MS = 60_000;
+
 /** Key prefixes: the config's `redis.keyPrefix` alphabet (default "vipcontrol:"). */
 export const KEY_PREFIX_RE = /^[A-Za-z0-9_:.-]{1,64}$/;
 
@@ -210,12 +217,56 @@ export type FleetEvent = z.infer<typeof fleetEventSchema>;
 export type FleetParse<T> = { ok: true; value: T } | { ok: false; error: string };
 
 /**
- * Parses JSON text read from Redis with `schema`. Never throws: hostile or corrupt data is an
- * expected input, reported with `what` (the key) so the log says where it came from.
+ * Bounds on what a reader takes from Redis (config `redis.limits`): a writer must not make a node
+ * allocate, parse or wait without limit. docs/fleet.md lists them.
  */
-export function parseFleetJson<T>(schema: z.ZodType<T>, raw: string | null | undefined, what: string): FleetParse<T> {
+export interface FleetLimits {
+  /** Nodes read from `{prefix}:nodes` for the fleet view and `fleet status`. */
+  readonly maxNodes: number;
+  /** Fields of a node's desired hash; a hash with more is refused whole (none of it runs). */
+  readonly maxFields: number;
+  /** Size of one node record (bytes of JSON); a larger one is not even fetched. */
+  readonly maxValueBytes: number;
+}
+
+export const FLEET_LIMIT_DEFAULTS: FleetLimits = Object.freeze({ maxNodes: 1000, maxFields: 1024, maxValueBytes: 4 * 1024 * 1024 });
+
+/** A desired entry's largest valid JSON: its body is capped at 4 KiB, the rest is small. Larger is junk. */
+export const MAX_DESIRED_BYTES = 16 * 1024;
+/** A desired field is `drain` or `med:{prefix}`. */
+export const MAX_DESIRED_FIELD_BYTES = 128;
+/** Deepest nesting any valid fleet document has (a node record: vips → terms → refused → reason) with room to spare. */
+export const MAX_JSON_DEPTH = 16;
+
+/**
+ * Whether `raw` nests objects/arrays deeper than `max`, by one scan that skips string contents.
+ * Checked before JSON.parse so that neither the parser nor a schema walks a 100,000-level document.
+ */
+export function jsonTooDeep(raw: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
+}
+
+/**
+ * Parses JSON text read from Redis with `schema`. Never throws: hostile or corrupt data is an
+ * expected input, reported with `what` (the key) so the log says where it came from. Text longer than
+ * `maxBytes` or nested deeper than MAX_JSON_DEPTH is refused before it is parsed.
+ */
+export function parseFleetJson<T>(schema: z.ZodType<T>, raw: string | null | undefined, what: string, maxBytes = FLEET_LIMIT_DEFAULTS.maxValueBytes): FleetParse<T> {
   if (raw === null || raw === undefined) return { ok: false, error: `${what}: missing` };
-  if (raw.length > 4 * 1024 * 1024) return { ok: false, error: `${what}: value too large (${raw.length} bytes)` };
+  if (raw.length > maxBytes) return { ok: false, error: `${what}: value too large (${raw.length} bytes, limit ${maxBytes})` };
+  if (jsonTooDeep(raw, MAX_JSON_DEPTH)) return { ok: false, error: `${what}: nested deeper than ${MAX_JSON_DEPTH} levels` };
   let json: unknown;
   try {
     json = JSON.parse(raw);

@@ -16,7 +16,7 @@
  *   `maxHoldDownMs`; the doubling resets once the check stays up for a whole window.
  * - A transition is returned only when the status changes.
  */
-import type { CheckStatus } from './types.js';
+import type { CheckStatus, DampingMemory } from './types.js';
 
 /** Why a check changed status; logged as `{ old, new, reason }`. */
 export type HealthTransitionReason = 'rise-met' | 'fall-met' | 'disabled' | 'enabled' | 'damped' | 'hold-down-expired';
@@ -77,6 +77,16 @@ export function initialHealthState(startup: StartupMode, now: number): HealthSta
   return { status: startup, since: now, passes: 0, fails: 0, flapTimes: [], holdDowns: 0 };
 }
 
+/** What of a state damping needs later (persisted with the verdict by vipcontrol). */
+export function dampingMemory(state: HealthState): DampingMemory {
+  return { flapTimes: state.flapTimes, holdDowns: state.holdDowns, ...(state.holdDownUntil !== undefined && { holdDownUntil: state.holdDownUntil }) };
+}
+
+/** A state carrying damping memory over (a restart, or an edit of the check); stale parts are harmless. */
+export function withDampingMemory(state: HealthState, memory: DampingMemory): HealthState {
+  return { ...state, flapTimes: [...memory.flapTimes], holdDowns: memory.holdDowns, ...(memory.holdDownUntil !== undefined && { holdDownUntil: memory.holdDownUntil }) };
+}
+
 /** Feeds one outcome into the machine. Returns a transition only when the status changes. */
 export function stepHealth(
   state: HealthState,
@@ -99,7 +109,8 @@ export function stepHealth(
       // Leaving maintenance: the service must prove itself again before it is announced.
       return move(next, riseMet && !isHeldDown(next, at) ? 'up' : 'down', 'enabled', at);
     case 'unknown':
-      if (riseMet) return move(next, 'up', 'rise-met', at);
+      // A hold-down carried over from before a restart or an edit still binds a fresh check.
+      if (riseMet && !isHeldDown(next, at)) return move(next, 'up', 'rise-met', at);
       if (fallMet) return move(next, 'down', 'fall-met', at);
       return { state: next };
     case 'up':

@@ -75,6 +75,16 @@ export function parseRuntimeState(json: unknown): RuntimeState {
   return deepFreeze(stripUndefined(result.data) as RuntimeState);
 }
 
+/**
+ * Checks entries about to enter the state with the state file's own schema: a candidate state that
+ * holds just them goes through `parseRuntimeState`, so nothing is accepted that the loader would
+ * refuse (and move aside) at the next start. O(1) in the size of the state.
+ * @throws RuntimeStateError naming each invalid field
+ */
+export function checkRuntimeEntries(part: Partial<Pick<RuntimeState, 'overrides' | 'withdrawn' | 'drain'>>): void {
+  parseRuntimeState({ version: 1, overrides: {}, withdrawn: {}, ...part });
+}
+
 /** Drops overrides whose `expiresAt <= now`; returns the new state and the expired prefixes (sorted as stored). */
 export function expireOverrides(runtime: RuntimeState, now: number): { runtime: RuntimeState; expired: string[] } {
   const expired = Object.entries(runtime.overrides)

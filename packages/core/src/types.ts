@@ -5,6 +5,8 @@
  * IPv6, explicit length. Durations are milliseconds. Times are epoch milliseconds.
  */
 
+import type { FleetLimits } from './fleet-model.js';
+
 export type AddressFamily = 4 | 6;
 
 /** A standard community `ASN:value`, each 0..65535, kept as its canonical text "65000:100". */
@@ -49,7 +51,14 @@ export interface RedisConfig {
   /** TTL of the node's registration; a node not refreshed within it is stale. */
   readonly ttlMs: number;
   /** With a rediss:// URL: the CA file (PEM) to verify the server with, instead of the system's CAs. */
-  readonly tls?: { readonly ca?: string; readonly insecure: boolean };
+  /** `servername`: the name the server certificate must carry (default: the URL's host; pinned with Sentinel). */
+  readonly tls?: { readonly ca?: string; readonly insecure: boolean; readonly servername?: string };
+  /** File holding the Redis password (overrides the URL's); read at start-up. */
+  readonly passwordFile?: string;
+  /** Sentinel's own credentials (never the Redis password); `followAnnounced`: use Sentinels the configured ones announce. */
+  readonly sentinel?: { readonly username?: string; readonly passwordFile?: string; readonly followAnnounced: boolean };
+  /** Bounds on what is read back from Redis; FLEET_LIMIT_DEFAULTS when absent. */
+  readonly limits?: FleetLimits;
 }
 
 /** The validated, frozen vipcontrol.yaml. */
@@ -135,6 +144,15 @@ export interface CheckVerdict {
   readonly effect: { readonly penalty: number } | { readonly withdraw: true };
   readonly since: number;
   readonly lastResult?: { readonly ok: boolean; readonly at: number; readonly latencyMs?: number; readonly detail?: string };
+  /** viphealth's damping memory, kept with the verdict so a restart or an edit of the check keeps damping. */
+  readonly damping?: DampingMemory;
+}
+
+/** The part of a check's state machine that damping needs to survive a restart (see health-state.ts). */
+export interface DampingMemory {
+  readonly flapTimes: readonly number[];
+  readonly holdDowns: number;
+  readonly holdDownUntil?: number;
 }
 
 export interface HealthView {

@@ -19,6 +19,7 @@ import {
   u32Schema,
 } from './schemas.js';
 import type { LeasePolicy, MaintenanceWindowConfig, RedisConfig, VipConfig, VipcontrolConfig } from './types.js';
+import { FLEET_LIMIT_DEFAULTS } from './fleet-model.js';
 
 /** DESIGN.md's default paths and the other defaults applied to absent keys. */
 export const VIPCONTROL_DEFAULTS = Object.freeze({
@@ -133,7 +134,24 @@ const redisSchema = z
     heartbeat: duration(D.redisHeartbeat),
     ttl: duration(D.redisTtl),
     // rediss:// only. `insecure` skips certificate verification (a test Redis); never the default.
-    tls: z.strictObject({ ca: absolutePathSchema.optional(), insecure: z.boolean().default(false) }).optional(),
+    // `servername`: the name the server's certificate must carry (default: the URL's host); with
+    // Sentinel it is pinned, whatever address Sentinel names.
+    tls: z.strictObject({ ca: absolutePathSchema.optional(), insecure: z.boolean().default(false), servername: hostSchema.optional() }).optional(),
+    // The password from a file (instead of the URL): the config can then be shown, the secret not.
+    passwordFile: absolutePathSchema.optional(),
+    // Sentinel's own credentials: the Redis password is never sent to a Sentinel. `followAnnounced`:
+    // also use Sentinels that the configured ones announce (off: only the configured list).
+    sentinel: z
+      .strictObject({ username: z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/, { message: 'must be an ACL user name' }).optional(), passwordFile: absolutePathSchema.optional(), followAnnounced: z.boolean().default(false) })
+      .optional(),
+    // Bounds on what is read back from Redis (docs/fleet.md "Safety").
+    limits: z
+      .strictObject({
+        maxNodes: z.number().int().min(1).max(100_000).default(FLEET_LIMIT_DEFAULTS.maxNodes),
+        maxFields: z.number().int().min(1).max(100_000).default(FLEET_LIMIT_DEFAULTS.maxFields),
+        maxValueBytes: z.number().int().min(1024).max(512 * 1024 * 1024).default(FLEET_LIMIT_DEFAULTS.maxValueBytes),
+      })
+      .prefault({}),
   })
   .superRefine((r, ctx) => {
     if (r.url === undefined && r.sentinels === undefined) {
@@ -141,6 +159,14 @@ const redisSchema = z
     }
     if (r.sentinels !== undefined && r.name === undefined) {
       ctx.addIssue({ code: 'custom', message: 'required with sentinels', path: ['name'] });
+    }
+    if (r.sentinel !== undefined && r.sentinels === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'only with sentinels', path: ['sentinel'] });
+    }
+    // Sentinel names the server to connect to: only a private CA (and the pinned name) stops a
+    // Sentinel someone reconfigured from sending the node to a server of their choosing.
+    if (r.sentinels !== undefined && r.url?.startsWith('rediss:') && r.tls?.ca === undefined && r.tls?.insecure !== true) {
+      ctx.addIssue({ code: 'custom', message: 'required with sentinels and a rediss:// url (the server Sentinel names is verified against this CA only)', path: ['tls', 'ca'] });
     }
     if (r.tls !== undefined && !r.url?.startsWith('rediss:')) {
       ctx.addIssue({ code: 'custom', message: 'needs a rediss:// url (TLS is chosen by the scheme)', path: ['tls'] });
@@ -330,7 +356,12 @@ function toRedis(r: z.output<typeof redisSchema>): RedisConfig {
     keyPrefix: r.keyPrefix,
     heartbeatMs: r.heartbeat,
     ttlMs: r.ttl,
-    ...(r.tls !== undefined ? { tls: { ...(r.tls.ca !== undefined ? { ca: r.tls.ca } : {}), insecure: r.tls.insecure } } : {}),
+    ...(r.tls !== undefined ? { tls: { ...(r.tls.ca !== undefined ? { ca: r.tls.ca } : {}), insecure: r.tls.insecure, ...(r.tls.servername !== undefined ? { servername: r.tls.servername } : {}) } } : {}),
+    ...(r.passwordFile !== undefined ? { passwordFile: r.passwordFile } : {}),
+    ...(r.sentinel !== undefined
+      ? { sentinel: { followAnnounced: r.sentinel.followAnnounced, ...(r.sentinel.username !== undefined ? { username: r.sentinel.username } : {}), ...(r.sentinel.passwordFile !== undefined ? { passwordFile: r.sentinel.passwordFile } : {}) } }
+      : {}),
+    limits: r.limits,
   };
 }
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   buildFleetMatrix, computeGuard, desiredEntrySchema, desiredField, fleetKeys, nodeRecordSchema,
-  parseFleetJson, pendingDesired, type DesiredEntry, type FleetVip, type NodeRecord,
+  parseFleetJson, jsonTooDeep, pendingDesired, type DesiredEntry, type FleetVip, type NodeRecord,
 } from '../src/fleet-model.js';
 import { ValidationError } from '../src/vocabulary.js';
 
@@ -62,6 +62,18 @@ test('parseFleetJson rejects malformed and hostile values with the key named, ne
   }
   const ok = parseFleetJson(nodeRecordSchema, JSON.stringify(node('n1', [vip(P4), vip(P6)])), 'k');
   assert.equal(ok.ok, true);
+});
+
+test('parseFleetJson refuses by size and nesting depth before parsing: 100,000 levels do not overflow the stack', () => {
+  const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+  assert.match((parseFleetJson(desiredEntrySchema, deep, 'k') as { error: string }).error, /k: nested deeper than 16 levels/);
+  const deepBody = JSON.stringify({ v: 1, id: 'abcdefgh-1', seq: 1, node: 'n1', op: 'drain', body: {}, by: 'x', at: NOW }).replace('"body":{}', `"body":${'{"a":'.repeat(3000)}1${'}'.repeat(3000)}`);
+  assert.match((parseFleetJson(desiredEntrySchema, deepBody, 'k') as { error: string }).error, /nested deeper/);
+  assert.match((parseFleetJson(desiredEntrySchema, 'x'.repeat(100), 'k', 50) as { error: string }).error, /value too large \(100 bytes, limit 50\)/);
+  // Brackets inside strings are text, not nesting.
+  assert.equal(jsonTooDeep(JSON.stringify({ s: '[[[[[[[[[[[[[[[[[[[[[[[[["\\' }), 16), false);
+  assert.equal(jsonTooDeep('[[[]]]', 3), false);
+  assert.equal(jsonTooDeep('[[[[]]]]', 3), true);
 });
 
 test('desired entries: prefix required exactly for MED ops, body bounded', () => {

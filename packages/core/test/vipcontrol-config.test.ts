@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { ConfigError } from '../src/config-error.js';
 import { BIRD_RESERVED_NAMES } from '../src/bird-keywords.js';
 import { parseVipcontrolConfig } from '../src/vipcontrol-config.js';
+import { FLEET_LIMIT_DEFAULTS } from '../src/fleet-model.js';
 
 // DESIGN.md's minimal vipcontrol.yaml, verbatim.
 const MINIMAL = `node: n1                                  # defaults to the hostname
@@ -87,7 +88,7 @@ log: { level: debug }
   assert.deepStrictEqual(c.api, { socket: '/run/vipcontrol/vipcontrol.sock', socketMode: 0o600, socketGroup: 'vipcontrol' });
   assert.deepStrictEqual(c.health, { leaseMs: 3000, leasePolicy: { action: 'penalty', penalty: 5000 } });
   assert.deepStrictEqual(c.maintenance, [{ cron: '0 3 * * 1', durationMs: 3_600_000, action: 'withdraw', timezone: 'Europe/Berlin' }]);
-  assert.deepStrictEqual(c.redis, { url: 'redis://:pw@127.0.0.1:6379/0', keyPrefix: 'vipcontrol:', heartbeatMs: 1000, ttlMs: 5000 });
+  assert.deepStrictEqual(c.redis, { url: 'redis://:pw@127.0.0.1:6379/0', keyPrefix: 'vipcontrol:', heartbeatMs: 1000, ttlMs: 5000, limits: FLEET_LIMIT_DEFAULTS });
   assert.equal(parseVipcontrolConfig('health: { leasePolicy: withdraw }', 'v', { hostname: 'h' }).health.leasePolicy.action, 'withdraw');
 });
 

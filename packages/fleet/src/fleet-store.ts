@@ -3,12 +3,14 @@
  * agent (through FleetNodeClient), by `vipctl fleet` and by the benchmark. Every value read back goes
  * through core's schemas: what fails is returned as an error string, never acted on.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import {
   appliedMarkSchema, auditEntrySchema, buildFleetMatrix, commandAckSchema, desiredEntrySchema, desiredField,
-  fleetKeys, nodeRecordSchema, parseFleetJson, NODE_NAME_RE, FLEET_SCHEMA_VERSION,
-  type AppliedMark, type AuditEntry, type CommandAck, type DesiredEntry, type FleetEvent, type FleetKeys,
+  fleetKeys, jsonTooDeep, nodeRecordSchema, parseFleetJson, NODE_NAME_RE, FLEET_LIMIT_DEFAULTS, FLEET_SCHEMA_VERSION, MAX_DESIRED_BYTES,
+  MAX_DESIRED_FIELD_BYTES, MAX_JSON_DEPTH,
+  type AppliedMark, type AuditEntry, type CommandAck, type DesiredEntry, type FleetEvent, type FleetKeys, type FleetLimits,
   type FleetMatrix, type FleetOp, type FleetParse, type NodeRecord, type RedisConfig,
 } from '@vipcontrol/core';
 import { FleetError, FleetTimeoutError, FleetUnavailableError } from './errors.js';
@@ -21,11 +23,58 @@ export const ACK_TTL_MS = 10 * 60_000;
 /** Audit stream cap (XADD MAXLEN ~). */
 export const AUDIT_MAX_LEN = 10_000;
 const MGET_CHUNK = 500;
+/** An applied mark is `{id, seq}`: well under this. */
+const MAX_APPLIED_BYTES = 256;
+/** Values larger than this are parsed one per event-loop turn, so a full view never blocks the loop for long. */
+const YIELD_ABOVE_BYTES = 64 * 1024;
+/** Desired values (≤ 16 KiB each) parsed between two event-loop turns. */
+const PARSES_PER_TURN = 64;
+
+/**
+ * Bounded reads, run inside Redis (read-only scripts) so oversized data never crosses the wire: the desired hash
+ * (field count first, then per field its name and value length) and node records (length first).
+ * Reply of READ_HASH: [fieldCount, then per field: name, kind, value] where kind 0 = value follows,
+ * 1 = the name is too long (first 80 bytes given), 2 = the value is too long (its length given).
+ */
+const READ_HASH = `
+local n = redis.call('HLEN', KEYS[1])
+if n > tonumber(ARGV[1]) then return {n} end
+local out = {n}
+for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if #f > tonumber(ARGV[2]) then
+    out[#out + 1] = string.sub(f, 1, 80); out[#out + 1] = 1; out[#out + 1] = #f
+  else
+    local len = redis.call('HSTRLEN', KEYS[1], f)
+    if len > tonumber(ARGV[3]) then
+      out[#out + 1] = f; out[#out + 1] = 2; out[#out + 1] = len
+    else
+      out[#out + 1] = f; out[#out + 1] = 0; out[#out + 1] = redis.call('HGET', KEYS[1], f)
+    end
+  end
+end
+return out`;
+/** Per key: its value, its length when longer than ARGV[1], or nil (missing, or not a string: as MGET). */
+const READ_VALUES = `
+local out = {}
+for i, k in ipairs(KEYS) do
+  if redis.call('TYPE', k).ok ~= 'string' then out[i] = false
+  else
+    local len = redis.call('STRLEN', k)
+    if len > tonumber(ARGV[1]) then out[i] = len else out[i] = redis.call('GET', k) end
+  end
+end
+return out`;
+
+/** A short digest of a value, to remember what was rejected without keeping it. */
+function valueDigest(raw: string): string {
+  return createHash('sha256').update(raw).digest('base64url');
+}
 
 /** A desired entry that failed validation, with what could be recovered to answer its sender. */
 export interface InvalidDesired {
   readonly field: string;
-  readonly raw: string;
+  /** Identifies the rejected value (its digest, or its size when it was too large to fetch). */
+  readonly digest: string;
   readonly error: string;
   /** Present when the raw value carried a well-formed id and seq: the sender gets a rejection ack. */
   readonly id?: string;
@@ -40,11 +89,17 @@ export interface FleetNodes {
 /** One fleet's keys over one ioredis connection. */
 export class FleetStore {
   readonly keys: FleetKeys;
+  readonly limits: FleetLimits;
   readonly #redis: Redis;
+  /** Node -> digest of its record last rejected: the same junk is not parsed again on every view. */
+  readonly #rejectedRecords = new Map<string, { digest: string; error: string }>();
+  /** Desired hash key -> field -> the valid entry parsed from the value with this digest. */
+  readonly #desiredCache = new Map<string, Map<string, { digest: string; entry: DesiredEntry }>>();
 
-  constructor(redis: Redis, keyPrefix: string) {
+  constructor(redis: Redis, keyPrefix: string, limits: FleetLimits = FLEET_LIMIT_DEFAULTS) {
     this.#redis = redis;
     this.keys = fleetKeys(keyPrefix);
+    this.limits = limits;
   }
 
   /** Connects a new store for a short-lived caller (vipctl, bench): fails fast when Redis is away. */
@@ -61,7 +116,7 @@ export class FleetStore {
       const why = last && last.message !== (cause as Error).message ? `${last.message} (${(cause as Error).message})` : (cause as Error).message;
       throw new FleetUnavailableError(`cannot connect to Redis: ${why}`, { cause: last ?? cause });
     }
-    return new FleetStore(redis, cfg.keyPrefix);
+    return new FleetStore(redis, cfg.keyPrefix, cfg.limits);
   }
 
   get redis(): Redis {
@@ -95,32 +150,52 @@ export class FleetStore {
     return { existed: execResults(await tx.exec())[0] !== null };
   }
 
-  /** Every node known to the fleet and its parsed record (undefined: registration expired). */
+  /**
+   * Every node known to the fleet (at most `limits.maxNodes`, most recent heartbeats first) and its
+   * parsed record (undefined: registration expired). Records over `limits.maxValueBytes` are not
+   * fetched; a record rejected before is not parsed again while it is unchanged.
+   */
   async readNodes(): Promise<FleetNodes & { errors: string[] }> {
-    const flat = await this.#redis.zrange(this.keys.nodes, 0, -1, 'WITHSCORES');
+    const max = this.limits.maxNodes;
+    const [total, flat] = await Promise.all([this.#redis.zcard(this.keys.nodes), this.#redis.zrevrange(this.keys.nodes, 0, max - 1, 'WITHSCORES')]);
     const known: { node: string; heartbeatAt: number }[] = [];
     const errors: string[] = [];
+    if (total > max) errors.push(`${this.keys.nodes}: ${total} members, more than redis.limits.maxNodes (${max}); only the ${max} most recent read`);
     for (let i = 0; i + 1 < flat.length; i += 2) {
       const node = flat[i]!;
       if (NODE_NAME_RE.test(node)) known.push({ node, heartbeatAt: Number(flat[i + 1]) });
       else errors.push(`${this.keys.nodes}: member ${JSON.stringify(node.slice(0, 80))} is not a node name`);
     }
+    known.reverse();
     const records = new Map<string, FleetParse<NodeRecord> | undefined>();
     for (let i = 0; i < known.length; i += MGET_CHUNK) {
       const chunk = known.slice(i, i + MGET_CHUNK);
-      const values = await this.#redis.mget(chunk.map((k) => this.keys.node(k.node)));
-      chunk.forEach(({ node }, j) => {
-        const raw = values[j];
-        if (raw === null || raw === undefined) return records.set(node, undefined);
-        const parsed = parseFleetJson(nodeRecordSchema, raw, this.keys.node(node));
-        const checked: FleetParse<NodeRecord> = parsed.ok && parsed.value.node !== node
-          ? { ok: false, error: `${this.keys.node(node)}: record claims node "${parsed.value.node}"` }
-          : parsed;
-        if (!checked.ok) errors.push(checked.error);
+      const keys = chunk.map((k) => this.keys.node(k.node));
+      const values = await this.#redis.call('EVAL_RO', READ_VALUES, keys.length, ...keys, this.limits.maxValueBytes) as (string | number | null)[];
+      for (const [j, { node }] of chunk.entries()) {
+        const checked = await this.#parseRecord(node, values[j] ?? null);
+        if (checked && !checked.ok) errors.push(checked.error);
         records.set(node, checked);
-      });
+      }
     }
     return { known, records, errors };
+  }
+
+  async #parseRecord(node: string, raw: string | number | null): Promise<FleetParse<NodeRecord> | undefined> {
+    const key = this.keys.node(node);
+    if (raw === null) return undefined;
+    if (typeof raw === 'number') return { ok: false, error: `${key}: value too large (${raw} bytes, limit redis.limits.maxValueBytes ${this.limits.maxValueBytes}); not read` };
+    const digest = valueDigest(raw);
+    const known = this.#rejectedRecords.get(node);
+    if (known?.digest === digest) return { ok: false, error: known.error };
+    if (raw.length > YIELD_ABOVE_BYTES) await yieldToLoop();
+    const parsed = parseFleetJson(nodeRecordSchema, raw, key, this.limits.maxValueBytes);
+    const checked: FleetParse<NodeRecord> = parsed.ok && parsed.value.node !== node
+      ? { ok: false, error: `${key}: record claims node "${parsed.value.node}"` }
+      : parsed;
+    if (checked.ok) this.#rejectedRecords.delete(node);
+    else this.#rejectedRecords.set(node, { digest, error: checked.error });
+    return checked;
   }
 
   /** The `fleet status` matrix, judged against Redis's clock. */
@@ -129,30 +204,75 @@ export class FleetStore {
     return { ...buildFleetMatrix({ known: nodes.known, records: nodes.records, now, staleAfterMs }), errors: nodes.errors };
   }
 
-  /** The node's desired entries, split into valid ones and rejected ones. */
-  async readDesired(node: string): Promise<{ entries: { field: string; entry: DesiredEntry }[]; invalid: InvalidDesired[] }> {
+  /**
+   * The node's desired entries, split into valid ones and rejected ones, read within bounds: a hash
+   * with more than `limits.maxFields` fields is refused whole, values over MAX_DESIRED_BYTES (no valid
+   * entry is that large) are not fetched. `known` maps field -> digest of a value rejected before:
+   * such a value is skipped without being parsed again.
+   */
+  async readDesired(node: string, known: ReadonlyMap<string, string> = new Map()): Promise<{ entries: { field: string; entry: DesiredEntry }[]; invalid: InvalidDesired[] }> {
     const key = this.keys.desired(node);
-    const all = await this.#redis.hgetall(key);
+    const reply = await this.#readHash(key, MAX_DESIRED_BYTES);
+    const count = Number(reply[0]);
     const entries: { field: string; entry: DesiredEntry }[] = [];
     const invalid: InvalidDesired[] = [];
-    for (const [field, raw] of Object.entries(all)) {
-      const parsed = parseFleetJson(desiredEntrySchema, raw, `${key} ${field}`);
+    if (count > this.limits.maxFields) {
+      invalid.push({ field: '*', digest: `fields:${count}`, error: `${key}: ${count} fields, more than redis.limits.maxFields (${this.limits.maxFields}); none read` });
+      return { entries, invalid };
+    }
+    // Valid entries stay in the hash after they ran: parse each value once, not on every heartbeat.
+    const cached = this.#desiredCache.get(key);
+    const fresh = new Map<string, { digest: string; entry: DesiredEntry }>();
+    this.#desiredCache.set(key, fresh);
+    let parses = 0;
+    for (let i = 1; i + 2 < reply.length; i += 3) {
+      const field = String(reply[i]);
+      const kind = Number(reply[i + 1]);
+      const value = reply[i + 2]!;
+      if (kind !== 0) {
+        const what = kind === 1 ? `field name of ${value} bytes` : `value of ${value} bytes`;
+        const digest = `${kind}:${value}`;
+        if (known.get(field) !== digest) invalid.push({ field, digest, error: `${key} ${JSON.stringify(field)}: ${what}, larger than any valid entry; not read` });
+        continue;
+      }
+      const raw = String(value);
+      const digest = valueDigest(raw);
+      if (known.get(field) === digest) continue;
+      const hit = cached?.get(field);
+      if (hit?.digest === digest) {
+        fresh.set(field, hit);
+        entries.push({ field, entry: hit.entry });
+        continue;
+      }
+      if (++parses % PARSES_PER_TURN === 0) await yieldToLoop();
+      const parsed = parseFleetJson(desiredEntrySchema, raw, `${key} ${field}`, MAX_DESIRED_BYTES);
       let error: string | undefined;
       if (!parsed.ok) error = parsed.error;
       else if (parsed.value.node !== node) error = `${key} ${field}: entry is addressed to node "${parsed.value.node}"`;
       else if (desiredField(parsed.value.op, parsed.value.prefix) !== field) error = `${key} ${field}: ${parsed.value.op} entry stored under the wrong field`;
-      if (error === undefined && parsed.ok) entries.push({ field, entry: parsed.value });
-      else invalid.push({ field, raw, error: error!, ...recoverIds(raw) });
+      if (error === undefined && parsed.ok) {
+        fresh.set(field, { digest, entry: parsed.value });
+        entries.push({ field, entry: parsed.value });
+      }
+      else invalid.push({ field, digest, error: error!, ...recoverIds(raw) });
     }
     return { entries, invalid };
+  }
+
+  /** READ_HASH on `key`; EVAL_RO (Redis >= 7), so an ACL user with read-only access to the key may run it. */
+  async #readHash(key: string, maxValueBytes: number): Promise<(string | number)[]> {
+    return await this.#redis.call('EVAL_RO', READ_HASH, 1, key, this.limits.maxFields, MAX_DESIRED_FIELD_BYTES, maxValueBytes) as (string | number)[];
   }
 
   /** What the node last processed per desired field (malformed marks are ignored: the entry is re-processed). */
   async readApplied(node: string): Promise<Record<string, AppliedMark>> {
     const key = this.keys.applied(node);
+    const reply = await this.#readHash(key, MAX_APPLIED_BYTES);
     const out: Record<string, AppliedMark> = {};
-    for (const [field, raw] of Object.entries(await this.#redis.hgetall(key))) {
-      const parsed = parseFleetJson(appliedMarkSchema, raw, `${key} ${field}`);
+    for (let i = 1; i + 2 < reply.length; i += 3) {
+      if (Number(reply[i + 1]) !== 0) continue;
+      const field = String(reply[i]);
+      const parsed = parseFleetJson(appliedMarkSchema, String(reply[i + 2]), `${key} ${field}`, MAX_APPLIED_BYTES);
       if (parsed.ok) out[field] = parsed.value;
     }
     return out;
@@ -199,8 +319,12 @@ export class FleetStore {
 
   /** Caller side: is `node` known at all, and its record if registered. */
   async nodeInfo(node: string): Promise<{ known: boolean; record?: FleetParse<NodeRecord> }> {
-    const [score, raw] = await Promise.all([this.#redis.zscore(this.keys.nodes, node), this.#redis.get(this.keys.node(node))]);
-    return { known: score !== null, ...(raw !== null ? { record: parseFleetJson(nodeRecordSchema, raw, this.keys.node(node)) } : {}) };
+    const [score, values] = await Promise.all([
+      this.#redis.zscore(this.keys.nodes, node),
+      this.#redis.call('EVAL_RO', READ_VALUES, 1, this.keys.node(node), this.limits.maxValueBytes) as Promise<(string | number | null)[]>,
+    ]);
+    const record = await this.#parseRecord(node, values[0] ?? null);
+    return { known: score !== null, ...(record !== undefined ? { record } : {}) };
   }
 
   /**
@@ -240,7 +364,7 @@ export class FleetStore {
         return parsed.value;
       }
       const current = await this.#redis.hget(this.keys.desired(entry.node), desiredField(entry.op, entry.prefix));
-      const now = current === null ? undefined : parseFleetJson(desiredEntrySchema, current, key);
+      const now = current === null ? undefined : parseFleetJson(desiredEntrySchema, current, key, MAX_DESIRED_BYTES);
       if (now?.ok && now.value.id !== entry.id) {
         throw new FleetError(`command ${entry.id} was superseded by command ${now.value.id} (seq ${now.value.seq}, by ${now.value.by}) before node ${entry.node} read it`);
       }
@@ -265,6 +389,7 @@ function fieldValue(fields: string[], name: string): string | undefined {
 
 /** From a rejected desired value, the id and seq if they look sane (so the sender hears "rejected", not a timeout). */
 function recoverIds(raw: string): { id?: string; seq?: number } {
+  if (jsonTooDeep(raw, MAX_JSON_DEPTH)) return {};
   try {
     const j = JSON.parse(raw) as { id?: unknown; seq?: unknown };
     return typeof j.id === 'string' && /^[A-Za-z0-9-]{8,64}$/.test(j.id) && Number.isSafeInteger(j.seq) && (j.seq as number) > 0

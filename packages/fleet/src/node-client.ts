@@ -61,6 +61,8 @@ type Step = 'publish' | 'event' | 'reconcile' | 'view';
 const HEARTBEAT: readonly Step[] = ['publish', 'reconcile', 'view'];
 
 const OUTBOX_MAX = 1000;
+/** A fleet event is a few dozen bytes of JSON; a larger message is junk, refused before it is parsed. */
+const MAX_EVENT_BYTES = 1024;
 const SEEN_MAX = 1000;
 
 export class FleetNodeClient {
@@ -86,8 +88,8 @@ export class FleetNodeClient {
   readonly #seen = new Set<string>();
   /** Field -> last processed, kept here too: Redis may not have taken our mark yet. */
   readonly #processed: Record<string, { id: string; seq: number }> = {};
-  /** Field -> raw value already reported as invalid (report once, not every heartbeat). */
-  readonly #rejectedRaw = new Map<string, string>();
+  /** Field -> digest of the value already reported as invalid (reported and parsed once, not every heartbeat). */
+  readonly #rejected = new Map<string, string>();
   #status: { lastError?: string; lastErrorAt?: number; lastPublishAt?: number; lastReconcileAt?: number; lastFleetViewAt?: number; reRegistrations: number } = { reRegistrations: 0 };
 
   constructor(opts: { config: RedisConfig; node: string; logger: FleetLogger; handlers: FleetNodeHandlers; clock?: () => number }) {
@@ -98,7 +100,7 @@ export class FleetNodeClient {
     this.#clock = opts.clock ?? Date.now;
     this.#redis = createRedis(opts.config, { connectionName: `vipcontrol:${opts.node}` });
     this.#sub = createRedis(opts.config, { connectionName: `vipcontrol:${opts.node}:sub`, offlineQueue: true });
-    this.#store = new FleetStore(this.#redis, opts.config.keyPrefix);
+    this.#store = new FleetStore(this.#redis, opts.config.keyPrefix, opts.config.limits);
     this.#redis.on('ready', () => this.#onReady());
     this.#redis.on('error', (err: Error) => this.#noteError('redis connection', err));
     this.#redis.on('end', () => { this.#connected = false; });
@@ -179,7 +181,7 @@ export class FleetNodeClient {
 
   #onMessage(channel: string, message: string): void {
     if (channel === this.#store.keys.notify(this.#node)) return this.#kick('reconcile');
-    const parsed = parseFleetJson(fleetEventSchema, message, channel);
+    const parsed = parseFleetJson(fleetEventSchema, message, channel, MAX_EVENT_BYTES);
     if (!parsed.ok) return this.#log.warn({ event: 'fleetDataRejected', error: parsed.error }, 'ignored an invalid fleet event');
     if (parsed.value.node === this.#node || !this.#watching()) return;
     // Another node changed: refresh the view, at most every 250 ms (a thousand nodes must not make us read a thousand times).
@@ -233,7 +235,7 @@ export class FleetNodeClient {
   }
 
   async #reconcile(): Promise<void> {
-    const [{ entries, invalid }, applied] = await Promise.all([this.#store.readDesired(this.#node), this.#store.readApplied(this.#node)]);
+    const [{ entries, invalid }, applied] = await Promise.all([this.#store.readDesired(this.#node, this.#rejected), this.#store.readApplied(this.#node)]);
     for (const bad of invalid) await this.#reject(bad);
     for (const { field, entry } of pendingDesired(entries, { ...applied, ...this.#processed }, this.#seen)) {
       const result = await this.#handlers.execute(entry);
@@ -246,8 +248,8 @@ export class FleetNodeClient {
   }
 
   async #reject(bad: InvalidDesired): Promise<void> {
-    if (this.#rejectedRaw.get(bad.field) === bad.raw) return;
-    this.#rejectedRaw.set(bad.field, bad.raw);
+    if (this.#rejected.get(bad.field) === bad.digest) return;
+    this.#rejected.set(bad.field, bad.digest);
     this.#log.error({ event: 'fleetDataRejected', field: bad.field, error: bad.error }, 'rejected an invalid desired override from Redis; nothing changed');
     this.#handlers.rejected(bad);
     if (bad.id === undefined || bad.seq === undefined || this.#seen.has(bad.id)) return;

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import type { ConnectionOptions } from 'node:tls';
+import { checkServerIdentity, type ConnectionOptions, type PeerCertificate } from 'node:tls';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { RedisConfig } from '@vipcontrol/core';
 import { FleetConfigError } from './errors.js';
@@ -41,37 +41,63 @@ export function redisOptions(cfg: RedisConfig, tuning: ConnectionTuning = {}): R
     retryStrategy: (times: number) => (tuning.maxReconnects !== undefined && times > tuning.maxReconnects ? null : Math.min(50 * 2 ** Math.min(times, 7), 5000)),
   };
   const url = cfg.url ? parseRedisUrl(cfg.url) : undefined;
+  const ca = url?.tls && cfg.tls?.ca !== undefined ? readCa(cfg.tls.ca) : undefined;
+  const auth = url ? { ...url.auth, ...(cfg.passwordFile !== undefined ? { password: readSecret('redis.passwordFile', cfg.passwordFile) } : {}) } : undefined;
   if (cfg.sentinels?.length) {
     if (!cfg.name) throw new FleetConfigError('redis.name: the Sentinel master name is required with redis.sentinels');
-    const tls = url?.tls ? tlsOptions(cfg) : undefined;
+    if (url?.tls && cfg.tls?.ca === undefined && !cfg.tls?.insecure) {
+      throw new FleetConfigError('redis.tls.ca: required with redis.sentinels and a rediss:// url (the server Sentinel names is verified against this CA only)');
+    }
+    const s = cfg.sentinel;
     return {
       ...base,
-      ...url?.auth,
-      sentinels: cfg.sentinels.map((s) => ({ host: s.host, port: s.port })),
+      ...auth,
+      sentinels: cfg.sentinels.map((x) => ({ host: x.host, port: x.port })),
       name: cfg.name,
-      // The same credentials usually protect Sentinel too (Debian's redis-sentinel has none by default).
-      sentinelUsername: url?.auth.username,
-      sentinelPassword: url?.auth.password,
-      ...(tls ? { tls, enableTLSForSentinelMode: true, sentinelTLS: tls } : {}),
+      // Sentinel's own credentials only: a Sentinel anyone may reconfigure (Debian's default has no
+      // password) must never collect the password that controls every node.
+      ...(s?.username !== undefined ? { sentinelUsername: s.username } : {}),
+      ...(s?.passwordFile !== undefined ? { sentinelPassword: readSecret('redis.sentinel.passwordFile', s.passwordFile) } : {}),
+      // Only the configured Sentinels: one that was reconfigured must not be able to add more.
+      updateSentinels: s?.followAnnounced ?? false,
+      // The server Sentinel names is checked against the name from the URL (or tls.servername), not
+      // against the address Sentinel returned; each Sentinel against its own configured host.
+      ...(url?.tls ? { tls: tlsOptions(cfg, ca, cfg.tls?.servername ?? url.host), enableTLSForSentinelMode: true, sentinelTLS: tlsOptions(cfg, ca) } : {}),
       // Reconnect to the new primary as soon as Sentinel announces a switch, not on the next error.
       failoverDetector: true,
-      sentinelRetryStrategy: (times: number) => Math.min(100 * times, 2000),
+      // Bounded like the connection itself: vipctl must fail, not wait forever on a Sentinel that refuses it.
+      sentinelRetryStrategy: (times: number) => (tuning.maxReconnects !== undefined && times > tuning.maxReconnects ? null : Math.min(100 * times, 2000)),
     };
   }
   if (!url) throw new FleetConfigError('redis.url: required unless redis.sentinels is set');
-  return { ...base, ...url.auth, host: url.host, port: url.port, ...(url.tls ? { tls: tlsOptions(cfg, url.host) } : {}) };
+  return { ...base, ...auth, host: url.host, port: url.port, ...(url.tls ? { tls: tlsOptions(cfg, ca, cfg.tls?.servername ?? url.host) } : {}) };
 }
 
 /**
- * TLS options: the CA from `redis.tls.ca` (else Node's default CAs), SNI for a host name (RFC 6066
- * forbids IP literals there; Node still checks an IP against the certificate's IP SANs).
+ * TLS options: the CA from `redis.tls.ca` (else Node's default CAs); with `expectedName`, the
+ * certificate must carry that name whatever address was dialled, and it is sent as SNI when it is a
+ * host name (RFC 6066 forbids IP literals there).
  */
-function tlsOptions(cfg: RedisConfig, host?: string): ConnectionOptions {
+function tlsOptions(cfg: RedisConfig, ca: Buffer | undefined, expectedName?: string): ConnectionOptions {
   return {
-    ...(host !== undefined && isIP(host) === 0 ? { servername: host } : {}),
-    ...(cfg.tls?.ca !== undefined ? { ca: readCa(cfg.tls.ca) } : {}),
+    ...(expectedName !== undefined && isIP(expectedName) === 0 ? { servername: expectedName } : {}),
+    ...(expectedName !== undefined ? { checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(expectedName, cert) } : {}),
+    ...(ca !== undefined ? { ca } : {}),
     ...(cfg.tls?.insecure ? { rejectUnauthorized: false } : {}),
   };
+}
+
+/** A secret from a file: the first line, without its line end; an unreadable or empty file is a config error. */
+function readSecret(field: string, file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new FleetConfigError(`${field}: cannot read ${file}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`, { cause });
+  }
+  const secret = text.split(/\r?\n/, 1)[0] ?? '';
+  if (secret === '') throw new FleetConfigError(`${field}: ${file} is empty`);
+  return secret;
 }
 
 function readCa(file: string): Buffer {
@@ -114,9 +140,20 @@ export function parseRedisUrl(text: string): ParsedRedisUrl {
   };
 }
 
-/** The URL with its password replaced, for logs and error messages. */
+/**
+ * The URL with its password replaced, for logs, status and error messages. Parsed with the same WHATWG
+ * URL parser as `parseRedisUrl`, so both agree where the password ends (at the LAST "@"); text that does
+ * not parse is not shown at all, since nobody can say which part of it is the secret.
+ */
 export function redactUrl(text: string): string {
-  return text.replace(/(\/\/[^:@/]*:)[^@/]*@/, '$1***@');
+  let u: URL;
+  try {
+    u = new URL(text);
+  } catch {
+    return '(unparsable URL, not shown)'; // not shown: it may hold a password we cannot locate
+  }
+  if (u.password !== '') u.password = '***';
+  return u.href;
 }
 
 /** A new, not yet connected ioredis client for `cfg`. */

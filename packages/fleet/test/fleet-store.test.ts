@@ -25,13 +25,17 @@ test('redisOptions: URL credentials, db, TLS and Sentinel', () => {
   const cfg = { keyPrefix: 'vc:', heartbeatMs: 1000, ttlMs: 5000 };
   const plain = redisOptions({ ...cfg, url: 'redis://fleet:p%40ss@10.0.0.1:6380/2' });
   assert.deepEqual([plain.host, plain.port, plain.username, plain.password, plain.db, plain.tls], ['10.0.0.1', 6380, 'fleet', 'p@ss', 2, undefined]);
-  // SNI only for names (RFC 6066: no IP literals); certificate checks still apply to IPs.
+  // SNI only for names (RFC 6066: no IP literals); the certificate must carry the URL's host either way.
   const tls = redisOptions({ ...cfg, url: 'rediss://[2001:db8::1]' });
-  assert.deepEqual([tls.host, tls.port, tls.tls], ['2001:db8::1', 6379, {}]);
-  assert.deepEqual(redisOptions({ ...cfg, url: 'rediss://redis.example', tls: { insecure: true } }).tls, { servername: 'redis.example', rejectUnauthorized: false });
+  assert.deepEqual([tls.host, tls.port, Object.keys(tls.tls ?? {})], ['2001:db8::1', 6379, ['checkServerIdentity']]);
+  const named = redisOptions({ ...cfg, url: 'rediss://redis.example', tls: { insecure: true } }).tls;
+  assert.deepEqual([named?.servername, named?.rejectUnauthorized], ['redis.example', false]);
   assert.throws(() => redisOptions({ ...cfg, url: 'rediss://h', tls: { ca: '/nonexistent/ca.pem', insecure: false } }), /^FleetConfigError: redis\.tls\.ca: cannot read \/nonexistent\/ca\.pem: ENOENT/);
+  // Sentinel: the Redis password goes to Redis only, and only the configured Sentinels are used.
   const sentinel = redisOptions({ ...cfg, url: 'redis://:pw@ignored/1', sentinels: [{ host: '127.0.0.1', port: 26379 }], name: 'mymaster' });
-  assert.deepEqual([sentinel.name, sentinel.sentinels, sentinel.password, sentinel.sentinelPassword, sentinel.db, sentinel.host], ['mymaster', [{ host: '127.0.0.1', port: 26379 }], 'pw', 'pw', 1, undefined]);
+  assert.deepEqual([sentinel.name, sentinel.sentinels, sentinel.password, sentinel.sentinelPassword, sentinel.updateSentinels, sentinel.db, sentinel.host], ['mymaster', [{ host: '127.0.0.1', port: 26379 }], 'pw', undefined, false, 1, undefined]);
+  // Sentinel + TLS needs a CA of its own: the server Sentinel names is verified against it only.
+  assert.throws(() => redisOptions({ ...cfg, url: 'rediss://redis.example', sentinels: [{ host: 'h', port: 1 }], name: 'm' }), /redis\.tls\.ca: required with redis\.sentinels/);
   assert.throws(() => redisOptions({ ...cfg, sentinels: [{ host: 'h', port: 1 }] }), FleetConfigError);
   assert.throws(() => parseRedisUrl('http://x'), /scheme must be redis/);
   assert.throws(() => parseRedisUrl('redis://x/abc'), /database must be a number/);

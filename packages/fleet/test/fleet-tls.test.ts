@@ -2,30 +2,15 @@
 // only, an ACL user from the URL, and the config section parsed as vipcontrol parses it.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { execa } from 'execa';
 import { makeTempDir, startRedis, waitFor, type RedisInstance, type TempDir } from '@vipcontrol/testlab';
 import { parseVipcontrolConfig, type RedisConfig } from '@vipcontrol/core';
 import { FleetNodeClient, FleetStore, FleetUnavailableError } from '../src/index.js';
-import { nodeRecord, recordingLogger } from './helpers.js';
+import { makeCerts, nodeRecord, recordingLogger } from './helpers.js';
 
 let dir: TempDir;
 let redis: RedisInstance;
 let ca: string;
 const cleanups: (() => Promise<void>)[] = [];
-
-/** CA → server certificate for 127.0.0.1 / localhost, EC keys (fast), valid one day. */
-async function makeCerts(at: string): Promise<{ ca: string; cert: string; key: string }> {
-  const f = (name: string) => join(at, name);
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  await execa('openssl', ['req', '-x509', ...ec, '-keyout', f('ca.key'), '-out', f('ca.pem'), '-days', '1', '-subj', '/CN=vipcontrol test CA']);
-  await execa('openssl', ['req', ...ec, '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', '/CN=localhost']);
-  await writeFile(f('san.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  await execa('openssl', ['x509', '-req', '-in', f('server.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial',
-    '-out', f('server.pem'), '-days', '1', '-extfile', f('san.cnf')]);
-  return { ca: f('ca.pem'), cert: f('server.pem'), key: f('server.key') };
-}
 
 /** The `redis:` section as an operator writes it, through vipcontrol's own config parser. */
 function configured(url: string, tls: string): RedisConfig {

@@ -1,4 +1,7 @@
-/** Test helpers shared by the fleet package's tests: a recording logger and record builders. */
+/** Test helpers shared by the fleet package's tests: a recording logger, record builders, a throwaway CA. */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
 import type { NodeRecord, RedisConfig } from '@vipcontrol/core';
 import type { FleetLogger } from '../src/node-client.js';
 
@@ -29,4 +32,16 @@ export function nodeRecord(node: string, over: Partial<NodeRecord> = {}): NodeRe
     vips: [P4, P6].map((prefix) => ({ prefix, announced: true, med: 100, terms: [{ kind: 'configured' as const, med: 100 }], withdrawReasons: [], minAnnouncers: 0, inSync: true })),
     ...over,
   };
+}
+
+/** CA → server certificate for 127.0.0.1 / localhost, EC keys (fast), valid one day. */
+export async function makeCerts(at: string): Promise<{ ca: string; cert: string; key: string }> {
+  const f = (name: string) => join(at, name);
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  await execa('openssl', ['req', '-x509', ...ec, '-keyout', f('ca.key'), '-out', f('ca.pem'), '-days', '1', '-subj', '/CN=vipcontrol test CA']);
+  await execa('openssl', ['req', ...ec, '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', '/CN=localhost']);
+  await writeFile(f('san.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  await execa('openssl', ['x509', '-req', '-in', f('server.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial',
+    '-out', f('server.pem'), '-days', '1', '-extfile', f('san.cnf')]);
+  return { ca: f('ca.pem'), cert: f('server.pem'), key: f('server.key') };
 }

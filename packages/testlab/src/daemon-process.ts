@@ -33,11 +33,14 @@ export interface StartDaemonOptions {
   ready: (proc: ManagedProcess) => Promise<boolean> | boolean;
   what: string;
   startTimeoutMs?: number;
+  /** Argv the daemon is started through, e.g. `['setpriv', '--groups', '1,2', '--']` (tests of its identity). */
+  wrapper?: readonly string[];
 }
 
 /** Spawns `ip netns exec NS node BIN --config FILE` and waits for `ready`. */
 export async function startDaemon(opts: StartDaemonOptions): Promise<DaemonProcess> {
-  const proc = await spawnReady(process.execPath, [opts.bin, '--config', opts.configPath], {
+  const [cmd, ...args] = [...(opts.wrapper ?? []), process.execPath, opts.bin, '--config', opts.configPath];
+  const proc = await spawnReady(cmd!, args, {
     netns: opts.netns, what: opts.what, ready: opts.ready, timeoutMs: opts.startTimeoutMs ?? 15_000,
   });
   return {

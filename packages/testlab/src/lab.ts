@@ -81,6 +81,8 @@ export interface SessionStats {
 export interface DaemonStartOptions {
   /** Default 15 s. */
   startTimeoutMs?: number;
+  /** Argv prefix the daemon is started through (inside the node's namespace), e.g. `env X=1 setpriv … --`. */
+  wrapper?: readonly string[];
 }
 
 /** Router (route reflector or eBGP neighbour) + N nodes, each a network namespace with a real BIRD. */
@@ -336,6 +338,7 @@ export class Lab {
       apiSocket: socket,
       netns: node.netns,
       what: `viphealth on ${node.name}`,
+      ...(opts.wrapper === undefined ? {} : { wrapper: opts.wrapper }),
       ready: async (proc) => {
         if (!vipcontrolUp) return proc.stdoutLines().length > 0;
         const res = await unixHttpRequest(socket, { path: '/v1/status' });

@@ -62,6 +62,10 @@ export interface StartSentinelOptions {
   downAfterMs?: number;
   /** `failover-timeout`; default 5000. */
   failoverTimeoutMs?: number;
+  /** Sets Sentinel's own `requirepass` (clients then need it, not the primary's password). */
+  password?: string;
+  /** Serve TLS only and reach the (TLS) primary over TLS; PEM files as for `startRedis`. */
+  tls?: { certFile: string; keyFile: string; caFile: string };
 }
 
 const START_ATTEMPTS = 3;
@@ -208,8 +212,13 @@ class SentinelProcess implements SentinelInstance {
   async start(): Promise<void> {
     const { master, name } = this.#opts;
     const conf = join(this.#dir.path, 'sentinel.conf');
+    const tls = this.#opts.tls;
     await writeFile(conf, [
-      `port ${this.port}`, `bind ${this.host}`, 'protected-mode no', `dir ${this.#dir.path}`, 'logfile ""',
+      ...(tls
+        ? ['port 0', `tls-port ${this.port}`, `tls-cert-file ${tls.certFile}`, `tls-key-file ${tls.keyFile}`, `tls-ca-cert-file ${tls.caFile}`, 'tls-auth-clients no', 'tls-replication yes']
+        : [`port ${this.port}`]),
+      ...(this.#opts.password !== undefined ? [`requirepass ${this.#opts.password}`] : []),
+      `bind ${this.host}`, 'protected-mode no', `dir ${this.#dir.path}`, 'logfile ""',
       `sentinel monitor ${name} ${master.host} ${master.port} 1`,
       `sentinel down-after-milliseconds ${name} ${this.#opts.downAfterMs ?? 1000}`,
       `sentinel failover-timeout ${name} ${this.#opts.failoverTimeoutMs ?? 5000}`,

@@ -6,7 +6,6 @@
  */
 import {
   parseDrainBody,
-  parseHealthReport,
   parseReasonBody,
   parseSetMedBody,
   type Actor,
@@ -143,10 +142,8 @@ const BUILTIN: readonly [HttpMethod, string, RouteHandler][] = [
     [
       'POST',
       '/v1/health/report',
-      async ({ controller, body: b }) => {
-        await controller.reportHealth(body(parseHealthReport, b));
-        return { ok: true };
-      },
+      // The registry parses the body itself: it counts refused reports and resolves VIP lists by digest.
+      ({ controller, body: b }) => controller.reportHealth(b),
     ],
 ];
 

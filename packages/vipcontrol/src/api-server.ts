@@ -178,7 +178,11 @@ export class ApiServer {
     } catch (error) {
       this.#arriving.delete(req.socket);
       status = error instanceof OperationError ? error.status : error instanceof ValidationError ? 400 : 500;
-      payload = { error: (error as Error).message, ...(error instanceof OperationError && error.saved ? { saved: true } : {}) } satisfies ErrorAnswer;
+      payload = {
+        error: (error as Error).message,
+        ...(error instanceof OperationError && error.saved ? { saved: true } : {}),
+        ...(error instanceof OperationError && error.details),
+      } satisfies ErrorAnswer;
       if (status === 413) res.setHeader('Connection', 'close');
       if (status >= 500) this.#log.error({ event: 'apiError', method: req.method, path, err: error }, 'API request failed');
     }

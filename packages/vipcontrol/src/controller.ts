@@ -10,11 +10,12 @@ import type { Logger } from 'pino';
 import {
   MAX_ACTOR_LENGTH,
   MAX_REASON_LENGTH,
+  checkRuntimeEntries,
   freeTextProblem,
   medProblem,
   parsePrefix,
   type Actor,
-  type HealthReport,
+  type HealthReportReply,
   type RuntimeState,
   type VipcontrolConfig,
 } from '@vipcontrol/core';
@@ -51,7 +52,8 @@ export interface Controller {
   ): Promise<OperationResult>;
   undrain(actor: Actor): Promise<OperationResult>;
   reload(actor: Actor): Promise<OperationResult>;
-  reportHealth(report: HealthReport): Promise<void>;
+  /** `POST /v1/health/report`: the body as received (HealthRegistry.receive parses it). */
+  reportHealth(body: unknown): Promise<HealthReportReply>;
   setGuarded(prefixes: ReadonlySet<string>): Promise<void>;
   on(event: 'applied', fn: (o: ApplyOutcome) => void): this;
   on(event: 'changed', fn: (c: ChangeRecord) => void): this;
@@ -182,6 +184,7 @@ export class VipController extends EventEmitter implements Controller {
       ...(reason !== undefined ? { reason } : {}),
       ...(actor.user !== undefined ? { setBy: actor.user } : {}),
     };
+    admit({ overrides: { [prefix]: override } });
     return this.#mutate(
       this.#record('set-med', actor, { prefix, reason, detail: { med: req.med, ttlMs: req.ttlMs } }),
       (d) => {
@@ -206,6 +209,7 @@ export class VipController extends EventEmitter implements Controller {
       ...(actor.user !== undefined ? { by: actor.user } : {}),
       ...(req.force === true ? { force: true } : {}),
     };
+    admit({ withdrawn: { [prefix]: entry } });
     return this.#mutate(
       this.#record('withdraw', actor, { prefix, reason, detail: { force: req.force === true } }),
       (d) => {
@@ -238,6 +242,7 @@ export class VipController extends EventEmitter implements Controller {
       ...(req.force === true ? { force: true } : {}),
       ...(req.untilMs !== undefined ? { until: req.untilMs } : {}),
     };
+    admit({ drain });
     return this.#mutate(
       this.#record('drain', actor, { reason, detail: { withdraw: req.withdraw, source: drain.source, until: req.untilMs } }),
       (d) => {
@@ -285,17 +290,14 @@ export class VipController extends EventEmitter implements Controller {
     return this.#mutate(record, (s) => pruneState(s, kept), 'all', 'rescan');
   }
 
-  async reportHealth(report: HealthReport): Promise<void> {
+  async reportHealth(body: unknown): Promise<HealthReportReply> {
     const seq = this.#healthSeq;
-    try {
-      this.#o.health.ingest(report);
-    } catch (cause) {
-      throw new OperationError(400, `invalid health report: ${(cause as Error).message}`, { cause });
-    }
+    const { reply } = this.#o.health.receive(body);
     // The registry normally emits 'change' synchronously; check anyway so no report is lost.
     this.#onHealthChange();
-    if (this.#healthSeq === seq || !this.#healthApply) return;
+    if (this.#healthSeq === seq || !this.#healthApply) return reply;
     await this.#settle(this.#healthApply);
+    return reply;
   }
 
   async setGuarded(prefixes: ReadonlySet<string>): Promise<void> {
@@ -444,6 +446,19 @@ export class VipController extends EventEmitter implements Controller {
     const apply = this.#o.reconciler.request(record);
     apply.catch(() => undefined); // outcome logged by the reconciler; reportHealth awaits it too
     this.#healthApply = apply;
+  }
+}
+
+/**
+ * A change is accepted only if the state file's own checks accept it (`checkRuntimeEntries`): a
+ * value the loader would refuse at the next start (an actor with U+2028, an expiry past the date
+ * limit) would get the whole file moved aside, and with it every operator withdraw and drain.
+ */
+function admit(part: Parameters<typeof checkRuntimeEntries>[0]): void {
+  try {
+    checkRuntimeEntries(part);
+  } catch (cause) {
+    throw new OperationError(400, `refused, the state file would not accept it (${(cause as Error).message}); nothing changed`, { cause });
   }
 }
 

@@ -1,4 +1,5 @@
 /** Typed errors of the daemon. Each keeps its cause; the API maps them to HTTP statuses. */
+import type { ErrorAnswer } from '@vipcontrol/core';
 
 /** HTTP-ish status an operation failed with. */
 export type OperationStatus = 400 | 404 | 409 | 413 | 415 | 422 | 500 | 503;
@@ -16,11 +17,14 @@ export class OperationError extends Error {
    * "rejected, nothing changed" without reading the message.
    */
   readonly saved: boolean;
-  constructor(status: OperationStatus, message: string, options?: { cause?: unknown; saved?: boolean }) {
+  /** Machine-readable fields answered beside `error` (e.g. the health report's `missingVipSets`). */
+  readonly details: Pick<ErrorAnswer, 'missingVipSets'> | undefined;
+  constructor(status: OperationStatus, message: string, options?: { cause?: unknown; saved?: boolean; details?: Pick<ErrorAnswer, 'missingVipSets'> }) {
     super(message, options);
     this.name = 'OperationError';
     this.status = status;
     this.saved = options?.saved ?? false;
+    this.details = options?.details;
   }
 }
 

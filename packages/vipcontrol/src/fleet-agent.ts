@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import {
-  MAX_ACTOR_LENGTH, MAX_REASON_LENGTH, canonicalPrefix, computeGuard, toFreeText, parseDrainBody, parseReasonBody, parseSetMedBody, sameGuard, FLEET_SCHEMA_VERSION,
+  MAX_ACTOR_LENGTH, MAX_REASON_LENGTH, canonicalPrefix, computeGuard, toFreeText, FLEET_MAX_CLOCK_SKEW_MS, parseDrainBody, parseReasonBody, parseSetMedBody, sameGuard, FLEET_SCHEMA_VERSION,
   nodeRecordSchema,
   type AuditEntry, type CommandAck, type DesiredEntry, type GuardVerdict, type NodeRecord, type VipcontrolConfig,
 } from '@vipcontrol/core';
@@ -224,6 +224,9 @@ export async function startFleetAgent(opts: { config: VipcontrolConfig; controll
  */
 export async function execute(controller: Controller, entry: DesiredEntry, now: number): Promise<AckBody> {
   const actor = { source: 'fleet' as const, user: entry.by };
+  if (entry.at > now + FLEET_MAX_CLOCK_SKEW_MS) {
+    return { outcome: 'rejected', ok: false, status: 400, error: `at lies ${entry.at - now} ms in the future, more than the ${FLEET_MAX_CLOCK_SKEW_MS} ms clock skew allowed; nothing changed`, vips: [] };
+  }
   let res: OperationResult;
   try {
     switch (entry.op) {

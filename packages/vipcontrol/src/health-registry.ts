@@ -19,9 +19,24 @@
  * a lease already expired stays expired until a report arrives.
  */
 import { EventEmitter } from 'node:events';
-import { HealthReportError, parseHealthReport, type CheckVerdict, type HealthReport, type HealthStatus, type HealthView } from '@vipcontrol/core';
+import {
+  HealthReportError,
+  parseHealthReport,
+  parseHealthReportBody,
+  vipSetDigest,
+  type CheckVerdict,
+  type HealthReport,
+  type HealthReportBody,
+  type HealthReportReply,
+  type HealthStatus,
+  type HealthView,
+} from '@vipcontrol/core';
 import { OperationError } from './errors.js';
 import type { HealthSnapshot, HealthSnapshotStore } from './health-snapshot.js';
+import { VipSetStore } from './health-vip-sets.js';
+
+/** A refused report is logged at error level at most this often while the reason stays the same. */
+const REFUSAL_LOG_INTERVAL_MS = 60_000;
 
 /** The part of a pino logger the registry uses. */
 export interface HealthRegistryLogger {
@@ -49,6 +64,11 @@ export class HealthRegistry extends EventEmitter {
   #checks: readonly CheckVerdict[] = [];
   #held: readonly string[] = [];
   #pending: readonly string[] = [];
+  #awaiting: readonly string[] = [];
+  readonly #vipSets = new VipSetStore();
+  #refused = 0;
+  #lastRefusal: HealthRegistryStatus['lastRefusal'];
+  #refusalLoggedAt = -Infinity;
   #instance: string | undefined;
   #startedAt: number | undefined;
   #lastReportAt: number | undefined;
@@ -78,9 +98,10 @@ export class HealthRegistry extends EventEmitter {
    */
   async restore(): Promise<void> {
     const saved = await this.#snapshot?.load();
-    if (saved === undefined || this.#leaseFrom !== undefined) return;
+    // A report accepted while the file was read is newer than the file. (A refused one only started the lease.)
+    if (saved === undefined || this.#lastReportAt !== undefined) return;
     const now = this.#now();
-    this.#checks = saved.checks;
+    this.#checks = saved.checks.map((c) => ({ ...c, vips: this.#vipSets.get(this.#vipSets.remember(c.vips))! }));
     this.#pending = saved.pending;
     this.#held = saved.checks.map((c) => c.name).filter((n) => !saved.pending.includes(n));
     this.#instance = saved.instance;
@@ -98,10 +119,55 @@ export class HealthRegistry extends EventEmitter {
   }
 
   /**
-   * Takes one report (a full snapshot). Validates it (OperationError 400 when malformed), merges
-   * `unknown` checks with their previous verdicts, renews the lease. Emits 'change' and returns
-   * `changed: true` when the view changed.
+   * Takes the body of `POST /v1/health/report` (format 2: VIP lists by digest). OperationError 400
+   * when malformed (counted and logged: a refused report is a check that cannot act), 409 with
+   * `missingVipSets` when a check names a VIP list not held yet (viphealth sends it and retries).
    */
+  receive(body: unknown): { changed: boolean; reply: HealthReportReply } {
+    let wire: HealthReportBody;
+    try {
+      wire = parseHealthReportBody(body);
+      if (wire.vipSetParts) this.#vipSets.add(wire.vipSetParts);
+    } catch (err) {
+      const refusal = err instanceof HealthReportError ? new OperationError(400, err.message, { cause: err }) : err;
+      if (refusal instanceof OperationError) this.#refuse(refusal.status, refusal.message);
+      throw refusal;
+    }
+    const missing = [...new Set(wire.checks.filter((c) => this.#vipSets.get(c.vipSet) === undefined).map((c) => c.vipSet))];
+    if (missing.length > 0) {
+      this.#startLease();
+      throw new OperationError(409, `health report names ${missing.length} VIP lists vipcontrol does not hold; send them`, { details: { missingVipSets: missing } });
+    }
+    const checks = wire.checks.map(({ vipSet, ...c }) => ({ ...c, vips: this.#vipSets.get(vipSet)! }));
+    const damping: Record<string, CheckVerdict['damping']> = {};
+    const previous = new Map(this.#checks.map((c) => [c.name, c]));
+    for (const c of wire.checks) {
+      const prev = previous.get(c.name);
+      if (c.status === 'unknown' && c.damping === undefined && prev?.damping !== undefined) damping[c.name] = prev.damping;
+    }
+    const { changed } = this.#accept({ instance: wire.instance, startedAt: wire.startedAt, checks });
+    this.#vipSets.retain(new Set(wire.checks.map((c) => c.vipSet)));
+    return { changed, reply: { ok: true, ...(Object.keys(damping).length > 0 && { damping }) } };
+  }
+
+  /**
+   * A report that could not be used. Counted, shown in status, logged at error level (again when
+   * the reason changes or a minute later); the lease runs from the first one, so reports that never
+   * get through cannot leave VIPs ungated without the lease policy taking over.
+   */
+  #refuse(status: number, error: string): void {
+    const now = this.#now();
+    this.#refused += 1;
+    const same = this.#lastRefusal?.error === error;
+    this.#lastRefusal = { at: now, status, error };
+    if (!same || now - this.#refusalLoggedAt >= REFUSAL_LOG_INTERVAL_MS) {
+      this.#refusalLoggedAt = now;
+      this.#logger.error({ event: 'healthReportRefused', status, error, refused: this.#refused }, `health report refused (${status}): ${error}`);
+    }
+    this.#startLease();
+  }
+
+  /** Takes one report with its VIP lists resolved (tests, and `receive`). Validates it (OperationError 400). */
   ingest(report: HealthReport): { changed: boolean } {
     let valid: HealthReport;
     try {
@@ -110,6 +176,14 @@ export class HealthRegistry extends EventEmitter {
       if (err instanceof HealthReportError) throw new OperationError(400, err.message, { cause: err });
       throw err;
     }
+    return this.#accept(valid);
+  }
+
+  /**
+   * Merges `unknown` checks with their previous verdicts, renews the lease. Emits 'change' and
+   * returns `changed: true` when the view changed.
+   */
+  #accept(valid: HealthReport): { changed: boolean } {
     const now = this.#now();
     const before = healthViewKey(this.view(now));
     if (this.#instance !== undefined && valid.instance !== this.#instance) {
@@ -119,21 +193,29 @@ export class HealthRegistry extends EventEmitter {
       );
     }
     const previous = new Map(this.#checks.map((c) => [c.name, c]));
+    // A node that never had a verdict is fresh: its unproven services are not announced.
+    const fresh = this.#instance === undefined;
     const held: string[] = [];
     const pending: string[] = [];
+    const awaiting: string[] = [];
     this.#checks = valid.checks.map((c) => {
       if (c.status !== 'unknown') return c;
       const prev = previous.get(c.name);
-      if (prev === undefined || this.#pending.includes(c.name)) {
+      if (this.#pending.includes(c.name) || (prev === undefined && fresh)) {
         pending.push(c.name);
         return { ...c, status: 'down' };
       }
+      if (prev === undefined || this.#awaiting.includes(c.name)) {
+        awaiting.push(c.name);
+        return c; // `unknown` gates nothing (computeEffective): the new check waits for its own verdict
+      }
       held.push(c.name);
-      // The new process's evidence is shown, but the old verdict stays in force.
-      return { ...c, status: prev.status, since: prev.since };
+      // The new process's evidence is shown, but the old verdict (and its damping) stays in force.
+      return { ...c, status: prev.status, since: prev.since, ...(c.damping === undefined && prev.damping !== undefined && { damping: prev.damping }) };
     });
     this.#held = held;
     this.#pending = pending;
+    this.#awaiting = awaiting;
     this.#instance = valid.instance;
     this.#startedAt = valid.startedAt;
     this.#lastReportAt = now;
@@ -166,6 +248,9 @@ export class HealthRegistry extends EventEmitter {
       ...(this.#startedAt !== undefined && { startedAt: this.#startedAt }),
       held: this.#held,
       pending: this.#pending,
+      awaitingVerdict: this.#awaiting,
+      reportsRefused: this.#refused,
+      ...(this.#lastRefusal !== undefined && { lastRefusal: this.#lastRefusal }),
       ...(this.#restored !== undefined && { restored: this.#restored }),
       checks: this.#checks,
     };
@@ -185,6 +270,13 @@ export class HealthRegistry extends EventEmitter {
     await this.#snapshot?.flush();
   }
 
+  /** Starts the lease clock if no report ever started it. */
+  #startLease(): void {
+    if (this.#leaseFrom !== undefined) return;
+    this.#leaseFrom = this.#now();
+    this.#schedule();
+  }
+
   #isExpired(now: number): boolean {
     return this.#leaseFrom !== undefined && now - this.#leaseFrom >= this.#leaseMs;
   }
@@ -198,7 +290,7 @@ export class HealthRegistry extends EventEmitter {
   }
 
   #saveKey(): string {
-    return JSON.stringify([healthViewKey(this.view()), this.#pending]);
+    return JSON.stringify([healthViewKey(this.view()), this.#pending, this.#checks.map((c) => c.damping)]);
   }
 
   #toSnapshot(): HealthSnapshot {
@@ -240,7 +332,15 @@ export class HealthRegistry extends EventEmitter {
   }
 }
 
+/** Digest per VIP list object: a heartbeat re-uses the same lists, so keying 10,000 VIPs costs a lookup. */
+const vipListKeys = new WeakMap<readonly string[], string>();
+function vipListKey(vips: readonly string[]): string {
+  let key = vipListKeys.get(vips);
+  if (key === undefined) vipListKeys.set(vips, (key = vipSetDigest(vips)));
+  return key;
+}
+
 /** What of a health view the effective state depends on (lastResult, since and latencies are evidence only). */
 export function healthViewKey(view: HealthView): string {
-  return JSON.stringify([view.leaseExpired, view.checks.map((c) => [c.name, c.status, c.vips, c.effect])]);
+  return JSON.stringify([view.leaseExpired, view.checks.map((c) => [c.name, c.status, vipListKey(c.vips), c.effect])]);
 }

@@ -138,6 +138,18 @@ export function createVipcontrolMetrics(opts: { controller: VipController; bird:
       for (const c of status().health.checks) for (const s of CHECK_STATES) this.set({ check: c.name, state: s }, Number(c.status === s));
     },
   });
+  let refusedCounted = 0;
+  new Counter({
+    name: 'vipcontrol_health_reports_refused_total',
+    help: 'Health reports refused (malformed, old format, bad VIP list): verdicts that could not act.',
+    registers: [registry],
+    collect() {
+      // The registry keeps the total since start; the counter catches up with it at each scrape.
+      const now = status().health.reportsRefused;
+      if (now > refusedCounted) this.inc(now - refusedCounted);
+      refusedCounted = now;
+    },
+  });
   new Gauge({
     name: 'vipcontrol_health_lease_expired',
     help: "1 while viphealth's lease has expired and the lease policy is in force.",

@@ -26,7 +26,7 @@
  */
 import { rename } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { emptyRuntimeState, parseRuntimeState, type CorruptStateInfo, type RuntimeState, type StateFileStatus } from '@vipcontrol/core';
+import { checkRuntimeEntries, emptyRuntimeState, parseRuntimeState, type CorruptStateInfo, type RuntimeState, type StateFileStatus } from '@vipcontrol/core';
 import { readFileIfExists, writeFileAtomic } from './atomic-file.js';
 import { CoalescingQueue } from './apply-queue.js';
 
@@ -164,6 +164,15 @@ export class StateStore {
       const replaced = mutation(draft);
       if (replaced !== undefined) draft = toDraft(replaced);
     }
+    // The loader's own checks on what this batch changed: a file the next start would refuse is never
+    // written (the controller admits each change the same way, so this only fires on a bug — loudly).
+    // Only changed entries: checking all 10,000 overrides would cost ~30 ms per write.
+    try {
+      checkRuntimeEntries(changedEntries(this.#state, draft));
+    } catch (error) {
+      this.#log.error({ event: 'stateRefused', file: this.#file, err: error }, 'a change would make the state file unloadable; refused');
+      throw error;
+    }
     const next: RuntimeState = draft;
     const text = `${JSON.stringify(next, null, 2)}\n`;
     if (text === this.#written) {
@@ -265,5 +274,16 @@ function toDraft(state: RuntimeState): RuntimeDraft {
     overrides: { ...state.overrides },
     withdrawn: { ...state.withdrawn },
     ...(state.drain !== undefined ? { drain: state.drain } : {}),
+  };
+}
+
+/** The entries of `next` that are not (by identity) those of `prev`: what a batch added or replaced. */
+function changedEntries(prev: RuntimeState, next: RuntimeDraft): Parameters<typeof checkRuntimeEntries>[0] {
+  const changed = <T>(a: Readonly<Record<string, T>>, b: Readonly<Record<string, T>>) =>
+    Object.fromEntries(Object.entries(b).filter(([k, v]) => a[k] !== v));
+  return {
+    overrides: changed(prev.overrides, next.overrides),
+    withdrawn: changed(prev.withdrawn, next.withdrawn),
+    ...(next.drain !== undefined && next.drain !== prev.drain ? { drain: next.drain } : {}),
   };
 }

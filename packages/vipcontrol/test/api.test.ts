@@ -53,7 +53,8 @@ describe('API', async () => {
     ['unknown endpoint', 'GET', '/v1/nope', undefined, undefined, 404, /no such endpoint/],
     ['wrong method', 'DELETE', '/v1/status', undefined, undefined, 405, /not allowed/],
     ['oversized actor header', 'POST', '/v1/undrain', undefined, { 'x-vipcontrol-actor': 'e'.repeat(201) }, 400, /Actor/],
-    ['invalid health report', 'POST', '/v1/health/report', { instance: 'x', checks: 'all good' }, undefined, 400, /checks/],
+    ['invalid health report', 'POST', '/v1/health/report', { version: 2, instance: 'x', checks: 'all good' }, undefined, 400, /checks/],
+    ['old-format health report', 'POST', '/v1/health/report', { instance: 'x', startedAt: 1, checks: [] }, undefined, 400, /format 1 .*not supported.*format 2/],
   ];
   for (const [name, method, path, body, headers, status, message] of bad) {
     it(`${name} → ${status}, nothing changed`, async () => {

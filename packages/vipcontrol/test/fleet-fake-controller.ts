@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import {
   canonicalPrefix, computeEffective, emptyRuntimeState, parseVipcontrolConfig,
-  type Actor, type CheckVerdict, type RuntimeState, type VipcontrolConfig,
+  type Actor, type CheckVerdict, type HealthReportReply, type RuntimeState, type VipcontrolConfig,
 } from '@vipcontrol/core';
 import type { Controller } from '../src/controller.js';
 import type { ApplyOutcome, ChangeRecord, DaemonStatus, OperationResult } from '../src/daemon-types.js';
@@ -49,7 +49,7 @@ export class FakeController extends EventEmitter implements Controller {
       bird: { connected: true, socket: '/x', includeFile: '/y', applies: this.#applyId },
       loopback: { interface: 'lo', manage: false },
       ...(this.runtime.drain ? { drain: this.runtime.drain } : {}),
-      guarded: [...this.guarded], health: { leaseExpired: false, leaseMs: 10_000, held: [], checks: this.checks },
+      guarded: [...this.guarded], health: { leaseExpired: false, leaseMs: 10_000, held: [], reportsRefused: 0, checks: this.checks },
       vips,
     };
   }
@@ -91,7 +91,7 @@ export class FakeController extends EventEmitter implements Controller {
     return this.#mutate('reload', [], actor, undefined, (s) => s);
   }
 
-  async reportHealth(): Promise<void> {
+  async reportHealth(): Promise<HealthReportReply> {
     throw new Error('not used by these tests');
   }
 

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeTempDir, uniqueId, type TempDir } from '@vipcontrol/testlab';
-import type { CheckVerdict, HealthReport, HealthView } from '@vipcontrol/core';
+import { vipSetParts, type CheckVerdict, type HealthReport, type HealthView } from '@vipcontrol/core';
 import { HealthRegistry } from '../src/health-registry.js';
 import { HealthSnapshotStore, healthSnapshotPath } from '../src/health-snapshot.js';
 import { OperationError } from '../src/errors.js';
@@ -41,15 +41,15 @@ describe('HealthRegistry', () => {
     assert.deepStrictEqual(changes.map(statuses), [['ingest=up'], ['ingest=down'], ['ingest=down'], []]);
   });
 
-  it('a restarted viphealth reporting unknown keeps the previous verdicts', () => {
+  it('a restarted viphealth reporting unknown keeps the previous verdicts; a new check waits for its own', () => {
     const { logger, lines } = fakeLogger();
     const reg = new HealthRegistry({ leaseMs: 10_000, logger, now: () => 5000 });
     reg.ingest(report('old', [verdict('a', 'down', { since: 3000 }), verdict('b', 'up')]));
     const restarted = report('new', [verdict('a', 'unknown', { since: 4999 }), verdict('b', 'unknown'), verdict('c', 'unknown')]);
     assert.deepStrictEqual(reg.ingest(restarted), { changed: true }, 'the new check c appears');
-    assert.deepStrictEqual(statuses(reg.view()), ['a=down', 'b=up', 'c=down'], 'a check never proven counts as down');
+    assert.deepStrictEqual(statuses(reg.view()), ['a=down', 'b=up', 'c=unknown'], 'a check added on a running node gates nothing yet');
     assert.equal(reg.view().checks[0]!.since, 3000, 'the held verdict keeps its own since');
-    assert.deepStrictEqual([reg.status().held, reg.status().pending], [['a', 'b'], ['c']]);
+    assert.deepStrictEqual([reg.status().held, reg.status().pending, reg.status().awaitingVerdict], [['a', 'b'], [], ['c']]);
     assert.ok(lines.some((l) => l.obj.event === 'viphealthRestarted'));
     // The new instance reaches its own verdicts: only a real difference is a change.
     assert.deepStrictEqual(reg.ingest(report('new', [verdict('a', 'down'), verdict('b', 'up'), verdict('c', 'unknown')])), {
@@ -58,9 +58,56 @@ describe('HealthRegistry', () => {
     assert.deepStrictEqual(reg.ingest(report('new', [verdict('a', 'up'), verdict('b', 'up'), verdict('c', 'unknown')])), {
       changed: true,
     });
-    assert.deepStrictEqual([reg.status().held, reg.status().pending], [[], ['c']]);
-    reg.ingest(report('new', [verdict('a', 'up'), verdict('b', 'up'), verdict('c', 'up')]));
-    assert.deepStrictEqual([statuses(reg.view()), reg.status().pending], [['a=up', 'b=up', 'c=up'], []]);
+    assert.deepStrictEqual([reg.status().held, reg.status().awaitingVerdict], [[], ['c']]);
+    reg.ingest(report('new', [verdict('a', 'up'), verdict('b', 'up'), verdict('c', 'down')]));
+    assert.deepStrictEqual([statuses(reg.view()), reg.status().awaitingVerdict], [['a=up', 'b=up', 'c=down'], []]);
+  });
+
+  it('format 2: a report naming an unknown VIP list gets 409 until its parts are in; a list not matching its digest is refused and counted', () => {
+    const { logger, lines } = fakeLogger();
+    const reg = new HealthRegistry({ leaseMs: 10_000, logger, now: () => 5000 });
+    const vips = Array.from({ length: 2500 }, (_, i) => `10.${i >> 8}.${i & 255}.1/32`);
+    const parts = vipSetParts(vips);
+    const body = (extra: object = {}) => ({
+      version: 2, instance: 'i', startedAt: 1, checks: [{ name: 'big', status: 'down', vipSet: parts[0]!.set, effect: { withdraw: true }, since: 1 }], ...extra,
+    });
+    const status = (f: () => unknown) => {
+      try {
+        f();
+        return 200;
+      } catch (err) {
+        return [(err as OperationError).status, (err as OperationError).details];
+      }
+    };
+    assert.deepStrictEqual(status(() => reg.receive(body())), [409, { missingVipSets: [parts[0]!.set] }]);
+    assert.deepStrictEqual(status(() => reg.receive(body({ vipSetParts: parts.slice(0, 2) }))), [409, { missingVipSets: [parts[0]!.set] }], 'two of three parts');
+    assert.equal(status(() => reg.receive(body({ vipSetParts: parts.slice(2) }))), 200, 'the last part completes the list');
+    assert.equal(reg.view().checks[0]!.vips.length, 2500);
+    assert.equal(status(() => reg.receive(body())), 200, 'a heartbeat names the list only');
+    assert.equal(reg.status().reportsRefused, 0, 'asking for a list is not a refusal');
+
+    const forged = vipSetParts(['192.0.2.1/32']).map((p) => ({ ...p, set: vipSetParts(['192.0.2.2/32'])[0]!.set }));
+    const refused = status(() => reg.receive(body({ vipSetParts: forged })));
+    assert.equal((refused as [number])[0], 400);
+    assert.equal(reg.status().reportsRefused, 1);
+    assert.match(reg.status().lastRefusal!.error, /do not match its digest/);
+    assert.ok(lines.some((l) => l.level === 'error' && l.obj.event === 'healthReportRefused'));
+  });
+
+  it('a refused report starts the lease even when none was ever accepted', () => {
+    let now = 1000;
+    const reg = new HealthRegistry({ leaseMs: 10_000, logger: fakeLogger().logger, now: () => now });
+    assert.throws(() => reg.receive({ instance: 'old', startedAt: 1, checks: [] }), /format 1/);
+    now += 10_000;
+    assert.equal(reg.view().leaseExpired, true, 'the lease policy takes over instead of leaving VIPs ungated');
+  });
+
+  it('on a fresh node (no verdict ever) an unproven check counts as down', () => {
+    const reg = new HealthRegistry({ leaseMs: 10_000, logger: fakeLogger().logger, now: () => 5000 });
+    reg.ingest(report('first', [verdict('a', 'unknown'), verdict('b', 'up')]));
+    assert.deepStrictEqual([statuses(reg.view()), reg.status().pending], [['a=down', 'b=up'], ['a']]);
+    reg.ingest(report('first', [verdict('a', 'unknown'), verdict('b', 'up')]));
+    assert.deepStrictEqual(statuses(reg.view()), ['a=down', 'b=up'], 'still pending on the next report');
   });
 
   it('refuses a malformed report with a 400 and keeps the old view', () => {

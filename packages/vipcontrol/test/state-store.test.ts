@@ -5,7 +5,7 @@ import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { makeTempDir } from '@vipcontrol/testlab';
-import { StateStore } from '../src/state-store.js';
+import { StateStore, type RuntimeDraft } from '../src/state-store.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -25,6 +25,25 @@ describe('StateStore', async () => {
     assert.deepEqual(await again.load(), store.state);
     // No temp files left behind.
     assert.deepEqual((await readdir(tmp.path)).filter((n) => n.includes('.tmp-')), []);
+  });
+
+  it('a change the loader would refuse is never written: the file stays loadable (issue 12)', async () => {
+    const file = join(tmp.path, 'refuse.json');
+    const store = new StateStore({ file, logger });
+    await store.load();
+    await store.update((d) => { d.withdrawn['198.51.100.11/32'] = { at: 1, reason: 'local operator' }; });
+    const before = await readFile(file, 'utf8');
+    for (const bad of [
+      (d: RuntimeDraft) => { d.overrides['198.51.100.10/32'] = { med: 7, setAt: 1, setBy: 'x\u2028y' }; },
+      (d: RuntimeDraft) => { d.overrides['198.51.100.10/32'] = { med: 7, setAt: 1, expiresAt: 9e15 }; },
+      (d: RuntimeDraft) => { d.drain = { withdraw: true, at: 1, source: 'operator', by: 'x\u2029' }; },
+    ]) {
+      await assert.rejects(store.update(bad), /invalid state: .*(setBy|expiresAt|drain\.by)/);
+    }
+    assert.equal(await readFile(file, 'utf8'), before);
+    const again = new StateStore({ file, logger });
+    assert.deepEqual((await again.load()).withdrawn, { '198.51.100.11/32': { at: 1, reason: 'local operator' } });
+    assert.equal(again.status().corrupt, undefined);
   });
 
   it('a burst of updates is applied in order and every caller resolves with the state that includes it', async () => {

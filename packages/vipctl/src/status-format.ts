@@ -178,12 +178,18 @@ function formatHealth(health: DaemonStatus['health'], now: number): string[] {
   const lease = health.leaseExpired ? 'LEASE EXPIRED' : 'lease ok';
   const last = health.lastReportAt === undefined ? '' : `, last report ${formatTime(health.lastReportAt, now)}`;
   const lines = [`health:   ${lease}${last}`];
+  if (health.lastRefusal) {
+    lines.push(`  REPORTS REFUSED: ${health.reportsRefused}, last ${formatTime(health.lastRefusal.at, now)} (${health.lastRefusal.status}: ${health.lastRefusal.error})`);
+  }
+  const awaiting = new Set(health.awaitingVerdict ?? []);
   for (const c of health.checks) {
     const effect = 'withdraw' in c.effect ? 'withdraw' : `penalty ${c.effect.penalty}`;
     const result = c.lastResult
       ? `, last ${c.lastResult.ok ? 'ok' : 'FAIL'}${c.lastResult.latencyMs === undefined ? '' : ` ${c.lastResult.latencyMs} ms`}${c.lastResult.detail ? ` (${c.lastResult.detail})` : ''}`
       : '';
-    lines.push(`  ${c.name}: ${c.status} since ${formatTime(c.since, now)}, ${effect} on ${c.vips.join(' ')}${result}`);
+    const status = awaiting.has(c.name) ? 'new, awaiting its first verdict (gates nothing yet)' : `${c.status} since ${formatTime(c.since, now)}`;
+    const vips = c.vips.length <= 8 ? c.vips.join(' ') : `${c.vips.length} VIPs (${c.vips.slice(0, 3).join(' ')} …)`;
+    lines.push(`  ${c.name}: ${status}, ${effect} on ${vips}${result}`);
   }
   return lines;
 }

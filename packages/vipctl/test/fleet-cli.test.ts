@@ -28,9 +28,13 @@ after(async () => {
 });
 
 async function vipctl(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return vipctlEnv({}, ...argv);
+}
+
+async function vipctlEnv(env: Record<string, string>, ...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const code = await run(argv, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s), env: { USER: 'tester' } });
+  const code = await run(argv, { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s), env: { USER: 'tester', ...env } });
   return { code, stdout, stderr };
 }
 
@@ -76,6 +80,21 @@ test('Redis from --redis, else VIPCTL_REDIS_URL, else the local config', async (
   const r = await vipctl('fleet', '--config', noRedis, 'status');
   assert.equal(r.code, ExitCode.usage);
   assert.match(r.stderr, /no Redis given: pass --redis URL, set VIPCTL_REDIS_URL, or configure redis: in/);
+});
+
+test('the password from --redis-password-file or VIPCTL_REDIS_PASSWORD: never on the command line', async () => {
+  const bare = `redis://${redis.host}:${redis.port}/0`;
+  const file = join(dir.path, 'redis.pass');
+  await writeFile(file, 'pw\n', { mode: 0o600 });
+  const withFile = await vipctl('fleet', '--redis', bare, '--redis-password-file', file, 'status', '--json');
+  assert.equal(withFile.code, 0, withFile.stderr);
+  const withEnv = await vipctlEnv({ VIPCTL_REDIS_PASSWORD: 'pw' }, 'fleet', '--redis', bare, 'status', '--json');
+  assert.equal(withEnv.code, 0, withEnv.stderr);
+  const without = await vipctl('fleet', '--redis', bare, 'status');
+  assert.equal(without.code, ExitCode.unreachable, without.stderr);
+  const missing = await vipctl('fleet', '--redis', bare, '--redis-password-file', join(dir.path, 'nope'), 'status');
+  assert.notEqual(missing.code, 0);
+  assert.match(missing.stderr, /redis\.passwordFile: cannot read .*nope: ENOENT/);
 });
 
 test('fleet status, remote set-med with ack, node-side failure, timeout, unknown node, history', async () => {

@@ -11,11 +11,17 @@ import { EventEmitter } from 'node:events';
 import { stat } from 'node:fs/promises';
 import {
   checkHealthParams,
+  dampingMemory,
   initialHealthState,
+  vipSetParts,
+  withDampingMemory,
   nextIntervalMs,
   stepHealth,
   type CheckOutcome,
   type CheckVerdict,
+  type DampingMemory,
+  type VipSetPart,
+  type WireCheckVerdict,
   type HealthCheckConfig,
   type HealthParams,
   type HealthState,
@@ -31,7 +37,9 @@ export interface SchedulerEvents {
 
 export class CheckScheduler extends EventEmitter<SchedulerEvents> {
   readonly config: HealthCheckConfig;
-  readonly #probe: Probe;
+  /** The check's VIP list as reported: named by digest, sent in parts when vipcontrol lacks it. */
+  readonly vipSet: { readonly digest: string; readonly parts: readonly VipSetPart[] };
+  #probe: Probe;
   readonly #params: HealthParams;
   readonly #logger: Logger;
   readonly #now: () => number;
@@ -51,6 +59,31 @@ export class CheckScheduler extends EventEmitter<SchedulerEvents> {
     this.#logger = opts.logger;
     this.#now = opts.now ?? Date.now;
     this.#state = initialHealthState(opts.config.startup, this.#now());
+    const parts = vipSetParts(opts.config.vips);
+    this.vipSet = { digest: parts[0]!.set, parts };
+  }
+
+  /**
+   * Carries damping memory over (from the check before an edit, or from vipcontrol after a restart),
+   * so neither a restart nor an edit bypasses a hold-down. Only before this check's first transition.
+   */
+  seedDamping(memory: DampingMemory): void {
+    if (this.#params.damping === undefined || this.#state.flapTimes.length > 0 || this.#state.holdDowns > 0) return;
+    this.#state = withDampingMemory(this.#state, memory);
+  }
+
+  /** This check's damping memory, if it has any worth keeping. */
+  dampingMemory(): DampingMemory | undefined {
+    const s = this.#state;
+    if (this.#params.damping === undefined || (s.flapTimes.length === 0 && s.holdDowns === 0 && s.holdDownUntil === undefined)) return undefined;
+    return dampingMemory(s);
+  }
+
+  /** Swaps the probe for one built from fresh files (a CA rotated before a SIGHUP); state and timer stay. */
+  replaceProbe(probe: Probe): void {
+    const old = this.#probe;
+    this.#probe = probe;
+    void old.close().catch((err: unknown) => this.#logger.error({ event: 'probeCloseFailed', err }, 'closing the replaced probe failed'));
   }
 
   get state(): HealthState {
@@ -58,15 +91,17 @@ export class CheckScheduler extends EventEmitter<SchedulerEvents> {
   }
 
   /** What goes into the report for this check. */
-  verdict(): CheckVerdict {
+  verdict(): WireCheckVerdict {
     const c = this.config;
+    const damping = this.dampingMemory();
     return {
       name: c.name,
       status: this.#state.status,
-      vips: c.vips,
+      vipSet: this.vipSet.digest,
       effect: c.effect,
       since: this.#state.since,
       ...(this.#lastResult !== undefined && { lastResult: this.#lastResult }),
+      ...(damping !== undefined && { damping }),
     };
   }
 
@@ -77,7 +112,10 @@ export class CheckScheduler extends EventEmitter<SchedulerEvents> {
     this.#arm(0);
   }
 
-  /** Stops the timer, waits for a run in progress, and releases the probe. */
+  /**
+   * Stops the timer and releases the probe once a run in progress is over (its result is dropped).
+   * A run ends within its timeout, whatever the command did (exec-probe.ts).
+   */
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
@@ -127,7 +165,7 @@ export class CheckScheduler extends EventEmitter<SchedulerEvents> {
       old: t.from,
       new: t.to,
       reason: t.reason,
-      vips: this.config.vips,
+      ...loggedVips(this.config.vips, this.vipSet.digest),
       effect: this.config.effect,
       ...(t.holdDownUntil !== undefined && { holdDownUntil: new Date(t.holdDownUntil).toISOString() }),
       evidence: evidence(result),
@@ -158,6 +196,12 @@ export class CheckScheduler extends EventEmitter<SchedulerEvents> {
       return false;
     }
   }
+}
+
+/** Up to LOGGED_VIPS VIPs are logged as a list; more as a count and the list's digest (a line per 10,000 VIPs would be 200 KB). */
+const LOGGED_VIPS = 20;
+function loggedVips(vips: readonly string[], digest: string): Record<string, unknown> {
+  return vips.length <= LOGGED_VIPS ? { vips } : { vipCount: vips.length, vipSet: digest, firstVips: vips.slice(0, 3) };
 }
 
 /** The evidence of one run as logged: exit code, error, latency, detail. */

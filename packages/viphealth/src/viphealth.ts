@@ -7,11 +7,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { HealthCheckConfig, HealthReport, ViphealthConfig } from '@vipcontrol/core';
+import { HEALTH_REPORT_VERSION, type HealthCheckConfig, type HealthReportBody, type HealthReportReply, type VipSetPart, type ViphealthConfig } from '@vipcontrol/core';
 import { createProbe } from './checks/create-probe.js';
-import { runChangeHook } from './hooks.js';
+import { assertCanDropGroups } from './checks/exec-identity.js';
+import { HookRunner } from './hooks.js';
 import type { Logger } from './logger.js';
-import { Reporter } from './reporter.js';
+import { Reporter, type ReportSnapshot } from './reporter.js';
 import { CheckScheduler } from './scheduler.js';
 
 /** What a reload did, by check name. */
@@ -32,6 +33,8 @@ export class Viphealth extends EventEmitter {
   #config: ViphealthConfig;
   #schedulers = new Map<string, CheckScheduler>();
   #reporter: Reporter;
+  readonly #hooks: HookRunner;
+  #stopped = false;
   /** Counts of reporters replaced by a reload, so the totals above never go back. */
   #retired = { sent: 0, failed: 0 };
 
@@ -41,7 +44,9 @@ export class Viphealth extends EventEmitter {
     this.#logger = opts.logger;
     this.#now = opts.now ?? Date.now;
     this.startedAt = this.#now();
+    if (runsCommands(opts.config)) assertCanDropGroups();
     this.#config = opts.config;
+    this.#hooks = new HookRunner(this.#logger.child({ component: 'hooks' }));
     for (const check of opts.config.checks) this.#schedulers.set(check.name, this.#scheduler(check));
     this.#reporter = this.#newReporter(opts.config);
   }
@@ -60,18 +65,39 @@ export class Viphealth extends EventEmitter {
     return this.#retired.failed + this.#reporter.failed;
   }
 
+  /** The reporter, for its counters (sent, refused, last body size). */
+  get reporter(): Reporter {
+    return this.#reporter;
+  }
+
   start(): void {
     this.#logger.info(
       { event: 'started', instance: this.instance, checks: [...this.#schedulers.keys()], socket: this.#config.vipcontrol.socket },
       `viphealth started with ${this.#schedulers.size} checks`,
     );
-    for (const s of this.#schedulers.values()) s.start();
     this.#reporter.start();
+    for (const s of this.#schedulers.values()) {
+      // A damped check first takes back its damping memory from vipcontrol's answer to the first report
+      // (a restart must not lift a hold-down); if vipcontrol does not answer, it starts without.
+      if (s.config.damping === undefined) s.start();
+      else void this.#reporter.firstOutcome.then(() => this.#schedulers.get(s.config.name) === s && !this.#stopped && s.start());
+    }
   }
 
-  /** The full snapshot sent to vipcontrol. */
-  snapshot(): HealthReport {
-    return { instance: this.instance, startedAt: this.startedAt, checks: [...this.#schedulers.values()].map((s) => s.verdict()) };
+  /** The report sent to vipcontrol (VIP lists by digest; their parts go out only when missing). */
+  snapshot(): Omit<HealthReportBody, 'vipSetParts'> {
+    return { version: HEALTH_REPORT_VERSION, instance: this.instance, startedAt: this.startedAt, checks: [...this.#schedulers.values()].map((s) => s.verdict()) };
+  }
+
+  #reportSnapshot(): ReportSnapshot {
+    const vipSets = new Map<string, readonly VipSetPart[]>();
+    for (const s of this.#schedulers.values()) vipSets.set(s.vipSet.digest, s.vipSet.parts);
+    return { report: this.snapshot(), vipSets };
+  }
+
+  /** vipcontrol keeps damping memory with the verdicts: a fresh process takes it back. */
+  #onReply(reply: HealthReportReply): void {
+    for (const [name, memory] of Object.entries(reply.damping ?? {})) if (memory !== undefined) this.#schedulers.get(name)?.seedDamping(memory);
   }
 
   /**
@@ -79,27 +105,35 @@ export class Viphealth extends EventEmitter {
    * throws and the running set is untouched.
    */
   async reload(config: ViphealthConfig): Promise<ReloadSummary> {
+    if (runsCommands(config)) assertCanDropGroups();
     const old = this.#schedulers;
     const next = new Map<string, CheckScheduler>();
     const summary: ReloadSummary = { added: [], removed: [], changed: [], kept: [] };
     const fresh: CheckScheduler[] = [];
+    const refreshed: [CheckScheduler, ReturnType<typeof createProbe>][] = [];
     try {
       for (const check of config.checks) {
         const current = old.get(check.name);
         if (current && sameCheck(current.config, check)) {
+          // Files a probe read at set-up (an HTTP check's CA) are read again: a reload after a rotation uses them.
+          if (check.type === 'http' && check.tls.ca !== undefined) refreshed.push([current, createProbe(check)]);
           next.set(check.name, current);
           summary.kept.push(check.name);
           continue;
         }
         const s = this.#scheduler(check);
+        // An edit keeps the damping history: editing a flapping check must not lift its hold-down.
+        const memory = current?.dampingMemory();
+        if (memory !== undefined) s.seedDamping(memory);
         fresh.push(s);
         next.set(check.name, s);
         (current ? summary.changed : summary.added).push(check.name);
       }
     } catch (err) {
-      await Promise.all(fresh.map((s) => s.stop()));
+      await Promise.all([...fresh.map((s) => s.stop()), ...refreshed.map(([, p]) => p.close())]);
       throw err;
     }
+    for (const [s, probe] of refreshed) s.replaceProbe(probe);
     const retired = [...old.entries()].filter(([name, s]) => next.get(name) !== s);
     for (const [name] of retired) if (!next.has(name)) summary.removed.push(name);
     const reporterChanged = config.vipcontrol.socket !== this.#config.vipcontrol.socket || config.heartbeatMs !== this.#config.heartbeatMs;
@@ -112,7 +146,11 @@ export class Viphealth extends EventEmitter {
       this.#reporter = this.#newReporter(config);
       this.#reporter.start();
     }
-    await Promise.all(retired.map(([, s]) => s.stop()));
+    // Not awaited: a retired check's run in progress (a hung command until its timeout) must not hold
+    // up the reload; its result is dropped.
+    for (const [name, s] of retired) {
+      s.stop().catch((err: unknown) => this.#logger.error({ event: 'checkStopFailed', check: name, err }, 'stopping a retired check failed'));
+    }
     for (const s of fresh) s.start();
     this.#logger.info({ event: 'reloaded', ...summary }, 'configuration reloaded');
     // Removed checks must disappear from vipcontrol's view now, not at the next heartbeat.
@@ -121,8 +159,10 @@ export class Viphealth extends EventEmitter {
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
     await Promise.all([...this.#schedulers.values()].map((s) => s.stop()));
     await this.#reporter.stop();
+    await this.#hooks.idle();
     this.#logger.info({ event: 'stopped', instance: this.instance }, 'viphealth stopped');
   }
 
@@ -130,7 +170,8 @@ export class Viphealth extends EventEmitter {
     return new Reporter({
       socketPath: config.vipcontrol.socket,
       heartbeatMs: config.heartbeatMs,
-      snapshot: () => this.snapshot(),
+      snapshot: () => this.#reportSnapshot(),
+      onReply: (reply) => this.#onReply(reply),
       logger: this.#logger.child({ component: 'reporter' }),
     });
   }
@@ -143,10 +184,15 @@ export class Viphealth extends EventEmitter {
       if (this.#schedulers.get(check.name) !== s) return;
       this.#reporter.notify();
       this.emit('transition', check.name, t);
-      if (check.hooks.onChange) runChangeHook({ argv: check.hooks.onChange, timeoutMs: check.hooks.timeoutMs, check: check.name, transition: t, logger });
+      if (check.hooks.onChange) this.#hooks.run({ argv: check.hooks.onChange, timeoutMs: check.hooks.timeoutMs, check: check.name, transition: t, logger });
     });
     return s;
   }
+}
+
+/** Whether a config starts commands (exec checks or hooks), which must not keep viphealth's groups. */
+function runsCommands(config: ViphealthConfig): boolean {
+  return config.checks.some((c) => c.type === 'exec' || c.hooks.onChange !== undefined);
 }
 
 /** Configs come from the same normaliser, so equal checks serialise identically. */

@@ -35,9 +35,9 @@ export async function startServiceLab(): Promise<ServiceLab> {
 export async function waitVerdicts(apiSocket: string, want: Record<string, 'up' | 'down'>, message: string): Promise<void> {
   await waitFor(async () => {
     const { health } = (await unixHttpRequest(apiSocket, { path: '/v1/status' })).json as {
-      health: { held: string[]; pending: string[]; checks: { name: string; status: string }[] };
+      health: { held: string[]; pending?: string[]; checks: { name: string; status: string }[] };
     };
     const seen = Object.fromEntries(health.checks.map((c) => [c.name, c.status]));
-    return health.held.length === 0 && health.pending.length === 0 && Object.entries(want).every(([name, status]) => seen[name] === status);
+    return health.held.length === 0 && (health.pending ?? []).length === 0 && Object.entries(want).every(([name, status]) => seen[name] === status);
   }, { message });
 }

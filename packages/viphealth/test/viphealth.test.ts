@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { parseViphealthConfig, type HealthReport } from '@vipcontrol/core';
+import { parseViphealthConfig, vipSetParts, type HealthReportBody as HealthReport } from '@vipcontrol/core';
 import { makeTempDir, repoPath, waitFor, type TempDir } from '@vipcontrol/testlab';
 import type { Probe, ProbeResult } from '../src/checks/probe.js';
 import { createLogger } from '../src/logger.js';
@@ -120,12 +120,16 @@ describe('CheckScheduler', () => {
 describe('Reporter', () => {
   it('reports at once on notify, as a heartbeat, and retries while vipcontrol is down', async () => {
     const socket = join(tmp.path, 'vc1.sock');
+    const parts = vipSetParts(['192.0.2.1/32']);
     let n = 0;
     const reporter = new Reporter({
       socketPath: socket,
       heartbeatMs: 200,
       logger: silent,
-      snapshot: () => ({ instance: 'i1', startedAt: 1, checks: [{ name: `n${++n}`, status: 'up', vips: [], effect: { penalty: 1 }, since: 1 }] }),
+      snapshot: () => ({
+        report: { version: 2, instance: 'i1', startedAt: 1, checks: [{ name: `n${++n}`, status: 'up', vipSet: parts[0]!.set, effect: { penalty: 1 }, since: 1 }] },
+        vipSets: new Map([[parts[0]!.set, parts]]),
+      }),
     });
     reporter.start(); // nobody listens yet: retried with backoff
     await waitFor(() => n >= 2, { message: 'retries while down' });

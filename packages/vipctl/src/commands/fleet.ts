@@ -5,6 +5,7 @@
  * override and acknowledged by the node once applied in BIRD — or they time out, clearly, exit 1.
  */
 import { readFile } from 'node:fs/promises';
+import { isAbsolute } from 'node:path';
 import type { Command } from 'commander';
 import {
   VIPCONTROL_DEFAULTS, parseDuration, parseVipcontrolConfig, parseNodeName, NODE_NAME_RULE, ValidationError,
@@ -19,6 +20,7 @@ import { formatRelative, formatTable } from '../status-format.js';
 
 interface FleetOptions {
   redis?: string;
+  redisPasswordFile?: string;
   config?: string;
   keyPrefix?: string;
   timeout: string;
@@ -29,6 +31,7 @@ export function register(program: Command, ctx: CliContext): void {
     .command('fleet')
     .description('the whole fleet over Redis: status matrix, remote operations, audit history')
     .option('--redis <url>', 'Redis URL (else VIPCTL_REDIS_URL, else redis.url of the local config)')
+    .option('--redis-password-file <file>', 'read the Redis password from FILE (first line), not from the URL: keeps it out of `ps` (else VIPCTL_REDIS_PASSWORD)')
     .option('--config <file>', 'vipcontrol config to take redis: from', VIPCONTROL_DEFAULTS.configFile)
     .option('--key-prefix <prefix>', 'fleet key prefix (default: the config\'s redis.keyPrefix, or "vipcontrol:")')
     .option('--timeout <duration>', 'how long to wait for the node\'s acknowledgement', '10s');
@@ -141,11 +144,33 @@ async function withStore(ctx: CliContext, o: FleetOptions, fn: (store: FleetStor
   }
 }
 
-/** `--redis`, else VIPCTL_REDIS_URL, else the local config's `redis:` section. Exported for tests. */
-export async function resolveRedis(o: Pick<FleetOptions, 'redis' | 'config' | 'keyPrefix'>, env: Readonly<Record<string, string | undefined>>): Promise<RedisConfig> {
+/**
+ * `--redis`, else VIPCTL_REDIS_URL, else the local config's `redis:` section. The password may come
+ * from `--redis-password-file` (or VIPCTL_REDIS_PASSWORD) instead of the URL, so that it never has to
+ * be on a command line. Exported for tests.
+ */
+export async function resolveRedis(o: Pick<FleetOptions, 'redis' | 'redisPasswordFile' | 'config' | 'keyPrefix'>, env: Readonly<Record<string, string | undefined>>): Promise<RedisConfig> {
+  const cfg = await redisSection(o, env);
+  if (o.redisPasswordFile !== undefined) {
+    if (!isAbsolute(o.redisPasswordFile)) throw new UsageError(`--redis-password-file: must be an absolute path, got ${JSON.stringify(o.redisPasswordFile)}`);
+    return { ...cfg, passwordFile: o.redisPasswordFile };
+  }
+  const password = env['VIPCTL_REDIS_PASSWORD'];
+  if (password && cfg.url !== undefined) {
+    const u = new URL(cfg.url); // already validated by redisSection
+    u.password = encodeURIComponent(password);
+    return { ...cfg, url: u.href };
+  }
+  return cfg;
+}
+
+async function redisSection(o: Pick<FleetOptions, 'redis' | 'config' | 'keyPrefix'>, env: Readonly<Record<string, string | undefined>>): Promise<RedisConfig> {
   const url = o.redis ?? (env['VIPCTL_REDIS_URL'] || undefined);
   const defaults = { keyPrefix: VIPCONTROL_DEFAULTS.redisKeyPrefix, heartbeatMs: parseDuration(VIPCONTROL_DEFAULTS.redisHeartbeat), ttlMs: parseDuration(VIPCONTROL_DEFAULTS.redisTtl) };
-  if (url !== undefined) return { ...defaults, url, ...(o.keyPrefix ? { keyPrefix: o.keyPrefix } : {}) };
+  if (url !== undefined) {
+    if (!URL.canParse(url)) throw new UsageError(`--redis: not a URL: ${redactUrl(url)}`);
+    return { ...defaults, url, ...(o.keyPrefix ? { keyPrefix: o.keyPrefix } : {}) };
+  }
   const file = o.config ?? VIPCONTROL_DEFAULTS.configFile;
   let text: string;
   try {

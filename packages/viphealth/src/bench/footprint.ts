@@ -69,7 +69,7 @@ async function checkStatuses(vipcontrol: DaemonProcess): Promise<string[]> {
 }
 
 /** utime + stime of a process, in clock ticks. */
-async function cpuTicks(pid: number): Promise<number> {
+export async function cpuTicks(pid: number): Promise<number> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // Fields after "(comm)": index 0 is field 3 (state); utime is field 14, stime field 15.
