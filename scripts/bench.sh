@@ -3,15 +3,19 @@
 # Needs root (BIRD, network namespaces). Runs scripts/setup.sh first (Debian packages, npm ci, build)
 # unless --no-setup, in which case only the packages a benchmark needs are rebuilt (incremental tsc).
 #
-#   bash scripts/bench.sh [core|health|health-scale|fleet|trust|all] [--no-setup] [ARGS...]      default: all
+#   bash scripts/bench.sh [core|health|health-scale|fleet|trust|startup|all] [--no-setup] [ARGS...]      default: all
 #
 #   core    issue 2: vipcontrol vs bare BIRD — MED change latency at 1 / 1,000 / 10,000 VIPs, burst of
 #           1,000 set-med, vipctl wall time, RSS; once on BIRD 2.0.12 and once on 3.3.2 (`--bird LIST`)
-#           (packages/testlab/src/bench/apply-bench.ts; ~2 min per BIRD)
-#   health  viphealth failover/recovery vs ExaBGP's healthcheck, footprint, then health-scale (packages/viphealth/src/bench)
+#           (packages/bench/src/core/apply-bench.ts; ~2 min per BIRD)
+#   health  viphealth failover/recovery vs ExaBGP's healthcheck, footprint, then health-scale (packages/bench/src/health)
 #   health-scale  viphealth at 1 and 10,000 VIPs x 5 checks: report size and latency, decision → router, CPU, RSS (~3 min)
-#   fleet   fleet round trip over Redis, fleet status at 1,000 nodes (packages/fleet/bench)
-#   trust   issue 12: health withdraws / status with junk in Redis, BIRD reply decoder heap (packages/fleet/bench/trust-bench.ts)
+#   fleet   fleet round trip over Redis, fleet status at 1,000 nodes (packages/bench/src/fleet); then the lab
+#           fleet at 2 / 8 / 16 nodes: cold start, RSS/PSS, drain, silent death with BFD, rolling restart,
+#           flow spread, guard decision time (packages/bench/src/fleet/fleet-scale-bench.ts; ~3 min)
+#   trust   issue 12: health withdraws / status with junk in Redis, BIRD reply decoder heap (packages/bench/src/fleet/trust-bench.ts)
+#   startup `vipctl status` round trip, packaged and tree builds, against bare `node -e 0` as a ratio
+#           (packages/bench/src/startup; ~30 s)
 # ARGS go to the one benchmark named (e.g. `bench.sh core --quick --scales 1,1000 --no-docs`).
 # Exit status: 0 all targets met; otherwise the highest status of the benchmarks run (core: 1 = a
 # target missed, 2 = the benchmark itself failed).
@@ -23,7 +27,7 @@ setup=1
 args=()
 named=0
 for arg in "$@"; do
-  if ((named == 0)) && [[ "$arg" =~ ^(core|health|health-scale|fleet|trust|all)$ ]]; then
+  if ((named == 0)) && [[ "$arg" =~ ^(core|health|health-scale|fleet|trust|startup|all)$ ]]; then
     what=$arg named=1
   elif [[ "$arg" == --no-setup ]]; then
     setup=0
@@ -32,7 +36,7 @@ for arg in "$@"; do
   fi
 done
 if [[ "$what" == all && ${#args[@]} -gt 0 ]]; then
-  echo "bench: arguments (${args[*]}) need one benchmark named: core, health, health-scale, fleet or trust" >&2
+  echo "bench: arguments (${args[*]}) need one benchmark named: core, health, health-scale, fleet, trust or startup" >&2
   exit 2
 fi
 
@@ -57,23 +61,29 @@ run() {
 }
 
 case "$what" in core | all)
-  run core packages/testlab/src/bench/apply-bench.ts packages/testlab/dist/src/bench/apply-bench.js \
-    packages/testlab packages/vipcontrol packages/vipctl ;;
+  run core packages/bench/src/core/apply-bench.ts packages/bench/dist/src/core/apply-bench.js \
+    packages/bench packages/vipcontrol packages/vipctl ;;
 esac
 case "$what" in health | all)
-  run health packages/viphealth/src/bench/failover-bench.ts packages/viphealth/dist/src/bench/failover-bench.js \
-    packages/vipcontrol packages/viphealth ;;
+  run health packages/bench/src/health/failover-bench.ts packages/bench/dist/src/health/failover-bench.js \
+    packages/bench packages/vipcontrol packages/viphealth ;;
 esac
 case "$what" in health | health-scale | all)
-  run health-scale packages/viphealth/src/bench/scale-bench.ts packages/viphealth/dist/src/bench/scale-bench.js \
-    packages/vipcontrol packages/viphealth ;;
+  run health-scale packages/bench/src/health/scale-bench.ts packages/bench/dist/src/health/scale-bench.js \
+    packages/bench packages/vipcontrol packages/viphealth ;;
 esac
 case "$what" in fleet | all)
-  run fleet packages/fleet/bench/fleet-bench.ts packages/fleet/dist/bench/fleet-bench.js \
-    packages/fleet packages/vipcontrol packages/vipctl ;;
+  run fleet packages/bench/src/fleet/fleet-bench.ts packages/bench/dist/src/fleet/fleet-bench.js \
+    packages/bench packages/vipcontrol packages/vipctl
+  run fleet-scale packages/bench/src/fleet/fleet-scale-bench.ts packages/bench/dist/src/fleet/fleet-scale-bench.js \
+    packages/bench packages/vipcontrol packages/vipctl ;;
+esac
+case "$what" in startup | all)
+  run startup packages/bench/src/startup/startup-bench.ts packages/bench/dist/src/startup/startup-bench.js \
+    tsconfig.prod.json packages/bench ;;
 esac
 case "$what" in trust | all)
-  run trust packages/fleet/bench/trust-bench.ts packages/fleet/dist/bench/trust-bench.js \
-    packages/fleet packages/vipcontrol packages/bird ;;
+  run trust packages/bench/src/fleet/trust-bench.ts packages/bench/dist/src/fleet/trust-bench.js \
+    packages/bench packages/vipcontrol packages/bird ;;
 esac
 exit "$status"

@@ -10,6 +10,8 @@
 #   bash scripts/lab.sh [--ebgp] [--no-bfd] [--bird VERSION]
 #                                             run the demo and tear everything down; --bird runs every
 #                                             BIRD as 2.0.12 (default), 2.19.2 or 3.3.2 (built on first use)
+#   bash scripts/lab.sh --nodes N [--ebgp]     the fleet demo: N ≤ 16 nodes, uniform mode (equal MEDs, ECMP at the
+#                                             router), flow spread over the nodes and what a drain does to it
 #   bash scripts/lab.sh --keep [--ebgp] ...   run it and leave the lab up (prints how to reach it)
 #   bash scripts/lab.sh down                  tear a kept lab down (daemons, services, BIRDs, namespaces,
 #                                             temp dirs), remove leftovers of killed runs

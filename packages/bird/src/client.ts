@@ -4,10 +4,11 @@ import { BirdConnection } from './connection.js';
 import { BirdConnectionError, BirdError, BirdReplyError, BirdTimeoutError } from './errors.js';
 import { parseConfigureReply, parseReconfigurationState } from './parse/configure.js';
 import { parseProtocols } from './parse/protocols.js';
+import { parseBfdSessions } from './parse/bfd.js';
 import { parseRoutes } from './parse/routes.js';
 import { parseStatus } from './parse/status.js';
 import type { ReconnectStrategy } from './reconnect-strategy.js';
-import type { BirdReply, BirdStatus, ConfigureResult, ParseContext, ProtocolInfo, ReconfigurationState, RouteInfo } from './types.js';
+import type { BfdSession, BirdReply, BirdStatus, ConfigureResult, ParseContext, ProtocolInfo, ReconfigurationState, RouteInfo } from './types.js';
 
 /** Options of {@link BirdClient}. */
 export interface BirdClientOptions {
@@ -29,6 +30,11 @@ export interface BirdClientEvents {
   reconnect: [banner: string];
   /** A ready connection was lost; commands pending at that moment were rejected. */
   disconnect: [cause: Error];
+  /**
+   * A connection attempt failed with no connection up; `retries` counts the attempts before it in
+   * this series (0: BIRD was already down when connect() was called, or right after a drop).
+   */
+  unreachable: [cause: Error, retries: number];
   /** A `+` line, e.g. "Config timeout expired, starting undo". */
   spontaneous: [text: string];
   /** The reconnect strategy gave up after a drop. Emitted only when someone listens. */
@@ -91,6 +97,7 @@ export class BirdClient extends EventEmitter<BirdClientEvents> {
       this.#queue.failAll(new BirdConnectionError(`lost connection to BIRD: ${cause.message}`, { cause }));
       this.emit('disconnect', cause);
     });
+    c.on('unreachable', (cause, retries) => this.emit('unreachable', cause, retries));
     c.on('failed', (error) => {
       this.#queue.failAll(error);
       if (this.listenerCount('error') > 0) this.emit('error', error);
@@ -215,6 +222,11 @@ export class BirdClient extends EventEmitter<BirdClientEvents> {
     if (opts.exportOf !== undefined) parts.push('export', checked(opts.exportOf, SYMBOL, 'protocol'));
     if (opts.all ?? true) parts.push('all');
     return parseRoutes(await this.#orEmpty(parts.join(' '), 8001), this.#context());
+  }
+
+  /** `show bfd sessions` (every BFD protocol's sessions). */
+  async showBfdSessions(): Promise<BfdSession[]> {
+    return parseBfdSessions(await this.command('show bfd sessions'));
   }
 
   /** `show status`. */

@@ -21,6 +21,8 @@ export interface ConnectionEvents {
   down: [cause: Error];
   /** The reconnect strategy stopped (or the first connect failed for good); the connection is dead. */
   failed: [error: Error];
+  /** A connection attempt failed while no connection was up (BIRD down at start, or still down after a drop). */
+  unreachable: [cause: Error, retries: number];
   reply: [reply: BirdReply];
   spontaneous: [text: string];
   garbage: [line: string];
@@ -155,6 +157,7 @@ export class BirdConnection extends EventEmitter<ConnectionEvents> {
     clearTimeout(this.#timer);
     this.#drop();
     if (wasReady) this.emit('down', cause);
+    else this.emit('unreachable', cause, this.#retries);
     let decision: false | Error | number;
     try {
       decision = this.#strategy(this.#retries, cause);

@@ -94,6 +94,14 @@ export interface ProtocolInfo {
   channels: ChannelStats[];
 }
 
+/** One row of `show bfd sessions`. */
+export interface BfdSession {
+  address: string;
+  iface: string;
+  /** "Up", "Down", "Init", "AdminDown". */
+  state: string;
+}
+
 /** One route of `show route … all`. */
 export interface RouteInfo {
   prefix: string;

@@ -11,10 +11,47 @@ import { decodeHeaderText, encodeHeaderText, parseActorName, type ActorName } fr
 
 /** What BIRD really exports for one VIP (from the daemon's last read-back). */
 export interface ExportedRoute {
+  /** Exported to the fabric (verifiedAt 'fabric'), or in BIRD's table when no fabric protocol is known ('table'). */
   readonly present: boolean;
+  /** As sent: after the export filter of the first protocol in `to`. */
   readonly med?: number;
   readonly communities: readonly string[];
   readonly largeCommunities: readonly string[];
+  /** 'fabric': checked with `show route export P` for the fabric protocols; 'table': no fabric protocol known, BIRD's table only. */
+  readonly verifiedAt?: 'fabric' | 'table';
+  /** vipcontrol's static protocol has the route in BIRD's table. */
+  readonly inTable?: boolean;
+  /** Fabric protocols that export it. */
+  readonly to?: readonly string[];
+  /** Fabric protocols of its family that do not. */
+  readonly missing?: readonly string[];
+  /** Why it is not exported (or exported otherwise than desired), in words. */
+  readonly reason?: string;
+  /** Exported over eBGP: whether the MED survives depends on the export filter, which BIRD's CLI cannot show. */
+  readonly medUnverified?: string;
+}
+
+/** A BGP protocol towards the fabric, as BIRD last described it (`bird.fabric` in status). */
+export interface FabricProtocol {
+  readonly name: string;
+  /** Undefined when BIRD has no such protocol (a `bird.fabricProtocols` typo): it counts for both families. */
+  readonly family?: 4 | 6;
+  /** iBGP or eBGP, once BIRD says (the session was up at least once). */
+  readonly session?: 'internal' | 'external';
+  /** BGP state, e.g. "Established"; "not in BIRD" for a configured name BIRD does not have. */
+  readonly state: string;
+}
+
+/** A `configure timeout` BIRD will undo unless confirmed (`bird.pendingConfigure` in status). */
+export interface PendingConfigure {
+  /** vipcontrol's own apply (or a crashed predecessor's), or someone else's (an operator's: changes held). */
+  readonly owner: 'vipcontrol' | 'other';
+  /** Seconds left on BIRD's undo timer when last asked. */
+  readonly undoInSec: number;
+  /** First seen (epoch ms). */
+  readonly seenAt: number;
+  /** `other` only: when vipcontrol stops holding its changes and applies over it (epoch ms). */
+  readonly holdUntil?: number;
 }
 
 /** One VIP in status and operation results: its effective state plus override and BIRD's view. */
@@ -22,7 +59,7 @@ export type VipStatus = EffectiveVip & {
   readonly override?: MedOverride;
   /** Absent until BIRD has been read back once. */
   readonly exported?: ExportedRoute;
-  /** BIRD exports exactly the effective state. */
+  /** BIRD's table has exactly the effective state AND every fabric protocol of its family exports it so. */
   readonly inSync: boolean;
 };
 
@@ -145,6 +182,12 @@ export interface DaemonStatus {
     readonly error?: string;
     readonly retryAt?: number;
     readonly applies: number;
+    /** Seconds of `configure timeout N` (BIRD's undo timer for an unconfirmed apply). */
+    readonly configureTimeoutSec?: number;
+    /** BIRD's pending `configure timeout` when last asked. */
+    readonly pendingConfigure?: PendingConfigure;
+    /** The fabric protocols whose exports are verified; [] = none found (status then checks BIRD's table only). */
+    readonly fabric?: readonly FabricProtocol[];
   };
   readonly loopback: { readonly interface: string; readonly manage: boolean; readonly error?: string };
   readonly drain?: RuntimeState['drain'];

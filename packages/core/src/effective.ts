@@ -104,6 +104,7 @@ export function computeEffective(inputs: EffectiveInputs): EffectiveVip[] {
       if (drain.withdraw) reasons.push({ reason: { kind: 'drain' }, forced: drain.force === true });
       else terms.push({ kind: 'drain', penalty: config.drainPenalty });
     }
+    const communities = drain !== undefined && vip.gracefulShutdown === true ? gracefulShutdownCommunities(vip) : vip.communities;
 
     // The lease only concerns VIPs that viphealth gates: a VIP no check mentions has no health to lose.
     if (checks.length > 0) {
@@ -128,11 +129,26 @@ export function computeEffective(inputs: EffectiveInputs): EffectiveVip[] {
       med: Math.min(sum, MAX_U32),
       terms,
       withdrawReasons: withdrawReasons.map((r) => r.reason),
-      communities: vip.communities,
+      communities,
       largeCommunities: vip.largeCommunities,
       ...(vip.localPref !== undefined ? { localPref: vip.localPref } : {}),
     };
   }
+}
+
+/** RFC 8326 GRACEFUL_SHUTDOWN, well-known community: receivers lower the path's local-pref (to 0). */
+export const GRACEFUL_SHUTDOWN_COMMUNITY = '65535:0';
+
+const drainedCommunities = new WeakMap<VipConfig, readonly string[]>();
+
+/** The VIP's communities plus GRACEFUL_SHUTDOWN; one frozen array per VipConfig (the renderer memoises by reference). */
+function gracefulShutdownCommunities(vip: VipConfig): readonly string[] {
+  let hit = drainedCommunities.get(vip);
+  if (hit === undefined) {
+    hit = Object.freeze(vip.communities.includes(GRACEFUL_SHUTDOWN_COMMUNITY) ? [...vip.communities] : [...vip.communities, GRACEFUL_SHUTDOWN_COMMUNITY]);
+    drainedCommunities.set(vip, hit);
+  }
+  return hit;
 }
 
 const plainVips = new WeakMap<VipConfig, EffectiveVip>();

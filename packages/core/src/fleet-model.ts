@@ -44,14 +44,23 @@ export interface FleetKeys {
   readonly events: string;
   /** Pub/sub channel of one node: "a desired entry changed, re-read the hash" (a wake-up, not the data). */
   notify(node: string): string;
+  /** ZSET member = node, score = lease end (Redis ms): nodes allowed to withdraw this VIP (the guard's slots). */
+  slots(prefix: string): string;
+  /** ZSET member = node, score = Redis time of its last heartbeat: nodes announcing this VIP at their BIRD. */
+  members(prefix: string): string;
 }
 
 /**
  * The key layout for one prefix (config `redis.keyPrefix`). A ":" separator is added unless the prefix
  * already ends with one, so "vipcontrol:" and "vipcontrol" both give "vipcontrol:node:n1".
+ *
+ * Pub/sub channels are not per database in Redis: two fleets sharing one server and one key prefix on
+ * different DB numbers would wake each other. So channel names carry the DB number (`db`, from the
+ * URL's path; issue 10): "vipcontrol:db0:events", "vipcontrol:db0:notify:n1".
  */
-export function fleetKeys(keyPrefix: string): FleetKeys {
+export function fleetKeys(keyPrefix: string, db = 0): FleetKeys {
   if (!KEY_PREFIX_RE.test(keyPrefix)) throw new RangeError(`invalid fleet key prefix ${JSON.stringify(keyPrefix)}`);
+  if (!Number.isInteger(db) || db < 0) throw new RangeError(`invalid Redis database ${db}`);
   const p = keyPrefix.endsWith(':') ? keyPrefix : `${keyPrefix}:`;
   const nodeKey = (kind: string) => (node: string) => `${p}${kind}:${parseNodeName(node)}`;
   return {
@@ -62,11 +71,17 @@ export function fleetKeys(keyPrefix: string): FleetKeys {
     ack: (id: string) => `${p}ack:${checkCommandId(id)}`,
     seq: `${p}seq`,
     audit: `${p}audit`,
-    events: `${p}events`,
-    notify: nodeKey('notify'),
+    events: `${p}db${db}:events`,
+    notify: (node: string) => `${p}db${db}:notify:${parseNodeName(node)}`,
+    slots: (prefix: string) => `${p}slots:${checkPrefixText(prefix)}`,
+    members: (prefix: string) => `${p}members:${checkPrefixText(prefix)}`,
   };
 }
 
+function checkPrefixText(prefix: string): string {
+  if (!PREFIX_TEXT_RE.test(prefix)) throw new RangeError(`invalid prefix ${JSON.stringify(prefix)}`);
+  return prefix;
+}
 
 function checkCommandId(id: string): string {
   if (!COMMAND_ID_RE.test(id)) throw new RangeError(`invalid command id ${JSON.stringify(id)}`);
@@ -78,7 +93,8 @@ function checkCommandId(id: string): string {
 
 const COMMAND_ID_RE = /^[A-Za-z0-9-]{8,64}$/;
 /** Shape check only; the agent canonicalises with core's `canonicalPrefix` before acting. */
-const prefixText = z.string().max(50).regex(/^[0-9A-Fa-f.:]+\/\d{1,3}$/, 'must be a prefix like 198.51.100.10/32');
+const PREFIX_TEXT_RE = /^[0-9A-Fa-f.:]{1,46}\/\d{1,3}$/;
+const prefixText = z.string().max(50).regex(PREFIX_TEXT_RE, 'must be a prefix like 198.51.100.10/32');
 
 const withdrawReasonSchema: z.ZodType<WithdrawReason> = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('operator'), reason: freeText(200).optional() }),
@@ -347,6 +363,13 @@ export interface FleetMatrix {
   readonly vips: readonly FleetVipRow[];
 }
 
+const nodeNameCollator = new Intl.Collator('en', { numeric: true });
+
+/** Node names in natural order (n2 before n10): one collator, not one per comparison. */
+export function compareNodeNames(a: string, b: string): number {
+  return nodeNameCollator.compare(a, b);
+}
+
 /** One line explaining a VIP's MED or why it is withdrawn. */
 export function describeWhy(vip: Pick<FleetVip, 'announced' | 'terms' | 'withdrawReasons'>): string {
   if (!vip.announced) {
@@ -365,9 +388,13 @@ export function describeWhy(vip: Pick<FleetVip, 'announced' | 'terms' | 'withdra
   }).join(' + ');
 }
 
-/** Fresh = heartbeat within `staleAfterMs` of `now`. */
+/**
+ * Fresh = heartbeat within `staleAfterMs` of `now`, in either direction: heartbeats are stamped with
+ * Redis's clock, so one from the future was written by a wrong clock (or a hostile writer) and must
+ * not stay fresh for as long as it is ahead (issue 10).
+ */
 export function isFresh(rec: Pick<NodeRecord, 'heartbeatAt'>, now: number, staleAfterMs: number): boolean {
-  return now - rec.heartbeatAt <= staleAfterMs;
+  return Math.abs(now - rec.heartbeatAt) <= staleAfterMs;
 }
 
 /**
@@ -382,7 +409,7 @@ export function buildFleetMatrix(input: {
 }): FleetMatrix {
   const nodes: FleetNodeRow[] = [];
   const vips = new Map<string, { minAnnouncers: number; cells: Record<string, FleetCell> }>();
-  const names = [...new Set([...input.known.map((k) => k.node), ...input.records.keys()])].sort();
+  const names = [...new Set([...input.known.map((k) => k.node), ...input.records.keys()])].sort(compareNodeNames);
   const knownAt = new Map(input.known.map((k) => [k.node, k.heartbeatAt]));
   for (const node of names) {
     const parsed = input.records.get(node);
@@ -420,47 +447,62 @@ export function buildFleetMatrix(input: {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The minAnnouncers guard.
+// The minAnnouncers guard (issue 10): withdraw slots.
+//
+// A node may withdraw a VIP that has minAnnouncers only while it holds a *withdraw slot* for it in
+// Redis. The slot is granted atomically (one Lua script, FleetStore.acquireWithdrawSlot) only while at
+// least minAnnouncers *other* nodes announce the VIP without holding a slot themselves; otherwise the
+// withdraw becomes the guard penalty. Nodes that fail at the same instant are serialised by Redis, so
+// the fleet can never decide its way below minAnnouncers. Slots are leases: a crashed holder's expires.
 
-export interface GuardVerdict {
-  /** Prefixes whose non-forced withdraw on this node must become `guardPenalty` instead. */
-  readonly guarded: ReadonlySet<string>;
-  /** Per guarded VIP: how many announcers it needs and which healthy ones the other nodes offer. */
-  readonly detail: Readonly<Record<string, { required: number; healthyOthers: readonly string[] }>>;
+/** What the guard needs of one VIP's status. */
+export interface GuardVipView {
+  readonly prefix: string;
+  readonly announced: boolean;
+  readonly terms: readonly MedTerm[];
+  /** BIRD exports exactly what is desired (status `inSync`). */
+  readonly inSync: boolean;
+}
+
+/** Where this node stands with one VIP's slot: `unknown` until Redis answered once since start-up. */
+export type SlotState = 'holding' | 'none' | 'unknown';
+
+/** What the agent must do for one guarded VIP now. */
+export type SlotAction =
+  | { readonly kind: 'acquire'; readonly force: boolean }
+  | { readonly kind: 'release' }
+  | { readonly kind: 'none' };
+
+/**
+ * True when the node wants the VIP withdrawn: it is withdrawn (the slot let it, or the withdraw was
+ * forced), or the guard turned a withdraw into the penalty (`min-announcers` term).
+ */
+export function wantsWithdraw(vip: Pick<GuardVipView, 'announced' | 'terms'>): boolean {
+  return !vip.announced || vip.terms.some((t) => t.kind === 'min-announcers');
 }
 
 /**
- * The minAnnouncers decision for node `self`. Withdrawing here leaves the other nodes' healthy
- * announcers; if they are fewer than `minAnnouncers`, this node must keep announcing (guarded).
- *
- * A healthy announcer is a fresh node announcing the VIP without being held by its own guard (a node
- * held by its guard wants to withdraw; counting it would let two failing nodes each rely on the other
- * and both leave). Stale and missing nodes count for nothing, so losing sight of the fleet guards more,
- * never less. The verdict is as fresh as the records: two nodes failing within one publish interval
- * may both withdraw, then both re-announce (guarded) on the next read — docs/fleet.md.
+ * The slot step for one VIP. A node that wants to withdraw and holds no (known) slot asks for one;
+ * `force` when the VIP is withdrawn although the guard applies to it (only forced withdraws pass the
+ * guard): a forced withdraw takes a slot unconditionally so others count it as gone. A node that no
+ * longer wants to withdraw gives its slot back only once BIRD exports the VIP again, so no one counts
+ * it as an announcer before the router has its path.
  */
-export function computeGuard(input: {
-  self: string;
-  vips: readonly { prefix: string; minAnnouncers: number }[];
-  fleet: readonly NodeRecord[];
-  now: number;
-  staleAfterMs: number;
-}): GuardVerdict {
-  const guarded = new Set<string>();
-  const detail: Record<string, { required: number; healthyOthers: string[] }> = {};
-  for (const { prefix, minAnnouncers } of input.vips) {
-    if (minAnnouncers <= 0) continue;
-    const healthyOthers = input.fleet
-      .filter((rec) => rec.node !== input.self && isFresh(rec, input.now, input.staleAfterMs))
-      .filter((rec) => rec.vips.some((v) => v.prefix === prefix && v.announced && !v.terms.some((t) => t.kind === 'min-announcers')))
-      .map((rec) => rec.node)
-      .sort();
-    if (healthyOthers.length < minAnnouncers) {
-      guarded.add(prefix);
-      detail[prefix] = { required: minAnnouncers, healthyOthers };
-    }
-  }
-  return { guarded, detail };
+export function slotAction(vip: GuardVipView, state: SlotState, guarded: boolean): SlotAction {
+  if (wantsWithdraw(vip)) return state === 'holding' ? { kind: 'none' } : { kind: 'acquire', force: guarded && !vip.announced };
+  if (state !== 'none' && vip.announced && vip.inSync) return { kind: 'release' };
+  return { kind: 'none' };
+}
+
+/**
+ * The guard a daemon starts with, before Redis answered: every VIP with minAnnouncers is guarded
+ * except those it held a withdraw slot for when it stopped (the state file's `withdrawSlots`). So a
+ * restart changes nothing on the wire: a withdrawn VIP stays withdrawn (its slot is asked for again at
+ * once), and a failing check cannot withdraw a VIP without a slot.
+ */
+export function initialGuard(vips: readonly { prefix: string; minAnnouncers: number }[], heldSlots: readonly string[] = []): Set<string> {
+  const held = new Set(heldSlots);
+  return new Set(vips.filter((v) => v.minAnnouncers > 0 && !held.has(v.prefix)).map((v) => v.prefix));
 }
 
 /** True when two guard sets hold the same prefixes (the agent only calls setGuarded on a change). */

@@ -8,6 +8,8 @@ export * from './duration.js';
 export * from './prefix.js';
 export * from './community.js';
 export * from './schemas.js';
+export * from './defaults.js';
+export * from './version.js';
 export * from './vocabulary.js';
 export * from './vipcontrol-config.js';
 export * from './runtime-state.js';

@@ -8,8 +8,12 @@ import { flattenZodIssues, formatPath, friendlyZodMessage } from './config-error
 import { deepFreeze } from './deep-freeze.js';
 import { isCanonicalPrefix } from './prefix.js';
 import { epochMsSchema, freeTextSchema, reasonSchema, u32Schema } from './schemas.js';
-import type { MedOverride, RuntimeState } from './types.js';
+import type { FleetCommandMark, MedOverride, RuntimeState } from './types.js';
 import { MAX_ACTOR_LENGTH } from './vocabulary.js';
+
+/** How many recent remote command ids the state file keeps (replays of older snapshots are refused by id). */
+export const FLEET_RECENT_MAX = 100;
+const commandId = z.string().regex(/^[A-Za-z0-9-]{8,64}$/);
 
 /** A state file whose content is not a valid RuntimeState. */
 export class RuntimeStateError extends Error {
@@ -51,6 +55,19 @@ const stateSchema = z.strictObject({
       force: z.boolean().optional(),
       source: z.enum(['operator', 'maintenance']),
       until: epochMsSchema.optional(),
+    })
+    .optional(),
+  fleet: z
+    .strictObject({
+      applied: z.record(z.string().max(80), z.strictObject({ id: commandId, seq: z.number().int().min(1) })),
+      recent: z.array(commandId).max(FLEET_RECENT_MAX),
+    })
+    .optional(),
+  withdrawSlots: z.array(prefixKey).max(200_000).optional(),
+  maintenance: z
+    .strictObject({
+      ended: z.strictObject({ index: z.number().int().min(0), startedAt: epochMsSchema }).optional(),
+      skipped: z.strictObject({ index: z.number().int().min(0), at: epochMsSchema }).optional(),
     })
     .optional(),
 });
@@ -114,6 +131,13 @@ export function withWithdrawn(runtime: RuntimeState, prefix: string, entry: Runt
 export function withoutWithdrawn(runtime: RuntimeState, prefix: string): RuntimeState {
   if (!(prefix in runtime.withdrawn)) return runtime;
   return deepFreeze({ ...runtime, withdrawn: omit(runtime.withdrawn, [prefix]) });
+}
+
+/** Records that the remote command `mark` was processed (kept with the change it made: one write). */
+export function withFleetCommand(runtime: RuntimeState, mark: FleetCommandMark): RuntimeState {
+  const log = runtime.fleet ?? { applied: {}, recent: [] };
+  const recent = [...log.recent.filter((id) => id !== mark.id), mark.id].slice(-FLEET_RECENT_MAX);
+  return deepFreeze({ ...runtime, fleet: { applied: { ...log.applied, [mark.field]: { id: mark.id, seq: mark.seq } }, recent } });
 }
 
 /** Sets the node-wide drain. */

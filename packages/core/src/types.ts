@@ -25,6 +25,12 @@ export interface VipConfig {
   readonly localPref?: number;
   /** Fleet safety: keep at least this many announcers in the fleet (issue 4). 0 = no guard. */
   readonly minAnnouncers: number;
+  /**
+   * Issue 10: while the node is drained (operator or maintenance window), tag the RFC 8326
+   * GRACEFUL_SHUTDOWN community 65535:0 as well, so the fabric lowers the path's local-pref. The VIP's
+   * `gracefulShutdown`, else the config's top-level one; absent = false.
+   */
+  readonly gracefulShutdown?: boolean;
 }
 
 /** What vipcontrol does when viphealth stops reporting for `health.lease` (issue 3). */
@@ -79,6 +85,10 @@ export interface VipcontrolConfig {
     /** Names of the two static protocols rendered into the include file. */
     readonly protocol4: string;
     readonly protocol6: string;
+    /** BGP protocols towards the fabric (status verifies what they export); absent: every BGP protocol BIRD has. */
+    readonly fabricProtocols?: readonly string[];
+    /** How long changes wait for a pending `configure timeout` that is not vipcontrol's before applying over it. */
+    readonly operatorConfigureHoldMs: number;
   };
   readonly api: { readonly socket: string; readonly socketMode: number; readonly socketGroup?: string };
   readonly stateFile: string;
@@ -130,6 +140,31 @@ export interface RuntimeState {
     /** Set for maintenance drains: the window ends the drain by itself. */
     readonly until?: number;
   };
+  /** Issue 10: remote fleet commands this node processed, written with the change each one made. */
+  readonly fleet?: FleetCommandLog;
+  /** Issue 10: operator decisions on maintenance windows that a restart must keep. */
+  readonly maintenance?: MaintenanceMarks;
+  /** Issue 10: VIPs this node held a minAnnouncers withdraw slot for, so a restart starts with the same guard. */
+  readonly withdrawSlots?: readonly string[];
+}
+
+/** Which remote command a change came from: its desired-hash field, id and seq (docs/fleet.md). */
+export interface FleetCommandMark {
+  readonly field: string;
+  readonly id: string;
+  readonly seq: number;
+}
+
+/** The last command processed per desired field, and the ids of the most recent ones (any field). */
+export interface FleetCommandLog {
+  readonly applied: Readonly<Record<string, { readonly id: string; readonly seq: number }>>;
+  readonly recent: readonly string[];
+}
+
+/** `ended`: the window (by index and start) an operator ended early; `skipped`: the start an operator skipped. */
+export interface MaintenanceMarks {
+  readonly ended?: { readonly index: number; readonly startedAt: number };
+  readonly skipped?: { readonly index: number; readonly at: number };
 }
 
 /** The health verdict of one check as vipcontrol knows it (reported by viphealth). */
@@ -220,4 +255,6 @@ export interface HealthReport {
 export interface Actor {
   readonly source: 'api' | 'fleet' | 'health' | 'maintenance' | 'system';
   readonly user?: string;
+  /** A remote fleet command: the Controller persists it with the change it makes (at most once per id). */
+  readonly command?: FleetCommandMark;
 }

@@ -5,6 +5,7 @@
 import { createRequire } from 'node:module';
 import { z } from 'zod';
 import { parseYamlWithSchema } from './config-error.js';
+import { VIPCONTROL_DEFAULTS } from './defaults.js';
 import { deepFreeze } from './deep-freeze.js';
 import {
   absolutePathSchema,
@@ -21,29 +22,6 @@ import {
 import type { LeasePolicy, MaintenanceWindowConfig, RedisConfig, VipConfig, VipcontrolConfig } from './types.js';
 import { FLEET_LIMIT_DEFAULTS } from './fleet-model.js';
 
-/** DESIGN.md's default paths and the other defaults applied to absent keys. */
-export const VIPCONTROL_DEFAULTS = Object.freeze({
-  configFile: '/etc/vipcontrol/vipcontrol.yaml',
-  birdSocket: '/run/bird/bird.ctl',
-  includeFile: '/etc/bird/vipcontrol.conf',
-  apiSocket: '/run/vipcontrol/vipcontrol.sock',
-  stateFile: '/var/lib/vipcontrol/state.json',
-  protocol4: 'vipcontrol4',
-  protocol6: 'vipcontrol6',
-  /** `configure timeout N`: BIRD rolls back by itself if vipcontrol dies between configure and confirm. */
-  configureTimeout: '30s',
-  commandTimeout: '5s',
-  apiSocketMode: '0660',
-  loopbackInterface: 'lo',
-  /** Large enough to lose against any healthy peer's MED, small enough to stay below the guard penalty. */
-  drainPenalty: 100000,
-  guardPenalty: 1000000,
-  healthLease: '10s',
-  redisKeyPrefix: 'vipcontrol:',
-  redisHeartbeat: '2s',
-  redisTtl: '10s',
-});
-
 const D = VIPCONTROL_DEFAULTS;
 
 
@@ -59,6 +37,9 @@ const birdSchema = z.strictObject({
   commandTimeout: duration(D.commandTimeout),
   protocol4: birdNameSchema.default(D.protocol4),
   protocol6: birdNameSchema.default(D.protocol6),
+  /** BGP protocols towards the fabric, whose exports status verifies; absent: every BGP protocol in BIRD. */
+  fabricProtocols: z.array(birdNameSchema).max(64).optional(),
+  operatorConfigureHold: duration(D.operatorConfigureHold).refine((ms) => ms <= 600_000, { message: 'must be at most 10m' }),
 });
 
 const apiSchema = z.strictObject({
@@ -97,6 +78,7 @@ const vipSchema = z.strictObject({
   largeCommunities: z.array(largeCommunitySchema).max(64).default([]),
   localPref: u32Schema.optional(),
   minAnnouncers: z.number().int().min(0).max(1000).default(0),
+  gracefulShutdown: z.boolean().optional(),
 });
 
 const maintenanceSchema = z.strictObject({
@@ -184,6 +166,7 @@ const fileSchema = z
     loopback: loopbackSchema.prefault({}),
     drainPenalty: u32Schema.default(D.drainPenalty),
     guardPenalty: u32Schema.default(D.guardPenalty),
+    gracefulShutdown: z.boolean().default(false),
     health: healthSchema.prefault({}),
     vips: z.array(vipSchema).max(200_000).default([]),
     maintenance: z.array(maintenanceSchema).max(64).default([]),
@@ -306,6 +289,7 @@ export function parseVipcontrolConfig(text: string, file: string, defaults: { ho
     largeCommunities: v.largeCommunities,
     ...(v.localPref !== undefined ? { localPref: v.localPref } : {}),
     minAnnouncers: v.minAnnouncers,
+    ...((v.gracefulShutdown ?? c.gracefulShutdown) ? { gracefulShutdown: true } : {}),
   }));
   const config: VipcontrolConfig = {
     node: c.node ?? (defaults.hostname as string),
@@ -316,6 +300,8 @@ export function parseVipcontrolConfig(text: string, file: string, defaults: { ho
       commandTimeoutMs: c.bird.commandTimeout,
       protocol4: c.bird.protocol4,
       protocol6: c.bird.protocol6,
+      ...(c.bird.fabricProtocols ? { fabricProtocols: c.bird.fabricProtocols } : {}),
+      operatorConfigureHoldMs: c.bird.operatorConfigureHold,
     },
     api: {
       socket: c.api.socket,

@@ -96,6 +96,8 @@ export interface BirdProtocolCheckConfig extends CheckBase {
   readonly state: string;
   /** At least this many of `protocols` must be in `state`. */
   readonly minUp: number;
+  /** Issue 10: a protocol counts only while the BFD session to its neighbour is Up too. */
+  readonly bfd: boolean;
 }
 
 export type HealthCheckConfig =
@@ -217,6 +219,7 @@ const checkSchema = z.discriminatedUnion('type', [
     protocols: z.array(birdNameSchema).min(1),
     state: z.string().regex(/^[A-Za-z][A-Za-z0-9 _-]{0,31}$/, { message: 'must be a protocol state such as Established or up' }).optional(),
     minUp: z.number().int().min(1).optional(),
+    bfd: z.boolean().optional(),
   }),
 ], { message: 'must be one of exec, tcp, http, process, bird-protocol' });
 
@@ -334,6 +337,7 @@ function normaliseCheck(c: RawCheck): HealthCheckConfig {
         protocols: c.protocols,
         state: c.state ?? D.birdState,
         minUp: c.minUp ?? c.protocols.length,
+        bfd: c.bfd ?? false,
       };
   }
 }

@@ -173,3 +173,21 @@ test('property: adding a failing penalty check never lowers any MED nor announce
     { numRuns: 200 },
   );
 });
+
+test('graceful shutdown (RFC 8326): a drain tags 65535:0 where configured (node-wide, or per VIP)', () => {
+  const cfg = configWith(
+    `  - { prefix: ${V4}, med: 100, communities: ["65000:100"] }
+  - { prefix: "${V6}", med: 100, gracefulShutdown: false }
+`,
+    'gracefulShutdown: true',
+  );
+  const drained = runtime({ drain: { withdraw: false, at: 1, source: 'maintenance' } });
+  const d = eff(drained, HEALTHY, undefined, cfg);
+  assert.deepEqual(pick(d, V4)?.communities, ['65000:100', '65535:0']);
+  assert.deepEqual(pick(d, V6)?.communities, [], 'the VIP opted out');
+  // The same frozen array every time: the renderer memoises routes by reference.
+  assert.equal(pick(eff(drained, HEALTHY, undefined, cfg), V4)?.communities, pick(d, V4)?.communities);
+  // Not drained: configured communities only. Default (no gracefulShutdown anywhere): untouched on drain.
+  assert.deepEqual(pick(eff(runtime({}), HEALTHY, undefined, cfg), V4)?.communities, ['65000:100']);
+  assert.deepEqual(pick(eff(drained), V4)?.communities, ['65000:100']);
+});

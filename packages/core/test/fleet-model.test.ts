@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  buildFleetMatrix, computeGuard, desiredEntrySchema, desiredField, fleetKeys, nodeRecordSchema,
-  parseFleetJson, jsonTooDeep, pendingDesired, type DesiredEntry, type FleetVip, type NodeRecord,
+  buildFleetMatrix, desiredEntrySchema, desiredField, fleetKeys, isFresh, nodeRecordSchema,
+  parseFleetJson, jsonTooDeep, pendingDesired, slotAction, wantsWithdraw, type DesiredEntry, type FleetVip, type NodeRecord,
 } from '../src/fleet-model.js';
 import { ValidationError } from '../src/vocabulary.js';
 
@@ -33,6 +33,11 @@ test('fleetKeys lays keys out under the prefix and refuses names that could esca
   assert.throws(() => k.ack('x'), RangeError);
   assert.throws(() => fleetKeys('bad prefix'), RangeError);
   assert.throws(() => fleetKeys('a{b}'), RangeError);
+  // Pub/sub is server-wide: channels carry the DB so two fleets on DB 1 and DB 2 never wake each other.
+  assert.equal(fleetKeys('vc', 1).events, 'vc:db1:events');
+  assert.equal(fleetKeys('vc', 2).notify('n1'), 'vc:db2:notify:n1');
+  assert.equal(fleetKeys('vc', 1).node('n1'), fleetKeys('vc', 2).node('n1'), 'keys live in their DB already');
+  assert.throws(() => fleetKeys('vc', -1), RangeError);
 });
 
 test('desiredField: one field per target, so later commands replace earlier ones', () => {
@@ -119,21 +124,28 @@ test('buildFleetMatrix: stale, missing and invalid nodes flagged; best = lowest-
   assert.equal(v6.cells.n1?.why, 'configured 100');
 });
 
-test('computeGuard: withdraw allowed only while enough healthy announcers remain elsewhere', () => {
-  const vips = [{ prefix: P4, minAnnouncers: 1 }, { prefix: P6, minAnnouncers: 0 }];
-  const guard = (fleet: NodeRecord[]) => [...computeGuard({ self: 'n1', vips, fleet, now: NOW, staleAfterMs: 15_000 }).guarded];
-  // n2 announces healthily: n1 may withdraw.
-  assert.deepEqual(guard([node('n1', [vip(P4)]), node('n2', [vip(P4)])]), []);
-  // n2 withdrawn, stale, held by its own guard, or missing: n1 must keep announcing.
-  assert.deepEqual(guard([node('n1', [vip(P4)]), node('n2', [withdrawn(P4)])]), [P4]);
-  assert.deepEqual(guard([node('n1', [vip(P4)]), node('n2', [vip(P4)], { heartbeatAt: NOW - 20_000 })]), [P4]);
-  assert.deepEqual(guard([node('n1', [vip(P4)]), node('n2', [held(P4)])]), [P4]);
-  assert.deepEqual(guard([node('n1', [vip(P4)])]), [P4]);
-  // Own record is ignored: announcing here does not count toward "others".
-  assert.deepEqual(guard([node('n1', [vip(P4)]), node('n1', [vip(P4)])]), [P4]);
-  // minAnnouncers 2 needs two healthy others.
-  const v = computeGuard({ self: 'n1', vips: [{ prefix: P4, minAnnouncers: 2 }], fleet: [node('n2', [vip(P4)]), node('n3', [vip(P4)])], now: NOW, staleAfterMs: 15_000 });
-  assert.equal(v.guarded.size, 0);
-  const w = computeGuard({ self: 'n1', vips: [{ prefix: P4, minAnnouncers: 2 }], fleet: [node('n2', [vip(P4)])], now: NOW, staleAfterMs: 15_000 });
-  assert.deepEqual(w.detail[P4], { required: 2, healthyOthers: ['n2'] });
+test('withdraw slots: ask when a withdraw is wanted, force only for forced withdraws, give back once exported', () => {
+  const v = (over: Partial<FleetVip>) => ({ ...vip(P4), ...over });
+  // Healthy and exported: nothing to do, or give back a slot held (or unknown after a restart).
+  assert.deepEqual(slotAction(v({}), 'none', true), { kind: 'none' });
+  assert.deepEqual(slotAction(v({}), 'holding', false), { kind: 'release' });
+  assert.deepEqual(slotAction(v({}), 'unknown', true), { kind: 'release' });
+  // Announced but BIRD does not export it yet: keep the slot, others must not count this node yet.
+  assert.deepEqual(slotAction(v({ inSync: false }), 'holding', false), { kind: 'none' });
+  // The guard turned a withdraw into the penalty: ask (not forced).
+  assert.equal(wantsWithdraw(held(P4)), true);
+  assert.deepEqual(slotAction({ ...held(P4) }, 'none', true), { kind: 'acquire', force: false });
+  // Withdrawn although guarded: only a forced withdraw passes the guard, so the slot is taken by force.
+  assert.deepEqual(slotAction(withdrawn(P4), 'none', true), { kind: 'acquire', force: true });
+  // Withdrawn while the guard was off (start-up): ask, not forced.
+  assert.deepEqual(slotAction(withdrawn(P4), 'unknown', false), { kind: 'acquire', force: false });
+  // Withdrawn and holding: keep.
+  assert.deepEqual(slotAction(withdrawn(P4), 'holding', false), { kind: 'none' });
+});
+
+test('freshness: a heartbeat from the future is not fresh for as long as it is ahead', () => {
+  assert.equal(isFresh({ heartbeatAt: NOW - 5_000 }, NOW, 10_000), true);
+  assert.equal(isFresh({ heartbeatAt: NOW - 10_001 }, NOW, 10_000), false);
+  assert.equal(isFresh({ heartbeatAt: NOW + 5_000 }, NOW, 10_000), true);
+  assert.equal(isFresh({ heartbeatAt: NOW + 60_000 }, NOW, 10_000), false);
 });

@@ -47,6 +47,7 @@ test("DESIGN.md's minimal config parses with defaults filled in", () => {
       commandTimeoutMs: 5000,
       protocol4: 'vipcontrol4',
       protocol6: 'vipcontrol6',
+      operatorConfigureHoldMs: 30_000,
     },
     api: { socket: '/run/vipcontrol/vipcontrol.sock', socketMode: 0o660 },
     stateFile: '/var/lib/vipcontrol/state.json',

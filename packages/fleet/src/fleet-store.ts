@@ -14,7 +14,7 @@ import {
   type FleetMatrix, type FleetOp, type FleetParse, type NodeRecord, type RedisConfig,
 } from '@vipcontrol/core';
 import { FleetError, FleetTimeoutError, FleetUnavailableError } from './errors.js';
-import { closeRedis, createRedis, type ConnectionTuning } from './redis-options.js';
+import { closeRedis, createRedis, redisDb, type ConnectionTuning } from './redis-options.js';
 
 /** A node key outlives its TTL by this factor, so `fleet status` shows a dead node as stale before it goes missing. */
 export const RECORD_LINGER_FACTOR = 20;
@@ -96,9 +96,10 @@ export class FleetStore {
   /** Desired hash key -> field -> the valid entry parsed from the value with this digest. */
   readonly #desiredCache = new Map<string, Map<string, { digest: string; entry: DesiredEntry }>>();
 
-  constructor(redis: Redis, keyPrefix: string, limits: FleetLimits = FLEET_LIMIT_DEFAULTS) {
+  /** `db`: the Redis database the connection uses (channel names carry it: core `fleetKeys`). */
+  constructor(redis: Redis, keyPrefix: string, limits: FleetLimits = FLEET_LIMIT_DEFAULTS, db = 0) {
     this.#redis = redis;
-    this.keys = fleetKeys(keyPrefix);
+    this.keys = fleetKeys(keyPrefix, db);
     this.limits = limits;
   }
 
@@ -116,7 +117,7 @@ export class FleetStore {
       const why = last && last.message !== (cause as Error).message ? `${last.message} (${(cause as Error).message})` : (cause as Error).message;
       throw new FleetUnavailableError(`cannot connect to Redis: ${why}`, { cause: last ?? cause });
     }
-    return new FleetStore(redis, cfg.keyPrefix, cfg.limits);
+    return new FleetStore(redis, cfg.keyPrefix, cfg.limits, redisDb(cfg));
   }
 
   get redis(): Redis {
@@ -289,6 +290,35 @@ export class FleetStore {
       .then(execResults);
   }
 
+  /**
+   * The minAnnouncers guard's atomic decision (core: "withdraw slots"): grants `node` a slot to
+   * withdraw `prefix` when it already holds one, when `force`, or when at least `minAnnouncers` other
+   * nodes are members (announcing, heartbeat within `ttlMs` by Redis's clock) without holding a slot.
+   * One Lua script, so nodes asking at the same instant are decided one after the other.
+   */
+  async acquireWithdrawSlot(req: { prefix: string; node: string; minAnnouncers: number; leaseMs: number; ttlMs: number; force: boolean }): Promise<SlotDecision> {
+    const res = await this.#redis.eval(
+      ACQUIRE_SLOT_LUA, 2, this.keys.slots(req.prefix), this.keys.members(req.prefix),
+      req.node, req.minAnnouncers, req.leaseMs, req.ttlMs, req.force ? 1 : 0,
+    ) as [number, number, string[]];
+    return { granted: res[0] === 1, now: Number(res[1]), announcers: [...res[2]].sort() };
+  }
+
+  /** Gives the slot back and counts `node` as an announcer again (it announces once more). */
+  async releaseWithdrawSlot(prefix: string, node: string): Promise<void> {
+    await this.#redis.eval(RELEASE_SLOT_LUA, 2, this.keys.slots(prefix), this.keys.members(prefix), node);
+  }
+
+  /**
+   * Heartbeat of the guard: per VIP, renews the node's slot lease (`holding`), or records it as an
+   * announcer (`member`) or as not announcing (neither). Returns Redis's clock.
+   */
+  async syncSlots(node: string, leaseMs: number, vips: readonly { prefix: string; holding: boolean; member: boolean }[]): Promise<number> {
+    const keys = vips.flatMap((v) => [this.keys.slots(v.prefix), this.keys.members(v.prefix)]);
+    const flags = vips.map((v) => (v.holding ? 'h' : v.member ? 'm' : '-'));
+    return Number(await this.#redis.eval(SYNC_SLOTS_LUA, keys.length, ...keys, node, leaseMs, ...flags));
+  }
+
   async appendAudit(entry: AuditEntry, maxLen = AUDIT_MAX_LEN): Promise<void> {
     await this.#redis.xadd(this.keys.audit, 'MAXLEN', '~', maxLen, '*', 'node', entry.node, 'json', JSON.stringify(entry));
   }
@@ -372,6 +402,57 @@ export class FleetStore {
     throw new FleetTimeoutError(`node ${entry.node} did not acknowledge command ${entry.id} within ${timeoutMs} ms; it stays desired and the node applies it when it reads Redis again`, entry.id, entry.node);
   }
 }
+
+/** The guard's answer: `announcers` = the other nodes that count (announcing, holding no slot). */
+export interface SlotDecision {
+  readonly granted: boolean;
+  /** Redis's clock when it decided. */
+  readonly now: number;
+  readonly announcers: readonly string[];
+}
+
+const REDIS_NOW_LUA = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
+// KEYS: slots, members. ARGV: node, minAnnouncers, leaseMs, ttlMs, force. Expired leases and members
+// whose heartbeat is older than ttlMs are dropped first: a crashed node blocks no one for long.
+const ACQUIRE_SLOT_LUA = `${REDIS_NOW_LUA}
+local node, min, lease, ttl, force = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5] == '1'
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - ttl - 1)
+local held = redis.call('ZSCORE', KEYS[1], node) ~= false
+local others = {}
+for _, m in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+  if m ~= node and redis.call('ZSCORE', KEYS[1], m) == false then others[#others + 1] = m end
+end
+local granted = held or force or #others >= min
+if granted then
+  redis.call('ZADD', KEYS[1], now + lease, node)
+  redis.call('ZREM', KEYS[2], node)
+end
+return { granted and 1 or 0, now, others }`;
+
+// KEYS: slots, members. ARGV: node.
+const RELEASE_SLOT_LUA = `${REDIS_NOW_LUA}
+redis.call('ZADD', KEYS[2], now, ARGV[1])
+redis.call('ZREM', KEYS[1], ARGV[1])
+return now`;
+
+// KEYS: slots_1, members_1, slots_2, ... ARGV: node, leaseMs, flag_1, flag_2, ... (h: holding, m: member, -: neither).
+const SYNC_SLOTS_LUA = `${REDIS_NOW_LUA}
+local node, lease = ARGV[1], tonumber(ARGV[2])
+for i = 1, #KEYS, 2 do
+  local flag = ARGV[2 + (i + 1) / 2]
+  if flag == 'h' then
+    redis.call('ZADD', KEYS[i], now + lease, node)
+    redis.call('ZREM', KEYS[i + 1], node)
+  elseif flag == 'm' then
+    redis.call('ZADD', KEYS[i + 1], now, node)
+  else
+    redis.call('ZREM', KEYS[i + 1], node)
+  end
+end
+return now`;
 
 /** Unwraps MULTI results, throwing the first command error (ioredis reports them per command). */
 function execResults(res: [Error | null, unknown][] | null): unknown[] {

@@ -10,10 +10,11 @@
 import type { Redis } from 'ioredis';
 import {
   FLEET_SCHEMA_VERSION, fleetEventSchema, parseFleetJson, pendingDesired,
-  type AuditEntry, type CommandAck, type DesiredEntry, type NodeRecord, type RedisConfig,
+  type AuditEntry, type CommandAck, type DesiredEntry, type FleetCommandLog, type NodeRecord, type RedisConfig,
 } from '@vipcontrol/core';
-import { FleetStore, type InvalidDesired } from './fleet-store.js';
-import { closeRedis, createRedis, redactUrl } from './redis-options.js';
+import { FleetUnavailableError } from './errors.js';
+import { FleetStore, type InvalidDesired, type SlotDecision } from './fleet-store.js';
+import { closeRedis, createRedis, redactUrl, redisDb } from './redis-options.js';
 
 /** The pino subset we use (pino's Logger satisfies it). */
 export interface FleetLogger {
@@ -31,10 +32,20 @@ export interface FleetNodeHandlers {
   execute(entry: DesiredEntry): Promise<Omit<CommandAck, 'v' | 'id' | 'seq' | 'node' | 'at'>>;
   /** A desired value failed validation (already logged here): for the daemon's audit trail. */
   rejected(invalid: InvalidDesired): void;
-  /** A settled fleet view (every fresh or stale record that parsed), with Redis's clock. */
-  fleetView?(records: readonly NodeRecord[], now: number): void | Promise<void>;
-  /** Whether `fleetView` is wanted now (default: yes); asked before each read, so it may change at runtime. */
+  /**
+   * The minAnnouncers guard's turn (issue 10): on every heartbeat, on (re)connect and when another node
+   * changed (at most every 250 ms). The guard decides through acquireWithdrawSlot / releaseWithdrawSlot.
+   */
+  guardTick?(): void | Promise<void>;
+  /** Whether `guardTick` is wanted now (default: yes); asked each time, so it may change at runtime. */
   watchFleet?(): boolean;
+  /**
+   * The commands this node processed as its state file has them (issue 10): persisted with the change
+   * each made, so a new process never runs one again, whatever Redis lost.
+   */
+  commandLog?(): FleetCommandLog | undefined;
+  /** Per guarded VIP, what the heartbeat records: slot held (lease renewed) or announcing (member). */
+  guardSlots?(): readonly { prefix: string; holding: boolean; member: boolean }[];
 }
 
 export interface FleetNodeStatus {
@@ -50,15 +61,21 @@ export interface FleetNodeStatus {
   readonly settled: boolean;
   /** Writes (audit entries, acks) waiting for Redis. */
   readonly outbox: number;
+  /** Audit entries dropped because the audit outbox was full (acks have their own queue). */
   readonly outboxDropped: number;
+  /**
+   * Steps of the fleet loop that fail although Redis answers (a key of the wrong type, NOPERM, OOM):
+   * each fails on its own and the others go on. Absent when none fails.
+   */
+  readonly failing?: Readonly<Record<string, { readonly error: string; readonly since: number }>>;
   /** Times this node found its own record gone (flush or expiry) and registered again. */
   readonly reRegistrations: number;
 }
 
-type Write = { what: string; run(store: FleetStore): Promise<void> };
+type Write = { what: 'ack' | 'audit'; run(store: FleetStore): Promise<void> };
 /** Steps of one sync run; `event` = publish with a change event. */
-type Step = 'publish' | 'event' | 'reconcile' | 'view';
-const HEARTBEAT: readonly Step[] = ['publish', 'reconcile', 'view'];
+type Step = 'publish' | 'event' | 'reconcile' | 'guard';
+const HEARTBEAT: readonly Step[] = ['publish', 'reconcile', 'guard'];
 
 const OUTBOX_MAX = 1000;
 /** A fleet event is a few dozen bytes of JSON; a larger message is junk, refused before it is parsed. */
@@ -82,8 +99,11 @@ export class FleetNodeClient {
   #running: Promise<void> | undefined;
   #want = new Set<Step>();
   #viewTimer: NodeJS.Timeout | undefined;
-  readonly #outbox: Write[] = [];
+  /** Pending writes per kind: acks never make room for audit lines, and a failing audit never holds up acks. */
+  readonly #outbox: { ack: Write[]; audit: Write[] } = { ack: [], audit: [] };
   #outboxDropped = 0;
+  /** Loop parts failing with a Redis reply error (see FleetNodeStatus.failing). */
+  readonly #failing = new Map<string, { error: string; since: number }>();
   /** Ids of desired entries processed by this process (guards against replays, e.g. an old snapshot restored). */
   readonly #seen = new Set<string>();
   /** Field -> last processed, kept here too: Redis may not have taken our mark yet. */
@@ -100,7 +120,7 @@ export class FleetNodeClient {
     this.#clock = opts.clock ?? Date.now;
     this.#redis = createRedis(opts.config, { connectionName: `vipcontrol:${opts.node}` });
     this.#sub = createRedis(opts.config, { connectionName: `vipcontrol:${opts.node}:sub`, offlineQueue: true });
-    this.#store = new FleetStore(this.#redis, opts.config.keyPrefix, opts.config.limits);
+    this.#store = new FleetStore(this.#redis, opts.config.keyPrefix, opts.config.limits, redisDb(opts.config));
     this.#redis.on('ready', () => this.#onReady());
     this.#redis.on('error', (err: Error) => this.#noteError('redis connection', err));
     this.#redis.on('end', () => { this.#connected = false; });
@@ -133,9 +153,31 @@ export class FleetNodeClient {
     clearInterval(this.#timer);
     clearTimeout(this.#viewTimer);
     await this.#running;
-    // Best effort: flush what is pending if Redis is there; never wait for a reconnect.
-    if (this.#connected) await this.#flushOutbox();
+    // Best effort: flush what is pending if Redis is there; never wait for a reconnect, never fail on a bad key.
+    if (this.#connected) await this.#flushOutbox().catch((err: Error) => this.#noteError('fleet flush at stop', err));
     await Promise.all([this.#redis, this.#sub].map(closeRedis));
+  }
+
+  /**
+   * Asks Redis for a withdraw slot (FleetStore.acquireWithdrawSlot). Throws FleetUnavailableError while
+   * Redis is unreachable or the fleet is settling after a (re)connect or flush: the caller keeps its
+   * last verdict (fail-static, docs/fleet.md), which refuses any new withdraw.
+   */
+  async acquireWithdrawSlot(prefix: string, minAnnouncers: number, force: boolean): Promise<SlotDecision> {
+    if (!this.#connected) throw new FleetUnavailableError('Redis unreachable');
+    if (this.#clock() < this.#settleUntil) throw new FleetUnavailableError('fleet view settling after a reconnect or flush');
+    return this.#store.acquireWithdrawSlot({ prefix, node: this.#node, minAnnouncers, leaseMs: this.#leaseMs(), ttlMs: this.#cfg.ttlMs, force });
+  }
+
+  /** Gives a withdraw slot back (the VIP is announced again). Throws FleetUnavailableError while Redis is away. */
+  async releaseWithdrawSlot(prefix: string): Promise<void> {
+    if (!this.#connected) throw new FleetUnavailableError('Redis unreachable');
+    await this.#store.releaseWithdrawSlot(prefix, this.#node);
+  }
+
+  /** A slot lives one TTL past its last renewal (every heartbeat): a crashed holder frees it by then. */
+  #leaseMs(): number {
+    return this.#cfg.ttlMs;
   }
 
   /** The node's state changed (an apply): publish now rather than at the next heartbeat. */
@@ -143,9 +185,12 @@ export class FleetNodeClient {
     this.#kick('publish', 'event');
   }
 
-  /** Re-read the fleet view now (e.g. the guard's settings changed), not at the next heartbeat. */
-  refreshView(): void {
-    this.#kick('view');
+  /**
+   * Runs the guard's turn in the fleet loop now, not at the next heartbeat: in the loop, so a slot
+   * given back is never re-added by a heartbeat's renewal computed just before (one step at a time).
+   */
+  guardSoon(): void {
+    this.#kick('guard');
   }
 
   /** Queues an audit entry; written now if Redis is there, else when it comes back (bounded). */
@@ -154,13 +199,18 @@ export class FleetNodeClient {
     this.#kick();
   }
 
+  #outboxSize(): number {
+    return this.#outbox.ack.length + this.#outbox.audit.length;
+  }
+
   status(): FleetNodeStatus {
     return {
       connected: this.#connected,
       endpoint: this.endpoint,
       settled: this.#connected && this.#clock() >= this.#settleUntil,
-      outbox: this.#outbox.length,
+      outbox: this.#outboxSize(),
       outboxDropped: this.#outboxDropped,
+      ...(this.#failing.size > 0 ? { failing: Object.fromEntries(this.#failing) } : {}),
       ...this.#status,
     };
   }
@@ -189,7 +239,7 @@ export class FleetNodeClient {
     const wait = Math.max(0, (this.#status.lastFleetViewAt ?? 0) + 250 - this.#clock());
     this.#viewTimer = setTimeout(() => {
       this.#viewTimer = undefined;
-      this.#kick('view');
+      this.#kick('guard');
     }, wait);
     this.#viewTimer.unref();
   }
@@ -205,23 +255,48 @@ export class FleetNodeClient {
     while (!this.#stopped && this.#connected) {
       const want = this.#want;
       this.#want = new Set();
-      try {
-        await this.#flushOutbox();
-        if (want.has('publish') || want.has('event')) await this.#publish(want.has('event'));
-        if (want.has('reconcile')) await this.#reconcile();
-        if (want.has('view')) await this.#view();
-      } catch (err) {
-        // Lost mid-way: the next heartbeat or 'ready' redoes all of it.
-        this.#noteError('fleet sync', err as Error);
-        for (const s of want) this.#want.add(s);
-        return;
+      // Each step on its own: one that Redis refuses (wrong key type, NOPERM, OOM) must not starve the others.
+      const steps: [string, boolean, () => Promise<void>][] = [
+        ['outbox', true, () => this.#flushOutbox()],
+        ['publish', want.has('publish') || want.has('event'), () => this.#publish(want.has('event'))],
+        ['reconcile', want.has('reconcile'), () => this.#reconcile()],
+        ['guard', want.has('guard'), () => this.#guardTick()],
+      ];
+      for (const [name, wanted, run] of steps) {
+        if (!wanted || this.#stopped) continue;
+        if (!this.#connected) {
+          // Lost mid-way: the next heartbeat or 'ready' redoes all of it.
+          for (const s of want) this.#want.add(s);
+          return;
+        }
+        await this.#step(name, run);
       }
-      if (this.#want.size === 0 && this.#outbox.length === 0) return;
+      if (this.#want.size === 0 && (this.#outboxSize() === 0 || this.#failing.has('outbox'))) return;
     }
   }
 
+  /**
+   * Runs one step. A connection error is the fail-static path (#noteError); any other error is this
+   * step's own: logged at error once per episode, kept in status until the step succeeds again.
+   */
+  async #step(name: string, run: () => Promise<void>): Promise<void> {
+    try {
+      await run();
+    } catch (err) {
+      const e = err as Error;
+      if (!this.#connected || !isReplyError(e)) return this.#noteError(`fleet ${name}`, e);
+      if (!this.#failing.has(name)) {
+        this.#log.error({ event: 'fleetStepFailed', step: name, err: e.message }, `fleet ${name} fails: ${e.message}; the other fleet steps go on, this one is retried every heartbeat`);
+        this.#failing.set(name, { error: e.message, since: this.#clock() });
+      }
+      return;
+    }
+    if (this.#failing.delete(name)) this.#log.info({ event: 'fleetStepRecovered', step: name }, `fleet ${name} works again`);
+  }
+
   async #publish(changed: boolean): Promise<void> {
-    const rec: NodeRecord = { ...this.#handlers.snapshot(), heartbeatAt: this.#clock() };
+    // Redis's clock, not ours: every reader judges freshness against Redis's TIME (docs/fleet.md).
+    const rec: NodeRecord = { ...this.#handlers.snapshot(), heartbeatAt: await this.#store.now() };
     const { existed } = await this.#store.publishNode(rec, this.#cfg.ttlMs, { changed });
     if (!existed && this.#published) {
       // Our record vanished under us: Redis was flushed (or restarted empty). Others vanished too, so
@@ -232,17 +307,32 @@ export class FleetNodeClient {
     }
     this.#published = true;
     this.#status.lastPublishAt = rec.heartbeatAt;
+    const slots = this.#handlers.guardSlots?.() ?? [];
+    if (slots.length > 0) await this.#store.syncSlots(this.#node, this.#leaseMs(), slots);
   }
 
   async #reconcile(): Promise<void> {
     const [{ entries, invalid }, applied] = await Promise.all([this.#store.readDesired(this.#node, this.#rejected), this.#store.readApplied(this.#node)]);
     for (const bad of invalid) await this.#reject(bad);
-    for (const { field, entry } of pendingDesired(entries, { ...applied, ...this.#processed }, this.#seen)) {
+    const local = this.#handlers.commandLog?.();
+    for (const { field, entry } of entries) {
+      // Processed before (the state file says so) but Redis lost the mark and the ack: answer again, do not run again.
+      if (local?.applied[field]?.id !== entry.id || applied[field]?.id === entry.id || this.#processed[field]?.id === entry.id) continue;
+      this.#remember(field, entry);
+      const ack: CommandAck = {
+        v: FLEET_SCHEMA_VERSION, id: entry.id, seq: entry.seq, node: this.#node, at: this.#clock(), outcome: 'applied', ok: true, status: 200, vips: [],
+        error: 'acknowledged again: the node had processed this command before a restart (its state file has it); not run twice',
+      };
+      this.#log.warn({ event: 'fleetCommandReacked', id: entry.id, field }, 'remote command already processed (state file) but its ack was lost: acknowledged again, not run twice');
+      this.#enqueue({ what: 'ack', run: (s) => s.finishCommand(this.#node, field, ack) });
+    }
+    const seen = local ? new Set([...this.#seen, ...local.recent]) : this.#seen;
+    for (const { field, entry } of pendingDesired(entries, { ...applied, ...local?.applied, ...this.#processed }, seen)) {
       const result = await this.#handlers.execute(entry);
       this.#remember(field, entry);
       const ack: CommandAck = { v: FLEET_SCHEMA_VERSION, id: entry.id, seq: entry.seq, node: this.#node, at: this.#clock(), ...result };
       this.#enqueue({ what: 'ack', run: (s) => s.finishCommand(this.#node, field, ack) });
-      await this.#flushOutbox();
+      await this.#flushOutbox(['ack']);
     }
     this.#status.lastReconcileAt = this.#clock();
   }
@@ -256,7 +346,7 @@ export class FleetNodeClient {
     const ack: CommandAck = { v: FLEET_SCHEMA_VERSION, id: bad.id, seq: bad.seq, node: this.#node, at: this.#clock(), outcome: 'rejected', ok: false, status: 400, error: bad.error.slice(0, 1000), vips: [] };
     this.#remember(bad.field, { id: bad.id, seq: bad.seq });
     this.#enqueue({ what: 'ack', run: (s) => s.finishCommand(this.#node, bad.field, ack) });
-    await this.#flushOutbox();
+    await this.#flushOutbox(['ack']);
   }
 
   #remember(field: string, entry: { id: string; seq: number }): void {
@@ -266,32 +356,42 @@ export class FleetNodeClient {
   }
 
   #watching(): boolean {
-    return this.#handlers.fleetView !== undefined && this.#handlers.watchFleet?.() !== false;
+    return this.#handlers.guardTick !== undefined && this.#handlers.watchFleet?.() !== false;
   }
 
-  async #view(): Promise<void> {
-    if (!this.#handlers.fleetView || !this.#watching()) return;
-    if (this.#clock() < this.#settleUntil) return; // held: see #publish
-    const [{ records }, now] = await Promise.all([this.#store.readNodes(), this.#store.now()]);
-    const valid = [...records.values()].flatMap((r) => (r?.ok ? [r.value] : []));
+  async #guardTick(): Promise<void> {
+    if (!this.#handlers.guardTick || !this.#watching()) return;
     this.#status.lastFleetViewAt = this.#clock();
-    await this.#handlers.fleetView(valid, now);
+    await this.#handlers.guardTick();
   }
 
   #enqueue(write: Write): void {
-    if (this.#outbox.length >= OUTBOX_MAX) {
-      const dropped = this.#outbox.shift()!;
-      this.#outboxDropped++;
-      this.#log.warn({ event: 'fleetOutboxFull', dropped: dropped.what }, 'Redis unreachable for long: dropped the oldest pending fleet write (it is in the local log)');
+    const queue = this.#outbox[write.what];
+    if (queue.length >= OUTBOX_MAX) {
+      queue.shift();
+      if (write.what === 'audit') this.#outboxDropped++;
+      this.#log.warn({ event: 'fleetOutboxFull', dropped: write.what }, `Redis unreachable for long: dropped the oldest pending ${write.what} (it is in the local log)`);
     }
-    this.#outbox.push(write);
+    queue.push(write);
   }
 
-  async #flushOutbox(): Promise<void> {
-    while (this.#outbox.length > 0 && this.#connected) {
-      await this.#outbox[0]!.run(this.#store);
-      this.#outbox.shift();
+  /**
+   * Writes acks, then audit entries, oldest first. Each queue stops at its first failure; a failing
+   * audit write does not hold up acks (the error is thrown after both queues were tried).
+   */
+  async #flushOutbox(kinds: readonly Write['what'][] = ['ack', 'audit']): Promise<void> {
+    let failure: Error | undefined;
+    for (const queue of kinds.map((k) => this.#outbox[k])) {
+      try {
+        while (queue.length > 0 && this.#connected) {
+          await queue[0]!.run(this.#store);
+          queue.shift();
+        }
+      } catch (err) {
+        failure ??= err as Error;
+      }
     }
+    if (failure) throw failure;
   }
 
   /** Logs the first error of an outage at warn, repeats at debug: a long outage must not flood the log. */
@@ -301,4 +401,9 @@ export class FleetNodeClient {
     this.#status.lastErrorAt = this.#clock();
     (repeated ? this.#log.debug : this.#log.warn).call(this.#log, { event: 'fleetRedisError', what, err: err.message }, 'Redis error; announcements unchanged');
   }
+}
+
+/** A reply error of one command (wrong type, NOPERM, OOM, script error), as opposed to connection trouble. */
+function isReplyError(err: Error): boolean {
+  return err.name === 'ReplyError' || (err.cause instanceof Error && err.cause.name === 'ReplyError');
 }

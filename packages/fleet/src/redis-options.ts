@@ -140,6 +140,11 @@ export function parseRedisUrl(text: string): ParsedRedisUrl {
   };
 }
 
+/** The database number the connection selects (the URL's path; 0 without one, and with Sentinel). */
+export function redisDb(cfg: RedisConfig): number {
+  return cfg.url ? parseRedisUrl(cfg.url).auth.db ?? 0 : 0;
+}
+
 /**
  * The URL with its password replaced, for logs, status and error messages. Parsed with the same WHATWG
  * URL parser as `parseRedisUrl`, so both agree where the password ends (at the LAST "@"); text that does

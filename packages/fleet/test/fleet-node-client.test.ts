@@ -17,10 +17,10 @@ after(async () => {
 });
 
 /** A node client with recording handlers (what the daemon's agent would do, minus BIRD). */
-function startNode(cfg: RedisConfig, node: string, opts: { fleetView?: boolean } = {}) {
+function startNode(cfg: RedisConfig, node: string, opts: { guard?: boolean } = {}) {
   const executed: DesiredEntry[] = [];
   const rejected: InvalidDesired[] = [];
-  const views: { at: number; nodes: string[] }[] = [];
+  const views: { at: number }[] = [];
   const logger = recordingLogger();
   const handlers: FleetNodeHandlers = {
     snapshot: (): NodeRecord => nodeRecord(node),
@@ -29,7 +29,7 @@ function startNode(cfg: RedisConfig, node: string, opts: { fleetView?: boolean }
       return { outcome: 'applied', ok: true, status: 200, vips: [{ prefix: P4, announced: true, med: Number(entry.body.med ?? 100) }] };
     },
     rejected: (bad) => void rejected.push(bad),
-    ...(opts.fleetView ? { fleetView: (records: readonly NodeRecord[]) => void views.push({ at: Date.now(), nodes: records.map((r) => r.node) }) } : {}),
+    ...(opts.guard ? { guardTick: () => void views.push({ at: Date.now() }), guardSlots: () => [{ prefix: P4, holding: false, member: true }] } : {}),
   };
   const client = new FleetNodeClient({ config: cfg, node, logger, handlers });
   client.start();
@@ -81,23 +81,31 @@ test('a node that was away applies only the latest desired override per target w
   assert.deepEqual(second.executed.map((e) => e.id), [e2.id, e3.id]);
 });
 
-test('Redis killed and restarted: nothing executed, the node re-registers, audit buffered, guard view held until settled', async () => {
+test('Redis killed and restarted: nothing executed, the node re-registers, audit buffered, no withdraw slot until settled', async () => {
   const cfg = redisConfig(redis.url);
-  const n = startNode(cfg, 'n3', { fleetView: true });
+  const n = startNode(cfg, 'n3', { guard: true });
   const s = await caller(cfg);
-  await waitFor(() => n.views.length > 0, { message: 'first fleet view' });
+  await waitFor(() => n.views.length > 0, { message: 'first guard tick' });
   await redis.kill();
   await waitFor(() => !n.client.status().connected, { message: 'client notices' });
   n.client.audit({ v: 1, at: Date.now(), node: 'n3', actor: { source: 'api' }, action: 'set-med', prefix: P6, ok: true });
   assert.equal(n.client.status().outbox, 1);
-  const viewsBefore = n.views.length;
+  await assert.rejects(n.client.acquireWithdrawSlot(P4, 0, false), /Redis unreachable/);
   await redis.restart(); // empty: nothing persisted
   const back = await waitFor(() => (n.client.status().connected ? Date.now() : false), { message: 'reconnected' });
   await waitFor(async () => (await s.nodeInfo('n3').catch(() => undefined))?.record?.ok, { message: 'n3 re-registered' });
   await waitFor(async () => (await s.readAudit({ count: 10 }).catch(() => undefined))?.entries.length === 1, { message: 'buffered audit written' });
-  await waitFor(() => n.views.length > viewsBefore, { message: 'view after settling' });
-  const firstAfter = n.views[viewsBefore]!.at;
-  assert.ok(firstAfter - back >= cfg.heartbeatMs * 1.5 - 50, `view ${firstAfter - back} ms after reconnect: must wait for the fleet to re-register`);
+  // A slot is granted only once the fleet had 1.5 heartbeats to re-register.
+  const granted = await waitFor(async () => {
+    try {
+      return (await n.client.acquireWithdrawSlot(P4, 0, false)).granted ? Date.now() : undefined;
+    } catch (err) {
+      assert.match((err as Error).message, /settling/);
+      return undefined;
+    }
+  }, { intervalMs: 10, message: 'slot after settling' });
+  assert.ok(granted - back >= cfg.heartbeatMs * 1.5 - 50, `slot ${granted - back} ms after reconnect: must wait for the fleet to re-register`);
+  assert.equal(await s.redis.zscore(s.keys.members(P4), 'n3'), null, 'a holder is no announcer');
   assert.deepEqual(n.executed, []);
   assert.equal(n.logger.events('error').length, 0);
   assert.ok(n.logger.events('warn').includes('fleetDisconnected'));
@@ -105,7 +113,7 @@ test('Redis killed and restarted: nothing executed, the node re-registers, audit
 
 test('FLUSHALL under a running node: detected, re-registered, view held', async () => {
   const cfg = redisConfig(redis.url);
-  const n = startNode(cfg, 'n4', { fleetView: true });
+  const n = startNode(cfg, 'n4', { guard: true });
   const s = await caller(cfg);
   await waitFor(async () => (await s.nodeInfo('n4')).record?.ok);
   await s.redis.flushall();
@@ -135,4 +143,45 @@ test('hostile desired entries and events: logged once, rejected (with an ack whe
   assert.equal(n.rejected.length, 2, 'each bad value reported once, not on every heartbeat');
   assert.equal(n.logger.events('error').filter((e) => e === 'fleetDataRejected').length, 2);
   assert.ok(n.logger.events('warn').includes('fleetDataRejected'), 'bad event logged');
+});
+
+test('keys of the wrong type (audit, desired): each fleet step fails on its own, heartbeats go on, stop still works', async () => {
+  const cfg = redisConfig(redis.url);
+  const s = await caller(cfg);
+  await s.redis.set(s.keys.audit, 'x');
+  await s.redis.set(s.keys.desired('n6'), 'not a hash');
+  const n = startNode(cfg, 'n6');
+  n.client.audit({ v: 1, at: Date.now(), node: 'n6', actor: { source: 'api' }, action: 'set-med', prefix: P4, ok: true });
+  await waitFor(() => n.client.status().failing?.outbox && n.client.status().failing?.reconcile, { message: 'both steps failing' });
+  // Heartbeats still move on: the node stays fresh.
+  const hb1 = Number(await s.redis.zscore(s.keys.nodes, 'n6'));
+  await waitFor(async () => Number(await s.redis.zscore(s.keys.nodes, 'n6')) > hb1 || undefined, { message: 'heartbeat moves on' });
+  // Logged at error once per episode, not per heartbeat.
+  await new Promise((r) => setTimeout(r, 4 * cfg.heartbeatMs));
+  assert.equal(n.logger.events('error').filter((e) => e === 'fleetStepFailed').length, 2);
+  assert.match(n.client.status().failing!.outbox!.error, /WRONGTYPE/);
+  // Fixed: the steps recover, the buffered audit entry is written.
+  await s.redis.del(s.keys.audit, s.keys.desired('n6'));
+  await waitFor(() => n.client.status().failing === undefined, { message: 'recovered' });
+  assert.equal((await s.readAudit({ count: 5 })).entries.length, 1);
+  assert.ok(n.logger.events('info').includes('fleetStepRecovered'));
+  await s.redis.set(s.keys.audit, 'x');
+  n.client.audit({ v: 1, at: Date.now(), node: 'n6', actor: { source: 'api' }, action: 'set-med', prefix: P4, ok: true });
+  await n.stop(); // must not throw
+});
+
+test('heartbeatAt is stamped with Redis\'s clock, not the node\'s (a node 60 s fast is not fresh for a minute)', async () => {
+  const cfg = redisConfig(redis.url);
+  const s = await caller(cfg);
+  const fast = () => Date.now() + 60_000;
+  const client = new FleetNodeClient({ config: cfg, node: 'n7', logger: recordingLogger(), clock: fast, handlers: {
+    snapshot: () => nodeRecord('n7'), execute: async () => ({ outcome: 'applied', ok: true, vips: [] }), rejected: () => undefined,
+  } });
+  client.start();
+  cleanups.push(() => client.stop());
+  const rec = await waitFor(async () => {
+    const r = (await s.nodeInfo('n7')).record;
+    return r?.ok ? r.value : undefined;
+  }, { message: 'n7 registered' });
+  assert.ok(Math.abs(rec.heartbeatAt - (await s.now())) < 5_000, `heartbeatAt ${rec.heartbeatAt - (await s.now())} ms off Redis's clock`);
 });

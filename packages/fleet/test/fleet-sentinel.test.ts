@@ -76,3 +76,60 @@ test('a running node survives a Sentinel failover: re-registers on the new prima
   assert.deepEqual(executed, [entry.id]);
   assert.deepEqual(logger.events('error'), []);
 });
+
+test('failover mid-decision: a withdraw slot lost with the old primary is not handed to a second node', async () => {
+  const cfg: RedisConfig = { sentinels: [{ host: sentinel.host, port: sentinel.port }], name: 'vcfleet', keyPrefix: 'slot:', heartbeatMs: 200, ttlMs: 1000 };
+  // n1 will hold the slot (withdrawn); n2 wants to withdraw too; n3 announces. minAnnouncers 2.
+  const holding = new Set<string>();
+  const clients = new Map<string, FleetNodeClient>();
+  for (const node of ['n1', 'n2', 'n3']) {
+    const client = new FleetNodeClient({
+      config: cfg, node, logger: recordingLogger(),
+      handlers: {
+        snapshot: () => nodeRecord(node),
+        execute: async () => ({ outcome: 'applied', ok: true, status: 200, vips: [] }),
+        rejected: () => undefined,
+        guardTick: () => undefined,
+        guardSlots: () => [{ prefix: P4, holding: holding.has(node), member: !holding.has(node) }],
+      },
+    });
+    client.start();
+    cleanups.push(() => client.stop());
+    clients.set(node, client);
+  }
+  const s = connect(sentinel.port);
+  const primaryPort = async () => Number(((await s.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', 'vcfleet')) as [string, string])[1]);
+  const oldPort = await primaryPort();
+  const acquire = (node: string) => clients.get(node)!.acquireWithdrawSlot(P4, 2, false);
+  await waitFor(async () => {
+    try {
+      return (await acquire('n1')).granted || undefined;
+    } catch {
+      return undefined; // settling after connect
+    }
+  }, { timeoutMs: 10_000, message: 'n1 granted (n2 and n3 announce)' });
+  holding.add('n1');
+
+  await waitFor(async () => (await s.call('SENTINEL', 'FAILOVER', 'vcfleet')) === 'OK', { timeoutMs: 20_000, intervalMs: 250, message: 'failover accepted' });
+  await waitFor(async () => (await primaryPort()) !== oldPort || undefined, { timeoutMs: 15_000, intervalMs: 20, message: 'replica promoted' });
+  // Asynchronous replication lost n1's grant: on the new primary n1 is an announcer again, with no slot.
+  const promoted = connect(await primaryPort());
+  const [t] = await promoted.time();
+  await promoted.multi().zrem('slot:slots:' + P4, 'n1').zadd('slot:members:' + P4, Number(t) * 1000, 'n1').exec();
+  // n2 keeps asking through the failover: it must never be granted (n1 is withdrawn; only n3 announces).
+  const outcomes: string[] = [];
+  const until = Date.now() + 3000;
+  while (Date.now() < until) {
+    try {
+      outcomes.push((await acquire('n2')).granted ? 'granted' : 'denied');
+    } catch (err) {
+      outcomes.push(`unavailable: ${(err as Error).message}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.ok(!outcomes.includes('granted'), outcomes.join('\n'));
+  assert.ok(outcomes.some((o) => o.startsWith('unavailable')), 'refused while the fleet settles after the failover');
+  assert.equal(outcomes.at(-1), 'denied');
+  // n1's heartbeat renewed its slot on the new primary.
+  assert.notEqual(await promoted.zscore('slot:slots:' + P4, 'n1'), null);
+});

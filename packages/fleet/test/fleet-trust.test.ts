@@ -124,11 +124,13 @@ test('only the configured Sentinels are used: one they announce is followed only
  */
 const NODE_ACL = [
   'on', '>n1-secret', 'resetkeys', 'resetchannels', '-@all',
-  '+@connection', '+info', '+select', '+time', '+multi', '+exec', '+eval_ro',
+  '+@connection', '+info', '+select', '+time', '+multi', '+exec', '+eval_ro', '+eval',
+  '+zscore', '+zrange', '+zrem', '+zremrangebyscore',
   '+get', '+set', '+type', '+strlen', '+zadd', '+zcard', '+zrevrange', '+hlen', '+hkeys', '+hstrlen', '+hget', '+hset',
   '+rpush', '+pexpire', '+xadd', '+publish', '+subscribe',
   '~vipcontrol:node:n1', '~vipcontrol:applied:n1', '%R~vipcontrol:desired:n1', '%R~vipcontrol:node:*', '~vipcontrol:nodes',
-  '%W~vipcontrol:ack:*', '%W~vipcontrol:audit', '&vipcontrol:events', '&vipcontrol:notify:n1',
+  '%W~vipcontrol:ack:*', '%W~vipcontrol:audit', '~vipcontrol:slots:*', '~vipcontrol:members:*',
+  '&vipcontrol:db0:events', '&vipcontrol:db0:notify:n1',
 ];
 
 test('the hardened per-node ACL user of docs/fleet.md runs a node, and cannot touch another node\'s keys', async () => {
@@ -144,7 +146,8 @@ test('the hardened per-node ACL user of docs/fleet.md runs a node, and cannot to
       snapshot: () => nodeRecord('n1'),
       execute: async () => ({ outcome: 'applied', ok: true, status: 200, vips: [{ prefix: P4, announced: true, med: 5 }] }),
       rejected: () => undefined,
-      fleetView: () => undefined,
+      guardTick: () => undefined,
+      guardSlots: () => [{ prefix: P4, holding: false, member: true }],
     },
   });
   client.start();
@@ -153,8 +156,11 @@ test('the hardened per-node ACL user of docs/fleet.md runs a node, and cannot to
   await admin.publishNode(nodeRecord('n2'), 1000);
   const entry = await admin.sendCommand({ node: 'n1', op: 'set-med', prefix: P4, body: { med: 5 }, by: 'op' });
   assert.equal((await admin.waitAck(entry, 5000)).outcome, 'applied');
-  client.refreshView();
-  await waitFor(() => client.status().lastFleetViewAt !== undefined, { message: 'fleet view read' });
+  client.guardSoon();
+  await waitFor(() => client.status().lastFleetViewAt !== undefined, { message: 'guard round run' });
+  // The minAnnouncers guard's scripts run under the same user (withdraw slots, issue 10).
+  await waitFor(async () => { try { return (await client.acquireWithdrawSlot(P4, 0, false)).granted || undefined; } catch { return undefined; } }, { message: 'slot granted' });
+  await client.releaseWithdrawSlot(P4);
   assert.deepEqual(logger.events('warn').concat(logger.events('error')), []);
 
   // What n1 may not do: write another node's record, its own desired hash, or read another's desired hash.

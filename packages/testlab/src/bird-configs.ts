@@ -31,6 +31,12 @@ export interface RouterConfigSpec {
    * only (nest/proto.c: the import request's flags are set when the channel (re)configures).
    */
   routeTrace?: boolean;
+  /**
+   * Uniform mode (issue 10): the router installs the BGP routes into its kernel with every equal
+   * path (`merge paths on`), so the kernel spreads flows over the nodes (ECMP, L4 hash: the lab sets
+   * fib_multipath_hash_policy=1 in the router's namespace).
+   */
+  multipath?: boolean;
 }
 
 export interface NodeConfigSpec {
@@ -69,6 +75,12 @@ function header(routerId: string, logFile: string, bfd: boolean): string {
 }
 
 /**
+ * The router honours RFC 8326 GRACEFUL_SHUTDOWN as fabrics should (docs/bird.md): a path tagged
+ * 65535:0 gets local-pref 0, so the router moves traffic away before the path is withdrawn.
+ */
+export const ROUTER_IMPORT = 'import filter { if (65535, 0) ~ bgp_community then bgp_local_pref = 0; accept; };';
+
+/**
  * The fabric router: route reflector (iBGP, every node an `rr client`) or eBGP neighbour of every node.
  * One IPv4 and one IPv6 session per peer, as fabrics usually run them. Passive, so each session is
  * opened by the node alone and no connection collision delays the lab.
@@ -86,7 +98,14 @@ export function renderRouterConfig(spec: RouterConfigSpec): string {
     // iBGP: reflect between clients. eBGP: nodes sit in different ASes, and MEDs from different
     // neighbour ASes are not compared unless asked to (RFC 4271 9.1.2.2 c).
     ...(ibgp ? ['  rr client;'] : ['  med metric on;']),
-    ibgp ? `  ${family} { import all; export all; };` : `  ${family} { import all; export none; };`,
+    ibgp ? `  ${family} { ${ROUTER_IMPORT} export all; };` : `  ${family} { ${ROUTER_IMPORT} export none; };`,
+    '}',
+    '',
+  ];
+  const kernel = (family: 'ipv4' | 'ipv6') => [
+    `protocol kernel kernel_${family} {`,
+    `  ${family} { import none; export where source = RTS_BGP; };`,
+    '  merge paths on;',
     '}',
     '',
   ];
@@ -96,6 +115,7 @@ export function renderRouterConfig(spec: RouterConfigSpec): string {
     '',
     ...template('fabric4', spec.addr4, 'ipv4'),
     ...template('fabric6', spec.addr6, 'ipv6'),
+    ...(spec.multipath ? [...kernel('ipv4'), ...kernel('ipv6')] : []),
   ];
   for (const peer of spec.peers) {
     const [p4, p6] = routerProtocolNames(peer.name);

@@ -15,7 +15,7 @@ export {
   startRedis, startSentinel, type RedisInstance, type StartRedisOptions, type SentinelInstance, type StartSentinelOptions,
 } from './redis-instance.js';
 export { ProcessError } from './managed-process.js';
-export { CommandError, type ExecResult } from './netns.js';
+export { CommandError, ipBatch, type ExecResult } from './netns.js';
 export {
   Lab, deepMerge, vipcontrolDefaults,
   type LabHost, type LabOptions, type SessionInfo, type SessionStats, type DaemonStartOptions,
@@ -30,7 +30,13 @@ export { unixHttpRequest, type UnixHttpRequest, type UnixHttpResponse } from './
 export { cleanupStale, type StaleCleanup } from './cleanup-stale.js';
 export { REPO_ROOT, repoPath } from './repo-path.js';
 export { startTcpService, type TcpService } from './tcp-service.js';
-export { percentile, summarize, type Summary } from './bench/stats.js';
-export { replaceDocSection, type DocSection } from './bench/doc-section.js';
+export { flowSpread, type FlowSpread } from './lab-flows.js';
+export {
+  startFleetLab, viaNode, FLEET_VIPS, FLEET_SERVICE_PORT, FLEET_MED, FLEET_DRAIN_PENALTY, MAX_FLEET_NODES,
+  type FleetLab, type FleetLabOptions,
+} from './fleet-lab.js';
+export { ms, p50p99, percentile, summarize, type Summary } from './stats.js';
+export { markdownTable, replaceDocSection, type DocSection } from './doc-section.js';
+export { startService, type Service } from './lab-service.js';
 export { QUICK_MODE, longTier } from './test-tier.js';
 export { promSample } from './prom-sample.js';

@@ -7,7 +7,13 @@
  * that no BGP session was reset along the way.
  *
  *   node packages/testlab/dist/src/lab-demo.js [--ebgp] [--no-bfd] [--keep] [--bird VERSION]
+ *   node packages/testlab/dist/src/lab-demo.js --nodes N [--ebgp] [--no-bfd] [--keep]
  *   node packages/testlab/dist/src/lab-demo.js --down     (tear down a kept lab, remove leftovers)
+ *
+ * `--nodes N` (1…16) is the fleet demo in uniform mode: N nodes announce the VIPs with equal MEDs over
+ * Redis-backed fleet mode, the router installs every path into its kernel (ECMP, L4 hashing), and the
+ * demo shows `vipctl fleet status`, the spread of 4,096 synthetic flows over the nodes, and what a drain
+ * of one node does to it.
  *
  * --bird runs every BIRD of the lab as VERSION (2.0.12, 2.19.2 or 3.3.2; default $VIPCONTROL_BIRD, else
  * the system's), built on first use. With --keep the lab stays up until SIGTERM/SIGINT (`bash scripts/lab.sh down` sends it).
@@ -19,12 +25,13 @@ import type { RouteInfo } from '@vipcontrol/bird';
 import { execa } from 'execa';
 import { birdBinaries, selectedBirdVersion, TESTED_BIRD_VERSIONS } from './bird-version.js';
 import { cleanupStale } from './cleanup-stale.js';
+import { FLEET_DRAIN_PENALTY, FLEET_MED, FLEET_VIPS, healthySettled, startFleetLab, viaNode } from './fleet-lab.js';
+import { flowSpread, type FlowSpread } from './lab-flows.js';
 import type { DaemonProcess } from './daemon-process.js';
 import { Lab, type LabHost, type SessionStats } from './lab.js';
 import { downLab, keepLab, refuseSecondKeptLab } from './lab-demo-keep.js';
 import { repoPath } from './repo-path.js';
 import { startTcpService, type TcpService } from './tcp-service.js';
-import { unixHttpRequest } from './unix-http.js';
 import { waitFor } from './wait-for.js';
 
 const V4 = '198.51.100.10/32';
@@ -48,15 +55,19 @@ async function main(argv: string[]): Promise<void> {
       keep: { type: 'boolean', default: false },
       down: { type: 'boolean', default: false },
       bird: { type: 'string', default: selectedBirdVersion() },
+      nodes: { type: 'string' },
     },
   });
   if (opts.down) return downLab(say);
   const keep = opts.keep;
+  const nodes = opts.nodes === undefined ? undefined : Number(opts.nodes);
+  if (nodes !== undefined && !(Number.isInteger(nodes) && nodes >= 1 && nodes <= 16)) throw new Error(`--nodes must be 1…16, got "${opts.nodes}"`);
   if (keep) await refuseSecondKeptLab();
 
   const removed = await cleanupStale();
   if (removed.namespaces.length > 0) say(`removed leftovers of earlier labs: ${removed.namespaces.join(' ')}`);
   const mode = opts.ebgp ? 'ebgp' : 'ibgp';
+  if (nodes !== undefined) return fleetDemo(nodes, mode, !opts['no-bfd'], keep);
   if (!(TESTED_BIRD_VERSIONS as readonly string[]).includes(opts.bird)) say(`note: BIRD ${opts.bird} is not one of the tested versions (${TESTED_BIRD_VERSIONS.join(', ')})`);
   await birdBinaries(opts.bird); // a first run builds it: say so before the wait, not after
   const t0 = performance.now();
@@ -79,7 +90,7 @@ async function main(argv: string[]): Promise<void> {
     say(`viphealth.yaml checks on both nodes: [${flow(CHECK)}]`);
     say(`  → detects a dead service within interval + (fall − 1) × fastInterval = 300 ms, back after rise = 2 passes`);
     // A new check counts as down until `rise` passes (its penalty applies meanwhile): wait for the settled view.
-    await Promise.all([n1, n2].map(healthySettled));
+    await Promise.all([n1, n2].map((n) => healthySettled(n, { requireChecks: true })));
     for (const prefix of VIPS) {
       await lab.waitForRouterRoutes(prefix, (r) => r.length === 2 && medFrom(lab, r, n1) === MEDS.n1 && medFrom(lab, r, n2) === MEDS.n2,
         { message: `${prefix}: MED 100 from n1 and 200 from n2` });
@@ -143,6 +154,54 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
+/** 4,096 flows: enough for a spread over 16 nodes to be meaningful, one `ip -batch` to ask. */
+const FLOWS = 4096;
+
+/** `--nodes N`: the uniform-mode fleet demo (see the header). */
+async function fleetDemo(n: number, mode: 'ibgp' | 'ebgp', bfd: boolean, keep: boolean): Promise<void> {
+  const t0 = performance.now();
+  const fleet = await startFleetLab({ nodes: n, mode, bfd });
+  const { lab } = fleet;
+  try {
+    say(`lab ${lab.id}: router + ${n} nodes (${mode}, BFD ${bfd ? 'on' : 'off'}), redis-server in the router's namespace; on every node a stand-in service on :${SERVICE_PORT}, vipcontrol in fleet mode and viphealth`);
+    await fleet.waitAllPaths();
+    say(`uniform mode: every node announces ${FLEET_VIPS.join(' and ')} with MED ${FLEET_MED}; all ${n} paths at the router ${ms(t0)} ms after start`);
+    const [v4] = FLEET_VIPS;
+    const address = v4.split('/')[0]!;
+    say(`\nThe router's kernel route (BIRD \`merge paths on\`, fib_multipath_hash_policy=1: L4 hashing):`);
+    say(indent((await lab.router.exec('ip', ['route', 'show', address])).stdout.trim()));
+    // Redis listens on the router's lab address: vipctl runs in the router's namespace to reach it.
+    say(`\nr$ vipctl fleet --redis ${fleet.redis.url} status`);
+    const st = await lab.router.exec(process.execPath, [VIPCTL, 'fleet', '--redis', fleet.redis.url, 'status']);
+    say(indent(`${st.stdout}${st.stderr}`.trim()));
+    const before = await flowSpread(lab.router, lab.nodes, address, FLOWS);
+    say(`\n${spreadLine(before, `${FLOWS} flows (ip route get ${address} ipproto tcp sport 20000… dport 179)`)}`);
+    const n1 = lab.nodes[0]!;
+    if (n > 1) {
+      say(`\nDrain ${n1.name} (MED +${FLEET_DRAIN_PENALTY}: it stays a last-resort path, no longer an equal one):`);
+      await vipctl(n1, ['drain', '--reason', 'lab demo: maintenance'], { quiet: true });
+      await lab.waitForRouterRoutes(v4, (r) => r.some((x) => viaNode(x.nextHop, n1) && x.med === FLEET_MED + FLEET_DRAIN_PENALTY), { message: `${n1.name} drained at the router` });
+      await waitFor(async () => ((await flowSpread(lab.router, lab.nodes, address, 64)).perNode.get(n1.name) === 0) || undefined, { message: 'kernel route without n1' });
+      say(spreadLine(await flowSpread(lab.router, lab.nodes, address, FLOWS), 'after the drain'));
+      await vipctl(n1, ['undrain'], { quiet: true });
+      await fleet.waitAllPaths();
+      await waitFor(async () => ((await flowSpread(lab.router, lab.nodes, address, FLOWS)).perNode.get(n1.name) ?? 0) > 0 || undefined, { message: 'kernel route with n1 again' });
+      say(spreadLine(await flowSpread(lab.router, lab.nodes, address, FLOWS), 'after undrain'));
+    }
+    if (keep) await keepLab(lab, { vipctl: VIPCTL, services: fleet.services, say });
+  } finally {
+    if (!keep) {
+      await fleet.destroy();
+      say('lab torn down: namespaces, BIRDs, redis-server, vipcontrols, viphealths, services and temp files removed');
+    }
+  }
+}
+
+function spreadLine(s: FlowSpread, what: string): string {
+  const per = [...s.perNode.entries()].map(([node, k]) => `${node}=${k}`).join(' ');
+  return `${what}: ${per}\n  max/min over nodes with flows: ${s.max}/${s.min} = ${s.ratio.toFixed(2)}`;
+}
+
 /** Runs vipctl against `node`'s vipcontrol, echoing the command as `n1$ vipctl …` and its output. */
 async function vipctl(node: LabHost, args: string[], opts: { quiet?: boolean } = {}): Promise<void> {
   say(`${node.name}$ vipctl ${args.map((a) => (/^[\w./:-]+$/.test(a) ? a : `'${a}'`)).join(' ')}`);
@@ -150,19 +209,6 @@ async function vipctl(node: LabHost, args: string[], opts: { quiet?: boolean } =
   const output = `${res.stdout}${res.stderr}`.trim();
   if (output && (!opts.quiet || res.exitCode !== 0)) say(indent(output));
   if (res.exitCode !== 0) throw new Error(`vipctl ${args[0] ?? ''} on ${node.name} exited ${String(res.exitCode)}`);
-}
-
-/** Waits until `node`'s vipcontrol has every check up and every VIP in sync in BIRD without a health penalty. */
-function healthySettled(node: LabHost): Promise<true> {
-  const socket = join(node.dir, 'vipcontrol.sock');
-  return waitFor(async () => {
-    const status = (await unixHttpRequest(socket, { path: '/v1/status' })).json as {
-      health?: { checks?: { status: string }[] }; vips?: { inSync: boolean; terms: { kind: string }[] }[];
-    } | undefined;
-    const checks = status?.health?.checks ?? [];
-    return checks.length > 0 && checks.every((c) => c.status === 'up')
-      && (status?.vips ?? []).every((v) => v.inSync && v.terms.every((t) => t.kind !== 'health'));
-  }, { message: `${node.name}: checks up and VIPs in sync` });
 }
 
 /** Waits (polling every 5 ms, for the timings) until the router's best path for `prefix` comes from `node`. */

@@ -1,5 +1,4 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { ProtocolInfo, RouteInfo } from '@vipcontrol/bird';
 import { atomicWrite } from './atomic-write.js';
@@ -12,7 +11,7 @@ import { registerCleanup, syncCleanup } from './cleanup-registry.js';
 import { apiAnswers, startDaemon, type DaemonProcess } from './daemon-process.js';
 import { ExabgpHost } from './exabgp-host.js';
 import { bridgeName, LINK_PREFIX4, LINK_PREFIX6, planTopology, type HostPlan } from './lab-topology.js';
-import { createNetns, deleteNetns, ipBatch, run, type ExecResult } from './netns.js';
+import { createNetns, deleteNetns, ipBatch, run, runChecked, type ExecResult } from './netns.js';
 import { repoPath } from './repo-path.js';
 import { makeTempDir } from './temp-dir.js';
 import { uniqueId } from './unique-id.js';
@@ -33,6 +32,9 @@ export interface LabHost {
   includeFile: string;
   /** Runs a command inside the namespace to completion; never rejects on a non-zero exit. */
   exec(cmd: string, args: string[]): Promise<ExecResult>;
+  /** The host's veth and its peer on the router's bridge (absent for the router itself). */
+  readonly iface?: string;
+  readonly routerIface?: string;
 }
 
 export interface LabOptions {
@@ -41,6 +43,8 @@ export interface LabOptions {
   mode?: LabMode;
   /** BFD on every fabric session; default true. */
   bfd?: boolean;
+  /** Uniform mode: the router puts every equal path into its kernel (ECMP, L4 hashing); default false. */
+  multipath?: boolean;
   /** 6 characters [a-z0-9], starting with a letter; default `uniqueId()`. */
   id?: string;
   /** ExaBGP hosts peering with the router (viphealth benchmark baseline); default 0. */
@@ -160,7 +164,12 @@ export class Lab {
         mode, bfd, asn: routerPlan.asn, addr4: routerPlan.addr4, addr6: routerPlan.addr6,
         logFile: join(routerDir, 'bird.log'), routeTrace: opts.routerRouteTrace ?? false,
         peers: [...nodePlans.map((p) => ({ ...p, bfd: true })), ...exabgpPlans.map((p) => ({ ...p, bfd: false }))],
+        ...(opts.multipath ? { multipath: true } : {}),
       });
+      if (opts.multipath) {
+        // L4 hashing: flows of one client spread over the paths, not only different clients.
+        await runChecked('sysctl', ['-q', '-w', 'net.ipv4.fib_multipath_hash_policy=1', 'net.ipv6.fib_multipath_hash_policy=1'], { netns: routerPlan.netns });
+      }
       const routerStarting = startHost(routerPlan, routerDir, routerConf, '', birdVersion);
       const nodesStarting = nodePlans.map(async (p) => {
         const dir = join(tmp.path, p.name);
@@ -281,15 +290,20 @@ export class Lab {
     return info;
   }
 
+  /**
+   * Silent node death (issue 10): drops every packet between `node` and the router in both directions
+   * (a `pfifo limit 0` queue on both ends of its veth), the link staying up — no BGP Cease, no BFD
+   * Down packet, as when a node hangs or its uplink blackholes. `false` lets traffic through again.
+   */
+  async silence(node: LabHost, on: boolean): Promise<void> {
+    const ends: [string, string][] = [[node.netns, node.iface!], [this.router.netns, node.routerIface!]];
+    await Promise.all(ends.map(([netns, dev]) => runChecked('tc', on ? ['qdisc', 'replace', 'dev', dev, 'root', 'pfifo', 'limit', '0'] : ['qdisc', 'del', 'dev', dev, 'root'], { netns })));
+  }
+
   /** The router's BFD sessions (`show bfd sessions`), empty when BFD is off. */
   async bfdSessions(): Promise<{ address: string; iface: string; state: string }[]> {
     if (!this.bfd) return [];
-    const reply = await this.router.bird.client.command('show bfd sessions');
-    // Rows: "<address> <interface> <state> <since> <interval> <timeout>"; headers and names are skipped.
-    return reply.lines
-      .map((line) => line.text.trim().split(/\s+/))
-      .filter((cols) => cols.length >= 3 && isIP(cols[0] ?? '') !== 0)
-      .map((cols) => ({ address: cols[0]!, iface: cols[1]!, state: cols[2]! }));
+    return this.router.bird.client.showBfdSessions();
   }
 
   /**
@@ -441,6 +455,8 @@ async function startHost(plan: HostPlan, dir: string, config: string, includeFil
     bird,
     includeFile,
     exec: (cmd, args) => run(cmd, args, { netns: plan.netns }),
+    ...(plan.iface ? { iface: plan.iface } : {}),
+    ...(plan.routerIface ? { routerIface: plan.routerIface } : {}),
   };
 }
 

@@ -5,12 +5,16 @@
  */
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
+import { execFile } from 'node:child_process';
 import { chmod, chown, lstat, readFile, unlink } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import type { Logger } from 'pino';
 import { ACTOR_HEADER, ValidationError, parseActorHeader, type Actor, type ErrorAnswer } from '@vipcontrol/core';
 import type { Controller } from './controller.js';
 import { OperationError } from './errors.js';
 import type { ApiRoutes } from './api-routes.js';
+
+const execFileAsync = promisify(execFile);
 
 /** Request bodies above this are refused with 413 (the biggest legitimate one is a health report). */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -124,6 +128,8 @@ export class ApiServer {
   /** Replaces a stale socket (previous run), refuses a live one, listens, sets mode and group. */
   async listen(): Promise<void> {
     const path = this.#o.socketPath;
+    // Before listening: an unknown group must fail the start without leaving a server open.
+    const gid = this.#o.group === undefined ? undefined : await resolveGid(this.#o.group);
     await removeStaleSocket(path);
     this.#server.maxConnections = this.#o.maxConnections ?? (await connectionCap());
     await new Promise<void>((resolve, reject) => {
@@ -137,7 +143,7 @@ export class ApiServer {
       });
     });
     await chmod(path, this.#o.mode);
-    if (this.#o.group !== undefined) await chown(path, -1, await resolveGid(this.#o.group));
+    if (gid !== undefined) await chown(path, -1, gid);
     this.#log.info(
       { event: 'apiListening', socket: path, mode: this.#o.mode.toString(8), group: this.#o.group, maxConnections: this.#server.maxConnections },
       'API listening',
@@ -313,15 +319,24 @@ async function removeStaleSocket(path: string): Promise<void> {
   await unlink(path);
 }
 
-/** Group name or numeric gid → gid, from /etc/group (Node has no getgrnam). */
+/**
+ * Group name or numeric gid → gid, through NSS (`getent group`, as getgrnam(3) would: /etc/group,
+ * LDAP, sssd, systemd's dynamic groups — Node has no getgrnam).
+ */
 async function resolveGid(group: string): Promise<number> {
   if (/^\d+$/.test(group)) return Number(group);
-  const text = await readFile('/etc/group', 'utf8');
-  for (const line of text.split('\n')) {
-    const [name, , gid] = line.split(':');
-    if (name === group && gid !== undefined) return Number(gid);
+  let line: string;
+  try {
+    line = (await execFileAsync('getent', ['group', group], { timeout: 10_000 })).stdout;
+  } catch (err) {
+    // getent exits 2 for "not found"; anything else (no getent, NSS timeout) is reported as it is.
+    const code = (err as { code?: unknown }).code;
+    if (code === 2) throw new ApiSocketError(`api.socketGroup ${group}: no such group`, { cause: err });
+    throw new ApiSocketError(`api.socketGroup ${group}: cannot resolve the group: ${(err as Error).message}`, { cause: err });
   }
-  throw new ApiSocketError(`api.socketGroup ${group}: no such group`);
+  const gid = line.split(':')[2];
+  if (gid === undefined || !/^\d+$/.test(gid)) throw new ApiSocketError(`api.socketGroup ${group}: getent answered ${JSON.stringify(line.trim())}`);
+  return Number(gid);
 }
 
 /**

@@ -6,7 +6,8 @@
  * one filesystem), fsync it, rename over the target, then fsync the directory so the rename itself
  * survives a power cut.
  */
-import { open, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, readFile, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 
@@ -131,6 +132,49 @@ export async function readFileIfExists(path: string): Promise<string | undefined
     if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new AtomicFileError(`cannot read ${path}: ${(cause as Error).message}`, path, { cause });
   }
+}
+
+/**
+ * Like readFileIfExists, for a file another program may have replaced by anything: opened
+ * non-blocking (a FIFO would block the open, and every apply and SIGTERM after it, forever) and
+ * refused unless it is a regular file.
+ */
+export async function readRegularFileIfExists(path: string): Promise<string | undefined> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new AtomicFileError(`cannot read ${path}: ${(cause as Error).message}`, path, { cause });
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw new AtomicFileError(`${path} is not a regular file (${fileKind(info)}); remove it or point the setting elsewhere`, path);
+    return await handle.readFile('utf8');
+  } catch (cause) {
+    if (cause instanceof AtomicFileError) throw cause;
+    throw new AtomicFileError(`cannot read ${path}: ${(cause as Error).message}`, path, { cause });
+  } finally {
+    await handle.close();
+  }
+}
+
+function fileKind(info: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): string {
+  if (info.isDirectory()) return 'a directory';
+  if (info.isFIFO()) return 'a FIFO';
+  if (info.isSocket()) return 'a socket';
+  return info.isCharacterDevice() || info.isBlockDevice() ? 'a device' : 'not a plain file';
+}
+
+/**
+ * Removes the temp files writeFileAtomic leaves for `path` when the process dies between creating
+ * and renaming one; returns their names. Only this process writes `path`, so none is in use at start.
+ */
+export async function removeStaleTempFiles(path: string): Promise<string[]> {
+  const prefix = `.${basename(path)}.tmp-`;
+  const stale = (await readdir(dirname(path))).filter((name) => name.startsWith(prefix));
+  for (const name of stale) await unlink(join(dirname(path), name));
+  return stale;
 }
 
 /** Makes a rename or removal of `path` durable: fsync of its directory. */

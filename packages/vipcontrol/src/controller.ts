@@ -8,6 +8,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import {
+  withFleetCommand,
   MAX_ACTOR_LENGTH,
   MAX_REASON_LENGTH,
   checkRuntimeEntries,
@@ -20,7 +21,7 @@ import {
   type VipcontrolConfig,
 } from '@vipcontrol/core';
 import { QueueStoppedError } from './apply-queue.js';
-import { ApplyError } from './bird-applier.js';
+import { ApplyError, type Announcer } from './announcer.js';
 import { configuredPrefixes } from './config-index.js';
 import type {
   ApplyOutcome,
@@ -69,6 +70,8 @@ export interface ControllerOptions {
   /** Reads and validates the config file (reload). */
   loadConfig: (file: string) => Promise<VipcontrolConfig>;
   bird: { readonly connected: boolean; readonly version: string | undefined };
+  /** BIRD's pending configuration and the fabric protocols, for status. */
+  announcer?: Pick<Announcer, 'pending' | 'fabric'>;
   logger: Logger;
   version: string;
   now?: () => number;
@@ -151,8 +154,13 @@ export class VipController extends EventEmitter implements Controller {
         applies: r.applies,
         ...(last ? { lastApply: last } : {}),
         ...(r.lastSuccessAt !== undefined ? { lastSuccessAt: r.lastSuccessAt } : {}),
-        ...(last && !last.ok ? { error: `${last.error ?? 'apply failed'} (changes stay desired; retrying)` } : {}),
+        ...(last && !last.ok
+          ? { error: `${last.error ?? 'apply failed'} (changes stay desired; ${r.retryAt !== undefined ? 'retrying' : 'applied again on the next change, verify or reload'})` }
+          : {}),
         ...(r.retryAt !== undefined ? { retryAt: r.retryAt } : {}),
+        configureTimeoutSec: r.bird.configureTimeoutSec,
+        ...(this.#o.announcer?.pending ? { pendingConfigure: this.#o.announcer.pending } : {}),
+        ...(this.#o.announcer?.fabric ? { fabric: this.#o.announcer.fabric } : {}),
       },
       loopback: {
         interface: config.loopback.interface,
@@ -361,7 +369,10 @@ export class VipController extends EventEmitter implements Controller {
     // the apply starts once the file system took the state's data (a full disk refuses it before, and
     // then BIRD never sees the change), and holds `configure confirm` until that state is on disk; a
     // write failing later still (an fsync error) undoes it in BIRD and restores the include.
-    const write = this.#o.state.stage(mutation);
+    // A remote command's mark goes into the same write as its change: it runs at most once, even
+    // across restarts and lost Redis writes (issue 10).
+    const command = record.actor.command;
+    const write = this.#o.state.stage(command === undefined ? mutation : (draft) => withFleetCommand(mutation(draft) ?? draft, command));
     this.#staging += 1;
     const staged = await write.staged;
     this.#staging -= 1;

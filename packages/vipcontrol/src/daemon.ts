@@ -5,18 +5,20 @@
  */
 import type { Logger } from 'pino';
 import { BirdClient, versionOfBanner } from '@vipcontrol/bird';
-import type { VipcontrolConfig } from '@vipcontrol/core';
+import { initialGuard, type MaintenanceMarks, type VipcontrolConfig } from '@vipcontrol/core';
 import { apiRoutes, type ApiRoutes } from './api-routes.js';
 import { ApiServer } from './api-server.js';
-import { BirdApplier } from './bird-applier.js';
+import { Announcer } from './announcer.js';
 import { loadConfig } from './config-loader.js';
 import { VipController } from './controller.js';
 import type { FleetAgent } from './fleet-agent.js';
+import type { ApplyOutcome } from './daemon-types.js';
 import { HealthRegistry } from './health-registry.js';
 import { HealthSnapshotStore, healthSnapshotPath } from './health-snapshot.js';
 import { IpLoopback, type LoopbackManager } from './loopback.js';
 import type { Maintenance } from './maintenance.js';
 import { Reconciler } from './reconciler.js';
+import { BirdOutage } from './bird-outage.js';
 import { StateStore } from './state-store.js';
 import { VERSION } from './version.js';
 
@@ -41,7 +43,7 @@ export interface Daemon {
   /** The API's route table (components add theirs while they run). */
   readonly routes: ApiRoutes;
   /** Resolves after the first apply following start-up (or rejects with its error). */
-  readonly started: Promise<unknown>;
+  readonly started: Promise<ApplyOutcome>;
   stop(): Promise<void>;
 }
 
@@ -56,38 +58,47 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
 
   const bird = new BirdClient({ socketPath: config.bird.socket, commandTimeoutMs: config.bird.commandTimeoutMs });
   const birdLog = log.child({ component: 'bird' });
+  const outage = new BirdOutage({ logger: birdLog });
   bird.on('connect', (banner: string) => {
     const birdVersion = versionOfBanner(banner);
     birdLog.info({ event: 'birdConnected', banner, birdVersion, socket: config.bird.socket }, `connected to BIRD ${birdVersion ?? '(unknown version)'}`);
+    outage.up();
   });
-  bird.on('disconnect', (cause: Error) =>
-    birdLog.warn({ event: 'birdDisconnected', err: cause }, 'lost BIRD control socket; reconnecting (announcements stay as BIRD has them)'),
-  );
+  bird.on('disconnect', (cause: Error) => outage.down(cause));
+  // Already down at start: the same one outage line (a later drop comes through 'disconnect').
+  bird.on('unreachable', (cause: Error, retries: number) => {
+    if (retries === 0 && !bird.connected) outage.down(cause);
+  });
   bird.on('error', (error: Error) => birdLog.error({ event: 'birdClientError', err: error }, 'BIRD client error'));
 
   const healthLog = log.child({ component: 'health' });
   const snapshot = new HealthSnapshotStore({ file: healthSnapshotPath(config.stateFile), logger: healthLog });
   const health = new HealthRegistry({ leaseMs: config.health.leaseMs, logger: healthLog, snapshot });
   await health.restore(); // before the first apply: a restart must not drop a failing check's penalty
-  const applier = new BirdApplier({
+  const announcer = new Announcer({
     client: bird,
+    socket: config.bird.socket,
     includeFile: config.bird.includeFile,
     protocol4: config.bird.protocol4,
     protocol6: config.bird.protocol6,
     configureTimeoutSec: config.bird.configureTimeoutSec,
-    logger: log.child({ component: 'applier' }),
+    operatorConfigureHoldMs: config.bird.operatorConfigureHoldMs,
+    ...(config.bird.fabricProtocols ? { fabricProtocols: config.bird.fabricProtocols } : {}),
+    logger: outage.quiet(log.child({ component: 'announcer' })),
   });
+  await announcer.start();
   const loopback = config.loopback.manage
     ? (opts.loopback ?? new IpLoopback({ interface: config.loopback.interface, logger: log.child({ component: 'loopback' }) }))
     : undefined;
   const reconciler = new Reconciler({
     config,
     runtime: () => state.current,
-    persisted: () => state.durable(),
+    // No confirm (and no no-op success) before the state the change came from is on disk.
+    durable: () => state.durable(),
     health: (now) => health.view(now),
-    applier,
+    announcer,
     loopback,
-    logger: log.child({ component: 'reconciler' }),
+    logger: outage.quiet(log.child({ component: 'reconciler' })),
     verifyIntervalMs: opts.verifyIntervalMs,
     burstHoldMs: opts.burstHoldMs,
   });
@@ -98,6 +109,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     reconciler,
     loadConfig,
     bird,
+    announcer,
     logger: log.child({ component: 'controller' }),
     version: VERSION,
   });
@@ -132,19 +144,22 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   });
 
   health.start();
+  // Fleet mode: the minAnnouncers guard as the state file left it, before the first apply (issue 10).
+  if (config.redis) reconciler.setGuarded(initialGuard(config.vips, state.current.withdrawSlots));
   reconciler.start();
   // connect() retries forever (the client's reconnect strategy): the daemon waits for BIRD, never exits.
   const started = bird.connect().then(() => controller.start());
-  started.catch((error: unknown) => log.error({ event: 'startupApplyFailed', err: error }, 'first apply failed; retrying'));
+  // During a BIRD outage this is one more way of saying birdDisconnected: debug then (see BirdOutage).
+  started.catch((error: unknown) => outage.quiet(log).error({ event: 'startupApplyFailed', err: error }, 'first apply failed; retrying'));
 
-  const extras = await startExtras(config, controller, routes, log);
+  const extras = await startExtras(config, controller, state, routes, log);
   // Reloads that change the windows restart the scheduler, one after the other (starting one may import).
   let rescheduling = Promise.resolve();
   controller.on('reloaded', (next: VipcontrolConfig, previous: VipcontrolConfig) => {
     if (JSON.stringify(next.maintenance) === JSON.stringify(previous.maintenance)) return;
     rescheduling = rescheduling.then(async () => {
       extras.maintenance?.stop();
-      extras.maintenance = await startMaintenanceSafely(next, controller, routes, log);
+      extras.maintenance = await startMaintenanceSafely(next, controller, state, routes, log);
     });
   });
 
@@ -172,6 +187,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
 async function startExtras(
   config: VipcontrolConfig,
   controller: VipController,
+  state: StateStore,
   routes: ApiRoutes,
   log: Logger,
 ): Promise<{ fleet?: FleetAgent; maintenance?: Maintenance }> {
@@ -181,7 +197,14 @@ async function startExtras(
     try {
       // Imported only in fleet mode: ioredis and the fleet client are most of the daemon's footprint.
       const { startFleetAgent } = await import('./fleet-agent.js');
-      extras.fleet = await startFleetAgent({ config, controller, logger });
+      extras.fleet = await startFleetAgent({
+        config, controller, logger,
+        commandLog: () => state.current.fleet,
+        slotStore: {
+          load: () => state.current.withdrawSlots,
+          save: async (slots) => void (await state.update((draft) => { draft.withdrawSlots = [...slots].sort(); })),
+        },
+      });
       const fleet = extras.fleet;
       controller.setExtraStatus('fleet', () => fleet.status());
     } catch (error) {
@@ -190,13 +213,14 @@ async function startExtras(
       controller.setExtraStatus('fleet', () => ({ error: (error as Error).message }));
     }
   }
-  extras.maintenance = await startMaintenanceSafely(config, controller, routes, log);
+  extras.maintenance = await startMaintenanceSafely(config, controller, state, routes, log);
   return extras;
 }
 
 async function startMaintenanceSafely(
   config: VipcontrolConfig,
   controller: VipController,
+  state: StateStore,
   routes: ApiRoutes,
   log: Logger,
 ): Promise<Maintenance | undefined> {
@@ -208,7 +232,11 @@ async function startMaintenanceSafely(
   try {
     // Imported only when windows are configured (it brings node-cron).
     const { startMaintenance } = await import('./maintenance.js');
-    const m = startMaintenance({ config, controller, logger, routes });
+    const marks = {
+      load: () => state.current.maintenance,
+      save: async (next: MaintenanceMarks) => void (await state.update((draft) => { draft.maintenance = next; })),
+    };
+    const m = startMaintenance({ config, controller, logger, routes, marks });
     controller.setExtraStatus('maintenance', () => m.status());
     return m;
   } catch (error) {

@@ -1,18 +1,24 @@
 /**
  * Fleet mode (issue 4): joins this node to the fleet over Redis. It registers the node and publishes
  * its effective state, writes every change to the audit trail, executes remote commands through the
- * same Controller methods and body validation as the local API, and turns the fleet view into the
- * minAnnouncers guard (`controller.setGuarded`).
+ * same Controller methods and body validation as the local API, and runs the minAnnouncers guard:
+ * a VIP with minAnnouncers is guarded (`controller.setGuarded`: a non-forced withdraw becomes the
+ * guard penalty) unless this node holds a withdraw slot for it, granted atomically by Redis (issue 10,
+ * core `slotAction`, FleetStore.acquireWithdrawSlot). The guard sits on the desired-state side: it
+ * only changes what the Controller computes, never the apply path.
  *
  * Fail-static (docs/fleet.md): nothing here changes an announcement because Redis failed. While Redis
- * is unreachable (or the fleet is re-registering after a reconnect or a flush), the last guard verdict
- * stays in force; a node that starts without Redis starts with no guard, as a single node would.
+ * is unreachable (or the fleet is re-registering after a reconnect or a flush), held slots stay held
+ * and no new slot is granted, so a new withdraw becomes the penalty. The slots held are kept in the
+ * state file, so a restart starts with the same guard (core `initialGuard`) and changes nothing on the
+ * wire; a slot held before the restart is asked for again at once.
  */
 import { randomUUID } from 'node:crypto';
 import {
-  MAX_ACTOR_LENGTH, MAX_REASON_LENGTH, canonicalPrefix, computeGuard, toFreeText, FLEET_MAX_CLOCK_SKEW_MS, parseDrainBody, parseReasonBody, parseSetMedBody, sameGuard, FLEET_SCHEMA_VERSION,
+  MAX_ACTOR_LENGTH, MAX_REASON_LENGTH, canonicalPrefix, initialGuard, toFreeText, FLEET_MAX_CLOCK_SKEW_MS, parseDrainBody, parseReasonBody, parseSetMedBody, sameGuard, slotAction, wantsWithdraw, FLEET_SCHEMA_VERSION,
   nodeRecordSchema,
-  type AuditEntry, type CommandAck, type DesiredEntry, type GuardVerdict, type NodeRecord, type VipcontrolConfig,
+  desiredField,
+  type Actor, type AuditEntry, type CommandAck, type DesiredEntry, type FleetCommandLog, type NodeRecord, type SlotState, type VipcontrolConfig,
 } from '@vipcontrol/core';
 import { FleetNodeClient, type FleetNodeStatus, type InvalidDesired } from '@vipcontrol/fleet';
 import type { Controller } from './controller.js';
@@ -26,12 +32,12 @@ export interface FleetStatus extends FleetNodeStatus {
   readonly node: string;
   readonly keyPrefix: string;
   readonly guard: {
-    /** Prefixes whose non-forced withdraw is currently turned into the guard penalty. */
+    /** Prefixes whose non-forced withdraw is currently turned into the guard penalty (no slot held here). */
     readonly prefixes: readonly string[];
-    readonly detail: GuardVerdict['detail'];
-    /** When the verdict was last computed from a settled fleet view (absent: never). */
+    readonly detail: Readonly<Record<string, GuardDetail>>;
+    /** When a guard round last completed with Redis answering (absent: never; the guard is off until then). */
     readonly computedAt?: number;
-    /** True while Redis is unreachable or unsettled: the verdict above is the last known one, held. */
+    /** True while Redis is unreachable or unsettled: held slots stay held, no new slot is granted (fail-static). */
     readonly held: boolean;
     readonly error?: string;
   };
@@ -44,6 +50,16 @@ export interface FleetAgent {
 }
 
 type AckBody = Omit<CommandAck, 'v' | 'id' | 'seq' | 'node' | 'at'>;
+
+/** One guarded VIP in status: the slot, and why a withdraw is refused when it is. */
+export interface GuardDetail {
+  readonly required: number;
+  readonly slot: SlotState;
+  /** Other nodes counted at the last decision (announcing, no slot). */
+  readonly announcers?: readonly string[];
+  /** Set while a wanted withdraw is refused: too few announcers elsewhere, or Redis unreachable (fail-static). */
+  readonly refused?: string;
+}
 
 /** Change ops that are not changes of desired state (re-verification, retries): kept out of the audit trail. */
 const NOT_AUDITED = new Set(['verify', 'retry', 'guard']);
@@ -69,7 +85,15 @@ function vipSettings(config: VipcontrolConfig): VipSettings {
  * Follows the controller's 'reloaded' event for minAnnouncers and guardPenalty; `node` and `redis`
  * are read at start-up only (the controller warns that a changed `redis` needs a restart).
  */
-export async function startFleetAgent(opts: { config: VipcontrolConfig; controller: Controller; logger: Logger }): Promise<FleetAgent> {
+export async function startFleetAgent(opts: {
+  config: VipcontrolConfig;
+  controller: Controller;
+  logger: Logger;
+  /** The remote commands the state file records as processed (issue 10: at most once across restarts). */
+  commandLog?: () => FleetCommandLog | undefined;
+  /** Where the withdraw slots held are kept across restarts (the daemon: the state file). */
+  slotStore?: { load(): readonly string[] | undefined; save(slots: readonly string[]): Promise<void> };
+}): Promise<FleetAgent> {
   const { config, controller } = opts;
   const redis = config.redis;
   if (!redis) throw new Error('startFleetAgent: config.redis is not set');
@@ -77,7 +101,20 @@ export async function startFleetAgent(opts: { config: VipcontrolConfig; controll
   const instance = randomUUID();
   const startedAt = Date.now();
   let vips = vipSettings(config);
-  let guard: GuardVerdict = { guarded: new Set(), detail: {} };
+  /** Slots held when the daemon last stopped: not guarded until Redis says otherwise (see the header). */
+  const heldBefore = new Set(opts.slotStore?.load() ?? []);
+  /** Prefixes guarded now. */
+  let guarded: ReadonlySet<string> = initialGuard(vips.guardedVips, [...heldBefore]);
+  const slots = new Map<string, SlotState>();
+  let savedSlots = [...heldBefore].sort().join(' ');
+  /** Persists the slots held (before the guard lets a withdraw through, after a release). */
+  const saveSlots = async () => {
+    const held = [...slots].filter(([, st]) => st === 'holding').map(([p]) => p).sort();
+    if (held.join(' ') === savedSlots) return;
+    await opts.slotStore?.save(held);
+    savedSlots = held.join(' ');
+  };
+  const detail = new Map<string, { announcers?: readonly string[]; refused?: string; refusedKind?: 'count' | 'fail-static' }>();
   let guardComputedAt: number | undefined;
   let guardError: string | undefined;
   let current: DesiredEntry | undefined;
@@ -97,7 +134,7 @@ export async function startFleetAgent(opts: { config: VipcontrolConfig; controll
     logger: log,
     handlers: {
       snapshot: () => {
-        const rec = toNodeRecord(controller.status(), { node: config.node, instance, startedAt, minAnnouncers: vips.minAnnouncers, guarded: guard.guarded });
+        const rec = toNodeRecord(controller.status(), { node: config.node, instance, startedAt, minAnnouncers: vips.minAnnouncers, guarded });
         const checked = nodeRecordSchema.safeParse(rec);
         // Published anyway (readers flag it); logged once per distinct problem so it gets fixed.
         const problem = checked.success ? undefined : `${checked.error.issues[0]?.path.join('.')}: ${checked.error.issues[0]?.message}`;
@@ -120,50 +157,147 @@ export async function startFleetAgent(opts: { config: VipcontrolConfig; controll
           current = undefined;
         }
       },
+      ...(opts.commandLog ? { commandLog: opts.commandLog } : {}),
       rejected: (bad: InvalidDesired) => {
         audit({ actor: { source: 'fleet' }, action: 'remote-rejected', ok: false, detail: bad.error.slice(0, 1000), ...(bad.id ? { command: bad.id } : {}) });
       },
-      // Reading the whole fleet costs: only while some VIP has minAnnouncers (a reload can change that).
+      // Only while some VIP has minAnnouncers (a reload can change that).
       watchFleet: () => vips.guardedVips.length > 0,
-      fleetView: (records: readonly NodeRecord[], now: number) => updateGuard(records, now),
+      guardTick: () => syncGuard(),
+      guardSlots: () => {
+        const s = controller.status();
+        const byPrefix = new Map(s.vips.map((v) => [v.prefix, v]));
+        return vips.guardedVips.flatMap(({ prefix }) => {
+          const v = byPrefix.get(prefix);
+          if (!v) return [];
+          const holding = slots.get(prefix) === 'holding';
+          return [{ prefix, holding, member: !holding && s.bird.connected && v.announced && v.inSync }];
+        });
+      },
     },
   });
 
-  async function updateGuard(records: readonly NodeRecord[], now: number): Promise<void> {
-    await applyGuard(computeGuard({ self: config.node, vips: vips.guardedVips, fleet: records, now, staleAfterMs: redis!.ttlMs }));
-  }
+  /**
+   * A guard round now, from the daemon's own events. Connected: in the client's loop (serialised with
+   * the heartbeat's slot renewal). Not connected: right here, so a withdraw refused fail-static is
+   * audited and shown at once (the loop runs only while connected; no Redis write can race then).
+   */
+  const guardSoon = () => {
+    if (vips.guardedVips.length === 0) return;
+    if (client.status().connected) return client.guardSoon();
+    syncGuard().catch((err: Error) => log.error({ event: 'guardRoundFailed', err: err.message }, 'minAnnouncers guard round failed; retried next heartbeat'));
+  };
 
-  /** Hands a verdict to the controller when it differs from the current one; audits guard / unguard. */
-  async function applyGuard(verdict: GuardVerdict): Promise<void> {
-    if (sameGuard(verdict.guarded, guard.guarded)) {
-      guard = verdict;
-      guardComputedAt = Date.now();
-      return;
+  let guardRound: Promise<void> | undefined;
+  let guardAgain = false;
+
+  /** Runs guard rounds one at a time; a request during a round runs one more after it. */
+  function syncGuard(): Promise<void> {
+    if (guardRound) {
+      guardAgain = true;
+      return guardRound;
     }
-    try {
-      await controller.setGuarded(verdict.guarded);
-    } catch (err) {
-      // Keep the old verdict; the next view retries.
-      guardError = (err as Error).message;
-      log.error({ event: 'guardApplyFailed', err: guardError }, 'could not apply the minAnnouncers guard; keeping the previous verdict');
-      return;
-    }
-    const added = [...verdict.guarded].filter((p) => !guard.guarded.has(p));
-    const removed = [...guard.guarded].filter((p) => !verdict.guarded.has(p));
-    guard = verdict;
-    guardComputedAt = Date.now();
-    guardError = undefined;
-    for (const prefix of added) {
-      const d = verdict.detail[prefix]!;
-      audit({ actor: { source: 'system' }, action: 'guard', prefix, ok: true, detail: `minAnnouncers ${d.required}: healthy announcers elsewhere [${d.healthyOthers.join(', ')}]; a non-forced withdraw here becomes MED +${vips.guardPenalty}` });
-    }
-    for (const prefix of removed) audit({ actor: { source: 'system' }, action: 'unguard', prefix, ok: true, detail: 'enough healthy announcers elsewhere; withdraws allowed again' });
+    guardRound = (async () => {
+      do {
+        guardAgain = false;
+        await runGuardRound();
+      } while (guardAgain);
+    })().finally(() => { guardRound = undefined; });
+    return guardRound;
   }
 
   /**
-   * A reload: new minAnnouncers / guardPenalty take effect now. Verdicts of VIPs that no longer have a
-   * minAnnouncers are dropped at once (nothing left to guard, Redis or not); the others are held until
-   * the next settled fleet view, which is asked for right away.
+   * One guard round: per VIP with minAnnouncers, ask for a slot when the node wants to withdraw, give it
+   * back once the VIP is exported again (core `slotAction`), then hand the guarded set to the Controller.
+   */
+  async function runGuardRound(): Promise<void> {
+    const status = controller.status();
+    const byPrefix = new Map(status.vips.map((v) => [v.prefix, v]));
+    let complete = true;
+    for (const { prefix, minAnnouncers } of vips.guardedVips) {
+      const vip = byPrefix.get(prefix);
+      if (!vip) continue;
+      const state = slots.get(prefix) ?? 'unknown';
+      const action = slotAction(vip, state, guarded.has(prefix));
+      try {
+        if (action.kind === 'acquire') {
+          const d = await client.acquireWithdrawSlot(prefix, minAnnouncers, action.force);
+          slots.set(prefix, d.granted ? 'holding' : 'none');
+          if (d.granted) {
+            detail.set(prefix, { announcers: d.announcers });
+            const how = action.force ? 'forced' : `${d.announcers.length} announcer(s) remain elsewhere [${d.announcers.join(', ')}], minAnnouncers ${minAnnouncers}`;
+            audit({ actor: { source: 'system' }, action: 'withdraw-slot', prefix, ok: true, detail: `withdraw allowed: ${how}` });
+          } else {
+            refuse(prefix, 'count', d.announcers, `only ${d.announcers.length} announcer(s) elsewhere [${d.announcers.join(', ')}], minAnnouncers ${minAnnouncers}`);
+          }
+        } else if (action.kind === 'release') {
+          // Guarded again first — in the state file and in the Controller — and only then counted as an
+          // announcer by Redis: a check failing in between must not withdraw without a slot. A release
+          // Redis does not take leaves a slot to expire (the safe direction: others count one fewer).
+          slots.set(prefix, 'none');
+          await saveSlots();
+          // Decided on a status read before the awaits: if the VIP wants to withdraw again by now, keep
+          // the slot (it never left Redis). Checked right before setGuarded takes effect (its first,
+          // synchronous part), so no withdraw can slip in between.
+          const now = controller.status().vips.find((v) => v.prefix === prefix);
+          if (now === undefined || wantsWithdraw(now)) {
+            slots.set(prefix, 'holding');
+            continue;
+          }
+          if (!guarded.has(prefix)) {
+            const withIt = new Set([...guarded, prefix]);
+            const applying = controller.setGuarded(withIt);
+            guarded = withIt;
+            await applying;
+          }
+          await client.releaseWithdrawSlot(prefix);
+          detail.delete(prefix);
+          if (state === 'holding') audit({ actor: { source: 'system' }, action: 'withdraw-slot-released', prefix, ok: true, detail: 'announced again; slot given back' });
+        } else if (!wantsWithdraw(vip) && detail.get(prefix)?.refused !== undefined) {
+          detail.delete(prefix); // the refused episode is over
+        }
+      } catch (err) {
+        complete = false;
+        if (action.kind === 'acquire') refuse(prefix, 'fail-static', undefined, `Redis unreachable or settling (${(err as Error).message}): withdraw refused, fail-static`);
+        // A release Redis did not take: the lease expires (safe: others count this node as gone meanwhile).
+      }
+    }
+    if (complete) guardComputedAt = Date.now();
+    // A slot held before a restart keeps the VIP unguarded until Redis answered for it ('unknown').
+    const next = new Set(vips.guardedVips.map((v) => v.prefix).filter((p) => slots.get(p) !== 'holding' && !(heldBefore.has(p) && slots.get(p) === undefined)));
+    try {
+      await saveSlots();
+    } catch (err) {
+      // Not on disk: do not let a withdraw through on a slot a restart would not know of; retried next round.
+      guardError = `cannot persist withdraw slots: ${(err as Error).message}`;
+      log.error({ event: 'guardPersistFailed', err: guardError }, 'could not persist the withdraw slots; keeping the previous guard');
+      return;
+    }
+    if (sameGuard(next, guarded)) return;
+    try {
+      await controller.setGuarded(next);
+      guarded = next;
+      guardError = undefined;
+    } catch (err) {
+      // Keep the old set; the next round retries.
+      guardError = (err as Error).message;
+      log.error({ event: 'guardApplyFailed', err: guardError }, 'could not apply the minAnnouncers guard; keeping the previous verdict');
+    }
+  }
+
+  /** A wanted withdraw became the guard penalty: audited and logged once per episode (and per cause). */
+  function refuse(prefix: string, kind: 'count' | 'fail-static', announcers: readonly string[] | undefined, why: string): void {
+    const was = detail.get(prefix);
+    detail.set(prefix, { ...(announcers ? { announcers } : was?.announcers ? { announcers: was.announcers } : {}), refused: why, refusedKind: kind });
+    if (was?.refusedKind === kind) return;
+    log.warn({ event: 'guardRefused', prefix, kind, why }, `minAnnouncers: withdraw of ${prefix} refused: ${why}`);
+    audit({ actor: { source: 'system' }, action: 'guard', prefix, ok: true, detail: `${why}; MED +${vips.guardPenalty} instead` });
+  }
+
+  /**
+   * A reload: new minAnnouncers / guardPenalty take effect now. VIPs that no longer have a minAnnouncers
+   * leave the guard at once (nothing left to guard, Redis or not; their slot is given back); the others
+   * get a guard round right away.
    */
   async function reconfigure(next: VipcontrolConfig): Promise<void> {
     if (next.node !== config.node) {
@@ -171,15 +305,25 @@ export async function startFleetAgent(opts: { config: VipcontrolConfig; controll
     }
     vips = vipSettings(next);
     const still = new Set(vips.guardedVips.map((v) => v.prefix));
-    const kept = [...guard.guarded].filter((p) => still.has(p));
-    await applyGuard({ guarded: new Set(kept), detail: Object.fromEntries(kept.map((p) => [p, guard.detail[p]!])) });
+    for (const prefix of [...slots.keys()].filter((p) => !still.has(p))) {
+      slots.delete(prefix);
+      detail.delete(prefix);
+      await client.releaseWithdrawSlot(prefix).catch((err: Error) => log.warn({ event: 'guardReleaseFailed', prefix, err: err.message }, 'could not give back a withdraw slot; its lease expires'));
+    }
+    await syncGuard();
     client.publishSoon();
-    client.refreshView();
   }
 
+  // The Controller may not have the start-up guard yet (the daemon sets it before its first apply).
+  if (!sameGuard(new Set(controller.status().guarded), guarded)) await controller.setGuarded(guarded);
+  guardSoon();
   controller.on('reloaded', (next: VipcontrolConfig) => void reconfigure(next));
-  controller.on('applied', () => client.publishSoon());
+  controller.on('applied', () => {
+    client.publishSoon();
+    guardSoon();
+  });
   controller.on('changed', (c: ChangeRecord) => {
+    if (c.op !== 'guard') guardSoon();
     if (NOT_AUDITED.has(c.op)) return;
     const fromFleet = current !== undefined && c.actor.source === 'fleet';
     audit({
@@ -206,8 +350,11 @@ export async function startFleetAgent(opts: { config: VipcontrolConfig; controll
         node: config.node,
         keyPrefix: redis.keyPrefix,
         guard: {
-          prefixes: [...guard.guarded].sort(),
-          detail: guard.detail,
+          prefixes: [...guarded].sort(),
+          detail: Object.fromEntries(vips.guardedVips.map(({ prefix, minAnnouncers }) => {
+            const d = detail.get(prefix);
+            return [prefix, { required: minAnnouncers, slot: slots.get(prefix) ?? 'unknown', ...(d?.announcers ? { announcers: d.announcers } : {}), ...(d?.refused ? { refused: d.refused } : {}) }];
+          })),
           ...(guardComputedAt !== undefined ? { computedAt: guardComputedAt } : {}),
           held: vips.guardedVips.length > 0 && !s.settled,
           ...(guardError ? { error: guardError } : {}),
@@ -223,7 +370,8 @@ export async function startFleetAgent(opts: { config: VipcontrolConfig; controll
  * every failure becomes an ack the caller sees.
  */
 export async function execute(controller: Controller, entry: DesiredEntry, now: number): Promise<AckBody> {
-  const actor = { source: 'fleet' as const, user: entry.by };
+  // The command mark rides with the change into the state file (Controller #mutate): at most once per id.
+  const actor: Actor = { source: 'fleet', user: entry.by, command: { field: desiredField(entry.op, entry.prefix), id: entry.id, seq: entry.seq } };
   if (entry.at > now + FLEET_MAX_CLOCK_SKEW_MS) {
     return { outcome: 'rejected', ok: false, status: 400, error: `at lies ${entry.at - now} ms in the future, more than the ${FLEET_MAX_CLOCK_SKEW_MS} ms clock skew allowed; nothing changed`, vips: [] };
   }

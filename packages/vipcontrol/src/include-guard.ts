@@ -1,8 +1,9 @@
 /**
  * Which include file vipcontrol may replace. It rewrites `bird.includeFile` wholesale, so before the
  * first write it makes sure the file there is its own:
- * - a file neither written by vipcontrol (its header) nor an empty two-protocol skeleton (what Puppet
- *   or the lab create so BIRD starts before vipcontrol ever ran) is someone else's — a typo in
+ * - a file neither written by vipcontrol (its header), nor empty or comments only, nor an empty
+ *   two-protocol skeleton (what Puppet, `touch` or the lab create so BIRD starts before vipcontrol
+ *   ever ran) is someone else's — a typo in
  *   `bird.includeFile` must not replace an operator's hand-written config;
  * - our file (or skeleton) defining the static protocols under other names than `bird.protocol4` /
  *   `bird.protocol6` means a rename: BIRD would drop the old protocols, bird.conf's export filters
@@ -21,6 +22,8 @@ const STATIC_PROTOCOL = /^\s*protocol\s+static\s+([A-Za-z_][A-Za-z0-9_]*)/gm;
 
 /** Why `text`, the include file on disk, must not be replaced; undefined when it may. */
 export function includeRefusal(text: string, file: string, names: ProtocolNames): string | undefined {
+  // Empty or comments only (`touch`, Puppet's `ensure => file`): nothing in it can be lost.
+  if (tokens(text) === '') return undefined;
   const found = [...text.replace(/#.*$/gm, '').matchAll(STATIC_PROTOCOL)].map((m) => m[1]!);
   const header = renderBirdInclude([], names).split('\n', 1)[0]!;
   if (!text.startsWith(`${header}\n`) && !isEmptySkeleton(text, found)) {

@@ -3,19 +3,16 @@
  * SIGHUP reloads the config; SIGTERM/SIGINT stop WITHOUT withdrawing anything (a restart or code
  * deploy must change nothing on the wire).
  */
-import { Command } from 'commander';
-import { DEFAULT_CONFIG_FILE, loadConfig } from './config-loader.js';
+import { SystemdNotifier } from '@vipcontrol/systemd';
+import { vipcontrolProgram } from './cli.js';
+import { loadConfig } from './config-loader.js';
 import { startDaemon } from './daemon.js';
 import { createLogger } from './logger.js';
 import { OperationError } from './errors.js';
-import { VERSION } from './version.js';
+import type { ApplyOutcome } from './daemon-types.js';
 
 async function main(argv: string[]): Promise<void> {
-  const program = new Command('vipcontrol')
-    .description('Floating-VIP control plane: drives BIRD 2 over its control socket')
-    .version(VERSION)
-    .option('-c, --config <file>', 'vipcontrol.yaml', DEFAULT_CONFIG_FILE)
-    .parse(argv);
+  const program = vipcontrolProgram().parse(argv);
   const { config: configFile } = program.opts<{ config: string }>();
 
   const bootLog = createLogger();
@@ -28,6 +25,10 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const log = createLogger({ level: config.log.level });
+  const systemd = new SystemdNotifier({
+    onError: (err) => log.warn({ event: 'systemdNotifyFailed', err }, `cannot notify systemd: ${err.message}`),
+  });
+  systemd.startWatchdog();
   let daemon;
   try {
     daemon = await startDaemon({ configFile, config, logger: log });
@@ -37,6 +38,19 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const d = daemon;
+  // Type=notify: ready once the first apply (or adoption) is done, so `systemctl start` returns with
+  // BIRD in the state the config asks for; a first apply that fails is retried and READY waits for it.
+  let ready = false;
+  const onApplied = (o: ApplyOutcome): void => {
+    const line = statusLine(o);
+    if (o.ok && !ready) {
+      ready = true;
+      void systemd.ready(line);
+    } else void systemd.status(line);
+  };
+  d.controller.on('applied', onApplied);
+  // The first apply may have finished before the listener above was added.
+  d.started.then((o) => !ready && onApplied(o), () => undefined); // a failure is logged by startDaemon
   process.on('SIGHUP', () => {
     d.controller.reload({ source: 'system', user: 'SIGHUP' }).catch((error: unknown) => {
       // Already logged as reloadRejected by the controller; an apply failure is retried.
@@ -45,6 +59,7 @@ async function main(argv: string[]): Promise<void> {
   });
   const shutdown = (signal: string): void => {
     log.info({ event: 'signal', signal }, `${signal} received`);
+    void systemd.stopping('stopping; announcements stay as they are');
     d.stop().then(
       () => process.exit(0),
       (error: unknown) => {
@@ -55,6 +70,14 @@ async function main(argv: string[]): Promise<void> {
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+/** `systemctl status`'s one line: the last apply, which is what an operator looks for first. */
+function statusLine(o: ApplyOutcome): string {
+  const at = new Date(o.at).toISOString().slice(11, 19);
+  if (!o.ok) return `apply #${o.id} FAILED at ${at} (${o.errorKind ?? 'error'}): ${o.error ?? ''}; retrying`;
+  const what = o.configured ? `${o.changes.length} change(s)` : 'BIRD already in sync';
+  return `apply #${o.id} ok at ${at}: ${what} in ${Math.round(o.durationMs)} ms`;
 }
 
 await main(process.argv);

@@ -11,6 +11,11 @@
  *   start-up falls inside it (the most recent cron match within `duration` before now); a window
  *   that already ended is not replayed.
  * - `skipNext()` skips the next window to fire (of all windows); `endActive()` ends the active one early.
+ *   Both are persisted in the state file before they answer (issue 10): a restart neither re-enters an
+ *   ended window nor forgets a skip.
+ * - Daylight saving (docs/fleet.md): node-cron does not fire a window whose start falls in the hour a
+ *   spring-forward skips, and the catch-up takes the later of the two starts of a repeated hour; both
+ *   are logged (`maintenanceDst`).
  * - Overlapping windows extend the active one to the later end.
  * The API routes POST /v1/maintenance/skip and /v1/maintenance/end (vipctl maintenance skip|end) are
  * added to the API server's routes here, for as long as the scheduler runs.
@@ -18,6 +23,7 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type {
   ActiveMaintenanceWindow,
+  MaintenanceMarks,
   MaintenanceStatus,
   MaintenanceWindowConfig,
   MaintenanceWindowStatus,
@@ -34,8 +40,8 @@ export type { ActiveMaintenanceWindow, MaintenanceStatus, MaintenanceWindowStatu
 export interface Maintenance {
   stop(): void;
   status(): MaintenanceStatus;
-  /** Skips the next window to start. */
-  skipNext(): void;
+  /** Skips the next window to start (persisted before it resolves). */
+  skipNext(): Promise<void>;
   /** Ends the active window now. Rejects with OperationError 409 when none is active. */
   endActive(): Promise<void>;
 }
@@ -50,6 +56,12 @@ interface Slot {
 const ACTOR = { source: 'maintenance' as const };
 
 /** Schedules the configured windows and returns the handle the daemon and the API use. */
+/** Where the operator's skip / end decisions are kept across restarts (the daemon: the state file). */
+export interface MaintenanceMarkStore {
+  load(): MaintenanceMarks | undefined;
+  save(marks: MaintenanceMarks): Promise<void>;
+}
+
 export function startMaintenance(opts: {
   config: VipcontrolConfig;
   controller: Controller;
@@ -57,6 +69,7 @@ export function startMaintenance(opts: {
   /** The API server's routes: skip/end are added for as long as the scheduler runs. */
   routes: ApiRoutes;
   now?: () => number;
+  marks?: MaintenanceMarkStore;
 }): Maintenance {
   const { controller } = opts;
   const now = opts.now ?? Date.now;
@@ -66,6 +79,11 @@ export function startMaintenance(opts: {
   let lastSkipped: MaintenanceStatus['lastSkipped'];
   let lastEnded: MaintenanceStatus['lastEnded'];
   let stopped = false;
+  let marks: MaintenanceMarks = opts.marks?.load() ?? {};
+  const saveMarks = async (next: MaintenanceMarks) => {
+    await opts.marks?.save(next);
+    marks = next;
+  };
   // Window transitions run one after another: a start racing an end must not interleave Controller calls.
   let chain: Promise<void> = Promise.resolve();
   const serial = (what: string, fn: () => Promise<void>) => {
@@ -128,6 +146,8 @@ export function startMaintenance(opts: {
   async function finish(early: boolean): Promise<void> {
     if (!active) return;
     const ended = active;
+    // Persisted first: a restart inside this window must not enter it again.
+    if (early) await saveMarks({ ...marks, ended: { index: ended.index, startedAt: ended.startedAt } });
     active = undefined;
     clearTimeout(endTimer);
     lastEnded = { index: ended.index, at: now(), early };
@@ -136,11 +156,29 @@ export function startMaintenance(opts: {
     if (controller.status().drain?.source === 'maintenance') await controller.undrain(ACTOR);
   }
 
-  // Start-up: re-enter a window that is in progress (the daemon was down when it fired).
+  // Start-up: re-enter a window that is in progress (the daemon was down when it fired), unless the
+  // operator ended or skipped exactly that run; restore a skip of the next run.
   for (const slot of slots) {
     if (!slot.task) continue;
+    const skipped = marks.skipped?.index === slot.index ? marks.skipped.at : undefined;
+    if (skipped !== undefined && slot.task.getNextRun()?.getTime() === skipped) {
+      slot.skipNext = true;
+      log.info({ event: 'maintenanceSkipRestored', index: slot.index, at: skipped }, 'the operator\'s skip of the next maintenance window is kept across the restart');
+    }
     const start = lastStartWithin(slot.task, now(), slot.cfg.durationMs, slot.cfg.cron);
-    if (start !== undefined) void serial('catch-up', () => begin(slot, start, true));
+    if (start === undefined) continue;
+    if ((marks.ended?.index === slot.index && marks.ended.startedAt === start) || skipped === start) {
+      const why = skipped === start ? 'skipped' : 'ended early';
+      log.info({ event: 'maintenanceCatchUpDeclined', index: slot.index, start, why }, `maintenance window in progress was ${why} by the operator before the restart: not entered again`);
+      if (skipped === start) lastSkipped = { index: slot.index, at: start };
+      continue;
+    }
+    const repeated = dstShift(slot.cfg.timezone, start);
+    if (repeated !== 0) {
+      log.warn({ event: 'maintenanceDst', index: slot.index, start, timezone: slot.cfg.timezone, shiftMs: repeated },
+        'catch-up start is within an hour of a daylight-saving change: a repeated hour matches twice; the later match is used');
+    }
+    void serial('catch-up', () => begin(slot, start, true));
   }
 
   const handle: Maintenance = {
@@ -169,9 +207,10 @@ export function startMaintenance(opts: {
         ...(lastEnded ? { lastEnded } : {}),
       };
     },
-    skipNext() {
+    async skipNext() {
       const first = nextWindow(slots);
       if (!first) throw new OperationError(409, 'no maintenance window is scheduled');
+      await saveMarks({ ...marks, skipped: { index: first.slot.index, at: first.at } });
       first.slot.skipNext = true;
       log.info({ event: 'maintenanceSkipRequested', index: first.slot.index, at: first.at }, 'next maintenance window will be skipped');
     },
@@ -181,9 +220,9 @@ export function startMaintenance(opts: {
     },
   };
   const routes = [
-    opts.routes.add('POST', '/v1/maintenance/skip', ({ body }) => {
+    opts.routes.add('POST', '/v1/maintenance/skip', async ({ body }) => {
       noBody(body);
-      handle.skipNext();
+      await handle.skipNext();
       return { ok: true, maintenance: handle.status() };
     }),
     opts.routes.add('POST', '/v1/maintenance/end', async ({ body }) => {
@@ -208,6 +247,21 @@ export function maintenanceSummary(status: unknown): NonNullable<NodeRecord['mai
     ...(active ? { activeUntil: active.until, activeAction: active.action } : {}),
     ...(next ? { next: next.at, ...(next.skipped ? { nextSkipped: true } : {}) } : {}),
   };
+}
+
+/**
+ * The change of `timezone`'s UTC offset within an hour either side of `at` (ms; 0 when none): a
+ * daylight-saving change near a window start. Uses Intl only (no time-zone tables of our own).
+ */
+export function dstShift(timezone: string | undefined, at: number): number {
+  if (!timezone) return 0;
+  const offset = (t: number) => {
+    const parts = new Intl.DateTimeFormat('en-US', { timeZone: timezone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' })
+      .formatToParts(new Date(t));
+    const n = (type: string) => Number(parts.find((p) => p.type === type)?.value);
+    return Date.UTC(n('year'), n('month') - 1, n('day'), n('hour'), n('minute'), n('second')) - Math.floor(t / 1000) * 1000;
+  };
+  return offset(at + 3_600_000) - offset(at - 3_600_000);
 }
 
 function nextWindow(slots: readonly Slot[]): { slot: Slot; at: number } | undefined {

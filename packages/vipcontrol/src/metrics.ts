@@ -182,6 +182,20 @@ export function createVipcontrolMetrics(opts: { controller: VipController; bird:
   fleetGauge('vipcontrol_fleet_redis_connected', '1 while connected to Redis (fleet mode only).', (f) => (f.connected === undefined ? undefined : Number(f.connected)));
   fleetGauge('vipcontrol_fleet_outbox', 'Fleet writes (audit entries, acks) waiting for Redis.', (f) => f.outbox);
   fleetGauge('vipcontrol_fleet_guarded_vips', 'VIPs whose withdraw the minAnnouncers guard currently turns into a penalty.', (f) => f.guard?.prefixes.length);
+  fleetGauge('vipcontrol_fleet_withdraw_slots', 'VIPs this node holds a minAnnouncers withdraw slot for (granted by Redis).',
+    (f) => (f.guard ? Object.values(f.guard.detail ?? {}).filter((d) => d.slot === 'holding').length : undefined));
+  new Gauge({
+    name: 'vipcontrol_fleet_step_failing',
+    help: '1 while a fleet loop step fails with a Redis reply error (wrong key type, NOPERM, OOM); the other steps go on.',
+    labelNames: ['step'],
+    registers: [registry],
+    collect() {
+      const f = status().fleet as FleetView | undefined;
+      this.reset();
+      if (f === undefined) return;
+      for (const step of FLEET_STEPS) this.set({ step }, f.failing?.[step] ? 1 : 0);
+    },
+  });
   return registry;
 }
 
@@ -203,5 +217,9 @@ class SnapshotRegistry extends Registry {
 interface FleetView {
   readonly connected?: boolean;
   readonly outbox?: number;
-  readonly guard?: { readonly prefixes: readonly string[] };
+  readonly guard?: { readonly prefixes: readonly string[]; readonly detail?: Readonly<Record<string, { readonly slot: string }>> };
+  readonly failing?: Readonly<Record<string, unknown>>;
 }
+
+/** The fleet loop's steps (packages/fleet node-client), each reported by vipcontrol_fleet_step_failing. */
+const FLEET_STEPS = ['outbox', 'publish', 'reconcile', 'guard'] as const;

@@ -1,7 +1,9 @@
 /**
- * The reconcile loop: desired = computeEffective(config, runtime, health, now, guarded) → render →
- * BirdApplier, plus the loopback plan — all through ONE coalescing queue, so exactly one apply runs
- * at a time and bursts are squashed.
+ * The reconcile loop: decides what is desired — computeEffective(config, runtime, health, now,
+ * guarded) → render — and hands it to the Announcer (announcer.ts: include file, configure, read-back,
+ * confirm) with the loopback steps around it (loopback-sync.ts); the status projection is
+ * vip-status.ts. All through ONE coalescing queue, so exactly one apply runs at a time and bursts
+ * are squashed.
  *
  * Triggers: operator/health/fleet changes (via the Controller), a periodic re-verify (BIRD's state
  * may drift: someone ran `birdc configure`, BIRD restarted), BIRD's 'reconnect' (BIRD restarted
@@ -12,8 +14,6 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import {
   computeEffective,
-  loopbackWanted,
-  planLoopback,
   renderBirdIncludeParts,
   vipInSync,
   type EffectiveVip,
@@ -23,9 +23,11 @@ import {
   type VipcontrolConfig,
 } from '@vipcontrol/core';
 import { CoalescingQueue } from './apply-queue.js';
-import { ApplyError, type ApplyScope, type BirdApplier } from './bird-applier.js';
+import { ApplyError, type Announcer, type ApplyScope, type FabricExport } from './announcer.js';
 import { configuredPrefixes } from './config-index.js';
+import { statusOf } from './vip-status.js';
 import type { LoopbackManager } from './loopback.js';
+import { LoopbackSync, type LoopbackStep } from './loopback-sync.js';
 import type { ApplyOutcome, ChangeOp, ChangeRecord, LastApplyStatus, VipChange, VipStatus } from './daemon-types.js';
 
 export interface ReconcilerOptions {
@@ -33,11 +35,11 @@ export interface ReconcilerOptions {
   runtime: () => RuntimeState;
   /**
    * Settles once the state `runtime()` returned (as of the call) is on disk, rejects if its write
-   * failed; an apply holds `configure confirm` until then. Absent: runtime() is always persisted already.
+   * failed; taken beside `desired`, it holds that apply's `configure confirm`. Absent: always on disk.
    */
-  persisted?: () => Promise<void>;
+  durable?: () => Promise<void>;
   health: (now: number) => HealthView;
-  applier: Pick<BirdApplier, 'applyWithRollback'>;
+  announcer: Pick<Announcer, 'apply'>;
   /** Absent when `loopback.manage` is false. */
   loopback?: LoopbackManager;
   logger: Logger;
@@ -68,20 +70,18 @@ export class Reconciler extends EventEmitter {
   readonly #queue: CoalescingQueue<ChangeRecord, ApplyOutcome>;
   readonly #now: () => number;
   #config: VipcontrolConfig;
-  /** BIRD settings are fixed at start-up (the applier and client were built from them). */
+  /** BIRD settings are fixed at start-up (the announcer and client were built from them). */
   readonly #bird: VipcontrolConfig['bird'];
   #guarded: ReadonlySet<string> = new Set();
-  /** Every prefix any loaded config managed: a VIP dropped by a reload may still be on the loopback. */
-  readonly #managed = new Set<string>();
+  readonly #loopback: LoopbackSync;
   /** BIRD's routes in our protocols at the last read-back, by canonical prefix. */
   #exported: Map<string, ObservedRoute> | undefined;
+  /** What the fabric protocols export, at the last read-back; undefined while none is known. */
+  #exports: Map<string, FabricExport> | undefined;
   #lastApply: LastApplyStatus | undefined;
   #lastSuccessAt: number | undefined;
-  #loopbackError: string | undefined;
   /** The desired state the last successful apply made BIRD export (scoped applies diff against it). */
   #applied: { config: VipcontrolConfig; desired: readonly EffectiveVip[] } | undefined;
-  /** Addresses the loopback was last brought in line with; undefined = unknown, list before the next apply. */
-  #loopbackWanted: ReadonlySet<string> | undefined;
   #applyId = 0;
   #verifyTimer: NodeJS.Timeout | undefined;
   #intakeBusy: () => boolean = () => false;
@@ -95,12 +95,17 @@ export class Reconciler extends EventEmitter {
     this.#now = opts.now ?? Date.now;
     this.#config = opts.config;
     this.#bird = opts.config.bird;
-    for (const v of opts.config.vips) this.#managed.add(v.prefix);
+    this.#loopback = new LoopbackSync(opts.loopback, opts.logger);
+    this.#loopback.manage(opts.config.vips.map((v) => v.prefix));
     const min = opts.retryMinMs ?? 500;
     const max = opts.retryMaxMs ?? 30_000;
     this.#queue = new CoalescingQueue<ChangeRecord, ApplyOutcome>({
       run: (causes) => this.#run(causes),
-      retryDelayMs: (failures) => Math.min(max, min * 2 ** Math.min(failures - 1, 16)),
+      // An ApplyError may know better (hold for an operator's pending configure, no retry at all).
+      retryDelayMs: (failures, error) =>
+        error instanceof ApplyError && error.retryAfterMs !== undefined
+          ? (error.retryAfterMs ?? undefined)
+          : Math.min(max, min * 2 ** Math.min(failures - 1, 16)),
       retryCause: { at: 0, op: 'retry', actor: SYSTEM },
       // A health-driven failover never waits for a burst of operator requests.
       hold: { busy: () => this.#intakeBusy(), maxMs: opts.burstHoldMs ?? 200, urgent: (c) => c.op === 'health' },
@@ -128,7 +133,7 @@ export class Reconciler extends EventEmitter {
   /** Swaps the config (valid reload); the caller requests the apply. */
   setConfig(config: VipcontrolConfig): void {
     this.#config = config;
-    for (const v of config.vips) this.#managed.add(v.prefix);
+    this.#loopback.manage(config.vips.map((v) => v.prefix));
   }
 
   get guarded(): ReadonlySet<string> {
@@ -148,7 +153,7 @@ export class Reconciler extends EventEmitter {
   }
 
   get loopbackError(): string | undefined {
-    return this.#loopbackError;
+    return this.#loopback.error;
   }
 
   /** Applies started so far (coalescing shows as applies << requests). */
@@ -174,7 +179,7 @@ export class Reconciler extends EventEmitter {
 
   /** Effective state joined with overrides and BIRD's last read-back. */
   vipStatus(desired: readonly EffectiveVip[] = this.desired()): VipStatus[] {
-    return statusOf(desired, this.#o.runtime(), this.#exported);
+    return statusOf(desired, this.#o.runtime(), this.#exported, this.#exports);
   }
 
   /** The statuses of `prefixes` as of `outcome` (same values as `outcome.vips`, without building all of them). */
@@ -211,47 +216,41 @@ export class Reconciler extends EventEmitter {
     const before = this.#exported;
     const full = before === undefined || this.#lastApply?.ok !== true || causes.some((c) => FULL_CHECK.has(c.op));
     let desired: EffectiveVip[] = [];
-    let loopback: Promise<LoopbackPlan | undefined> | undefined;
+    let loopback: LoopbackStep | undefined;
     try {
       desired = this.desired(at);
-      // Taken with the state `desired` came from (same tick): its write may still be in flight.
-      const persisted = this.#o.persisted?.();
+      // Same tick as `desired`: the write of the state it came from may still be in flight.
+      const durable = this.#o.durable?.();
       const rendered = renderBirdIncludeParts(desired, { protocol4: this.#bird.protocol4, protocol6: this.#bird.protocol6 });
       const differing = this.#differing(desired);
-      const { wanted, settled } = this.#loopbackTarget(desired, differing);
-      if (wanted !== undefined && !settled) {
-        // The address set changes: addresses to add must be there before BIRD announces their routes.
-        loopback = this.#loopbackAdd(desired);
-        await loopback;
-      } else if (settled && full) {
-        // Same address set as last time, so only repairs are possible (someone removed an address):
-        // the re-check runs beside the BIRD apply instead of before it.
-        loopback = this.#loopbackAdd(desired);
-      }
+      loopback = await this.#loopback.before(desired, {
+        full,
+        removeOnWithdraw: this.#config.loopback.removeOnWithdraw,
+        ...(differing ? { announcementsUnchanged: differing.at.every((i) => desired[i]!.announced === differing.last[i]!.announced) } : {}),
+      });
       const scope: ApplyScope | undefined =
-        full || before === undefined ? undefined : { ...changedPrefixes(before, desired, differing), known: before };
+        full || before === undefined ? undefined : { ...changedPrefixes(before, desired, differing), known: before, knownExports: this.#exports };
       // A scoped apply updates `before` in place (see ApplyScope.known): keep what it said of the
       // changed prefixes for the change log. That is all the log needs: a route of a VIP no longer
       // configured is in `changed` too (changedPrefixes lists it; with `differing` the config is the
       // one the last apply verified, so there is none).
       const was = scope ? entriesOf(before!, scope.changed) : before;
       this.#applied = undefined;
-      const result = await this.#o.applier.applyWithRollback(rendered, desired, scope, persisted);
+      const result = await this.#o.announcer.apply(rendered, desired, scope, durable);
       this.#exported = result.observed;
+      this.#exports = result.exports;
       this.#applied = { config: this.#config, desired };
       // Route first, address after: the fabric stops sending before the address disappears.
-      const plan = await loopback;
+      const step = loopback;
       loopback = undefined;
-      if (plan) await this.#loopbackStep('remove', plan.remove);
-      if (wanted !== undefined && this.#loopbackError === undefined) this.#loopbackWanted = wanted;
+      await this.#loopback.after(step);
       const changes = result.configured
         ? diff(was, differing && scope ? differing.at.map((i) => desired[i]!) : desired, configuredPrefixes(this.#config), scope && new Set(scope.changed))
         : [];
       const outcome = this.#finish({ id, at, started, ok: true, configured: result.configured, changes, causes, desired });
       return outcome;
     } catch (error) {
-      await loopback; // never leave `ip` running into the next apply (it never rejects)
-      this.#loopbackWanted = undefined; // removals were skipped: list again next time
+      await this.#loopback.failed(loopback);
       const applyError =
         error instanceof ApplyError
           ? error
@@ -290,15 +289,16 @@ export class Reconciler extends EventEmitter {
     // (`exported` is updated in place by later scoped applies: a late reader sees newer routes.)
     const runtime = this.#o.runtime();
     const exported = this.#exported;
+    const exports = this.#exports;
     let positions: Map<string, number> | undefined;
     let scans = 0;
     const view = (only?: ReadonlySet<string>): VipStatus[] => {
-      if (!only) return statusOf(r.desired, runtime, exported);
+      if (!only) return statusOf(r.desired, runtime, exported, exports);
       // One caller wants one VIP: a scan is cheaper than an index, until many callers share the outcome.
-      if (positions === undefined && (scans += 1) <= 4) return statusOf(r.desired.filter((v) => only.has(v.prefix)), runtime, exported);
+      if (positions === undefined && (scans += 1) <= 4) return statusOf(r.desired.filter((v) => only.has(v.prefix)), runtime, exported, exports);
       positions ??= new Map(r.desired.map((v, i) => [v.prefix, i]));
       const at = [...only].map((p) => positions!.get(p)).filter((i) => i !== undefined);
-      return statusOf(at.sort((a, b) => a - b).map((i) => r.desired[i]!), runtime, exported);
+      return statusOf(at.sort((a, b) => a - b).map((i) => r.desired[i]!), runtime, exported, exports);
     };
     let vips: VipStatus[] | undefined;
     const outcome: ApplyOutcome = {
@@ -358,78 +358,13 @@ export class Reconciler extends EventEmitter {
     }
     return { last: last.desired, at };
   }
-
-  /**
-   * The addresses the loopback should carry and whether it already does (as of the last apply, with
-   * no `ip` error since). Unchanged when no VIP flipped between announced and withdrawn.
-   */
-  #loopbackTarget(
-    desired: readonly EffectiveVip[],
-    differing: Differing | undefined,
-  ): { wanted?: ReadonlySet<string>; settled: boolean } {
-    if (!this.#o.loopback) return { settled: false };
-    const removeOnWithdraw = this.#config.loopback.removeOnWithdraw;
-    const healthy = this.#loopbackError === undefined && this.#loopbackWanted !== undefined;
-    if (healthy && differing && (!removeOnWithdraw || differing.at.every((i) => desired[i]!.announced === differing.last[i]!.announced))) {
-      return { wanted: this.#loopbackWanted, settled: true };
-    }
-    const wanted = loopbackWanted(desired, removeOnWithdraw);
-    return { wanted, settled: healthy && sameSet(wanted, this.#loopbackWanted) };
-  }
-
-  /** Lists the interface, plans, and adds what is missing; the plan (for the removals), or undefined if `ip` failed. */
-  async #loopbackAdd(desired: readonly EffectiveVip[]): Promise<LoopbackPlan | undefined> {
-    const plan = await this.#loopbackPlan(desired);
-    if (plan) await this.#loopbackStep('add', plan.add);
-    return plan;
-  }
-
-  async #loopbackPlan(desired: readonly EffectiveVip[]): Promise<LoopbackPlan | undefined> {
-    if (!this.#o.loopback) return undefined;
-    try {
-      const present = await this.#o.loopback.list();
-      this.#loopbackError = undefined;
-      return planLoopback(desired, present, { removeOnWithdraw: this.#config.loopback.removeOnWithdraw, managed: this.#managed });
-    } catch (error) {
-      this.#loopbackFailed(error);
-      return undefined;
-    }
-  }
-
-  /**
-   * Loopback trouble never blocks the BIRD apply (withdrawing a route because `ip` failed would be
-   * worse); it is logged, shown in status and retried by the next apply or re-verify.
-   */
-  async #loopbackStep(step: 'add' | 'remove', prefixes: readonly string[]): Promise<void> {
-    for (const prefix of prefixes) {
-      try {
-        await this.#o.loopback?.[step](prefix);
-      } catch (error) {
-        this.#loopbackFailed(error);
-      }
-    }
-  }
-
-  #loopbackFailed(error: unknown): void {
-    this.#loopbackError = (error as Error).message;
-    this.#log.error({ event: 'loopbackFailed', err: error }, 'loopback address management failed');
-  }
-
 }
-
-type LoopbackPlan = { add: string[]; remove: string[] };
 
 /** Where this apply's desired state is not the same objects as the last successful apply's. */
 interface Differing {
   readonly last: readonly EffectiveVip[];
   /** Indices into both lists. */
   readonly at: readonly number[];
-}
-
-function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string> | undefined): boolean {
-  if (b === undefined || a.size !== b.size) return false;
-  for (const x of a) if (!b.has(x)) return false;
-  return true;
 }
 
 /**
@@ -468,32 +403,6 @@ function entriesOf<V>(map: ReadonlyMap<string, V>, keys: readonly string[]): Map
   for (const key of keys) {
     const value = map.get(key);
     if (value !== undefined) out.set(key, value);
-  }
-  return out;
-}
-
-/** VIP statuses in one pass over `desired`. */
-function statusOf(
-  desired: readonly EffectiveVip[],
-  runtime: RuntimeState,
-  exported: ReadonlyMap<string, ObservedRoute> | undefined,
-): VipStatus[] {
-  const out: VipStatus[] = [];
-  for (const vip of desired) {
-    const override = runtime.overrides[vip.prefix];
-    const seen = exported?.get(vip.prefix);
-    out.push({
-      ...vip,
-      inSync: exported !== undefined && vipInSync(vip, seen),
-      ...(override ? { override } : {}),
-      ...(exported
-        ? {
-            exported: seen
-              ? { present: true, med: seen.med, communities: seen.communities, largeCommunities: seen.largeCommunities }
-              : { present: false, communities: [], largeCommunities: [] },
-          }
-        : {}),
-    });
   }
   return out;
 }

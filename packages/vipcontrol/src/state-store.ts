@@ -10,7 +10,7 @@
  * BIRD), `current` is the state being written: the reconciler may apply it while the fsyncs run (side
  * by side instead of one after the other), but holds BIRD's `configure confirm` until `durable()`
  * says that state is on disk. If the write still fails (an fsync error), `current` falls back to the
- * persisted state and the apply that waited is undone (bird-applier.ts).
+ * persisted state and the apply that waited is undone (announcer.ts).
  *
  * Expiries are different (`settle`): time has passed whether or not the disk takes the change, so an
  * expiry is in force at once even when its write fails (a full disk); the store then retries the
@@ -36,6 +36,9 @@ export interface RuntimeDraft {
   overrides: Record<string, RuntimeState['overrides'][string]>;
   withdrawn: Record<string, RuntimeState['withdrawn'][string]>;
   drain?: RuntimeState['drain'];
+  fleet?: RuntimeState['fleet'];
+  maintenance?: RuntimeState['maintenance'];
+  withdrawSlots?: RuntimeState['withdrawSlots'];
 }
 
 /**
@@ -274,6 +277,9 @@ function toDraft(state: RuntimeState): RuntimeDraft {
     overrides: { ...state.overrides },
     withdrawn: { ...state.withdrawn },
     ...(state.drain !== undefined ? { drain: state.drain } : {}),
+    ...(state.fleet !== undefined ? { fleet: state.fleet } : {}),
+    ...(state.maintenance !== undefined ? { maintenance: state.maintenance } : {}),
+    ...(state.withdrawSlots !== undefined ? { withdrawSlots: state.withdrawSlots } : {}),
   };
 }
 

@@ -1,7 +1,2 @@
-/** The daemon's version, from its package.json (shown in status and the start-up log). */
-import { readFileSync } from 'node:fs';
-
-// dist/src/version.js → ../../package.json; read once at start-up.
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-
-export const VERSION: string = pkg.version;
+/** The daemon's version (shown in status and the start-up log). */
+export { PRODUCT_VERSION as VERSION } from '@vipcontrol/core';

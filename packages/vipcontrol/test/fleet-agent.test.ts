@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startRedis, waitFor, type RedisInstance } from '@vipcontrol/testlab';
 import { FleetStore } from '@vipcontrol/fleet';
-import type { VipcontrolConfig } from '@vipcontrol/core';
+import type { CheckVerdict, VipcontrolConfig } from '@vipcontrol/core';
 import { startFleetAgent, type FleetAgent } from '../src/fleet-agent.js';
 import { createLogger } from '../src/logger.js';
 import { FakeController, P4, testConfig } from './fleet-fake-controller.js';
@@ -27,10 +27,16 @@ function fleetConfig(node: string, keyPrefix: string, minAnnouncers = 0): Vipcon
   return testConfig(node, `redis: { url: "${redis.url}", keyPrefix: "${keyPrefix}", heartbeat: 200ms, ttl: 1s }\nguardPenalty: 5000\n`, minAnnouncers);
 }
 
-async function agent(config: VipcontrolConfig): Promise<{ ctl: FakeController; agent: FleetAgent; log: ReturnType<typeof capturingLogger> }> {
+/** Withdraw slots as the state file keeps them: survives an agent restart when passed again. */
+function slotStore() {
+  let kept: readonly string[] | undefined;
+  return { load: () => kept, save: async (slots: readonly string[]) => void (kept = [...slots]) };
+}
+
+async function agent(config: VipcontrolConfig, slots = slotStore()): Promise<{ ctl: FakeController; agent: FleetAgent; log: ReturnType<typeof capturingLogger> }> {
   const ctl = new FakeController(config);
   const log = capturingLogger();
-  const a = await startFleetAgent({ config, controller: ctl, logger: log.logger });
+  const a = await startFleetAgent({ config, controller: ctl, logger: log.logger, slotStore: slots });
   cleanups.push(() => a.stop());
   return { ctl, agent: a, log };
 }
@@ -50,7 +56,11 @@ test('remote commands run through the Controller with the API validation; result
   const good = await s.sendCommand({ node: 'n1', op: 'set-med', prefix: P4, body: { med: 250, reason: 'shift' }, by: 'alice@ops' });
   const ack = await s.waitAck(good, 3000);
   assert.deepEqual([ack.outcome, ack.status, ack.vips], ['applied', 200, [{ prefix: P4, announced: true, med: 250 }]]);
-  assert.deepEqual(ctl.calls[0], { op: 'set-med', args: [P4, { med: 250, reason: 'shift' }], actor: { source: 'fleet', user: 'alice@ops' } });
+  // The actor carries the command, so the Controller persists it with the change (at most once per id).
+  assert.deepEqual(ctl.calls[0], {
+    op: 'set-med', args: [P4, { med: 250, reason: 'shift' }],
+    actor: { source: 'fleet', user: 'alice@ops', command: { field: `med:${P4}`, id: good.id, seq: good.seq } },
+  });
 
   // Same validation as PUT /v1/vips/{prefix}/med: unknown keys, out-of-range MEDs, unknown VIPs.
   for (const [prefixArg, body, status] of [[P4, { med: 250, evil: 1 }, 400], [P4, { med: -1 }, 400], ['203.0.113.1/32', { med: 1 }, 404]] as const) {
@@ -84,44 +94,73 @@ test('a set-med whose TTL ran out while the node was away is not applied', async
   assert.deepEqual(ctl.ops(), []);
 });
 
-test('minAnnouncers guard: follows the fleet, audited, held while Redis is away', async () => {
+const DOWN = (): CheckVerdict[] => [{ name: 'ingest', status: 'down', vips: [P4], effect: { withdraw: true }, since: Date.now() }];
+const vipOf = (n: { ctl: FakeController }) => n.ctl.status().vips.find((x) => x.prefix === P4)!;
+
+test('minAnnouncers guard: withdraw slots from Redis, audited, fail-static while Redis is away', async () => {
   const prefix = `fc${Date.now()}:`;
   const n1 = await agent(fleetConfig('n1', prefix, 1));
   const n2 = await agent(fleetConfig('n2', prefix, 1));
   const s = await store(prefix);
-  // Both announce healthily: each may withdraw, since the other stays.
-  await waitFor(() => n1.agent.status().guard.computedAt !== undefined && n2.agent.status().guard.computedAt !== undefined, { message: 'first verdicts' });
-  assert.deepEqual(n1.agent.status().guard.prefixes, []);
+  // Healthy: both guarded (no slot held), both announcing.
+  await waitFor(() => n1.agent.status().guard.prefixes.includes(P4) && n2.agent.status().guard.prefixes.includes(P4), { message: 'first rounds' });
+  await waitFor(async () => (await s.redis.zcard(s.keys.members(P4))) === 2, { message: 'both members' });
 
-  // n2's check fails with withdraw: n1 still announces, so n2 may withdraw.
-  n2.ctl.setHealth([{ name: 'ingest', status: 'down', vips: [P4], effect: { withdraw: true }, since: Date.now() }]);
-  // Now n1 is the only announcer of P4: n1 is guarded.
-  await waitFor(() => n1.agent.status().guard.prefixes.includes(P4), { message: 'n1 guarded' });
-  assert.deepEqual(n1.ctl.calls.filter((c) => c.op === 'setGuarded').at(-1)?.args, [[P4]]);
-  // n1's check fails too: the guard turns its withdraw into the penalty; P4 stays announced by n1.
-  n1.ctl.setHealth([{ name: 'ingest', status: 'down', vips: [P4], effect: { withdraw: true }, since: Date.now() }]);
-  const v = n1.ctl.status().vips.find((x) => x.prefix === P4)!;
-  assert.deepEqual([v.announced, v.med], [true, 100 + 5000]);
-  // ...and n2 now sees no healthy announcer elsewhere either (n1 is held by its guard): guarded too, P4 comes back there.
-  await waitFor(() => n2.agent.status().guard.prefixes.includes(P4), { message: 'n2 guarded' });
-  assert.equal(n2.ctl.status().vips.find((x) => x.prefix === P4)!.announced, true);
-  const audit = await waitFor(async () => (await s.readAudit({ count: 20 })).entries.filter((e) => e.action === 'guard').length >= 2 || undefined);
-  assert.ok(audit);
+  // n2's check fails: n1 still announces, so n2 gets the slot and withdraws.
+  n2.ctl.setHealth(DOWN());
+  await waitFor(() => vipOf(n2).announced === false, { message: 'n2 withdrawn' });
+  assert.equal(n2.agent.status().guard.detail[P4]?.slot, 'holding');
+  assert.deepEqual(await s.redis.zrange(s.keys.slots(P4), 0, -1), ['n2']);
+  // n1's check fails too: no slot for n1 (it is the last announcer); the withdraw becomes the penalty.
+  n1.ctl.setHealth(DOWN());
+  await waitFor(() => n1.agent.status().guard.detail[P4]?.refused !== undefined, { message: 'n1 refused' });
+  assert.deepEqual([vipOf(n1).announced, vipOf(n1).med], [true, 100 + 5000]);
+  const actions = await waitFor(async () => {
+    const a = (await s.readAudit({ count: 50 })).entries.map((e) => `${e.node} ${e.action}`);
+    return a.includes('n2 withdraw-slot') && a.includes('n1 guard') ? a : undefined;
+  }, { message: 'audited' });
+  assert.ok(actions);
 
-  // Redis goes away: verdicts are held, nothing is called.
-  const before = n1.ctl.calls.length;
+  // Redis goes away: n2 recovers (announces again, cannot give its slot back); n1 stays refused.
   await redis.kill();
   await waitFor(() => !n1.agent.status().connected, { message: 'n1 notices' });
   assert.equal(n1.agent.status().guard.held, true);
-  n2.ctl.setHealth([]); // would unguard n1 if n1 could see it
+  n2.ctl.setHealth([]);
+  assert.equal(vipOf(n2).announced, true);
   await new Promise((r) => setTimeout(r, 600));
-  assert.deepEqual(n1.agent.status().guard.prefixes, [P4]);
-  assert.equal(n1.ctl.calls.length, before);
+  assert.deepEqual([vipOf(n1).announced, vipOf(n1).med], [true, 100 + 5000]);
   await redis.restart();
-  // Back: n2 is healthy again, so after settling n1's guard lifts and n1's withdraw goes through.
-  await waitFor(() => n1.agent.status().guard.prefixes.length === 0, { message: 'n1 unguarded after Redis is back', timeoutMs: 15_000 });
-  assert.equal(n1.ctl.status().vips.find((x) => x.prefix === P4)!.announced, false);
+  // Back (empty): n2 counts as an announcer again after its heartbeat, so n1 gets a slot and withdraws.
+  await waitFor(() => vipOf(n1).announced === false, { message: 'n1 withdraws once Redis is back', timeoutMs: 15_000 });
+  assert.equal(n2.agent.status().guard.detail[P4]?.slot, 'none');
   assert.equal(n1.log.events('error').length, 0, JSON.stringify(n1.log.lines.filter((l) => l.level === 'error')));
+});
+
+test('a node restarted while holding a slot keeps it; a forced withdraw takes one regardless', async () => {
+  const prefix = `fe${Date.now()}:`;
+  const n1 = await agent(fleetConfig('n1', prefix, 1));
+  const n2slots = slotStore();
+  const n2 = await agent(fleetConfig('n2', prefix, 1), n2slots);
+  const s = await store(prefix);
+  await waitFor(async () => (await s.redis.zcard(s.keys.members(P4))) === 2, { message: 'both members' });
+  n2.ctl.setHealth(DOWN());
+  await waitFor(() => vipOf(n2).announced === false, { message: 'n2 withdrawn' });
+  assert.deepEqual(n2slots.load(), [P4], 'the slot is in the state file');
+  await n2.agent.stop();
+  // A new daemon process on n2, still failing: it starts unguarded for P4 (state file), finds its own
+  // slot in Redis and stays withdrawn — never re-announced with the penalty in between.
+  const n2b = new FakeController(fleetConfig('n2', prefix, 1));
+  n2b.setHealth(DOWN());
+  const a2 = await startFleetAgent({ config: fleetConfig('n2', prefix, 1), controller: n2b, logger: capturingLogger().logger, slotStore: n2slots });
+  cleanups.push(() => a2.stop());
+  await waitFor(() => a2.status().guard.computedAt !== undefined, { message: 'n2 first round' });
+  assert.equal(a2.status().guard.detail[P4]?.slot, 'holding');
+  assert.equal(n2b.status().vips.find((v) => v.prefix === P4)!.announced, false);
+  assert.equal(n2b.calls.filter((c) => c.op === 'setGuarded').every((c) => !(c.args[0] as string[]).includes(P4)), true);
+  // n1 forced: withdraws although it is the last announcer, and takes a slot so others count it as gone.
+  await n1.ctl.withdraw(P4, { force: true }, { source: 'api' });
+  await waitFor(async () => (await s.redis.zrange(s.keys.slots(P4), 0, -1)).includes('n1'), { message: 'n1 took a slot by force' });
+  assert.equal(vipOf(n1).announced, false);
 });
 
 test('a config reload: the agent follows minAnnouncers without a restart', async () => {
@@ -139,13 +178,29 @@ test('a config reload: the agent follows minAnnouncers without a restart', async
   assert.deepEqual(n1.agent.status().guard.prefixes, []);
 
   n1.ctl.reloadConfig(fleetConfig('n1', prefix, 1));
+  // Guarded now: n1 holds no withdraw slot for P4.
   await waitFor(() => n1.agent.status().guard.prefixes.includes(P4), { message: 'n1 guarded after the reload' });
   await waitFor(async () => (await published('n1'))?.minAnnouncers === 1, { message: 'record shows the new minAnnouncers' });
 
-  // Back to 0: the guard goes at once (no fleet view needed to know nothing is left to guard).
+  // Back to 0: the guard goes at once (no Redis needed to know nothing is left to guard).
   n1.ctl.reloadConfig(fleetConfig('n1', prefix, 0));
   await waitFor(() => n1.agent.status().guard.prefixes.length === 0, { message: 'unguarded after the second reload' });
   assert.deepEqual(n1.ctl.calls.filter((c) => c.op === 'setGuarded').map((c) => c.args[0]), [[P4], []]);
   assert.equal(n1.agent.status().guard.held, false);
   assert.equal(n1.log.events('error').length, 0);
+});
+
+test('a restart without a slot starts guarded: a failing check cannot withdraw before Redis answered', async () => {
+  const prefix = `fg${Date.now()}:`;
+  // Redis is not reachable at all: the guard is the start-up one (state file: no slot) and stays.
+  const cfg = testConfig('n1', 'redis: { url: "redis://127.0.0.1:1/0", heartbeat: 200ms, ttl: 1s }\nguardPenalty: 5000\n', 1);
+  const ctl = new FakeController(cfg);
+  ctl.setHealth(DOWN());
+  const a = await startFleetAgent({ config: cfg, controller: ctl, logger: capturingLogger().logger, slotStore: slotStore() });
+  cleanups.push(() => a.stop());
+  assert.deepEqual([vipOf({ ctl }).announced, vipOf({ ctl }).med], [true, 100 + 5000]);
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(vipOf({ ctl }).announced, true);
+  assert.match(a.status().guard.detail[P4]?.refused ?? '', /fail-static/);
+  void prefix;
 });

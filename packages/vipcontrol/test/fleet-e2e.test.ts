@@ -105,7 +105,7 @@ test('malformed and hostile desired data: logged error, no change at the router'
   const before = await lab.sessionStats(n1);
   const hostile = JSON.stringify({ v: 1, id: 'hostile0-e2e1', seq: 1, node: 'n1', op: 'set-med', prefix: V4, body: { med: 5, evil: '"; }; protocol x {' }, by: 'x', at: Date.now() });
   await redisCli('HSET', 'vipcontrol:desired:n1', `med:${V4}`, hostile, 'drain', '{{{');
-  await redisCli('PUBLISH', 'vipcontrol:notify:n1', 'x');
+  await redisCli('PUBLISH', 'vipcontrol:db0:notify:n1', 'x');
   await waitFor(() => daemons.get('n1')!.logs().some((l) => l.includes('fleetDataRejected')), { message: 'logged rejection' });
   const ack = await waitFor(async () => (await redisCli('LINDEX', 'vipcontrol:ack:hostile0-e2e1', '0')).trim() || undefined, { message: 'rejection ack' });
   assert.match(ack, /"outcome":"rejected".*evil/);
@@ -126,6 +126,26 @@ test('a node whose daemon was stopped applies the latest override when it is bac
   await waitPath(n2, 400, 'latest override applied after restart');
   assert.equal((await vipctl('reset-med', n2.name, V4)).exitCode, 0);
   await waitPath(n2, 100, 'reset');
+});
+
+test('a remote command runs at most once across a restart, even when Redis lost its mark and ack', async () => {
+  const n2 = lab.nodes[1]!;
+  const sent = await vipctl('drain', n2.name, '--reason', 'once');
+  assert.equal(sent.exitCode, 0, sent.stderr);
+  await waitPath(n2, 100 + DRAIN, 'remote drain');
+  // The operator undrains locally; then Redis loses the node's applied mark and the ack (failover,
+  // restart without persistence), and the daemon restarts.
+  const local = await execa('node', [VIPCTL, '--socket', daemons.get(n2.name)!.apiSocket, 'undrain'], { reject: false });
+  assert.equal(local.exitCode, 0, String(local.stderr));
+  await waitPath(n2, 100, 'undrained locally');
+  await redisCli('DEL', `vipcontrol:applied:${n2.name}`);
+  await daemons.get(n2.name)!.stop();
+  await startNode(n2);
+  // The restarted daemon answers the command again from its state file, and does not drain again.
+  await waitFor(async () => (await redisCli('HGET', `vipcontrol:applied:${n2.name}`, 'drain')).includes('"id"') || undefined, { message: 'mark written again' });
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.equal((await pathFrom(n2))?.med, 100, 'not re-drained');
+  assert.ok(daemons.get(n2.name)!.logEntries().some((l) => l.event === 'fleetCommandReacked'));
 });
 
 test('minAnnouncers: a withdraw that would leave no announcer becomes the guard penalty unless forced', async () => {

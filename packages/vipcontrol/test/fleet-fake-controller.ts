@@ -46,7 +46,7 @@ export class FakeController extends EventEmitter implements Controller {
     return {
       node: this.config.node, version: 'test', pid: process.pid, startedAt: 0,
       config: { file: 'test.yaml', loadedAt: 0 }, state: { file: 'state.json' },
-      bird: { connected: true, socket: '/x', includeFile: '/y', applies: this.#applyId },
+      bird: { connected: true, socket: '/x', includeFile: '/y', applies: this.#applyId, configureTimeoutSec: 30 },
       loopback: { interface: 'lo', manage: false },
       ...(this.runtime.drain ? { drain: this.runtime.drain } : {}),
       guarded: [...this.guarded], health: { leaseExpired: false, leaseMs: 10_000, held: [], reportsRefused: 0, checks: this.checks },

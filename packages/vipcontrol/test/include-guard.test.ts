@@ -24,12 +24,15 @@ describe('includeRefusal', () => {
     assert.equal(includeRefusal('# puppet\nprotocol static vipcontrol4 {\n\tipv4;\n}\n\nprotocol static vipcontrol6{ipv6;}', FILE, NAMES), undefined);
   });
 
+  it('adopts an empty or comments-only file (touch, Puppet ensure => file): nothing in it can be lost', () => {
+    for (const empty of ['', '\n\n', '# managed by puppet\n', '  # a\n\t# b\n']) assert.equal(includeRefusal(empty, FILE, NAMES), undefined, JSON.stringify(empty));
+  });
+
   it('refuses a file someone else wrote', () => {
     for (const foreign of [
       'protocol static vipcontrol4 { ipv4; route 203.0.113.0/24 blackhole; }\nprotocol static vipcontrol6 { ipv6; }\n',
       'protocol static anchors4 { ipv4; route 192.0.2.0/24 blackhole; }\n',
       'router id 192.0.2.1;\n',
-      '',
     ]) {
       const why = includeRefusal(foreign, FILE, NAMES);
       assert.match(why ?? '', /^refusing to overwrite \/etc\/bird\/vipcontrol\.conf: it was not written by vipcontrol .*move it away or point bird\.includeFile elsewhere$/, foreign);

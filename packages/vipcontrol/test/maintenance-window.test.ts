@@ -2,8 +2,9 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { waitFor } from '@vipcontrol/testlab';
 import cron from 'node-cron';
-import { lastStartWithin, maintenanceSummary, startMaintenance, type Maintenance } from '../src/maintenance.js';
+import { dstShift, lastStartWithin, maintenanceSummary, startMaintenance, type Maintenance } from '../src/maintenance.js';
 import { ApiRoutes } from '../src/api-routes.js';
+import type { MaintenanceMarks } from '@vipcontrol/core';
 import { createLogger } from '../src/logger.js';
 import { OperationError } from '../src/errors.js';
 import { FakeController, testConfig } from './fleet-fake-controller.js';
@@ -13,9 +14,15 @@ after(() => running.forEach((m) => m.stop()));
 
 const quiet = createLogger({ level: 'silent', destination: { write: () => undefined } });
 
-function start(windows: string, now?: () => number) {
+/** A mark store as the daemon's state file keeps it: survives a "restart" (a new startMaintenance). */
+function markStore() {
+  let kept: MaintenanceMarks | undefined;
+  return { load: () => kept, save: async (m: MaintenanceMarks) => void (kept = JSON.parse(JSON.stringify(m)) as MaintenanceMarks) };
+}
+
+function start(windows: string, now?: () => number, marks?: ReturnType<typeof markStore>) {
   const ctl = new FakeController(testConfig('n1', `maintenance:\n${windows}`));
-  const m = startMaintenance({ config: ctl.config, controller: ctl, logger: quiet, routes: new ApiRoutes(), ...(now ? { now } : {}) });
+  const m = startMaintenance({ config: ctl.config, controller: ctl, logger: quiet, routes: new ApiRoutes(), ...(now ? { now } : {}), ...(marks ? { marks } : {}) });
   running.push(m);
   return { ctl, m };
 }
@@ -45,7 +52,7 @@ test('a window fires: drains through the Controller with source maintenance, the
 test('skip next, end early, and an operator drain left alone', async () => {
   // Both start in the future: the skip must reach the cron-fired run, not only a start-up catch-up.
   const { ctl, m } = start(`  - { cron: "${inSeconds(1)}", duration: 10s, action: drain }\n  - { cron: "${inSeconds(2)}", duration: 10s, action: drain }\n`);
-  m.skipNext();
+  await m.skipNext();
   assert.deepEqual([m.status().next?.index, m.status().next?.skipped], [0, true]);
   await waitFor(() => m.status().lastSkipped, { timeoutMs: 3000, message: 'skipped run' });
   await waitFor(() => m.status().active, { timeoutMs: 3000, message: 'next run starts' });
@@ -90,3 +97,39 @@ test('lastStartWithin asks node-cron for the match (no cron parsing of our own)'
   void task.destroy();
 });
 
+test('end and skip survive a restart: the catch-up does not re-enter an ended or skipped window', async () => {
+  const tuesday0310 = Date.UTC(2024, 0, 2, 3, 10, 0);
+  const window = '  - { cron: "0 3 * * 2", duration: 30m, action: withdraw, timezone: UTC }\n';
+  const marks = markStore();
+  const first = start(window, () => tuesday0310, marks);
+  await waitFor(() => first.m.status().active, { message: 'caught up' });
+  await first.m.endActive();
+  first.m.stop();
+  // Restarted five minutes later, still inside the window: stays ended.
+  const second = start(window, () => tuesday0310 + 5 * 60_000, marks);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual([second.ctl.ops(), second.m.status().active], [[], undefined]);
+  second.m.stop();
+  // Without the marks (the old behaviour) the restart would withdraw again:
+  const forgetful = start(window, () => tuesday0310 + 5 * 60_000);
+  await waitFor(() => forgetful.ctl.ops().includes('drain'), { message: 'control: catch-up without marks' });
+
+  // A skip of the next run is restored after a restart, and a skipped run in progress is not entered.
+  const skipMarks = markStore();
+  const s1 = start('  - { cron: "0 3 * * 2", duration: 30m, action: withdraw, timezone: UTC }\n', () => Date.UTC(2024, 0, 2, 2, 0, 0), skipMarks);
+  const next = s1.m.status().next!.at;
+  await s1.m.skipNext();
+  s1.m.stop();
+  // (node-cron computes the next run from the real clock, so the restored skip is checked through the catch-up.)
+  const s3 = start('  - { cron: "0 3 * * 2", duration: 30m, action: withdraw, timezone: UTC }\n', () => next + 60_000, skipMarks);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual([s3.ctl.ops(), s3.m.status().lastSkipped?.at], [[], next]);
+});
+
+test('dstShift finds a daylight-saving change near a window start', () => {
+  // Europe/Berlin: 2024-03-31 02:00 → 03:00 (spring forward, 01:00 UTC), 2024-10-27 03:00 → 02:00 (01:00 UTC).
+  assert.equal(dstShift('Europe/Berlin', Date.UTC(2024, 2, 31, 1, 0)), 3_600_000);
+  assert.equal(dstShift('Europe/Berlin', Date.UTC(2024, 9, 27, 1, 0)), -3_600_000);
+  assert.equal(dstShift('Europe/Berlin', Date.UTC(2024, 0, 2, 3, 0)), 0);
+  assert.equal(dstShift(undefined, Date.UTC(2024, 2, 31, 1, 0)), 0);
+});

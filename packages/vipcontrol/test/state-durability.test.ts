@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { waitFor } from '@vipcontrol/testlab';
 import { computeEffective, renderBirdInclude, type RuntimeState } from '@vipcontrol/core';
-import { ApplyError, BirdApplier } from '../src/bird-applier.js';
+import { Announcer, ApplyError } from '../src/announcer.js';
 import { loadConfig } from '../src/config-loader.js';
 import { OperationError } from '../src/errors.js';
 import { singleBird, V4, VIPS, type SingleBird } from './single-bird.js';
@@ -26,7 +26,7 @@ describe('state persisted before a change is confirmed', async () => {
   });
   after(() => f.cleanup());
 
-  it('the applier: confirm waits for the state write; if it fails, BIRD undoes and the include goes back', async () => {
+  it('the announcer: confirm waits for the state write; if it fails, BIRD undoes and the include goes back', async () => {
     await f.startDaemon(); // renders and applies the configured state
     await f.stopDaemon(); // the applier below is then the only writer
     const include = await readFile(f.includeFile, 'utf8');
@@ -34,12 +34,14 @@ describe('state persisted before a change is confirmed', async () => {
     const runtime: RuntimeState = { version: 1, overrides: { [V4]: { med: 555, setAt: 1 } }, withdrawn: {} };
     const desired = computeEffective({ config, runtime, health: { checks: [], leaseExpired: false }, now: Date.now() });
     const rendered = renderBirdInclude(desired, { protocol4: config.bird.protocol4, protocol6: config.bird.protocol6 });
-    const applier = new BirdApplier({ client: f.bird.client, includeFile: f.includeFile, protocol4: 'vipcontrol4', protocol6: 'vipcontrol6', configureTimeoutSec: 30, logger });
-
     let fail!: (error: Error) => void;
     const persisted = new Promise<void>((_, reject) => (fail = reject));
+    const applier = new Announcer({
+      client: f.bird.client, socket: f.bird.socketPath, includeFile: f.includeFile, protocol4: 'vipcontrol4', protocol6: 'vipcontrol6',
+      configureTimeoutSec: 30, operatorConfigureHoldMs: 30_000, logger,
+    });
     let settled = false;
-    const apply = applier.applyWithRollback(rendered, desired, undefined, persisted).finally(() => (settled = true));
+    const apply = applier.apply(rendered, desired, undefined, persisted).finally(() => (settled = true));
     apply.catch(() => undefined); // asserted below
     // BIRD runs the change (unconfirmed) while the state write is still pending; the apply waits.
     await waitFor(async () => (await f.birdRoutes()).get(V4)?.med === 555, { message: 'BIRD reconfigured while the state write is pending' });
@@ -57,7 +59,7 @@ describe('state persisted before a change is confirmed', async () => {
     assert.equal((await f.birdRoutes()).get(V4)!.med, 100, 'BIRD undid the change');
 
     // Persisted: the same apply goes through and is confirmed.
-    const ok = await applier.applyWithRollback(rendered, desired, undefined, Promise.resolve());
+    const ok = await applier.apply(rendered, desired, undefined, Promise.resolve());
     assert.equal(ok.configured, true);
     assert.equal((await f.birdRoutes()).get(V4)!.med, 555);
   });

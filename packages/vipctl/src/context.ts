@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import type { Command } from 'commander';
-import { parseVipcontrolConfig, VIPCONTROL_DEFAULTS } from '@vipcontrol/core';
+import { VIPCONTROL_DEFAULTS } from '@vipcontrol/core';
 import { ApiClient } from './api-client.js';
 import { UsageError } from './errors.js';
 
@@ -43,8 +43,8 @@ export class CliContext {
   }
 
   /** The API client, created on first use from the socket `apiSocket` finds. */
-  get api(): ApiClient {
-    this.#api ??= new ApiClient({ socketPath: apiSocket(this.options.socket, this.io.env), actor: actorName(this.io.env) });
+  async api(): Promise<ApiClient> {
+    this.#api ??= new ApiClient({ socketPath: await apiSocket(this.options.socket, this.io.env), actor: actorName(this.io.env) });
     return this.#api;
   }
 
@@ -60,7 +60,7 @@ export class CliContext {
  * default. A config that is absent or not readable by this user falls through to the default; one
  * that does not parse is an error (the daemon would not run with it either).
  */
-export function apiSocket(option: string | undefined, env: Readonly<Record<string, string | undefined>>): string {
+export async function apiSocket(option: string | undefined, env: Readonly<Record<string, string | undefined>>): Promise<string> {
   if (option) return option;
   if (env['VIPCTL_SOCKET']) return env['VIPCTL_SOCKET'];
   const file = env['VIPCTL_CONFIG'] || VIPCONTROL_DEFAULTS.configFile;
@@ -72,8 +72,11 @@ export function apiSocket(option: string | undefined, env: Readonly<Record<strin
     if (code === 'ENOENT' || code === 'EACCES') return DEFAULT_SOCKET;
     throw new UsageError(`cannot read ${file} to find the API socket (${code ?? String(cause)}); pass --socket`, { cause });
   }
+  // Imported here, not at the top: config validation (zod, yaml) is most of vipctl's start-up time,
+  // and `--socket` / VIPCTL_SOCKET never need it.
+  const { configuredSocket } = await import('./configured-socket.js');
   try {
-    return parseVipcontrolConfig(text, file, { hostname: 'vipctl' }).api.socket;
+    return configuredSocket(text, file);
   } catch (cause) {
     throw new UsageError(`cannot take api.socket from ${file}: ${(cause as Error).message.split('\n')[0]}; pass --socket`, { cause });
   }

@@ -5,7 +5,7 @@ import { formatResult } from './status-format.js';
 
 /** Sends one mutation; resolves once the daemon says it is applied in BIRD. */
 export async function mutate(ctx: CliContext, method: 'PUT' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<void> {
-  const res = await ctx.api.request(method, path, body);
+  const res = await (await ctx.api()).request(method, path, body);
   if (ctx.options.json) {
     ctx.print(res.text);
     return;

@@ -2,37 +2,40 @@
  * The vipctl program: global options, the nouns, and `run()`, which maps every outcome to one
  * stderr line and a documented exit code. Adding a noun = one entry in NOUNS.
  */
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { VIPCONTROL_DEFAULTS } from '@vipcontrol/core';
+import { PRODUCT_VERSION, VIPCONTROL_DEFAULTS } from '@vipcontrol/core';
 import { CliContext, DEFAULT_SOCKET, type CliIo } from './context.js';
 import { ApiError, CliError, EXIT_CODES_HELP, ExitCode } from './errors.js';
-import * as status from './commands/status.js';
-import * as vip from './commands/vip.js';
-import * as drain from './commands/drain.js';
-import * as reload from './commands/reload.js';
-import * as config from './commands/config.js';
-import * as maintenance from './commands/maintenance.js';
 
 /** One command file: adds its command(s) to the program. */
 export interface NounModule {
   register(program: Command, ctx: CliContext): void;
 }
 
-/**
- * Every noun, in `--help` order. `fleet` is imported only when the command line may need it (a fleet
- * command, help, a typo to suggest for): it brings ioredis, which would double the start-up time of
- * every `vipctl set-med`.
- */
-async function nouns(withFleet: boolean): Promise<NounModule[]> {
-  const fleet: NounModule[] = withFleet ? [await import('./commands/fleet.js')] : [];
-  return [status, vip, drain, reload, config, ...fleet, maintenance];
+/** A noun's command file, loaded on demand, and the command words it registers. */
+export interface Noun {
+  readonly commands: readonly string[];
+  readonly load: () => Promise<NounModule>;
 }
+
+/**
+ * Every noun, in `--help` order. A noun's file is imported only when the command line names one of its
+ * commands (all of them for help, no command or a typo to suggest for): `vipctl status` must not pay
+ * for config validation (zod, yaml) or fleet (ioredis) — start-up time is most of its round trip
+ * (docs/benchmarks.md, "vipctl start-up").
+ */
+export const NOUNS: readonly Noun[] = [
+  { commands: ['status'], load: () => import('./commands/status.js') },
+  { commands: ['set-med', 'reset-med', 'withdraw', 'announce'], load: () => import('./commands/vip.js') },
+  { commands: ['drain', 'undrain'], load: () => import('./commands/drain.js') },
+  { commands: ['reload'], load: () => import('./commands/reload.js') },
+  { commands: ['config'], load: () => import('./commands/config.js') },
+  { commands: ['fleet'], load: () => import('./commands/fleet.js') },
+  { commands: ['maintenance'], load: () => import('./commands/maintenance.js') },
+];
 
 /** Global options that take a value: the word after them is not the command. */
 const VALUE_OPTIONS = new Set(['--socket']);
-
-const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** Builds the commander program bound to `io`, with `modules` as its nouns. */
 export function createProgram(io: CliIo, modules: readonly NounModule[], opts: { jsonErrors?: boolean } = {}): { program: Command; ctx: CliContext } {
@@ -40,7 +43,7 @@ export function createProgram(io: CliIo, modules: readonly NounModule[], opts: {
   const ctx = new CliContext(program, io);
   program
     .description('Operate the local vipcontrol daemon over its API socket.')
-    .version(VERSION)
+    .version(PRODUCT_VERSION)
     .addOption(
       new Option('--socket <path>', `vipcontrol API socket (else env VIPCTL_SOCKET, else api.socket of the config in VIPCTL_CONFIG or ${VIPCONTROL_DEFAULTS.configFile}, else ${DEFAULT_SOCKET})`),
     )
@@ -60,14 +63,14 @@ export function createProgram(io: CliIo, modules: readonly NounModule[], opts: {
   return { program, ctx };
 }
 
-/** The program for `argv`: without the fleet noun when argv names one of the other commands. */
+/** The program for `argv`: only the noun that argv names, or every noun when it names none. */
 async function programFor(argv: readonly string[], io: CliIo): Promise<Command> {
   // Usage errors can happen before commander has parsed --json itself.
   const opts = { jsonErrors: argv.includes('--json') };
-  const light = createProgram(io, await nouns(false), opts).program;
   const name = commandWord(argv);
-  if (name !== undefined && light.commands.some((c) => c.name() === name || c.aliases().includes(name))) return light;
-  return createProgram(io, await nouns(true), opts).program;
+  const named = NOUNS.find((n) => name !== undefined && n.commands.includes(name));
+  const modules = await Promise.all((named ? [named] : NOUNS).map((n) => n.load()));
+  return createProgram(io, modules, opts).program;
 }
 
 /** The first word of argv that is neither an option nor a global option's value. */

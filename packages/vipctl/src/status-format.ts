@@ -108,6 +108,9 @@ function vipDetails(v: VipStatus, now: number): string[] {
   if (v.withdrawReasons.length > 0) details.push(`withdrawn: ${v.withdrawReasons.map(formatWithdrawReason).join(', ')}`);
   const comms = [...v.communities, ...v.largeCommunities];
   if (comms.length > 0) details.push(`communities: ${comms.join(' ')}`);
+  const e = v.exported;
+  if (e?.reason) details.push(`${e.present ? 'exported' : 'NOT exported'}${e.missing?.length ? ` to ${e.missing.join(', ')}` : ''}: ${e.reason}`);
+  if (e?.medUnverified) details.push(`MED unverified: ${e.medUnverified}`);
   return details;
 }
 
@@ -126,6 +129,8 @@ export function formatStatus(status: DaemonStatus, now: number): string {
     lines.push(`error:    ${bird.error}${retry}`);
   }
   lines.push(`apply:    ${bird.lastApply ? formatApply(bird.lastApply, now) : 'none yet'}`);
+  if (bird.fabric) lines.push(`fabric:   ${formatFabric(bird.fabric)}`);
+  if (bird.pendingConfigure) lines.push(`pending:  ${formatPending(bird.pendingConfigure, now)}`);
   if (status.config) {
     lines.push(`config:   ${status.config.file}, loaded ${formatTime(status.config.loadedAt, now)}`);
     if (status.config.error) {
@@ -141,6 +146,18 @@ export function formatStatus(status: DaemonStatus, now: number): string {
   lines.push('');
   lines.push(...formatVips(status.vips, now));
   return `${lines.join('\n')}\n`;
+}
+
+function formatFabric(fabric: NonNullable<DaemonStatus['bird']['fabric']>): string {
+  if (fabric.length === 0) return 'no BGP protocol found: exports to the fabric NOT verified (BIRD\'s table only)';
+  const kind = (s?: string): string => (s === 'external' ? 'eBGP' : s === 'internal' ? 'iBGP' : 'BGP');
+  return fabric.map((f) => `${f.name} (${f.family === undefined ? '?' : `ipv${f.family}`}, ${kind(f.session)}, ${f.state})`).join(', ');
+}
+
+function formatPending(p: NonNullable<DaemonStatus['bird']['pendingConfigure']>, now: number): string {
+  if (p.owner === 'vipcontrol') return `vipcontrol's own unconfirmed configure (BIRD undoes it in ${p.undoInSec} s unless confirmed)`;
+  const hold = p.holdUntil === undefined ? '' : `; changes held until ${formatTime(p.holdUntil, now)}`;
+  return `BIRD has an unconfirmed configure that is NOT vipcontrol's (undo in ${p.undoInSec} s)${hold}`;
 }
 
 function formatDrain(drain: DaemonStatus['drain'], now: number): string {

@@ -54,6 +54,19 @@ test('eBGP: set-med, withdraw and announce are seen at the router', async () => 
   assert.equal(after.state, 'Established');
 });
 
+test('eBGP: status shows the MED as exported and says plainly that BIRD cannot show whether eBGP keeps it', async () => {
+  const status = JSON.parse(await vipctlOk(daemon.apiSocket, 'status', '--json')) as {
+    bird: { fabric: { name: string; session?: string }[] };
+    vips: { prefix: string; inSync: boolean; exported: { med?: number; to: string[]; medUnverified?: string } }[];
+  };
+  assert.deepEqual(status.bird.fabric.map((f) => [f.name, f.session]), [['fabric4', 'external'], ['fabric6', 'external']]);
+  const v4 = status.vips.find((v) => v.prefix === V4)!;
+  assert.deepEqual(v4.exported.to, ['fabric4']);
+  assert.equal(v4.exported.med, 100);
+  assert.match(v4.exported.medUnverified ?? '', /^eBGP \(fabric4\): BIRD sends the MED only if the export filter sets it/);
+  assert.match(await vipctlOk(daemon.apiSocket, 'status'), /^ {4}MED unverified: eBGP \(fabric4\)/m);
+});
+
 test("eBGP: the operator's bird.conf is never touched", async () => {
   assert.equal(await sha256(node.bird.configPath), birdConfHash);
 });

@@ -16,6 +16,8 @@ export type RouteInfo = Awaited<ReturnType<Lab['routerRoutes']>>[number];
 
 /** The shipped shim, exactly what operators run (dist/test/ -> bin/). */
 export const VIPCTL_BIN = fileURLToPath(new URL('../../bin/vipctl.js', import.meta.url));
+/** scripts/bundle.mjs: the packaged build of the three programs. */
+const BUNDLE_SCRIPT = fileURLToPath(new URL('../../../../scripts/bundle.mjs', import.meta.url));
 
 export const V4 = '198.51.100.10/32';
 export const V6 = '2001:db8::10/128';
@@ -121,15 +123,19 @@ export function waitGone(lab: Lab, prefix: string, timeoutMs = 10_000): Promise<
 /**
  * Runs vipctl as uid/gid 65534 (nobody, no supplementary groups). The socket is reached through a
  * hard link in a world-searchable directory, because the lab's own directories are 0700: the kernel
- * then refuses the connect on the socket's own mode, which is the case operators hit.
+ * then refuses the connect on the socket's own mode, which is the case operators hit. vipctl itself
+ * runs from its packaged bundle in that directory too: the checkout's parents may be 0700 (a clone
+ * under `mktemp -d` or a home directory), where nobody could not read the tree build.
  */
 export async function vipctlAsNobody(socket: string, ...args: string[]): Promise<VipctlResult & { socket: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'vipctl-perm-'));
   try {
     await chmod(dir, 0o755);
+    await execa(process.execPath, [BUNDLE_SCRIPT, dir], { timeout: 120_000 });
     const linked = join(dir, 'vipcontrol.sock');
     await link(socket, linked);
-    const r = await execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, VIPCTL_BIN, '--socket', linked, ...args], {
+    const r = await execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, join(dir, 'vipctl.mjs'), '--socket', linked, ...args], {
+      cwd: dir,
       reject: false,
       timeout: 60_000,
     });

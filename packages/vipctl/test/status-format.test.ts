@@ -168,3 +168,27 @@ test('maintenance windows: active, next (skipped), a window node-cron rejected',
   assert.match(idle, /^maint: +no window scheduled$/m);
   assert.doesNotMatch(formatStatus(olderStatus({ node: 'n1', bird: { connected: true }, vips: [] }), NOW), /maint:/);
 });
+
+test('status shows the fabric protocols, a pending configure that is not ours, and why a VIP is not exported', () => {
+  const status = olderStatus({
+    node: 'n1',
+    bird: {
+      connected: true,
+      fabric: [{ name: 'fabric4', family: 4, session: 'internal', state: 'Established' }, { name: 'up6', family: 6, session: 'external', state: 'Active' }],
+      pendingConfigure: { owner: 'other', undoInSec: 42, seenAt: NOW, holdUntil: NOW + 30_000 },
+    },
+    vips: [
+      vip({
+        inSync: false,
+        exported: { present: false, communities: [], largeCommunities: [], to: [], missing: ['fabric4'], reason: "lodirect's route (preference 240) is BIRD's best path", verifiedAt: 'fabric', inTable: true },
+      }),
+      vip({ prefix: '198.51.100.11/32', exported: { present: true, med: 100, communities: [], largeCommunities: [], to: ['up4'], missing: [], medUnverified: 'eBGP (up4): …' } }),
+    ],
+  });
+  const text = formatStatus(status, NOW);
+  assert.match(text, /^fabric: {3}fabric4 \(ipv4, iBGP, Established\), up6 \(ipv6, eBGP, Active\)$/m);
+  assert.match(text, /^pending: {2}BIRD has an unconfirmed configure that is NOT vipcontrol's \(undo in 42 s\); changes held until 2025-11-25T08:00:30Z \(in 30s\)$/m);
+  assert.match(text, /^ {4}NOT exported to fabric4: lodirect's route \(preference 240\) is BIRD's best path$/m);
+  assert.match(text, /^ {4}MED unverified: eBGP \(up4\): …$/m);
+  assert.match(formatStatus(olderStatus({ node: 'n1', bird: { connected: true, fabric: [] }, vips: [] }), NOW), /fabric: {3}no BGP protocol found: exports to the fabric NOT verified/);
+});

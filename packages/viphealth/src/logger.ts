@@ -1,4 +1,5 @@
 /** viphealth's one root logger: pino JSON lines on stdout; schedulers take `child({ component, check })`. */
+import { forJournal } from '@vipcontrol/systemd';
 import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger } from 'pino';
@@ -12,6 +13,7 @@ export function createLogger(opts: { level?: string; destination?: DestinationSt
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    opts.destination ?? pino.destination({ dest: 1, sync: true }),
+    // Under systemd each line carries its journald priority (journalctl -p err finds failed applies).
+    opts.destination ?? forJournal(pino.destination({ dest: 1, sync: true })),
   );
 }

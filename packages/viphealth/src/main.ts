@@ -4,9 +4,11 @@
  * SIGHUP reloads the file (a bad file is logged and the running checks continue); SIGTERM/SIGINT stop.
  */
 import { readFile } from 'node:fs/promises';
-import { Command } from 'commander';
-import { parseViphealthConfig, VIPHEALTH_DEFAULTS, type ViphealthConfig } from '@vipcontrol/core';
+import { parseViphealthConfig, type ViphealthConfig } from '@vipcontrol/core';
+import { SystemdNotifier } from '@vipcontrol/systemd';
+import { viphealthProgram } from './cli.js';
 import { createLogger } from './logger.js';
+import type { DeliveredReport } from './reporter.js';
 import { Viphealth } from './viphealth.js';
 
 /** The file could not be read at all (as opposed to parsed: that is core's ConfigError). */
@@ -27,7 +29,25 @@ async function loadConfig(file: string): Promise<ViphealthConfig> {
 async function run(file: string): Promise<void> {
   const config = await loadConfig(file);
   const logger = createLogger({ level: config.log.level });
-  const daemon = new Viphealth({ config, logger });
+  const systemd = new SystemdNotifier({
+    onError: (err) => logger.warn({ event: 'systemdNotifyFailed', err }, `cannot notify systemd: ${err.message}`),
+  });
+  systemd.startWatchdog();
+  // Type=notify: ready once vipcontrol has accepted a report with a verdict from every check.
+  let ready = false;
+  let lastStatus = '';
+  const onReported = (report: DeliveredReport): void => {
+    const line = statusLine(report);
+    if (!ready && report.checks.every((c) => c.lastResult !== undefined || c.status === 'disabled')) {
+      ready = true;
+      lastStatus = line;
+      void systemd.ready(line);
+    } else if (ready && line !== lastStatus) {
+      lastStatus = line;
+      void systemd.status(line);
+    }
+  };
+  const daemon = new Viphealth({ config, logger, onReported });
   daemon.start();
   // Loaded only when configured (prom-client); never fails the start (see serveMetrics).
   const metrics = config.metrics && (await (await import('@vipcontrol/metrics')).serveMetrics({
@@ -48,6 +68,7 @@ async function run(file: string): Promise<void> {
   });
   const shutdown = (signal: string) => {
     logger.info({ event: 'stopping', signal });
+    void systemd.stopping('stopping');
     Promise.all([daemon.stop(), metrics?.close()]).then(
       () => process.exit(0),
       (err: unknown) => {
@@ -60,12 +81,15 @@ async function run(file: string): Promise<void> {
   process.once('SIGINT', shutdown);
 }
 
-const program = new Command()
-  .name('viphealth')
-  .description('Health checks for vipcontrol: shift MEDs or withdraw VIPs when a local service fails')
-  .option('-c, --config <file>', 'configuration file', VIPHEALTH_DEFAULTS.configFile)
-  .option('--check', 'validate the configuration file and exit')
-  .action(async (opts: { config: string; check?: boolean }) => {
+/** `systemctl status`'s one line: how many checks are in each state, and the failing ones by name. */
+function statusLine(report: DeliveredReport): string {
+  const count = (status: string) => report.checks.filter((c) => c.status === status).length;
+  const down = report.checks.filter((c) => c.status === 'down').map((c) => c.name);
+  const counts = `${report.checks.length} checks: ${count('up')} up, ${down.length} down, ${count('unknown')} unknown, ${count('disabled')} disabled`;
+  return `${counts}${down.length ? ` (down: ${down.slice(0, 5).join(', ')}${down.length > 5 ? ', …' : ''})` : ''}; reported to vipcontrol`;
+}
+
+const program = viphealthProgram().action(async (opts: { config: string; check?: boolean }) => {
     try {
       if (opts.check) {
         const config = await loadConfig(opts.config);

@@ -74,6 +74,9 @@ export function postReport(socketPath: string, body: string, timeoutMs: number):
 }
 
 /** What the reporter sends: the report without parts, and every VIP list it names, in parts. */
+/** The report vipcontrol accepted, without the VIP lists' parts. */
+export type DeliveredReport = ReportSnapshot['report'];
+
 export interface ReportSnapshot {
   readonly report: Omit<HealthReportBody, 'vipSetParts'>;
   readonly vipSets: ReadonlyMap<string, readonly VipSetPart[]>;
@@ -88,6 +91,8 @@ export interface ReporterOptions {
   readonly onReply?: (reply: HealthReportReply) => void;
   /** Per request; default: the heartbeat interval, at least 1 s. */
   readonly requestTimeoutMs?: number;
+  /** Called with each report vipcontrol accepted. */
+  readonly onDelivered?: (report: DeliveredReport) => void;
 }
 
 type SendOutcome = 'delivered' | 'more' | 'failed';
@@ -235,6 +240,7 @@ export class Reporter {
     this.#needed.clear();
     this.#sentParts.clear();
     this.#opts.onReply?.(reply);
+    this.#opts.onDelivered?.(snap.report);
     return 'delivered';
   }
 

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RouteInfo } from '@vipcontrol/bird';
 import { unixHttpRequest, waitFor, type DaemonProcess, type Lab, type LabHost } from '@vipcontrol/testlab';
-import { startService, type Service } from '../src/bench/lab-service.js';
+import { startService, type Service } from '@vipcontrol/testlab';
 import { startServiceLab, waitVerdicts } from './service-lab.js';
 
 const VIP4 = '198.51.100.10/32';

@@ -1,7 +1,6 @@
 /** The lab the end-to-end suites share: router + one node (no BFD), the stand-in service running on the node. */
 import { join } from 'node:path';
-import { Lab, unixHttpRequest, waitFor, type LabHost } from '@vipcontrol/testlab';
-import { startService, type Service } from '../src/bench/lab-service.js';
+import { Lab, startService, unixHttpRequest, waitFor, type LabHost, type Service } from '@vipcontrol/testlab';
 
 export interface ServiceLab {
   lab: Lab;

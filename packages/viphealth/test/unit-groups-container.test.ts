@@ -45,7 +45,7 @@ describe('exec checks under systemd/viphealth.service', { ...longTier('boots a s
     await writeFile(bin, '#!/bin/sh\nexec /usr/local/bin/node /opt/vipcontrol/packages/viphealth/bin/viphealth.js "$@"\n', { mode: 0o755 });
     await writeFile(join(tmp.path, 'viphealth.yaml'), CHECK);
     await inside('sh', '-c', 'groupadd -f vipcontrol && mkdir -p /etc/vipcontrol');
-    await run(TOOL, ['cp', name, bin, '/usr/local/bin/viphealth']);
+    await run(TOOL, ['cp', name, bin, '/usr/sbin/viphealth']); // where the unit (and the package) has it
     await run(TOOL, ['cp', name, join(tmp.path, 'viphealth.yaml'), '/etc/vipcontrol/viphealth.yaml']);
     await run(TOOL, ['cp', name, repoPath('systemd/viphealth.service'), '/etc/systemd/system/viphealth.service']);
     await inside('systemctl', 'daemon-reload');
@@ -56,8 +56,12 @@ describe('exec checks under systemd/viphealth.service', { ...longTier('boots a s
   });
 
   it('the check runs without viphealth\'s groups, capabilities or environment', async () => {
-    await inside('systemctl', 'start', 'viphealth');
-    const pid = (await inside('systemctl', 'show', '-p', 'MainPID', '--value', 'viphealth')).trim();
+    // --no-block: Type=notify, and READY=1 waits for a report vipcontrol accepted (no vipcontrol here).
+    await inside('systemctl', 'start', '--no-block', 'viphealth');
+    const pid = await waitFor(async () => {
+      const main = (await inside('systemctl', 'show', '-p', 'MainPID', '--value', 'viphealth')).trim();
+      return main !== '0' && main !== '' ? main : undefined;
+    }, { timeoutMs: 15_000, message: 'viphealth running' });
     const own = await inside('grep', '^Groups:', `/proc/${pid}/status`);
     const bird = (await inside('getent', 'group', 'bird')).split(':')[2]!;
     const vipcontrol = (await inside('getent', 'group', 'vipcontrol')).split(':')[2]!;
@@ -68,7 +72,7 @@ describe('exec checks under systemd/viphealth.service', { ...longTier('boots a s
   });
 
   it('without CAP_SETGID viphealth refuses to start instead of running checks with the groups', async () => {
-    await inside('sh', '-c', 'mkdir -p /etc/systemd/system/viphealth.service.d && printf "[Service]\\nCapabilityBoundingSet=\\nAmbientCapabilities=\\n" > /etc/systemd/system/viphealth.service.d/nocap.conf && systemctl daemon-reload && systemctl restart viphealth || true');
+    await inside('sh', '-c', 'mkdir -p /etc/systemd/system/viphealth.service.d && printf "[Service]\\nCapabilityBoundingSet=\\nAmbientCapabilities=\\n" > /etc/systemd/system/viphealth.service.d/nocap.conf && systemctl daemon-reload && systemctl restart --no-block viphealth || true');
     await waitFor(async () => (await journal()).includes("exec checks and hooks would run with viphealth's supplementary groups"), {
       timeoutMs: 15_000,
       message: 'the refusal is in the journal',

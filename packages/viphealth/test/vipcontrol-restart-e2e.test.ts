@@ -8,7 +8,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { unixHttpRequest, waitFor, type DaemonProcess, type Lab, type LabHost, type SessionStats } from '@vipcontrol/testlab';
-import type { Service } from '../src/bench/lab-service.js';
+import type { Service } from '@vipcontrol/testlab';
 import { startServiceLab, waitVerdicts } from './service-lab.js';
 
 const VIP = '198.51.100.30/32';

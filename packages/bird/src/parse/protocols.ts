@@ -124,3 +124,22 @@ function parseStatRow(value: string, text: string, reader: Reader): StatRow {
   });
   return row;
 }
+
+/** What a BGP protocol of `show protocols all` is to vipcontrol: its session kind and address families. */
+export interface BgpSessionInfo {
+  /** `Session: internal …` (iBGP) or `external …` (eBGP); undefined while BIRD does not say (session down). */
+  kind?: 'internal' | 'external';
+  /** Families of its channels (`Channel ipv4` / `Channel ipv6`). */
+  families: (4 | 6)[];
+  /** BGP state ("Established", "Active", …), or the protocol state when BIRD gives none. */
+  state: string;
+}
+
+/** Reads a BGP protocol's session details; undefined for any other protocol. */
+export function bgpSessionInfo(p: ProtocolInfo): BgpSessionInfo | undefined {
+  if (p.proto !== 'BGP') return undefined;
+  const session = p.details?.Session;
+  const kind = session?.startsWith('internal') ? 'internal' : session?.startsWith('external') ? 'external' : undefined;
+  const families = p.channels.flatMap((c) => (c.name === 'ipv4' ? [4 as const] : c.name === 'ipv6' ? [6 as const] : []));
+  return { ...(kind ? { kind } : {}), families, state: p.bgpState ?? p.state };
+}

@@ -31,6 +31,8 @@ const VIPCONTROL_KEYS: Record<string, KeyDoc> = {
   'bird.commandTimeout': { doc: 'Timeout of one command on the control socket.', reload: 'restart', type: DURATION },
   'bird.protocol4': { doc: 'Name of the static protocol rendered for IPv4 VIPs (bird.conf exports `proto = "<name>"`).', reload: 'restart', type: 'BIRD name' },
   'bird.protocol6': { doc: 'Name of the static protocol rendered for IPv6 VIPs.', reload: 'restart', type: 'BIRD name' },
+  'bird.fabricProtocols': { doc: 'BGP protocols towards the fabric: status verifies what they export (`show route export P`). Absent: every BGP protocol BIRD has. See bird.md.', reload: 'restart', type: 'list of BIRD names' },
+  'bird.operatorConfigureHold': { doc: "How long changes wait for someone else's pending `configure timeout` (confirm or undo) before vipcontrol applies over it, logging an error. At most 10m. See bird.md.", reload: 'restart', type: DURATION },
   api: { doc: 'The local API (HTTP/JSON over a Unix socket) that vipctl and viphealth use.', reload: 'restart' },
   'api.socket': { doc: 'Path of the API socket.', reload: 'restart', type: PATH },
   'api.socketMode': { doc: 'Mode of the socket, as an octal string ("0660": quoted, since YAML reads 0660 as decimal).', reload: 'restart', type: 'octal string' },
@@ -42,6 +44,7 @@ const VIPCONTROL_KEYS: Record<string, KeyDoc> = {
   'loopback.removeOnWithdraw': { doc: 'Remove a VIP\'s address when it is withdrawn (the route goes first).', reload: 'reload' },
   drainPenalty: { doc: 'MED added to every VIP while the node is drained without withdraw.', reload: 'reload' },
   guardPenalty: { doc: 'MED used instead of a withdraw the minAnnouncers guard refused.', reload: 'reload' },
+  gracefulShutdown: { doc: 'While drained (operator or maintenance window), also tag the RFC 8326 GRACEFUL_SHUTDOWN community 65535:0 on every VIP (docs/bird.md 2c).', reload: 'reload' },
   health: { doc: 'How vipcontrol treats viphealth\'s reports.', reload: 'reload' },
   'health.lease': { doc: 'How long vipcontrol trusts viphealth\'s last report before the lease policy applies.', reload: 'restart', type: DURATION },
   'health.leasePolicy': { doc: 'What happens when the lease expires: `hold` the last verdicts, `withdraw`, or `{penalty: N}`.', reload: 'reload' },
@@ -52,7 +55,8 @@ const VIPCONTROL_KEYS: Record<string, KeyDoc> = {
   'vips[].communities': { doc: 'Standard communities ("65000:100") set on the route.', reload: 'reload', type: 'list of communities' },
   'vips[].largeCommunities': { doc: 'Large communities ("65000:1:2") set on the route.', reload: 'reload', type: 'list of large communities' },
   'vips[].localPref': { doc: 'LOCAL_PREF set on the route (iBGP).', reload: 'reload' },
-  'vips[].minAnnouncers': { doc: 'Fleet mode: a non-forced withdraw that would leave fewer announcers becomes guardPenalty. 0 = no guard.', reload: 'reload' },
+  'vips[].minAnnouncers': { doc: 'Fleet mode: this node withdraws the VIP only with a withdraw slot from Redis, granted while at least this many other nodes announce it; otherwise guardPenalty. 0 = no guard.', reload: 'reload' },
+  'vips[].gracefulShutdown': { doc: 'Overrides the top-level gracefulShutdown for this VIP.', reload: 'reload', default: 'the top-level gracefulShutdown' },
   maintenance: { doc: 'Scheduled maintenance windows (node-cron).', reload: 'reload' },
   'maintenance[].cron': { doc: 'When a window starts: a cron expression node-cron accepts (5 or 6 fields).', reload: 'reload', type: 'cron expression' },
   'maintenance[].duration': { doc: 'How long the window lasts.', reload: 'reload', type: DURATION },
@@ -131,6 +135,7 @@ const VIPHEALTH_KEYS: Record<string, KeyDoc> = {
   'checks[].protocols': { doc: 'bird-protocol: BIRD protocol names to look at.', reload: CHECK, type: 'list of BIRD names' },
   'checks[].state': { doc: 'bird-protocol: the state that counts as up.', reload: CHECK, default: '"Established"' },
   'checks[].minUp': { doc: 'bird-protocol: how many of the protocols must be in that state.', reload: CHECK, default: 'all of them' },
+  'checks[].bfd': { doc: 'bird-protocol: a protocol counts only while the BFD session to its neighbour is Up too.', reload: CHECK },
 };
 
 type JsonSchema = {

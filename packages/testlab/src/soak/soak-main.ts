@@ -10,7 +10,7 @@
  */
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { replaceDocSection } from '../bench/doc-section.js';
+import { replaceDocSection } from '../doc-section.js';
 import { repoPath } from '../repo-path.js';
 import { randomSeed } from './schedule.js';
 import { renderSummary } from './soak-report.js';

@@ -1,6 +1,6 @@
 /** The soak's summary: Markdown tables for the terminal, the test log and docs/benchmarks.md. */
-import { markdownTable } from '../bench/report.js';
-import { percentile } from '../bench/stats.js';
+import { markdownTable } from '../doc-section.js';
+import { percentile } from '../stats.js';
 import { violationsByClass, type OpOutcome, type SoakSummary } from './soak-run.js';
 
 const OUTCOMES: readonly OpOutcome[] = ['accepted', 'accepted-with-error', 'rejected', 'ambiguous'];

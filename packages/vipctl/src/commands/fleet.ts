@@ -9,7 +9,7 @@ import { isAbsolute } from 'node:path';
 import type { Command } from 'commander';
 import {
   VIPCONTROL_DEFAULTS, parseDuration, parseVipcontrolConfig, parseNodeName, NODE_NAME_RULE, ValidationError,
-  type AuditEntry, type CommandAck, type FleetMatrix, type FleetNodeRow, type FleetOp, type RedisConfig,
+  compareNodeNames, type AuditEntry, type CommandAck, type FleetCell, type FleetMatrix, type FleetNodeRow, type FleetOp, type RedisConfig,
 } from '@vipcontrol/core';
 import { FleetStore, FleetTimeoutError, FleetUnavailableError, FleetConfigError, redactUrl } from '@vipcontrol/fleet';
 import { InvalidArgumentError } from 'commander';
@@ -39,11 +39,12 @@ export function register(program: Command, ctx: CliContext): void {
 
   fleet
     .command('status')
-    .description('node × VIP matrix: MED, announced, why; stale/missing nodes; best announcer per VIP')
-    .action(async () => {
+    .description('per VIP: how many nodes announce at which MED, outliers named; nodes that need a look (--wide: everything)')
+    .option('--wide', 'the full node × VIP matrix and every node row')
+    .action(async (o: { wide?: boolean }) => {
       await withStore(ctx, opts(), async (store, cfg) => {
         const m = await store.readMatrix(cfg.ttlMs);
-        ctx.print(ctx.options.json ? JSON.stringify(m, null, 2) : formatMatrix(m));
+        ctx.print(ctx.options.json ? JSON.stringify(m, null, 2) : formatMatrix(m, { wide: o.wide === true }));
         for (const e of m.errors) ctx.io.stderr(`vipctl: warning: rejected fleet data: ${e}\n`);
       });
     });
@@ -232,8 +233,26 @@ function formatNodeMaintenance(mt: FleetNodeRow['maintenance'], now: number): st
   return parts.join('; ') || '-';
 }
 
-export function formatMatrix(m: FleetMatrix): string {
-  const nodes = formatTable(['NODE', 'STATE', 'HEARTBEAT', 'BIRD', 'DRAIN', 'MAINTENANCE', 'GUARDED', 'VERSION'], m.nodes.map((n) => [
+/** Up to this many nodes every row is shown; above it (a fleet of hundreds) only the nodes that need a look. */
+const ALL_ROWS_UP_TO = 16;
+/** Names listed for the majority group of a VIP; more become a count. */
+const NAMES_SHOWN = 8;
+
+/**
+ * `vipctl fleet status`. Default: the nodes (all of them up to 16, else a summary and the nodes that
+ * need a look: not ok, BIRD down, drained, in a window, another version), and per VIP how many nodes
+ * announce at which MED — the largest group by count, the others (outliers) by name with why.
+ * `wide`: every node row and the full node × VIP matrix.
+ */
+export function formatMatrix(m: FleetMatrix, opts: { wide?: boolean } = {}): string {
+  const allRows = opts.wide === true || m.nodes.length <= ALL_ROWS_UP_TO;
+  const versions = countBy(m.nodes.filter((n) => n.version !== undefined), (n) => n.version!);
+  const usual = [...versions.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+  const notable = (n: FleetNodeRow) => n.state !== 'ok' || n.birdConnected === false || n.drain !== undefined || n.maintenance?.activeUntil !== undefined || (n.version !== undefined && n.version !== usual);
+  const rows = allRows ? m.nodes : m.nodes.filter(notable);
+  const states = [...countBy(m.nodes, (n) => n.state).entries()].map(([s, k]) => `${k} ${s}`).join(', ');
+  const summary = allRows ? [] : [`${m.nodes.length} nodes: ${states}; ${rows.length ? `${rows.length} that need a look` : 'all ok'} (--wide: every node)`];
+  const nodes = [...summary, ...(rows.length === 0 ? [] : formatTable(['NODE', 'STATE', 'HEARTBEAT', 'BIRD', 'DRAIN', 'MAINTENANCE', 'GUARDED', 'VERSION'], rows.map((n) => [
     n.node,
     n.state === 'invalid' ? `invalid: ${n.error ?? ''}` : n.state,
     n.heartbeatAt === undefined ? '-' : formatRelative(n.heartbeatAt, m.now),
@@ -242,16 +261,57 @@ export function formatMatrix(m: FleetMatrix): string {
     formatNodeMaintenance(n.maintenance, m.now),
     n.guarded.length ? n.guarded.join(',') : '-',
     n.version ?? '-',
-  ])).join('\n');
+  ])))].join('\n');
   const vips = m.vips.map((v) => {
-    const best = v.best.length ? `best ${v.best.join(',')} (med ${v.cells[v.best[0]!]!.med})` : 'NO FRESH ANNOUNCER';
+    const best = v.best.length ? `best ${v.best.length > 3 ? `${v.best.length} nodes` : names(v.best)} (med ${v.cells[v.best[0]!]!.med})` : 'NO FRESH ANNOUNCER';
     const min = v.minAnnouncers ? ` (minAnnouncers ${v.minAnnouncers}${v.belowMin ? ', BELOW' : ''})` : '';
-    const cells = Object.entries(v.cells).sort(([a], [b]) => a.localeCompare(b)).map(([node, c]) => [
-      `  ${node}${v.best.includes(node) ? ' *' : ''}`, c.announced ? String(c.med) : 'withdrawn', c.stale ? `${c.why} (stale)` : c.why,
-    ]);
-    return `${v.prefix}: ${v.announcers} announcing${min}, ${best}\n${formatTable(cells[0]!, cells.slice(1)).join('\n')}`;
+    const head = `${v.prefix}: ${v.announcers} announcing${min}, ${best}`;
+    const sorted = Object.entries(v.cells).sort(([a], [b]) => compareNodeNames(a, b));
+    if (opts.wide === true) {
+      const cells = sorted.map(([node, c]) => [
+        `  ${node}${v.best.includes(node) ? ' *' : ''}`, c.announced ? String(c.med) : 'withdrawn', c.stale ? `${c.why} (stale)` : c.why,
+      ]);
+      return `${head}\n${formatTable(cells[0]!, cells.slice(1)).join('\n')}`;
+    }
+    // Groups: fresh announcers by MED, then withdrawn, then stale. The largest group is "the fleet";
+    // every other group is an outlier and names its nodes with why.
+    const groups = new Map<string, [string, FleetCell][]>();
+    for (const [node, c] of sorted) {
+      const key = c.stale ? 'stale' : c.announced ? `MED ${c.med}` : 'withdrawn';
+      groups.set(key, [...(groups.get(key) ?? []), [node, c]]);
+    }
+    const ordered = [...groups.entries()].sort(([a, x], [b, y]) => rank(a) - rank(b) || medOf(a) - medOf(b) || y.length - x.length);
+    const largest = Math.max(...ordered.map(([, g]) => g.length));
+    let majorityShown = false;
+    const lines = ordered.map(([key, g]) => {
+      const majority = !majorityShown && g.length === largest && g.length > 1;
+      if (majority) majorityShown = true;
+      const who = majority
+        ? (g.length <= NAMES_SHOWN ? names(g.map(([n]) => n)) : `${names(g.slice(0, 3).map(([n]) => n))}, … (${g.length - 3} more)`)
+        : g.map(([n, c]) => `${n} (${c.why})`).join('; ');
+      return [`  ${key}`, String(g.length), majority ? who : `outlier: ${who}`];
+    });
+    return `${head}\n${formatTable(['  GROUP', 'NODES', 'WHO'], lines).join('\n')}`;
   });
   return [nodes, ...vips].join('\n\n');
+}
+
+function rank(key: string): number {
+  return key.startsWith('MED') ? 0 : key === 'withdrawn' ? 1 : 2;
+}
+
+function medOf(key: string): number {
+  return key.startsWith('MED ') ? Number(key.slice(4)) : 0;
+}
+
+function names(list: readonly string[]): string {
+  return list.join(', ');
+}
+
+function countBy<T>(items: readonly T[], key: (t: T) => string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const item of items) out.set(key(item), (out.get(key(item)) ?? 0) + 1);
+  return out;
 }
 
 function formatAudit(e: AuditEntry): string {

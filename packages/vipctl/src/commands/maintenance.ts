@@ -5,7 +5,7 @@ import type { CliContext } from '../context.js';
 export function register(program: Command, ctx: CliContext): void {
   const maintenance = program.command('maintenance').description('scheduled maintenance windows of this node');
   const post = async (path: string, done: string) => {
-    const res = await ctx.api.request('POST', path);
+    const res = await (await ctx.api()).request('POST', path);
     ctx.print(ctx.options.json ? res.text : done);
   };
   maintenance

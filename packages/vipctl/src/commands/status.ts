@@ -12,7 +12,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--exit-zero', 'exit 0 whenever the daemon answers, even when status is degraded (default: exit 6)')
     .addHelpText('after', '\nExits 6 when BIRD is disconnected, a VIP is not in sync with BIRD, or viphealth\'s lease expired,\nso that `vipctl status` works as a check; --exit-zero keeps 0.')
     .action(async (opts: { exitZero?: boolean }) => {
-      const res = await ctx.api.get('/v1/status');
+      const res = await (await ctx.api()).get('/v1/status');
       const status = res.json as DaemonStatus;
       ctx.print(ctx.options.json ? res.text : formatStatus(status, Date.now()));
       const problems = degradation(status);

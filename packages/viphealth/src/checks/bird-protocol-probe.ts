@@ -14,6 +14,8 @@ export interface BirdProtocolProbeOptions {
   readonly protocols: readonly string[];
   readonly state: string;
   readonly minUp: number;
+  /** Also require the BFD session to each protocol's neighbour to be Up (`show bfd sessions`). */
+  readonly bfd?: boolean;
 }
 
 /** Health checks want BIRD back quickly after a restart; the library default backs off to 5 s. */
@@ -58,12 +60,17 @@ export class BirdProtocolProbe implements Probe {
       return { ok: false, latencyMs: elapsed(start), detail: why, error: why };
     }
     try {
-      const all = await client.showProtocols();
-      const { protocols, state, minUp } = this.#opts;
+      const { protocols, state, minUp, bfd } = this.#opts;
+      // `all` for the neighbour address BFD sessions are listed by; only asked for when needed.
+      const [all, sessions] = await Promise.all([client.showProtocols(bfd ? { all: true } : {}), bfd ? client.showBfdSessions() : []]);
+      const bfdState = new Map(sessions.map((s) => [s.address, s.state]));
       const byName = new Map(all.map((p) => [p.name, p]));
       const seen = protocols.map((name) => {
         const p = byName.get(name);
-        return { name, ok: p !== undefined && protocolInState(p, state), shown: p ? p.info || p.state : 'missing' };
+        const inState = p !== undefined && protocolInState(p, state);
+        const session = bfd ? (p?.neighborAddress !== undefined ? bfdState.get(p.neighborAddress) ?? 'no-bfd' : 'no-bfd') : undefined;
+        const shown = `${p ? p.info || p.state : 'missing'}${session !== undefined ? `/bfd ${session}` : ''}`;
+        return { name, ok: inState && (session === undefined || session.toLowerCase() === 'up'), shown };
       });
       const up = seen.filter((s) => s.ok).length;
       const detail = `${up}/${protocols.length} ${state} (need ${minUp}): ${seen.map((s) => `${s.name}=${s.shown}`).join(' ')}`;
