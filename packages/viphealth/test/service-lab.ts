@@ -1,7 +1,6 @@
 /** The lab the end-to-end suites share: router + one node (no BFD), the stand-in service running on the node. */
 import { join } from 'node:path';
-import { Lab, type LabHost } from '@vipcontrol/testlab';
-import { startService, type Service } from '@vipcontrol/testlab';
+import { Lab, startService, unixHttpRequest, waitFor, type LabHost, type Service } from '@vipcontrol/testlab';
 
 export interface ServiceLab {
   lab: Lab;
@@ -23,4 +22,21 @@ export async function startServiceLab(): Promise<ServiceLab> {
     await lab.destroy();
     throw err;
   }
+}
+
+/**
+ * Waits until vipcontrol's health view holds viphealth's own verdicts — none held from before a restart,
+ * none pending (never proven, counted as down) — and each check in `want` has that status. A phase that
+ * waits on the router alone can be met too early: vipcontrol announces before viphealth's first report,
+ * and that report's never-proven checks withdraw or penalise exactly as failing ones do; the verdicts
+ * then still move the router after the test has moved on (and counted its UPDATEs).
+ */
+export async function waitVerdicts(apiSocket: string, want: Record<string, 'up' | 'down'>, message: string): Promise<void> {
+  await waitFor(async () => {
+    const { health } = (await unixHttpRequest(apiSocket, { path: '/v1/status' })).json as {
+      health: { held: string[]; pending?: string[]; checks: { name: string; status: string }[] };
+    };
+    const seen = Object.fromEntries(health.checks.map((c) => [c.name, c.status]));
+    return health.held.length === 0 && (health.pending ?? []).length === 0 && Object.entries(want).every(([name, status]) => seen[name] === status);
+  }, { message });
 }

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { unixHttpRequest, waitFor, type DaemonProcess, type Lab, type LabHost, type SessionStats } from '@vipcontrol/testlab';
 import type { Service } from '@vipcontrol/testlab';
-import { startServiceLab } from './service-lab.js';
+import { startServiceLab, waitVerdicts } from './service-lab.js';
 
 const VIP = '198.51.100.30/32';
 const VIPW = '198.51.100.31/32';
@@ -38,8 +38,9 @@ describe('vipcontrol restart with a failing check', () => {
       { prefix: VIP, med: MED },
       { prefix: VIPW, med: MED },
     ],
-    // A lease firing would move the MED: the test would see it (10 s is far longer than a restart).
-    health: { lease: '10s', leasePolicy: { penalty: 5000 } },
+    // A lease firing would move the MED: the test would see it. The second test's viphealth is away
+    // through a vipcontrol restart and its own start, which take seconds on a loaded machine: 60 s.
+    health: { lease: '60s', leasePolicy: { penalty: 5000 } },
   };
   const viphealthConfig = () => ({
     heartbeat: '200ms',
@@ -54,8 +55,12 @@ describe('vipcontrol restart with a failing check', () => {
     ({ lab, node, port, pidfile, service } = await startServiceLab());
     vipcontrol = await lab.startVipcontrol(node, vipcontrolConfig);
     viphealth = await lab.startViphealth(node, viphealthConfig());
+    // Each phase waits for viphealth's own verdicts first: the router alone would show 'failing' already
+    // for the never-proven checks, and the verdicts would then move it during the test's restart.
+    await waitVerdicts(vipcontrol.apiSocket, { 'svc-tcp': 'up', 'svc-proc': 'up' }, 'viphealth proved both checks');
     await waitRouter({ [VIP]: MED, [VIPW]: MED }, 'healthy announcements');
     await service.kill();
+    await waitVerdicts(vipcontrol.apiSocket, { 'svc-tcp': 'down', 'svc-proc': 'down' }, 'viphealth failed both checks');
     await waitRouter(failing, 'penalty and withdraw at the router');
   });
   after(async () => {
