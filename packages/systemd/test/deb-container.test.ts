@@ -5,18 +5,18 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { ProtocolInfo } from '@vipcontrol/bird';
-import { longTier, QUICK_MODE, repoPath, startBird, uniqueId, waitFor, type BirdInstance } from '@vipcontrol/testlab';
+import {
+  CONTAINER_ROOT, ensureContainerRoot, longTier, QUICK_MODE, repoPath, startBird, systemdContainerTool, uniqueId, waitFor, type BirdInstance,
+} from '@vipcontrol/testlab';
 
 const exec = promisify(execFile);
-const ROOT = '/var/tmp/vipcontrol-sd-bookworm';
-const TOOL = [process.env['SYSTEMD_CONTAINER'], repoPath('../shared/tools/systemd-container'), '/work/shared/tools/systemd-container']
-  .find((p): p is string => p !== undefined && existsSync(p));
+const ROOT = CONTAINER_ROOT;
+const TOOL = systemdContainerTool();
 const VIP1 = '198.51.100.10/32';
 const VIP2 = '198.51.100.11/32';
 const MODULES = '/usr/share/doc/vipcontrol/puppet';
@@ -87,7 +87,7 @@ async function puppetApply(manifest: string): Promise<{ code: number; output: st
 
 before(async () => {
   if (skip || QUICK_MODE) return; // nothing to set up for a skipped test
-  if (process.env['CI']) await sh(TOOL!, ['create', ROOT, 'iproute2', 'procps', 'bird2', 'puppet', 'curl'], 600_000);
+  await ensureContainerRoot(TOOL!);
   work = await mkdtemp(join(tmpdir(), 'vc-deb-'));
   await sh('ip', ['netns', 'add', routerNs]);
   await sh('ip', ['netns', 'add', nodeNs]);

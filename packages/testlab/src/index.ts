@@ -40,3 +40,4 @@ export { markdownTable, replaceDocSection, type DocSection } from './doc-section
 export { startService, type Service } from './lab-service.js';
 export { QUICK_MODE, longTier } from './test-tier.js';
 export { promSample } from './prom-sample.js';
+export { CONTAINER_ROOT, ensureContainerRoot, systemdContainerTool } from './systemd-container.js';

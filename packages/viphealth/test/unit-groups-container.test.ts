@@ -7,16 +7,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { longTier, makeTempDir, repoPath, uniqueId, waitFor, type TempDir } from '@vipcontrol/testlab';
+import { CONTAINER_ROOT, ensureContainerRoot, longTier, makeTempDir, repoPath, systemdContainerTool, uniqueId, waitFor, type TempDir } from '@vipcontrol/testlab';
 
 const run = promisify(execFile);
-const TOOL = '/work/shared/tools/systemd-container';
-const ROOT = '/var/tmp/vipcontrol-sd-bookworm';
-const missing = !existsSync(TOOL) || !existsSync(ROOT) ? `needs ${TOOL} and ${ROOT}` : false;
+const TOOL = systemdContainerTool();
+const missing = TOOL === undefined ? 'needs shared/tools/systemd-container' : false;
 
 const CHECK = `vipcontrol: { socket: /run/vipcontrol/vipcontrol.sock }
 checks:
@@ -34,33 +32,38 @@ describe('exec checks under systemd/viphealth.service', { ...longTier('boots a s
   const name = `vh-groups-${uniqueId()}`;
   let tmp: TempDir;
   let booted = false;
-  const inside = async (...cmd: string[]) => (await run(TOOL, ['exec', name, ...cmd])).stdout;
+  const inside = async (...cmd: string[]) => (await run(TOOL!, ['exec', name, ...cmd])).stdout;
   const journal = () => inside('journalctl', '-u', 'viphealth', '--no-pager', '-o', 'cat');
 
   before(async () => {
     tmp = await makeTempDir('viphealth-unit-');
-    await run(TOOL, ['boot', ROOT, name, '--bind', `${repoPath('.')}:/opt/vipcontrol`, '--bind', `${process.execPath}:/usr/local/bin/node`]);
+    await ensureContainerRoot(TOOL!);
+    await run(TOOL!, ['boot', CONTAINER_ROOT, name, '--bind', `${repoPath('.')}:/opt/vipcontrol`, '--bind', `${process.execPath}:/usr/local/bin/node`]);
     booted = true;
     const bin = join(tmp.path, 'viphealth');
     await writeFile(bin, '#!/bin/sh\nexec /usr/local/bin/node /opt/vipcontrol/packages/viphealth/bin/viphealth.js "$@"\n', { mode: 0o755 });
     await writeFile(join(tmp.path, 'viphealth.yaml'), CHECK);
     await inside('sh', '-c', 'groupadd -f vipcontrol && mkdir -p /etc/vipcontrol');
-    await run(TOOL, ['cp', name, bin, '/usr/sbin/viphealth']); // where the unit (and the package) has it
-    await run(TOOL, ['cp', name, join(tmp.path, 'viphealth.yaml'), '/etc/vipcontrol/viphealth.yaml']);
-    await run(TOOL, ['cp', name, repoPath('systemd/viphealth.service'), '/etc/systemd/system/viphealth.service']);
+    await run(TOOL!, ['cp', name, bin, '/usr/sbin/viphealth']); // where the unit (and the package) has it
+    await run(TOOL!, ['cp', name, join(tmp.path, 'viphealth.yaml'), '/etc/vipcontrol/viphealth.yaml']);
+    await run(TOOL!, ['cp', name, repoPath('systemd/viphealth.service'), '/etc/systemd/system/viphealth.service']);
     await inside('systemctl', 'daemon-reload');
   });
   after(async () => {
-    if (booted) await run(TOOL, ['stop', name]);
+    if (booted) await run(TOOL!, ['stop', name]);
     await tmp?.cleanup();
   });
 
   it('the check runs without viphealth\'s groups, capabilities or environment', async () => {
     // --no-block: Type=notify, and READY=1 waits for a report vipcontrol accepted (no vipcontrol here).
     await inside('systemctl', 'start', '--no-block', 'viphealth');
+    // MainPID is set while systemd's fork is still setting up credentials (comm "(iphealth)", not yet in
+    // the supplementary groups): wait until it has exec'd viphealth itself.
     const pid = await waitFor(async () => {
       const main = (await inside('systemctl', 'show', '-p', 'MainPID', '--value', 'viphealth')).trim();
-      return main !== '0' && main !== '' ? main : undefined;
+      if (main === '0' || main === '') return undefined;
+      const cmdline = await inside('cat', `/proc/${main}/cmdline`).catch(() => '');
+      return cmdline.includes('viphealth.js') ? main : undefined;
     }, { timeoutMs: 15_000, message: 'viphealth running' });
     const own = await inside('grep', '^Groups:', `/proc/${pid}/status`);
     const bird = (await inside('getent', 'group', 'bird')).split(':')[2]!;
