@@ -72,8 +72,11 @@ export async function apiSocket(option: string | undefined, env: Readonly<Record
     if (code === 'ENOENT' || code === 'EACCES') return DEFAULT_SOCKET;
     throw new UsageError(`cannot read ${file} to find the API socket (${code ?? String(cause)}); pass --socket`, { cause });
   }
-  // Imported here, not at the top: config validation (zod, yaml) is most of vipctl's start-up time,
-  // and `--socket` / VIPCTL_SOCKET never need it.
+  // A file in which "api" never appears (and no escape could spell it) cannot set api.socket: the
+  // default stands, and vipctl is spared loading the config validation (zod, yaml), most of its
+  // start-up time. Any other file goes through the daemon's own parser.
+  if (!text.includes('api') && !text.includes('\\')) return DEFAULT_SOCKET;
+  // Imported here, not at the top: `--socket` / VIPCTL_SOCKET never need it.
   const { configuredSocket } = await import('./configured-socket.js');
   try {
     return configuredSocket(text, file);

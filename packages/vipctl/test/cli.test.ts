@@ -95,6 +95,11 @@ test('without --socket or VIPCTL_SOCKET, the socket comes from api.socket of VIP
   stderr = '';
   assert.equal(await run(['status'], io), ExitCode.usage);
   assert.match(oneLine(stderr), new RegExp(`cannot take api.socket from ${file}: .*api.socket: must be an absolute path.*pass --socket`));
+  // A config that never mentions api: the default socket (without loading the config validation).
+  await writeFile(file, 'node: n1\nvips:\n  - { prefix: 198.51.100.10/32, med: 100 }\n');
+  stderr = '';
+  assert.equal(await run(['status'], io), ExitCode.unreachable);
+  assert.match(oneLine(stderr), /no socket at \/run\/vipcontrol\/vipcontrol\.sock/);
   // No config at all: the default socket.
   stderr = '';
   assert.equal(await run(['status'], { ...io, env: { VIPCTL_CONFIG: join(dir, 'absent.yaml') } }), ExitCode.unreachable);
