@@ -84,6 +84,8 @@ export class Reconciler extends EventEmitter {
   #applied: { config: VipcontrolConfig; desired: readonly EffectiveVip[] } | undefined;
   #applyId = 0;
   #verifyTimer: NodeJS.Timeout | undefined;
+  /** The quick re-verify while out of sync (#recheckWhileOutOfSync): its timer and last delay. */
+  #recheck: { delayMs: number; timer?: NodeJS.Timeout } = { delayMs: 0 };
   #intakeBusy: () => boolean = () => false;
   /** Per outcome: its VIP statuses for a subset of prefixes, computed only when asked for. */
   readonly #outcomeViews = new WeakMap<ApplyOutcome, (only?: ReadonlySet<string>) => VipStatus[]>();
@@ -206,7 +208,29 @@ export class Reconciler extends EventEmitter {
   /** Stops timers and waits for an apply in flight; never withdraws anything. */
   async stop(): Promise<void> {
     if (this.#verifyTimer) clearInterval(this.#verifyTimer);
+    clearTimeout(this.#recheck.timer);
     await this.#queue.stop();
+  }
+
+  /**
+   * While a full check finds a VIP out of sync — typically a fabric session still coming up after a
+   * BIRD restart, so nothing is exported yet — checks again soon (1 s, doubling up to the verify
+   * interval) instead of at the next periodic verify: status follows the fabric within seconds. A
+   * check that finds BIRD's table right sends nothing to BIRD, so this never causes an UPDATE.
+   */
+  #recheckWhileOutOfSync(outOfSync: boolean): void {
+    clearTimeout(this.#recheck.timer);
+    const every = this.#o.verifyIntervalMs ?? 30_000;
+    if (!outOfSync || every <= 0) {
+      this.#recheck = { delayMs: 0 };
+      return;
+    }
+    const delayMs = Math.min(Math.max(1000, this.#recheck.delayMs * 2), every);
+    const timer = setTimeout(() => {
+      this.request({ at: this.#now(), op: 'verify', actor: SYSTEM }).catch(() => undefined); // recorded by #run
+    }, delayMs);
+    timer.unref();
+    this.#recheck = { delayMs, timer };
   }
 
   async #run(causes: ChangeRecord[]): Promise<ApplyOutcome> {
@@ -248,6 +272,7 @@ export class Reconciler extends EventEmitter {
         ? diff(was, differing && scope ? differing.at.map((i) => desired[i]!) : desired, configuredPrefixes(this.#config), scope && new Set(scope.changed))
         : [];
       const outcome = this.#finish({ id, at, started, ok: true, configured: result.configured, changes, causes, desired });
+      if (full) this.#recheckWhileOutOfSync(outcome.vips.some((v) => !v.inSync));
       return outcome;
     } catch (error) {
       await this.#loopback.failed(loopback);
