@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 need_pkgs=()
 for spec in bird:bird2 redis-server:redis-server redis-sentinel:redis-sentinel ip:iproute2 exabgp:exabgp \
-  openssl:openssl setpriv:util-linux curl:curl; do
+  openssl:openssl setpriv:util-linux curl:curl strip:binutils dpkg-shlibdeps:dpkg-dev; do
   cmd=${spec%%:*} pkg=${spec#*:}
   command -v "$cmd" >/dev/null 2>&1 || need_pkgs+=("$pkg")
 done
