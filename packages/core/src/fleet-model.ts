@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import { checkNameSchema as checkName, epochMsSchema as epochMs, freeTextSchema as freeText, nodeNameSchema as nodeName, u32Schema as med } from './schemas.js';
 import type { MedTerm, WithdrawReason } from './types.js';
-import { MAX_ACTOR_LENGTH, parseNodeName } from './vocabulary.js';
+import { COMMAND_ID_RE, MAX_ACTOR_LENGTH, parseNodeName } from './vocabulary.js';
 
 /** Version stamped into every JSON document we write; a reader refuses other versions. */
 export const FLEET_SCHEMA_VERSION = 1;
@@ -91,7 +91,6 @@ function checkCommandId(id: string): string {
 // ---------------------------------------------------------------------------------------------
 // Schemas. Bounded everywhere: a hostile writer must not make a reader allocate without limit.
 
-const COMMAND_ID_RE = /^[A-Za-z0-9-]{8,64}$/;
 /** Shape check only; the agent canonicalises with core's `canonicalPrefix` before acting. */
 const PREFIX_TEXT_RE = /^[0-9A-Fa-f.:]{1,46}\/\d{1,3}$/;
 const prefixText = z.string().max(50).regex(PREFIX_TEXT_RE, 'must be a prefix like 198.51.100.10/32');

@@ -9,11 +9,11 @@ import { deepFreeze } from './deep-freeze.js';
 import { isCanonicalPrefix } from './prefix.js';
 import { epochMsSchema, freeTextSchema, reasonSchema, u32Schema } from './schemas.js';
 import type { FleetCommandMark, MedOverride, RuntimeState } from './types.js';
-import { MAX_ACTOR_LENGTH } from './vocabulary.js';
+import { COMMAND_ID_RE, MAX_ACTOR_LENGTH } from './vocabulary.js';
 
 /** How many recent remote command ids the state file keeps (replays of older snapshots are refused by id). */
 export const FLEET_RECENT_MAX = 100;
-const commandId = z.string().regex(/^[A-Za-z0-9-]{8,64}$/);
+const commandId = z.string().regex(COMMAND_ID_RE);
 
 /** A state file whose content is not a valid RuntimeState. */
 export class RuntimeStateError extends Error {

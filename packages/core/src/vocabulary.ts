@@ -71,8 +71,7 @@ export function parseMedText(text: string, field = 'med'): Med {
  */
 // eslint-disable-next-line no-control-regex
 const REFUSED_IN_TEXT = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]|\p{Cs}/u;
-// eslint-disable-next-line no-control-regex
-const REFUSED_IN_TEXT_ALL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]|\p{Cs}/gu;
+const REFUSED_IN_TEXT_ALL = new RegExp(REFUSED_IN_TEXT.source, 'gu');
 
 /** Why `text` is not acceptable free text of at most `max` code points, or undefined when it is. */
 export function freeTextProblem(text: unknown, max: number): string | undefined {
@@ -112,6 +111,9 @@ export function toFreeText(text: string, max: number): FreeText {
 export function parsePrefix(text: string): Prefix {
   return canonicalPrefix(text).prefix as Prefix;
 }
+
+/** Remote command ids (fleet): the same rule in Redis data and in the state file's applied marks. */
+export const COMMAND_ID_RE = /^[A-Za-z0-9-]{8,64}$/;
 
 /** Node names: host-like, usable inside a Redis key. */
 export const NODE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$/;

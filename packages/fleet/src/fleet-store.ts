@@ -7,7 +7,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import {
-  appliedMarkSchema, auditEntrySchema, buildFleetMatrix, commandAckSchema, desiredEntrySchema, desiredField,
+  appliedMarkSchema, auditEntrySchema, buildFleetMatrix, commandAckSchema, desiredEntrySchema, desiredField, COMMAND_ID_RE,
   fleetKeys, jsonTooDeep, nodeRecordSchema, parseFleetJson, NODE_NAME_RE, FLEET_LIMIT_DEFAULTS, FLEET_SCHEMA_VERSION, MAX_DESIRED_BYTES,
   MAX_DESIRED_FIELD_BYTES, MAX_JSON_DEPTH,
   type AppliedMark, type AuditEntry, type CommandAck, type DesiredEntry, type FleetEvent, type FleetKeys, type FleetLimits,
@@ -186,16 +186,16 @@ export class FleetStore {
     const key = this.keys.node(node);
     if (raw === null) return undefined;
     if (typeof raw === 'number') return { ok: false, error: `${key}: value too large (${raw} bytes, limit redis.limits.maxValueBytes ${this.limits.maxValueBytes}); not read` };
-    const digest = valueDigest(raw);
+    // Hashed only where a rejection is on record or one is made: valid records (the usual case) are not.
     const known = this.#rejectedRecords.get(node);
-    if (known?.digest === digest) return { ok: false, error: known.error };
+    if (known !== undefined && known.digest === valueDigest(raw)) return { ok: false, error: known.error };
     if (raw.length > YIELD_ABOVE_BYTES) await yieldToLoop();
     const parsed = parseFleetJson(nodeRecordSchema, raw, key, this.limits.maxValueBytes);
     const checked: FleetParse<NodeRecord> = parsed.ok && parsed.value.node !== node
       ? { ok: false, error: `${key}: record claims node "${parsed.value.node}"` }
       : parsed;
     if (checked.ok) this.#rejectedRecords.delete(node);
-    else this.#rejectedRecords.set(node, { digest, error: checked.error });
+    else this.#rejectedRecords.set(node, { digest: valueDigest(raw), error: checked.error });
     return checked;
   }
 
@@ -473,7 +473,7 @@ function recoverIds(raw: string): { id?: string; seq?: number } {
   if (jsonTooDeep(raw, MAX_JSON_DEPTH)) return {};
   try {
     const j = JSON.parse(raw) as { id?: unknown; seq?: unknown };
-    return typeof j.id === 'string' && /^[A-Za-z0-9-]{8,64}$/.test(j.id) && Number.isSafeInteger(j.seq) && (j.seq as number) > 0
+    return typeof j.id === 'string' && COMMAND_ID_RE.test(j.id) && Number.isSafeInteger(j.seq) && (j.seq as number) > 0
       ? { id: j.id, seq: j.seq as number }
       : {};
   } catch {

@@ -5,4 +5,5 @@
 export {
   startMetricsServer, serveMetrics, formatListen, MetricsListenError, type MetricsListen, type MetricsLogger, type MetricsServer,
 } from './metrics-server.js';
+export { SnapshotRegistry } from './snapshot-registry.js';
 export { Registry, Gauge, Counter, Histogram, collectDefaultMetrics } from 'prom-client';

@@ -41,3 +41,4 @@ export { startService, type Service } from './lab-service.js';
 export { QUICK_MODE, longTier } from './test-tier.js';
 export { promSample } from './prom-sample.js';
 export { CONTAINER_ROOT, ensureContainerRoot, systemdContainerTool } from './systemd-container.js';
+export { healthReportBody, type ReportedCheck } from './health-report-body.js';

@@ -487,20 +487,21 @@ export class Announcer {
       return list;
     };
     let explained = 0;
+    // The fabric protocols of each family, once per read-back rather than once per VIP.
+    const fabricOf = new Map(([4, 6] as const).map((family) => [family, fabric.filter((f) => f.family === family || f.family === undefined)]));
     for (const vip of vips) {
-      const family = canonicalPrefix(vip.prefix).family;
-      const mine = fabric.filter((f) => f.family === family || f.family === undefined);
       const to: string[] = [];
+      const external: string[] = [];
       const missing: FabricProtocol[] = [];
       let route: ObservedRoute | undefined;
-      for (const f of mine) {
+      for (const f of fabricOf.get(vip.family)!) {
         const seen = f.family === undefined ? undefined : byProtocol.get(`${f.name}/${f.family}`)?.get(vip.prefix);
         if (seen) {
           to.push(f.name);
+          if (f.session === 'external') external.push(f.name);
           route ??= seen;
         } else missing.push(f);
       }
-      const external = mine.filter((f) => to.includes(f.name) && f.session === 'external').map((f) => f.name);
       let reason: string | undefined;
       const notShown = missing.filter((f) => refused.has(f.name));
       if (vip.announced && notShown.length > 0) reason = notShown.map((f) => `${f.name}: BIRD does not export to it (${refused.get(f.name)!})`).join('; ');

@@ -53,10 +53,6 @@ export interface HealthRegistryOptions {
   readonly snapshot?: HealthSnapshotStore;
 }
 
-/** GET /v1/status's `health` section. */
-/** `health` in GET /v1/status (core's API contract). */
-export type HealthRegistryStatus = HealthStatus;
-
 export class HealthRegistry extends EventEmitter {
   readonly #leaseMs: number;
   readonly #logger: HealthRegistryLogger;
@@ -67,14 +63,14 @@ export class HealthRegistry extends EventEmitter {
   #awaiting: readonly string[] = [];
   readonly #vipSets = new VipSetStore();
   #refused = 0;
-  #lastRefusal: HealthRegistryStatus['lastRefusal'];
+  #lastRefusal: HealthStatus['lastRefusal'];
   #refusalLoggedAt = -Infinity;
   #instance: string | undefined;
   #startedAt: number | undefined;
   #lastReportAt: number | undefined;
   /** The lease runs from here: the last report, or start-up after a restore. */
   #leaseFrom: number | undefined;
-  #restored: HealthRegistryStatus['restored'];
+  #restored: HealthStatus['restored'];
   readonly #snapshot: HealthSnapshotStore | undefined;
   /** What the snapshot on disk reflects (view key + pending), so only real changes are written. */
   #savedKey = '';
@@ -101,7 +97,8 @@ export class HealthRegistry extends EventEmitter {
     // A report accepted while the file was read is newer than the file. (A refused one only started the lease.)
     if (saved === undefined || this.#lastReportAt !== undefined) return;
     const now = this.#now();
-    this.#checks = saved.checks.map((c) => ({ ...c, vips: this.#vipSets.get(this.#vipSets.remember(c.vips))! }));
+    for (const c of saved.checks) this.#vipSets.remember(c.vips);
+    this.#checks = saved.checks;
     this.#pending = saved.pending;
     this.#held = saved.checks.map((c) => c.name).filter((n) => !saved.pending.includes(n));
     this.#instance = saved.instance;
@@ -238,7 +235,7 @@ export class HealthRegistry extends EventEmitter {
     return { checks: this.#checks, leaseExpired: this.#isExpired(now) };
   }
 
-  status(): HealthRegistryStatus {
+  status(): HealthStatus {
     const now = this.#now();
     return {
       leaseExpired: this.#isExpired(now),

@@ -6,7 +6,7 @@
  * The table of names is in docs/metrics.md.
  */
 import type { BirdClient } from '@vipcontrol/bird';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from '@vipcontrol/metrics';
+import { Counter, Gauge, Histogram, SnapshotRegistry, collectDefaultMetrics, type Registry } from '@vipcontrol/metrics';
 import type { VipController } from './controller.js';
 import type { ApplyOutcome, DaemonStatus } from './daemon-types.js';
 
@@ -16,10 +16,9 @@ const CHECK_STATES = ['up', 'down', 'disabled', 'unknown'] as const;
 export function createVipcontrolMetrics(opts: { controller: VipController; bird: BirdClient; version: string }): Registry {
   const { controller, bird } = opts;
   // One status() per scrape, shared by every gauge's collect: the whole page is one consistent view.
-  let snapshot: DaemonStatus | undefined;
-  const registry = new SnapshotRegistry(() => (snapshot = controller.status()));
+  const registry = new SnapshotRegistry(() => controller.status());
   collectDefaultMetrics({ register: registry });
-  const status = (): DaemonStatus => (snapshot ??= controller.status());
+  const status = (): DaemonStatus => registry.snapshot;
   const perVip = (name: string, help: string, value: (v: DaemonStatus['vips'][number]) => number | undefined) =>
     new Gauge({
       name,
@@ -208,20 +207,6 @@ export function createVipcontrolMetrics(opts: { controller: VipController; bird:
     },
   });
   return registry;
-}
-
-/** A registry that takes a fresh snapshot before each scrape renders. */
-class SnapshotRegistry extends Registry {
-  readonly #refresh: () => void;
-  constructor(refresh: () => void) {
-    super();
-    this.#refresh = refresh;
-  }
-
-  override async metrics(): Promise<string> {
-    this.#refresh();
-    return super.metrics();
-  }
 }
 
 /** The parts of `status().fleet` read here (the agent is loaded only in fleet mode). */

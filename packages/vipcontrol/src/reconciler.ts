@@ -25,7 +25,7 @@ import {
 import { CoalescingQueue } from './apply-queue.js';
 import { ApplyError, type Announcer, type ApplyScope, type FabricExport } from './announcer.js';
 import { configuredPrefixes } from './config-index.js';
-import { statusOf } from './vip-status.js';
+import { inSyncOf, statusOf } from './vip-status.js';
 import type { LoopbackManager } from './loopback.js';
 import { LoopbackSync, type LoopbackStep } from './loopback-sync.js';
 import type { ApplyOutcome, ChangeOp, ChangeRecord, LastApplyStatus, VipChange, VipStatus } from './daemon-types.js';
@@ -272,7 +272,7 @@ export class Reconciler extends EventEmitter {
         ? diff(was, differing && scope ? differing.at.map((i) => desired[i]!) : desired, configuredPrefixes(this.#config), scope && new Set(scope.changed))
         : [];
       const outcome = this.#finish({ id, at, started, ok: true, configured: result.configured, changes, causes, desired });
-      if (full) this.#recheckWhileOutOfSync(outcome.vips.some((v) => !v.inSync));
+      if (full) this.#recheckWhileOutOfSync(desired.some((v) => !inSyncOf(v, this.#exported, this.#exports)));
       return outcome;
     } catch (error) {
       await this.#loopback.failed(loopback);

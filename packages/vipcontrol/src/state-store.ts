@@ -48,8 +48,6 @@ export interface RuntimeDraft {
  */
 export type StateMutation = (draft: RuntimeDraft) => RuntimeState | void;
 
-export type { CorruptStateInfo, StateFileStatus as StateStoreStatus } from '@vipcontrol/core';
-
 /** Backoff of the retried write of an expiry that could not be persisted: min(max, min * 2^(n-1)). */
 const RETRY_MIN_MS = 1_000;
 const RETRY_MAX_MS = 60_000;

@@ -23,12 +23,24 @@ export function statusOf(
     const exported = table === undefined ? undefined : exportedRoute(seen, exports === undefined ? undefined : (fabric ?? null));
     out.push({
       ...vip,
-      inSync: table !== undefined && vipInSync(vip, seen) && (exports === undefined || (fabric !== undefined && fabricInSync(vip, fabric))),
+      inSync: inSyncOf(vip, table, exports),
       ...(override ? { override } : {}),
       ...(exported ? { exported } : {}),
     });
   }
   return out;
+}
+
+/** Whether the fabric gets exactly `vip`'s effective state (the `inSync` of its status), without building the status. */
+export function inSyncOf(
+  vip: EffectiveVip,
+  table: ReadonlyMap<string, ObservedRoute> | undefined,
+  exports: ReadonlyMap<string, FabricExport> | undefined,
+): boolean {
+  if (table === undefined || !vipInSync(vip, table.get(vip.prefix))) return false;
+  if (exports === undefined) return true;
+  const fabric = exports.get(vip.prefix);
+  return fabric !== undefined && fabricInSync(vip, fabric);
 }
 
 /** `fabric`: undefined = no fabric protocol known (table only); null = not read back for this VIP yet. */

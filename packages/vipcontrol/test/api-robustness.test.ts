@@ -6,8 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import fc from 'fast-check';
-import { makeTempDir, unixHttpRequest, waitFor } from '@vipcontrol/testlab';
-import { encodeActorHeader, vipSetParts, type DaemonStatus } from '@vipcontrol/core';
+import { healthReportBody, makeTempDir, unixHttpRequest, waitFor } from '@vipcontrol/testlab';
+import { encodeActorHeader, type DaemonStatus } from '@vipcontrol/core';
 import { ApiServer } from '../src/api-server.js';
 import { apiRoutes } from '../src/api-routes.js';
 import type { Controller } from '../src/controller.js';
@@ -185,15 +185,7 @@ describe('API robustness', () => {
       await waitFor(() => f.daemon!.api.intake === 1, { timeoutMs: 2_000, message: 'the partial request to count as intake' });
       const base = (await f.birdRoutes()).get(V4)!.med!;
       const now = Date.now();
-      // Format 2: the VIP list goes along with its first mention, so one request is enough.
-      const parts = vipSetParts([V4]);
-      const report = {
-        version: 2,
-        instance: 'robustness-1',
-        startedAt: now,
-        checks: [{ name: 'web', status: 'down', vipSet: parts[0]!.set, effect: { penalty: 1000 }, since: now }],
-        vipSetParts: parts,
-      };
+      const report = healthReportBody('robustness-1', now, [{ name: 'web', status: 'down', vips: [V4], effect: { penalty: 1000 }, since: now }]);
       const res = await unixHttpRequest(f.apiSocket, { method: 'POST', path: '/v1/health/report', body: report, timeoutMs: ANSWER_TIMEOUT_MS });
       assert.equal(res.status, 200, res.text);
       assert.equal((await f.birdRoutes()).get(V4)!.med, base + 1000);

@@ -5,9 +5,9 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
-import { startRedis, waitFor, type RedisInstance } from '@vipcontrol/testlab';
+import { healthReportBody, startRedis, waitFor, type RedisInstance } from '@vipcontrol/testlab';
 import { FleetStore } from '@vipcontrol/fleet';
-import { parseRuntimeState, vipSetParts, type CommandAck } from '@vipcontrol/core';
+import { parseRuntimeState, type CommandAck } from '@vipcontrol/core';
 import { singleBird, V4, V4B, VIPS, enc, type SingleBird } from './single-bird.js';
 
 // A password with "@" in it: the URL parser splits user info at the LAST "@".
@@ -97,18 +97,11 @@ test('item 2: 40 × 4 MB junk fields and a 100,000-level body are skipped; comma
   await status();
 
   // A health-driven withdraw goes through while the junk sits there (its latency: scripts/bench.sh trust).
-  // Health report format 2: the VIP list goes along with its first mention.
-  const parts = vipSetParts([V4]);
-  const report = {
-    version: 2,
-    instance: 'trust-test',
-    startedAt: Date.now(),
-    checks: [{ name: 'web', status: 'down', vipSet: parts[0]!.set, effect: { withdraw: true }, since: Date.now() }],
-    vipSetParts: parts,
-  };
+  const check = { name: 'web', vips: [V4], effect: { withdraw: true }, since: Date.now() } as const;
+  const report = healthReportBody('trust-test', Date.now(), [{ ...check, status: 'down' }]);
   assert.equal((await f.api('POST', '/v1/health/report', report)).status, 200);
   assert.equal((await f.birdRoutes()).has(V4), false);
-  const up = { ...report, checks: [{ ...report.checks[0]!, status: 'up', since: Date.now() }] };
+  const up = healthReportBody('trust-test', Date.now(), [{ ...check, status: 'up', since: Date.now() }]);
   assert.equal((await f.api('POST', '/v1/health/report', up)).status, 200);
 
   // Several heartbeats later: each junk value was reported once, not once per heartbeat.

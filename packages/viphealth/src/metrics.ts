@@ -3,7 +3,7 @@
  * to vipcontrol. Gauges read the same snapshot that is reported to vipcontrol, at scrape time.
  * The table of names is in docs/metrics.md.
  */
-import { Counter, Gauge, Registry, collectDefaultMetrics } from '@vipcontrol/metrics';
+import { Counter, Gauge, SnapshotRegistry, collectDefaultMetrics, type Registry } from '@vipcontrol/metrics';
 import type { HealthTransition } from '@vipcontrol/core';
 import type { Viphealth } from './viphealth.js';
 
@@ -11,7 +11,8 @@ const CHECK_STATES = ['up', 'down', 'disabled', 'unknown'] as const;
 
 /** Builds the registry; subscribes to `daemon`'s transitions. */
 export function createViphealthMetrics(daemon: Viphealth): Registry {
-  const registry = new Registry();
+  // One snapshot per scrape, shared by the per-check gauges.
+  const registry = new SnapshotRegistry(() => daemon.snapshot());
   collectDefaultMetrics({ register: registry });
   new Gauge({
     name: 'viphealth_check_state',
@@ -20,7 +21,7 @@ export function createViphealthMetrics(daemon: Viphealth): Registry {
     registers: [registry],
     collect() {
       this.reset();
-      for (const c of daemon.snapshot().checks) for (const s of CHECK_STATES) this.set({ check: c.name, state: s }, Number(c.status === s));
+      for (const c of registry.snapshot.checks) for (const s of CHECK_STATES) this.set({ check: c.name, state: s }, Number(c.status === s));
     },
   });
   new Gauge({
@@ -30,7 +31,7 @@ export function createViphealthMetrics(daemon: Viphealth): Registry {
     registers: [registry],
     collect() {
       this.reset();
-      for (const c of daemon.snapshot().checks) {
+      for (const c of registry.snapshot.checks) {
         if (c.lastResult?.latencyMs !== undefined) this.set({ check: c.name }, c.lastResult.latencyMs / 1000);
       }
     },
@@ -42,7 +43,7 @@ export function createViphealthMetrics(daemon: Viphealth): Registry {
     registers: [registry],
     collect() {
       this.reset();
-      for (const c of daemon.snapshot().checks) if (c.lastResult !== undefined) this.set({ check: c.name }, Number(c.lastResult.ok));
+      for (const c of registry.snapshot.checks) if (c.lastResult !== undefined) this.set({ check: c.name }, Number(c.lastResult.ok));
     },
   });
   const transitions = new Counter({

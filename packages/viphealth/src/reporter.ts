@@ -180,10 +180,11 @@ export class Reporter {
 
   /** The request body: the report plus as many missing VIP-list parts as fit the budget (one at least). */
   #body(snap: ReportSnapshot): { body: string; named: string[] } {
-    const base = JSON.stringify({ ...snap.report, vipSetParts: [] });
-    const parts: VipSetPart[] = [];
-    let size = Buffer.byteLength(base);
     const named = [...new Set(snap.report.checks.map((c) => c.vipSet))];
+    // The usual case: vipcontrol asked for no list, the body is the report alone (serialised once).
+    if (this.#needed.size === 0) return { body: JSON.stringify(snap.report), named };
+    const parts: VipSetPart[] = [];
+    let size = Buffer.byteLength(JSON.stringify({ ...snap.report, vipSetParts: [] }));
     outer: for (const digest of named) {
       if (!this.#needed.has(digest)) continue;
       const sent = this.#sentParts.get(digest) ?? new Set<number>();

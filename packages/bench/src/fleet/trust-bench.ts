@@ -17,7 +17,7 @@ import { spawn } from 'node:child_process';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { pathToFileURL } from 'node:url';
-import { makeTempDir, percentile, replaceDocSection, repoPath, startBird, startRedis, unixHttpRequest, waitFor, EMPTY_VIPCONTROL_INCLUDE } from '@vipcontrol/testlab';
+import { healthReportBody, makeTempDir, percentile, replaceDocSection, repoPath, startBird, startRedis, unixHttpRequest, waitFor, EMPTY_VIPCONTROL_INCLUDE } from '@vipcontrol/testlab';
 import { FleetStore } from '@vipcontrol/fleet';
 
 const N = Number(process.env['TRUST_BENCH_N'] ?? 40);
@@ -49,7 +49,7 @@ async function daemonRows(): Promise<Row[]> {
   try {
     const store = await FleetStore.open({ url: redis.url, keyPrefix: 'vipcontrol:', heartbeatMs: 500, ttlMs: 5000 }, { commandTimeoutMs: 10_000 });
     await waitFor(async () => (await store.nodeInfo('trust1')).record?.ok, { timeoutMs: 20_000, message: 'daemon registered' });
-    const report = (status: 'up' | 'down') => ({ instance: 'bench', startedAt: 1, checks: [{ name: 'web', status, vips: [VIP], effect: { withdraw: true }, since: Date.now() }] });
+    const report = (status: 'up' | 'down') => healthReportBody('bench', 1, [{ name: 'web', status, vips: [VIP], effect: { withdraw: true }, since: Date.now() }]);
     const phase = async (label: string) => {
       const health: number[] = [];
       const status: number[] = [];

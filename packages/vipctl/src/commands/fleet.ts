@@ -275,15 +275,17 @@ export function formatMatrix(m: FleetMatrix, opts: { wide?: boolean } = {}): str
     }
     // Groups: fresh announcers by MED, then withdrawn, then stale. The largest group is "the fleet";
     // every other group is an outlier and names its nodes with why.
-    const groups = new Map<string, [string, FleetCell][]>();
+    const groups = new Map<string, { rank: number; med: number; members: [string, FleetCell][] }>();
     for (const [node, c] of sorted) {
       const key = c.stale ? 'stale' : c.announced ? `MED ${c.med}` : 'withdrawn';
-      groups.set(key, [...(groups.get(key) ?? []), [node, c]]);
+      let group = groups.get(key);
+      if (!group) groups.set(key, (group = { rank: c.stale ? 2 : c.announced ? 0 : 1, med: c.stale || !c.announced ? 0 : c.med, members: [] }));
+      group.members.push([node, c]);
     }
-    const ordered = [...groups.entries()].sort(([a, x], [b, y]) => rank(a) - rank(b) || medOf(a) - medOf(b) || y.length - x.length);
-    const largest = Math.max(...ordered.map(([, g]) => g.length));
+    const ordered = [...groups.entries()].sort(([, x], [, y]) => x.rank - y.rank || x.med - y.med || y.members.length - x.members.length);
+    const largest = Math.max(...ordered.map(([, g]) => g.members.length));
     let majorityShown = false;
-    const lines = ordered.map(([key, g]) => {
+    const lines = ordered.map(([key, { members: g }]) => {
       const majority = !majorityShown && g.length === largest && g.length > 1;
       if (majority) majorityShown = true;
       const who = majority
@@ -294,14 +296,6 @@ export function formatMatrix(m: FleetMatrix, opts: { wide?: boolean } = {}): str
     return `${head}\n${formatTable(['  GROUP', 'NODES', 'WHO'], lines).join('\n')}`;
   });
   return [nodes, ...vips].join('\n\n');
-}
-
-function rank(key: string): number {
-  return key.startsWith('MED') ? 0 : key === 'withdrawn' ? 1 : 2;
-}
-
-function medOf(key: string): number {
-  return key.startsWith('MED ') ? Number(key.slice(4)) : 0;
 }
 
 function names(list: readonly string[]): string {
