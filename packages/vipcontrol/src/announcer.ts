@@ -4,12 +4,15 @@
  * and the view of what the fabric sessions are sent. Not re-entrant: the Reconciler's queue serialises.
  *
  *   rendered == file on disk && BIRD has desired && nothing unconfirmed  →  nothing sent
- *   else: `configure status` (whose pending undo is it?) → atomic write → marker → `configure timeout N`
- *         → read back → compare → durable → `configure confirm` → marker removed
+ *   else: [`configure status` (whose pending undo is it?) → marker] ‖ atomic write ‖ state staged
+ *         → `configure timeout N` → read back → compare → durable → `configure confirm` → marker removed
  *
- * Durable: the temp file is fsynced before the rename; the directory fsync and the state file write
- * the change came from (`durable`) run while BIRD reconfigures. Both must succeed before
- * `configure confirm`, or BIRD undoes the change and the previous file is restored.
+ * The runtime state the change came from is written side by side (StateWrite): `configure` waits
+ * until the file system took its data (refused, e.g. a full disk: the include is put back and BIRD
+ * never sees the change), `configure confirm` until it is on disk. Durable: the include's temp file
+ * is fsynced before the rename; the directory fsync and the state file's run while BIRD
+ * reconfigures. Both must succeed before `configure confirm`, or BIRD undoes the change and the
+ * previous file is restored.
  *
  * Pending configurations (`configure status` says "Configuration unconfirmed, undo in N s"), asked
  * at every full read-back (start-up, reconnect, periodic verify, retry, reload) and before every
@@ -18,8 +21,8 @@
  *   undone) names a `configure timeout` whose undo falls when BIRD says, within MARKER_SLACK_MS. That
  *   is this process's or a crashed predecessor's unconfirmed apply: BIRD will revert it, so the
  *   next apply configures and confirms again even when file and routes already look right. The
- *   marker is written without fsync: it only has to survive a crash of the daemon, and BIRD's
- *   pending undo does not survive a power cut either.
+ *   marker only has to survive a crash of the daemon (BIRD's pending undo does not survive a reboot
+ *   either): it lives in the runtime directory (tmpfs), unsynced, off the disk's journal.
  * - anyone else's (an operator's safety net while editing bird.conf): any `configure` would make
  *   their untested change permanent (BIRD drops its undo copy and timer). Changes are held, answered
  *   with a transient error and retried every second, until they confirm or undo (or BIRD's timer
@@ -50,7 +53,6 @@
  * regular file (a FIFO there would hang every read).
  */
 import { rm, writeFile, readFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import {
   bgpSessionInfo,
@@ -85,6 +87,7 @@ import {
   type FileText,
 } from './atomic-file.js';
 import { includeRefusal } from './include-guard.js';
+import type { StateWrite } from './daemon-types.js';
 
 /** Transient: worth retrying soon (BIRD down, timeout). Permanent: needs a human (broken bird.conf). */
 export type { ApplyErrorKind, FabricProtocol, PendingConfigure };
@@ -111,6 +114,19 @@ export class ApplyError extends Error {
     this.birdText = details.birdText;
     this.restored = details.restored;
     if (details.retryAfterMs !== undefined) this.retryAfterMs = details.retryAfterMs;
+  }
+}
+
+/** The runtime state this apply rendered never reached the file system (full disk): nothing was sent. */
+export class StateNotWrittenError extends ApplyError {
+  constructor(cause: unknown) {
+    super(`runtime state not written (${(cause as Error).message}): nothing sent to BIRD, include file put back`, {
+      kind: 'transient',
+      phase: 'write',
+      restored: true,
+      cause,
+    });
+    this.name = 'StateNotWrittenError';
   }
 }
 
@@ -159,6 +175,11 @@ export interface AnnouncerOptions {
   client: BirdPort;
   socket: string;
   includeFile: string;
+  /**
+   * The unconfirmed-apply marker: on a tmpfs that lives as long as the boot (default beside the API
+   * socket in /run/vipcontrol), like BIRD's pending undo, so writing it costs no journal commit.
+   */
+  markerFile: string;
   protocol4: string;
   protocol6: string;
   configureTimeoutSec: number;
@@ -184,7 +205,7 @@ const REASONS_MAX = 16;
 
 interface Marker {
   readonly pid: number;
-  /** When `configure timeout` was sent (epoch ms). */
+  /** Just before `configure timeout` was sent (epoch ms). */
   readonly at: number;
   readonly timeoutSec: number;
 }
@@ -212,7 +233,7 @@ export class Announcer {
   constructor(opts: AnnouncerOptions) {
     this.#o = opts;
     this.#now = opts.now ?? Date.now;
-    this.#marker = join(dirname(opts.includeFile), `.${basename(opts.includeFile)}.unconfirmed`);
+    this.#marker = opts.markerFile;
   }
 
   /** BIRD's pending `configure timeout`, as last asked. */
@@ -238,11 +259,12 @@ export class Announcer {
   /**
    * See the module comment. Without `scope` (or with one too wide to be worth it) the file is read
    * from disk, BIRD's pending state and fabric protocols are asked, and every route is read back.
-   * `durable` settles once the runtime state `desired` was computed from is on disk (taken in the same
-   * tick; its write runs beside this apply): nothing is confirmed, and no no-op succeeds, before it
-   * has; if it fails, the change is undone like a mismatch. Throws ApplyError.
+   * `state` is the write of the runtime state `desired` was computed from (taken in the same tick; it
+   * runs beside this apply): nothing is configured before it is staged (else StateNotWrittenError),
+   * nothing confirmed, and no no-op succeeds, before it is durable; if that fails, the change is
+   * undone like a mismatch. Throws ApplyError.
    */
-  async apply(rendered: FileText, desired: readonly EffectiveVip[], scope?: ApplyScope, durable?: Promise<void>): Promise<ApplyResult> {
+  async apply(rendered: FileText, desired: readonly EffectiveVip[], scope?: ApplyScope, state?: StateWrite): Promise<ApplyResult> {
     if (!this.#o.client.connected) {
       throw new ApplyError(`BIRD is not reachable at ${this.#o.socket}: nothing sent, include file untouched`, { kind: 'transient', phase: 'read', restored: true });
     }
@@ -257,16 +279,16 @@ export class Announcer {
     if (sameText(previous, rendered) && !this.#unconfirmed) {
       const seen = await this.#readForNoop(desired, narrow);
       if (seen && seen.mismatches.length === 0) {
-        await this.#durableBeforeNoop(durable);
+        await this.#durableBeforeNoop(state?.durable);
         return { configured: false, observed: merge(narrow, seen.observed), exports: mergeExports(narrow, seen.exports) };
       }
     }
     if (this.#timedOut && sameText(this.#timedOut.rendered, rendered)) throw this.#timedOut.error;
-    await this.#writeUnlessHeld(rendered, previous);
+    await this.#writeUnlessHeld(rendered, previous, state?.staged);
     try {
       const deadline = await this.#configureWithTimeout(previous);
       const seen = await this.#verify(desired, previous, narrow, deadline);
-      await this.#durableBeforeConfirm(previous, durable);
+      await this.#durableBeforeConfirm(previous, state?.durable);
       await this.#confirm(previous, deadline);
       this.#timedOut = undefined;
       return { configured: true, observed: merge(narrow, seen.observed), exports: mergeExports(narrow, seen.exports) };
@@ -347,17 +369,29 @@ export class Announcer {
 
   /**
    * Writes the include while `configure status` says whether someone else's configuration is pending
-   * (one round trip less per apply); held, the previous file goes back before the error is thrown.
+   * (then the marker, once the old one has been read) and while the runtime state is being staged:
+   * side by side, not one after the other. Held or not staged, the previous file goes back (and the
+   * marker goes) before the error is thrown.
    */
-  async #writeUnlessHeld(rendered: FileText, previous: FileText | undefined): Promise<void> {
-    const [hold, write] = await Promise.allSettled([this.#holdForOperator(), this.#write(rendered)]);
-    if (hold.status === 'rejected') {
-      if (write.status === 'fulfilled' && !(await this.#restoreFile(previous))) {
-        throw new ApplyError(`${(hold.reason as Error).message}; the previous include could NOT be restored`, { ...details(hold.reason as ApplyError), restored: false });
-      }
-      throw hold.reason;
+  async #writeUnlessHeld(rendered: FileText, previous: FileText | undefined, staged: Promise<void> | undefined): Promise<void> {
+    const [write, hold, state] = await Promise.allSettled([
+      this.#write(rendered), // first: its file-system calls are queued before anything else's
+      this.#holdForOperator().then(() => this.#writeMarker()),
+      staged,
+    ]);
+    const failure =
+      state.status === 'rejected' ? new StateNotWrittenError(state.reason)
+      : hold.status === 'rejected' ? (hold.reason as ApplyError)
+      : write.status === 'rejected' ? (write.reason as ApplyError)
+      : undefined;
+    if (failure === undefined) return;
+    // Nothing configured: the marker goes (unless it stands for an earlier unconfirmed apply of ours).
+    if (hold.status === 'fulfilled' && !this.#unconfirmed) await this.#removeMarker();
+    // The atomic write leaves the old file in place when it fails: then there is nothing to put back.
+    if (write.status === 'fulfilled' && !(await this.#restoreFile(previous))) {
+      throw new ApplyError(`${failure.message}; the previous include could NOT be restored`, { ...details(failure), restored: false });
     }
-    if (write.status === 'rejected') throw write.reason;
+    throw failure;
   }
 
   async #markerMatches(undoInSec: number, now: number): Promise<boolean> {
@@ -371,12 +405,14 @@ export class Announcer {
     return Math.abs(ourUndoAt - (now + undoInSec * 1000)) <= MARKER_SLACK_MS;
   }
 
-  async #writeMarker(at: number): Promise<void> {
-    const marker: Marker = { pid: process.pid, at, timeoutSec: this.#o.configureTimeoutSec };
+  /** Written just before `configure timeout` (its `at` leads BIRD's by the rest of the include write). */
+  async #writeMarker(): Promise<void> {
+    const marker: Marker = { pid: process.pid, at: this.#now(), timeoutSec: this.#o.configureTimeoutSec };
     try {
       await writeFile(this.#marker, `${JSON.stringify(marker)}\n`);
     } catch (cause) {
-      throw new ApplyError(`cannot write ${this.#marker}: ${(cause as Error).message}`, { kind: 'permanent', phase: 'write', restored: false, cause });
+      // Before any configure: #writeUnlessHeld puts the include back.
+      throw new ApplyError(`cannot write ${this.#marker}: ${(cause as Error).message}`, { kind: 'permanent', phase: 'write', restored: true, cause });
     }
   }
 
@@ -589,7 +625,6 @@ export class Announcer {
     let result: ConfigureResult;
     const sentAt = this.#now();
     try {
-      await this.#writeMarker(sentAt);
       this.#unconfirmed = true;
       result = await this.#o.client.configure({ timeoutSec: this.#o.configureTimeoutSec });
     } catch (cause) {

@@ -107,7 +107,7 @@ export class VipController extends EventEmitter implements Controller {
     opts.reconciler.on('applied', (o: ApplyOutcome) => this.emit('applied', o));
   }
 
-  /** Mutations validated but not yet handed to the reconciler (their state is being staged). */
+  /** Mutations validated but not yet handed to the reconciler (their state write not yet started). */
   get staging(): number {
     return this.#staging;
   }
@@ -365,18 +365,19 @@ export class VipController extends EventEmitter implements Controller {
     affected: readonly string[] | 'all',
     expiresAt?: number | 'rescan',
   ): Promise<OperationResult> {
-    // The state write and the apply run side by side (the fsyncs overlap BIRD's reconfiguration):
-    // the apply starts once the file system took the state's data (a full disk refuses it before, and
-    // then BIRD never sees the change), and holds `configure confirm` until that state is on disk; a
-    // write failing later still (an fsync error) undoes it in BIRD and restores the include.
+    // The state write and the apply run side by side (the include file is written while the state
+    // file is, the fsyncs overlap BIRD's reconfiguration): the apply holds BIRD's `configure` until
+    // the file system took the state's data (a full disk refuses it before: the include is put back
+    // and BIRD never sees the change), and `configure confirm` until that state is on disk; a write
+    // failing later still (an fsync error) undoes it in BIRD and restores the include.
     // A remote command's mark goes into the same write as its change: it runs at most once, even
     // across restarts and lost Redis writes (issue 10).
     const command = record.actor.command;
     const write = this.#o.state.stage(command === undefined ? mutation : (draft) => withFleetCommand(mutation(draft) ?? draft, command));
     this.#staging += 1;
-    const staged = await write.staged;
+    const inCurrent = await write.inCurrent;
     this.#staging -= 1;
-    if (!staged) await write.durable.catch((cause: unknown) => Promise.reject(notSaved(cause)));
+    if (!inCurrent) await write.durable.catch((cause: unknown) => Promise.reject(notSaved(cause)));
     const apply = this.#o.reconciler.request(record);
     apply.catch(() => undefined); // settled below, unless the state write failed first
     try {

@@ -47,3 +47,13 @@ export interface ApplyOutcome extends Omit<LastApplyStatus, 'changed'> {
   readonly causes: readonly ChangeRecord[];
   readonly vips: readonly VipStatus[];
 }
+
+/**
+ * How far the write of a runtime state has got, for the apply that renders it: `staged` once the
+ * file system took the data (a full disk refuses it before), `durable` once it is on disk. Each
+ * rejects if the write failed by then.
+ */
+export interface StateWrite {
+  readonly staged: Promise<void>;
+  readonly durable: Promise<void>;
+}

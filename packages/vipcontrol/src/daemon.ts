@@ -79,6 +79,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     client: bird,
     socket: config.bird.socket,
     includeFile: config.bird.includeFile,
+    markerFile: `${config.api.socket}.unconfirmed`,
     protocol4: config.bird.protocol4,
     protocol6: config.bird.protocol6,
     configureTimeoutSec: config.bird.configureTimeoutSec,
@@ -93,8 +94,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const reconciler = new Reconciler({
     config,
     runtime: () => state.current,
-    // No confirm (and no no-op success) before the state the change came from is on disk.
-    durable: () => state.durable(),
+    // No configure before the file system took the state the change came from, no confirm (and no
+    // no-op success) before it is on disk.
+    stateWrite: () => state.pending(),
     health: (now) => health.view(now),
     announcer,
     loopback,

@@ -23,21 +23,21 @@ import {
   type VipcontrolConfig,
 } from '@vipcontrol/core';
 import { CoalescingQueue } from './apply-queue.js';
-import { ApplyError, type Announcer, type ApplyScope, type FabricExport } from './announcer.js';
+import { ApplyError, StateNotWrittenError, type Announcer, type ApplyScope, type FabricExport } from './announcer.js';
 import { configuredPrefixes } from './config-index.js';
 import { inSyncOf, statusOf } from './vip-status.js';
 import type { LoopbackManager } from './loopback.js';
 import { LoopbackSync, type LoopbackStep } from './loopback-sync.js';
-import type { ApplyOutcome, ChangeOp, ChangeRecord, LastApplyStatus, VipChange, VipStatus } from './daemon-types.js';
+import type { ApplyOutcome, ChangeOp, ChangeRecord, LastApplyStatus, StateWrite, VipChange, VipStatus } from './daemon-types.js';
 
 export interface ReconcilerOptions {
   config: VipcontrolConfig;
   runtime: () => RuntimeState;
   /**
-   * Settles once the state `runtime()` returned (as of the call) is on disk, rejects if its write
-   * failed; taken beside `desired`, it holds that apply's `configure confirm`. Absent: always on disk.
+   * The write of the state `runtime()` returned (as of the call); taken beside `desired`, it holds
+   * that apply's `configure` and `configure confirm`. Absent: always written.
    */
-  durable?: () => Promise<void>;
+  stateWrite?: () => StateWrite;
   health: (now: number) => HealthView;
   announcer: Pick<Announcer, 'apply'>;
   /** Absent when `loopback.manage` is false. */
@@ -244,7 +244,7 @@ export class Reconciler extends EventEmitter {
     try {
       desired = this.desired(at);
       // Same tick as `desired`: the write of the state it came from may still be in flight.
-      const durable = this.#o.durable?.();
+      const written = this.#o.stateWrite?.();
       const rendered = renderBirdIncludeParts(desired, { protocol4: this.#bird.protocol4, protocol6: this.#bird.protocol6 });
       const differing = this.#differing(desired);
       loopback = await this.#loopback.before(desired, {
@@ -260,7 +260,7 @@ export class Reconciler extends EventEmitter {
       // one the last apply verified, so there is none).
       const was = scope ? entriesOf(before!, scope.changed) : before;
       this.#applied = undefined;
-      const result = await this.#o.announcer.apply(rendered, desired, scope, durable);
+      const result = await this.#o.announcer.apply(rendered, desired, scope, written);
       this.#exported = result.observed;
       this.#exports = result.exports;
       this.#applied = { config: this.#config, desired };
@@ -276,6 +276,9 @@ export class Reconciler extends EventEmitter {
       return outcome;
     } catch (error) {
       await this.#loopback.failed(loopback);
+      // The state `desired` came from never reached the disk (full): nothing was sent, the callers
+      // are refused by the controller. Apply the state in force instead: not a failed apply.
+      if (error instanceof StateNotWrittenError) return this.#run(causes);
       const applyError =
         error instanceof ApplyError
           ? error

@@ -6,11 +6,12 @@
  * each caller resolved once a write containing its change is on disk. A failed write changes
  * nothing in memory either: the batch is rejected and the state stays as last persisted.
  *
- * Once the file system has taken a write's data (a full disk refuses it before: nothing reaches
- * BIRD), `current` is the state being written: the reconciler may apply it while the fsyncs run (side
- * by side instead of one after the other), but holds BIRD's `configure confirm` until `durable()`
- * says that state is on disk. If the write still fails (an fsync error), `current` falls back to the
- * persisted state and the apply that waited is undone (announcer.ts).
+ * While a write is in flight, `current` is the state being written: the reconciler applies it side
+ * by side with the write (the include file is written while the state file is), and `pending()`
+ * holds that apply's steps: BIRD's `configure` until the file system has taken the data (`staged`:
+ * a full disk refuses it before, and BIRD never sees the change), `configure confirm` until the
+ * state is on disk (`durable`). If the write fails, `current` falls back to the persisted state and
+ * the apply that waited puts the include back or is undone (announcer.ts).
  *
  * Expiries are different (`settle`): time has passed whether or not the disk takes the change, so an
  * expiry is in force at once even when its write fails (a full disk); the store then retries the
@@ -28,6 +29,7 @@ import { rename } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { checkRuntimeEntries, emptyRuntimeState, parseRuntimeState, type CorruptStateInfo, type RuntimeState, type StateFileStatus } from '@vipcontrol/core';
 import { readFileIfExists, writeFileAtomic } from './atomic-file.js';
+import type { StateWrite } from './daemon-types.js';
 import { CoalescingQueue } from './apply-queue.js';
 
 /** The state a batch of mutations edits: a private copy, made once per batch, that edits change in place. */
@@ -58,8 +60,8 @@ export class StateStore {
   readonly #log: Logger;
   readonly #queue: CoalescingQueue<QueuedMutation, RuntimeState>;
   #state: RuntimeState = emptyRuntimeState();
-  /** The write in flight: its state and a promise that settles with it (never unhandled). */
-  #writing: { readonly state: RuntimeState; readonly done: Promise<void> } | undefined;
+  /** The write in flight: its state and its two steps (promises never unhandled). */
+  #writing: ({ readonly state: RuntimeState } & StateWrite) | undefined;
   #written: string | undefined;
   #lastWriteAt: number | undefined;
   #error: string | undefined;
@@ -85,9 +87,9 @@ export class StateStore {
     return this.#writing?.state ?? this.#state;
   }
 
-  /** Settles once `current` (as of this call) is on disk; rejects if that write failed. */
-  durable(): Promise<void> {
-    return this.#writing?.done ?? Promise.resolve();
+  /** The write of `current` (as of this call): settled at once when it is the persisted state. */
+  pending(): StateWrite {
+    return this.#writing ?? WRITTEN;
   }
 
   status(): StateFileStatus {
@@ -125,19 +127,19 @@ export class StateStore {
   }
 
   /**
-   * Like `update`, plus `staged`: true as soon as `current` includes the mutation (the file system
-   * took its write's data); false when the write failed before (a full disk) or the store stopped.
-   * Never rejects.
+   * Like `update`, plus `inCurrent`: true as soon as `current` includes the mutation (its write has
+   * started; `pending()` then tells how far it got), false when it never will (the change was refused,
+   * the store stopped). Never rejects.
    */
-  stage(mutation: StateMutation): { staged: Promise<boolean>; durable: Promise<RuntimeState> } {
-    let onStaged!: (staged: boolean) => void;
-    const staged = new Promise<boolean>((resolve) => (onStaged = resolve));
-    const durable = this.#queue.request({ mutation, onStaged: () => onStaged(true) });
+  stage(mutation: StateMutation): { inCurrent: Promise<boolean>; durable: Promise<RuntimeState> } {
+    let onCurrent!: (inCurrent: boolean) => void;
+    const inCurrent = new Promise<boolean>((resolve) => (onCurrent = resolve));
+    const durable = this.#queue.request({ mutation, onCurrent: () => onCurrent(true) });
     durable.then(
-      () => onStaged(true),
-      () => onStaged(false),
+      () => onCurrent(true),
+      () => onCurrent(false),
     );
-    return { staged, durable };
+    return { inCurrent, durable };
   }
 
   /**
@@ -178,22 +180,24 @@ export class StateStore {
     const text = `${JSON.stringify(next, null, 2)}\n`;
     if (text === this.#written) {
       this.#state = next;
-      for (const q of queued) q.onStaged?.();
+      for (const q of queued) q.onCurrent?.();
       return next;
     }
+    let onStaged!: () => void;
+    let onRefused!: (error: unknown) => void;
+    const staged = new Promise<void>((resolve, reject) => ((onStaged = resolve), (onRefused = reject)));
     // 0640: reasons and operator names are not secrets, but nobody outside the group needs them.
-    const write = writeFileAtomic(this.#file, text, {
-      mode: 0o640,
-      onWritten: () => {
-        this.#writing = { state: next, done };
-        for (const q of queued) q.onStaged?.();
-      },
-    });
-    const done = write.then(() => undefined);
-    done.catch(() => undefined); // awaited by applies that rendered `next`, if any; the caller gets the error below
+    const write = writeFileAtomic(this.#file, text, { mode: 0o640, onWritten: onStaged });
+    const durable = write.then(() => undefined);
+    // Awaited by applies that rendered `next`, if any; the callers get the error below.
+    staged.catch(() => undefined);
+    durable.catch(() => undefined);
+    this.#writing = { state: next, staged, durable };
+    for (const q of queued) q.onCurrent?.();
     try {
       await write;
     } catch (error) {
+      onRefused(error); // no-op once staged: then only `durable` fails (an fsync error)
       this.#failed(error, queued);
       throw error;
     } finally {
@@ -260,10 +264,13 @@ export class StateStore {
   }
 }
 
-/** A mutation waiting for the next write; `onStaged` runs once `current` includes it. */
+/** A state whose write finished. */
+const WRITTEN: StateWrite = { staged: Promise.resolve(), durable: Promise.resolve() };
+
+/** A mutation waiting for the next write; `onCurrent` runs once `current` includes it. */
 interface QueuedMutation {
   readonly mutation: StateMutation;
-  readonly onStaged?: () => void;
+  readonly onCurrent?: () => void;
   /** In force even if its write fails (an expiry): see `settle`. */
   readonly holds?: boolean;
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { waitFor } from '@vipcontrol/testlab';
 import { computeEffective, renderBirdInclude, type RuntimeState } from '@vipcontrol/core';
-import { Announcer, ApplyError } from '../src/announcer.js';
+import { Announcer, ApplyError, StateNotWrittenError } from '../src/announcer.js';
 import { loadConfig } from '../src/config-loader.js';
 import { OperationError } from '../src/errors.js';
 import { singleBird, V4, VIPS, type SingleBird } from './single-bird.js';
@@ -37,11 +37,11 @@ describe('state persisted before a change is confirmed', async () => {
     let fail!: (error: Error) => void;
     const persisted = new Promise<void>((_, reject) => (fail = reject));
     const applier = new Announcer({
-      client: f.bird.client, socket: f.bird.socketPath, includeFile: f.includeFile, protocol4: 'vipcontrol4', protocol6: 'vipcontrol6',
+      client: f.bird.client, socket: f.bird.socketPath, includeFile: f.includeFile, markerFile: `${f.includeFile}.unconfirmed`, protocol4: 'vipcontrol4', protocol6: 'vipcontrol6',
       configureTimeoutSec: 30, operatorConfigureHoldMs: 30_000, logger,
     });
     let settled = false;
-    const apply = applier.apply(rendered, desired, undefined, persisted).finally(() => (settled = true));
+    const apply = applier.apply(rendered, desired, undefined, { staged: Promise.resolve(), durable: persisted }).finally(() => (settled = true));
     apply.catch(() => undefined); // asserted below
     // BIRD runs the change (unconfirmed) while the state write is still pending; the apply waits.
     await waitFor(async () => (await f.birdRoutes()).get(V4)?.med === 555, { message: 'BIRD reconfigured while the state write is pending' });
@@ -58,8 +58,22 @@ describe('state persisted before a change is confirmed', async () => {
     assert.equal(await readFile(f.includeFile, 'utf8'), include, 'previous include restored');
     assert.equal((await f.birdRoutes()).get(V4)!.med, 100, 'BIRD undid the change');
 
+    // A state the file system refused (full disk): BIRD is never configured, the include goes back.
+    const reconfigurations = await f.reconfigurations();
+    const refused = Promise.reject(new Error('ENOSPC: no space left on device'));
+    refused.catch(() => undefined); // as the store does: an apply that is refused never awaits `durable`
+    await assert.rejects(applier.apply(rendered, desired, undefined, { staged: refused, durable: refused }), (e: unknown) => {
+      assert.ok(e instanceof StateNotWrittenError);
+      assert.equal(e.restored, true);
+      assert.match(e.message, /runtime state not written \(ENOSPC.*\): nothing sent to BIRD/);
+      return true;
+    });
+    assert.equal(await f.reconfigurations(), reconfigurations, 'no configure sent');
+    assert.equal(await readFile(f.includeFile, 'utf8'), include, 'previous include put back');
+    assert.equal((await f.birdRoutes()).get(V4)!.med, 100);
+
     // Persisted: the same apply goes through and is confirmed.
-    const ok = await applier.apply(rendered, desired, undefined, Promise.resolve());
+    const ok = await applier.apply(rendered, desired, undefined, { staged: Promise.resolve(), durable: Promise.resolve() });
     assert.equal(ok.configured, true);
     assert.equal((await f.birdRoutes()).get(V4)!.med, 555);
   });
@@ -69,6 +83,7 @@ describe('state persisted before a change is confirmed', async () => {
     const controller = f.daemon!.controller;
     await waitFor(async () => (await f.birdRoutes()).get(V4)?.med === 100, { message: 'daemon applied its persisted state' });
     const include = await readFile(f.includeFile, 'utf8');
+    const reconfigurations = await f.reconfigurations();
     // The directory disappearing makes the temp-file open fail even for root.
     await rm(stateDir, { recursive: true });
     await assert.rejects(controller.setMed(V4, { med: 321 }, api), (e: unknown) => {
@@ -79,7 +94,9 @@ describe('state persisted before a change is confirmed', async () => {
     });
     assert.equal(controller.status().vips.find((v) => v.prefix === V4)!.med, 100, 'desired state unchanged');
     assert.equal(await readFile(f.includeFile, 'utf8'), include, 'include unchanged');
-    assert.equal((await f.birdRoutes()).get(V4)!.med, 100, 'BIRD unchanged (or the change undone) by the time of the answer');
+    assert.equal((await f.birdRoutes()).get(V4)!.med, 100, 'BIRD unchanged');
+    assert.equal(await f.reconfigurations(), reconfigurations, 'BIRD never configured with the refused change');
+    assert.equal(controller.status().bird.lastApply?.ok, true, 'the refusal is not a failed apply');
     await mkdir(stateDir);
     const r = await controller.setMed(V4, { med: 322 }, api);
     assert.deepEqual(r.vips.map((v) => [v.prefix, v.med, v.inSync]), [[V4, 322, true]]);

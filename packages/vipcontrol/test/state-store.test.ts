@@ -72,7 +72,7 @@ describe('StateStore', async () => {
     await assert.rejects(readFile(file), { code: 'ENOENT' });
   });
 
-  it('stage: `current` shows the change once written, `durable()` settles with the write; a refused write is never current', async () => {
+  it('stage: `current` shows the change while it is written, `pending()` tells how far; a refused write falls back to the persisted state', async () => {
     const dir = join(tmp.path, 'staged');
     await mkdir(dir);
     const file = join(dir, 'state.json');
@@ -81,12 +81,16 @@ describe('StateStore', async () => {
     const write = store.stage((d) => {
       d.overrides['198.51.100.7/32'] = { med: 70, setAt: 1 };
     });
-    assert.equal(await write.staged, true);
-    assert.equal(store.current.overrides['198.51.100.7/32']?.med, 70, 'current includes the staged change');
+    assert.equal(await write.inCurrent, true);
+    assert.equal(store.current.overrides['198.51.100.7/32']?.med, 70, 'current includes the change being written');
     assert.equal(store.state.overrides['198.51.100.7/32'], undefined, 'state is only what is on disk');
-    const durable = store.durable();
-    await durable;
+    const pending = store.pending();
+    await pending.staged;
+    assert.equal(store.state.overrides['198.51.100.7/32'], undefined, 'staged is before durable');
+    await pending.durable;
     await write.durable;
+    const written = store.pending();
+    await Promise.all([written.staged, written.durable]);
     assert.equal(store.state, store.current);
     assert.equal((JSON.parse(await readFile(file, 'utf8')) as { overrides: Record<string, { med: number }> }).overrides['198.51.100.7/32']!.med, 70);
 
@@ -94,9 +98,12 @@ describe('StateStore', async () => {
     const refused = store.stage((d) => {
       d.overrides['198.51.100.8/32'] = { med: 80, setAt: 2 };
     });
-    // The file system refuses the write (here: no directory; a full disk alike): never staged, so no
-    // apply ever renders it and BIRD never sees the change.
-    assert.equal(await refused.staged, false);
+    // The file system refuses the write (here: no directory; a full disk alike): never staged, so an
+    // apply that rendered it never configures BIRD (announcer), and `current` falls back.
+    assert.equal(await refused.inCurrent, true);
+    const inFlight = store.pending();
+    await assert.rejects(inFlight.staged, /cannot write/);
+    await assert.rejects(inFlight.durable, /cannot write/);
     await assert.rejects(refused.durable, /cannot write/);
     assert.equal(store.current.overrides['198.51.100.8/32'], undefined, 'current stays the persisted state');
     assert.equal(store.current, store.state);

@@ -3,6 +3,7 @@
  * the vipcontrol half and the bare-BIRD half: both render through core's `renderBirdInclude` from the
  * same parsed config, so the bytes BIRD reads are identical (the benchmark checks it).
  */
+import { join } from 'node:path';
 import {
   computeEffective,
   emptyRuntimeState,
@@ -33,14 +34,18 @@ export class Workload {
   readonly count: number;
   readonly prefixes: string[];
   /** Merged by `Lab.startVipcontrol` over the lab's defaults. */
-  readonly daemonConfig: { vips: { prefix: string; med: number; communities: string[] }[] };
+  readonly daemonConfig: { vips: { prefix: string; med: number; communities: string[] }[]; api: { socket: string } };
   readonly #config: VipcontrolConfig;
   #runtime: RuntimeState = emptyRuntimeState();
 
-  constructor(node: LabHost, count: number) {
+  /** `runtimeDir`: where the API socket (and the unconfirmed-apply marker beside it) go, a tmpfs as /run/vipcontrol is. */
+  constructor(node: LabHost, count: number, runtimeDir: string) {
     this.count = count;
     this.prefixes = Array.from({ length: count }, (_, i) => vipPrefix(i));
-    this.daemonConfig = { vips: this.prefixes.map((prefix) => ({ prefix, med: BASE_MED, communities: [COMMUNITY] })) };
+    this.daemonConfig = {
+      vips: this.prefixes.map((prefix) => ({ prefix, med: BASE_MED, communities: [COMMUNITY] })),
+      api: { socket: join(runtimeDir, 'vipcontrol.sock') },
+    };
     // Exactly the file the daemon will load (the lab writes JSON, which is YAML).
     const text = JSON.stringify(deepMerge(vipcontrolDefaults(node), this.daemonConfig));
     this.#config = parseVipcontrolConfig(text, 'bench-vipcontrol.yaml');
