@@ -10,8 +10,13 @@ import { routerHasMed } from './router-watch.js';
 import { samplePrefix, type Workload } from './workload.js';
 
 const VIPCTL = repoPath('packages/vipctl/bin/vipctl.js');
-/** "Idle after the initial apply settles": long enough for start-up garbage to be collected or not. */
-const SETTLE_MS = 3000;
+/**
+ * RSS is read twice after the first apply: at 3 s, with start-up's garbage (at 1,000 VIPs mostly the
+ * config's YAML parse, promoted by the 1 MB semi-space) still on the heap, and at 20 s, idle: V8's
+ * memory reducer collects it after ~8-12 s without allocation, as on any node that has been up a while.
+ */
+export const RSS_EARLY_MS = 3000;
+export const RSS_IDLE_MS = 20_000;
 
 export interface DaemonPlan extends SamplePlan {
   vipctlRuns: number;
@@ -26,7 +31,10 @@ export interface DaemonResults {
   startConfigured: boolean;
   /** The daemon's include file is byte-identical to the bare half's rendering of the same state. */
   includeIdentical: boolean;
+  /** VmRSS RSS_IDLE_MS after the first apply (idle). */
   rssKb: number;
+  /** VmRSS RSS_EARLY_MS after the first apply. */
+  rssEarlyKb: number;
   hwmKb: number;
   latency: Timing[];
   /** The daemon's own `durationMs` of each sample's apply (its `applied` log line). */
@@ -66,7 +74,9 @@ export async function runDaemon(lab: Lab, t: ChangeTimer, wl: Workload, plan: Da
     const startMs = performance.now() - started;
     wl.reset();
     const includeIdentical = (await readFile(node.includeFile, 'utf8')) === wl.render();
-    await sleep(SETTLE_MS);
+    await sleep(RSS_EARLY_MS);
+    const rssEarlyKb = (await memory(daemon)).rssKb;
+    await sleep(RSS_IDLE_MS - RSS_EARLY_MS);
     const { rssKb, hwmKb } = await memory(daemon);
 
     let idBefore = 0;
@@ -127,6 +137,7 @@ export async function runDaemon(lab: Lab, t: ChangeTimer, wl: Workload, plan: Da
       startConfigured: first.configured ?? true,
       includeIdentical,
       rssKb,
+      rssEarlyKb,
       hwmKb,
       latency,
       applyMs,
