@@ -110,6 +110,11 @@ export interface HealthStatus {
   /** Checks that never had a verdict on a fresh node: counted as down until their first one. */
   readonly pending?: readonly string[];
   /**
+   * A fresh node (no snapshot, nothing announced) waiting for viphealth's first report: nothing is
+   * announced until it arrives or until `until` (start-up + `health.firstReportWait`).
+   */
+  readonly awaitingFirstReport?: { readonly until: number };
+  /**
    * Checks added (or renamed) on a node that already had verdicts: no effect until their own first
    * verdict, so a fleet-wide config rollout moves nothing (viphealth's `startup: down` opts out).
    */

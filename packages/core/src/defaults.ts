@@ -23,6 +23,8 @@ export const VIPCONTROL_DEFAULTS = Object.freeze({
   drainPenalty: 100000,
   guardPenalty: 1000000,
   healthLease: '10s',
+  /** A fresh node waits this long for viphealth's first report before announcing without it. */
+  healthFirstReportWait: '10s',
   redisKeyPrefix: 'vipcontrol:',
   redisHeartbeat: '2s',
   redisTtl: '10s',

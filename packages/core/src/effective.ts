@@ -2,6 +2,7 @@
  * The effective (desired) state of every configured VIP, exactly as DESIGN.md defines it:
  *
  *   announced = configured && !operator-withdrawn && !(failing check with withdraw) && !(drained with withdraw)
+ *               && health known (a fresh node: viphealth's first report, and each gating check's first verdict)
  *   med       = (override while not expired ?? configured) + Σ failing-check penalties + drain penalty + lease
  *
  * Every term of the sum and every withdraw reason is listed, so `vipctl status` can answer "why is
@@ -43,6 +44,7 @@ export function computeEffective(inputs: EffectiveInputs): EffectiveVip[] {
   const checksByVip = indexChecks(health.checks);
   const drain = runtime.drain !== undefined && (runtime.drain.until === undefined || runtime.drain.until > now) ? runtime.drain : undefined;
   const lease = health.leaseExpired ? config.health.leasePolicy : { action: 'hold' as const };
+  const pending = new Set(health.pending);
 
   let sorted = sortedVips.get(config.vips);
   if (sorted === undefined) {
@@ -51,7 +53,7 @@ export function computeEffective(inputs: EffectiveInputs): EffectiveVip[] {
     sortedVips.set(config.vips, sorted);
   }
   const { vips, plain, at } = sorted;
-  if (drain === undefined) {
+  if (drain === undefined && health.awaitingFirstReport !== true) {
     // Only VIPs named by an override, a withdraw or a check can differ from their plain state: start
     // from the cached plain list and recompute those alone (10,000 VIPs, a handful of overrides).
     const out = plain.slice();
@@ -69,7 +71,7 @@ export function computeEffective(inputs: EffectiveInputs): EffectiveVip[] {
     const withdrawn = runtime.withdrawn[vip.prefix];
     const checks = checksByVip.get(vip.prefix) ?? [];
     // Nothing but the config applies to most VIPs most of the time: reuse one frozen result per VIP.
-    if (!overridden && withdrawn === undefined && checks.length === 0 && drain === undefined) return plainVip(vip);
+    if (!overridden && withdrawn === undefined && checks.length === 0 && drain === undefined && health.awaitingFirstReport !== true) return plainVip(vip);
 
     const terms: MedTerm[] = [];
     const reasons: Reason[] = [];
@@ -92,7 +94,14 @@ export function computeEffective(inputs: EffectiveInputs): EffectiveVip[] {
       });
     }
 
+    // A fresh node announces a VIP once, with its final attributes: not before viphealth said which
+    // checks gate it, nor before each of those reached its first verdict (a penalty check too).
+    if (health.awaitingFirstReport === true) reasons.push({ reason: { kind: 'awaiting-health' }, forced: false });
     for (const check of checks) {
+      if (pending.has(check.name)) {
+        reasons.push({ reason: { kind: 'health', check: check.name }, forced: false });
+        continue;
+      }
       // 'disabled' applies the check's configured effect: an operator disables a check to hold the VIP
       // in its failing state (e.g. during repair), not to silently make it healthy.
       if (check.status !== 'down' && check.status !== 'disabled') continue;

@@ -100,6 +100,7 @@ const withdrawReasonSchema: z.ZodType<WithdrawReason> = z.discriminatedUnion('ki
   z.object({ kind: z.literal('health'), check: checkName }),
   z.object({ kind: z.literal('drain') }),
   z.object({ kind: z.literal('lease') }),
+  z.object({ kind: z.literal('awaiting-health') }),
 ]);
 
 const medTermSchema: z.ZodType<MedTerm> = z.discriminatedUnion('kind', [

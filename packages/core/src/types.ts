@@ -104,6 +104,11 @@ export interface VipcontrolConfig {
     /** How long vipcontrol trusts viphealth's last report before applying `leasePolicy`. */
     readonly leaseMs: number;
     readonly leasePolicy: LeasePolicy;
+    /**
+     * On a fresh node (no health snapshot, nothing announced yet) nothing is announced until
+     * viphealth's first report or this long after start-up; 0: announce at once (no viphealth).
+     */
+    readonly firstReportWaitMs: number;
   };
   readonly vips: readonly VipConfig[];
   readonly maintenance: readonly MaintenanceWindowConfig[];
@@ -194,6 +199,13 @@ export interface HealthView {
   readonly checks: readonly CheckVerdict[];
   /** True when the viphealth lease has expired and the lease policy is in force. */
   readonly leaseExpired: boolean;
+  /**
+   * Checks that never had a verdict on a fresh node: every VIP they gate is withdrawn until their
+   * first one, whatever their effect (announcing with a penalty first would move the route twice).
+   */
+  readonly pending?: readonly string[];
+  /** A fresh node waiting for viphealth's first report: which VIPs it gates is not known yet, none is announced. */
+  readonly awaitingFirstReport?: boolean;
 }
 
 /** One term of the effective MED sum, shown by `vipctl status`. */
@@ -215,7 +227,9 @@ export type WithdrawReason =
   | { readonly kind: 'operator'; readonly reason?: string }
   | { readonly kind: 'health'; readonly check: string }
   | { readonly kind: 'drain' }
-  | { readonly kind: 'lease' };
+  | { readonly kind: 'lease' }
+  /** A fresh node before viphealth's first report (or `health.firstReportWait`). */
+  | { readonly kind: 'awaiting-health' };
 
 /** The effective (desired) state of one VIP: what should be in BIRD. */
 export interface EffectiveVip {

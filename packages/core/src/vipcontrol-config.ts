@@ -11,6 +11,7 @@ import {
   absolutePathSchema,
   birdNameSchema,
   communitySchema,
+  durationSchema,
   interfaceNameSchema,
   largeCommunitySchema,
   metricsSchema,
@@ -69,6 +70,8 @@ const leasePolicySchema = z.union([
 const healthSchema = z.strictObject({
   lease: duration(D.healthLease),
   leasePolicy: leasePolicySchema.default('hold'),
+  // 0s: a node without viphealth announces at once on its first start.
+  firstReportWait: durationSchema.refine((ms) => ms <= 600_000, { message: 'must be at most 10m' }).prefault(D.healthFirstReportWait),
 });
 
 const vipSchema = z.strictObject({
@@ -311,7 +314,7 @@ export function parseVipcontrolConfig(text: string, file: string, defaults: { ho
     stateFile: c.stateFile,
     loopback: c.loopback,
     drainPenalty: c.drainPenalty,
-    health: { leaseMs: c.health.lease, leasePolicy: toLeasePolicy(c.health.leasePolicy) },
+    health: { leaseMs: c.health.lease, leasePolicy: toLeasePolicy(c.health.leasePolicy), firstReportWaitMs: c.health.firstReportWait },
     vips,
     maintenance: c.maintenance.map(
       (m): MaintenanceWindowConfig => ({

@@ -48,6 +48,15 @@ test('table: each input adds exactly its term or withdraw reason, in order', () 
     },
     { name: 'unknown check is not failing', rt: runtime(), health: { leaseExpired: false, checks: [check('u', 'unknown', [V4], 'withdraw')] }, terms: [{ kind: 'configured', med: 100 }], reasons: [], med: 100 },
     { name: 'check with withdraw', rt: runtime(), health: { leaseExpired: false, checks: [check('w', 'down', [V4], 'withdraw')] }, terms: [{ kind: 'configured', med: 100 }], reasons: [{ kind: 'health', check: 'w' }], med: 100 },
+    {
+      name: 'pending penalty check (fresh node, no verdict yet) withdraws',
+      rt: runtime(),
+      health: { leaseExpired: false, pending: ['p'], checks: [check('p', 'down', [V4], 1000)] },
+      terms: [{ kind: 'configured', med: 100 }],
+      reasons: [{ kind: 'health', check: 'p' }],
+      med: 100,
+    },
+    { name: 'awaiting viphealth\'s first report', rt: runtime(), health: { leaseExpired: false, checks: [], awaitingFirstReport: true }, terms: [{ kind: 'configured', med: 100 }], reasons: [{ kind: 'awaiting-health' }], med: 100 },
     { name: 'drain penalty', rt: runtime({ drain: { withdraw: false, at: 1, source: 'operator' } }), terms: [{ kind: 'configured', med: 100 }, { kind: 'drain', penalty: 1000 }], reasons: [], med: 1100 },
     { name: 'drain withdraw', rt: runtime({ drain: { withdraw: true, at: 1, source: 'operator' } }), terms: [{ kind: 'configured', med: 100 }], reasons: [{ kind: 'drain' }], med: 100 },
     { name: 'maintenance drain past its end', rt: runtime({ drain: { withdraw: true, at: 1, source: 'maintenance', until: NOW } }), terms: [{ kind: 'configured', med: 100 }], reasons: [], med: 100 },
@@ -76,6 +85,12 @@ test('table: each input adds exactly its term or withdraw reason, in order', () 
       row.name,
     );
   }
+});
+
+test('awaiting the first report withholds every VIP, gated or not; pending withholds only what the check gates', () => {
+  assert.deepStrictEqual(eff(runtime(), { checks: [], leaseExpired: false, awaitingFirstReport: true }).map((v) => v.announced), [false, false, false]);
+  const pending = eff(runtime(), { leaseExpired: false, pending: ['p'], checks: [check('p', 'down', [V4], 1000)] });
+  assert.deepStrictEqual(pending.map((v) => [v.prefix, v.announced, v.med]), [['198.51.100.9/32', true, 7], [V4, false, 100], [V6, true, 100]]);
 });
 
 test('lease policies: hold does nothing, withdraw withdraws only VIPs gated by a known check', () => {

@@ -53,7 +53,7 @@ test("DESIGN.md's minimal config parses with defaults filled in", () => {
     stateFile: '/var/lib/vipcontrol/state.json',
     loopback: { interface: 'lo', manage: true, removeOnWithdraw: false },
     drainPenalty: 100000,
-    health: { leaseMs: 10000, leasePolicy: { action: 'hold' } },
+    health: { leaseMs: 10000, leasePolicy: { action: 'hold' }, firstReportWaitMs: 10000 },
     vips: [
       { prefix: '198.51.100.10/32', family: 4, med: 100, communities: ['65000:100'], largeCommunities: [], minAnnouncers: 0 },
       { prefix: '2001:db8::10/128', family: 6, med: 100, communities: [], largeCommunities: [], minAnnouncers: 0 },
@@ -71,7 +71,7 @@ test('every optional section parses', () => {
   - { prefix: "2001:DB8::0010", med: 5, largeCommunities: ["65000:1:2"], localPref: 200, minAnnouncers: 2 }
 bird: { configureTimeout: 1m, commandTimeout: 500ms, protocol4: v4, protocol6: v6 }
 api: { socketMode: "0600", socketGroup: vipcontrol }
-health: { lease: 3s, leasePolicy: { penalty: 5000 } }
+health: { lease: 3s, leasePolicy: { penalty: 5000 }, firstReportWait: 0s }
 drainPenalty: 7
 guardPenalty: 9
 maintenance: [{ cron: "0 3 * * 1", duration: 1h, action: withdraw, timezone: Europe/Berlin }]
@@ -87,7 +87,7 @@ log: { level: debug }
   });
   assert.deepStrictEqual([c.bird.configureTimeoutSec, c.bird.commandTimeoutMs, c.bird.protocol4], [60, 500, 'v4']);
   assert.deepStrictEqual(c.api, { socket: '/run/vipcontrol/vipcontrol.sock', socketMode: 0o600, socketGroup: 'vipcontrol' });
-  assert.deepStrictEqual(c.health, { leaseMs: 3000, leasePolicy: { action: 'penalty', penalty: 5000 } });
+  assert.deepStrictEqual(c.health, { leaseMs: 3000, leasePolicy: { action: 'penalty', penalty: 5000 }, firstReportWaitMs: 0 });
   assert.deepStrictEqual(c.maintenance, [{ cron: '0 3 * * 1', durationMs: 3_600_000, action: 'withdraw', timezone: 'Europe/Berlin' }]);
   assert.deepStrictEqual(c.redis, { url: 'redis://:pw@127.0.0.1:6379/0', keyPrefix: 'vipcontrol:', heartbeatMs: 1000, ttlMs: 5000, limits: FLEET_LIMIT_DEFAULTS });
   assert.equal(parseVipcontrolConfig('health: { leasePolicy: withdraw }', 'v', { hostname: 'h' }).health.leasePolicy.action, 'withdraw');
@@ -156,6 +156,7 @@ test('errors name file, line, column, field path and reason', () => {
     ['health: { leasePolicy: { penalty: "x" } }\n', 'v.yaml:1:35: health.leasePolicy.penalty: expected number, got string'],
     ['health: { leasePolicy: drop }\n', 'v.yaml:1:24: health.leasePolicy: must be one of "hold", "withdraw" or a mapping'],
     ['health: { lease: 10 }\n', 'v.yaml:1:18: health.lease: expected string, got number'],
+    ['health: { firstReportWait: 11m }\n', 'v.yaml:1:28: health.firstReportWait: must be at most 10m'],
     ['health: { lease: 10x }\n', 'v.yaml:1:18: health.lease: invalid duration "10x": expected e.g. "200ms", "30s", "1h30m", "2d"'],
     ['bird: { configureTimeout: 1500ms }\n', 'v.yaml:1:27: bird.configureTimeout: must be whole seconds, at most 1h'],
     ['redis: { heartbeat: 5s, ttl: 1s }\n', 'v.yaml:1:8: redis.url: needs url or sentinels\nv.yaml:1:30: redis.ttl: must be longer than heartbeat'],

@@ -398,7 +398,10 @@ export class Lab {
   }
 }
 
-/** The lab's part of a node's vipcontrol.yaml; tests merge their VIPs and options over it. */
+/**
+ * The lab's part of a node's vipcontrol.yaml; tests merge their VIPs and options over it. Most tests
+ * run vipcontrol alone: a fresh node announces at once instead of waiting for viphealth's first report.
+ */
 export function vipcontrolDefaults(node: LabHost) {
   return {
     node: node.name,
@@ -406,6 +409,7 @@ export function vipcontrolDefaults(node: LabHost) {
     api: { socket: join(node.dir, 'vipcontrol.sock') },
     stateFile: join(node.dir, 'state.json'),
     loopback: { interface: 'lo', manage: true },
+    health: { firstReportWait: '0s' },
   };
 }
 

@@ -523,6 +523,7 @@ function warnRestartOnly(prev: VipcontrolConfig, next: VipcontrolConfig, log: Lo
     ['api', prev.api, next.api],
     ['stateFile', prev.stateFile, next.stateFile],
     ['health.leaseMs', prev.health.leaseMs, next.health.leaseMs],
+    ['health.firstReportWaitMs', prev.health.firstReportWaitMs, next.health.firstReportWaitMs],
     ['redis', prev.redis, next.redis],
     ['log', prev.log, next.log],
     ['metrics', prev.metrics, next.metrics],

@@ -9,12 +9,14 @@ import { initialGuard, type MaintenanceMarks, type VipcontrolConfig } from '@vip
 import { apiRoutes, type ApiRoutes } from './api-routes.js';
 import { ApiServer } from './api-server.js';
 import { Announcer } from './announcer.js';
+import { readRegularFileIfExists } from './atomic-file.js';
 import { loadConfig } from './config-loader.js';
 import { VipController } from './controller.js';
 import type { FleetAgent } from './fleet-agent.js';
 import type { ApplyOutcome } from './daemon-types.js';
 import { HealthRegistry } from './health-registry.js';
 import { HealthSnapshotStore, healthSnapshotPath } from './health-snapshot.js';
+import { includeAnnounces } from './include-guard.js';
 import { IpLoopback, type LoopbackManager } from './loopback.js';
 import type { Maintenance } from './maintenance.js';
 import { Reconciler } from './reconciler.js';
@@ -73,8 +75,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
 
   const healthLog = log.child({ component: 'health' });
   const snapshot = new HealthSnapshotStore({ file: healthSnapshotPath(config.stateFile), logger: healthLog });
-  const health = new HealthRegistry({ leaseMs: config.health.leaseMs, logger: healthLog, snapshot });
-  await health.restore(); // before the first apply: a restart must not drop a failing check's penalty
+  const health = new HealthRegistry({ leaseMs: config.health.leaseMs, firstReportWaitMs: config.health.firstReportWaitMs, logger: healthLog, snapshot });
+  // Nothing of ours in BIRD (a fresh node): VIPs wait for viphealth's verdicts instead of being
+  // announced and then moved. An unreadable include waits for nothing: the first apply reports it.
+  const nothingAnnounced = await readRegularFileIfExists(config.bird.includeFile).then((text) => !includeAnnounces(text), () => false);
+  await health.restore(nothingAnnounced); // before the first apply: a restart must not drop a failing check's penalty
   const announcer = new Announcer({
     client: bird,
     socket: config.bird.socket,

@@ -13,6 +13,11 @@
  * `leaseExpired` (vipcontrol then applies the configured lease policy through computeEffective);
  * the next report restores it.
  *
+ * A fresh node (no snapshot, nothing of ours announced in BIRD yet) does not know which VIPs
+ * viphealth gates until its first report: `awaitingFirstReport` withholds every VIP until that report
+ * or `firstReportWaitMs` after start-up, so nothing is announced first and moved or withdrawn a moment
+ * later. Pending checks then withhold the VIPs they gate until their first verdict (computeEffective).
+ *
  * Across a vipcontrol restart (a code deploy) the view survives in a snapshot file (health-snapshot.ts):
  * `restore()` loads it as held verdicts — the same rule as a viphealth restart — until viphealth's
  * first report; the lease counts afresh from start-up (viphealth may be restarting too), except that
@@ -49,6 +54,8 @@ export interface HealthRegistryOptions {
   readonly leaseMs: number;
   readonly logger: HealthRegistryLogger;
   readonly now?: () => number;
+  /** How long a fresh node waits for viphealth's first report (0: not at all). */
+  readonly firstReportWaitMs?: number;
   /** Where the view is kept across restarts; none: start empty (tests). */
   readonly snapshot?: HealthSnapshotStore;
 }
@@ -78,6 +85,10 @@ export class HealthRegistry extends EventEmitter {
   #expiredAnnounced = false;
   #timer: NodeJS.Timeout | undefined;
   #running = false;
+  readonly #firstReportWaitMs: number;
+  /** Set while a fresh node waits for viphealth's first report: when the wait ends without one. */
+  #awaitingUntil: number | undefined;
+  #awaitTimer: NodeJS.Timeout | undefined;
 
   constructor(opts: HealthRegistryOptions) {
     super();
@@ -86,16 +97,29 @@ export class HealthRegistry extends EventEmitter {
     this.#logger = opts.logger;
     this.#now = opts.now ?? Date.now;
     this.#snapshot = opts.snapshot;
+    this.#firstReportWaitMs = opts.firstReportWaitMs ?? 0;
   }
 
   /**
    * Loads the snapshot (if any) as held verdicts, before the first apply. An absent or corrupt file
-   * is logged by the store and the registry starts empty.
+   * is logged by the store and the registry starts empty; then, when `nothingAnnounced` (BIRD has no
+   * route of ours: a fresh node), it waits for viphealth's first report (see the module comment).
    */
-  async restore(): Promise<void> {
+  async restore(nothingAnnounced = false): Promise<void> {
     const saved = await this.#snapshot?.load();
     // A report accepted while the file was read is newer than the file. (A refused one only started the lease.)
-    if (saved === undefined || this.#lastReportAt !== undefined) return;
+    if (this.#lastReportAt !== undefined) return;
+    if (saved === undefined) {
+      if (nothingAnnounced && this.#firstReportWaitMs > 0) {
+        this.#awaitingUntil = this.#now() + this.#firstReportWaitMs;
+        this.#logger.info(
+          { event: 'healthAwaitingFirstReport', until: this.#awaitingUntil, waitMs: this.#firstReportWaitMs },
+          `fresh node: nothing is announced until viphealth's first report (at most ${this.#firstReportWaitMs} ms)`,
+        );
+        this.#scheduleAwait();
+      }
+      return;
+    }
     const now = this.#now();
     for (const c of saved.checks) this.#vipSets.remember(c.vips);
     this.#checks = saved.checks;
@@ -218,6 +242,7 @@ export class HealthRegistry extends EventEmitter {
     this.#lastReportAt = now;
     this.#leaseFrom = now;
     this.#restored = undefined;
+    this.#endAwait();
     if (this.#expiredAnnounced) {
       this.#expiredAnnounced = false;
       this.#logger.warn({ event: 'healthLeaseRestored', instance: valid.instance }, 'viphealth reports again: health lease restored');
@@ -232,7 +257,12 @@ export class HealthRegistry extends EventEmitter {
 
   /** The verdicts computeEffective uses. `leaseExpired` is judged at `now`. */
   view(now: number = this.#now()): HealthView {
-    return { checks: this.#checks, leaseExpired: this.#isExpired(now) };
+    return {
+      checks: this.#checks,
+      leaseExpired: this.#isExpired(now),
+      ...(this.#pending.length > 0 && { pending: this.#pending }),
+      ...(this.#awaitingUntil !== undefined && { awaitingFirstReport: true }),
+    };
   }
 
   status(): HealthStatus {
@@ -245,6 +275,7 @@ export class HealthRegistry extends EventEmitter {
       ...(this.#startedAt !== undefined && { startedAt: this.#startedAt }),
       held: this.#held,
       pending: this.#pending,
+      ...(this.#awaitingUntil !== undefined && { awaitingFirstReport: { until: this.#awaitingUntil } }),
       awaitingVerdict: this.#awaiting,
       reportsRefused: this.#refused,
       ...(this.#lastRefusal !== undefined && { lastRefusal: this.#lastRefusal }),
@@ -257,6 +288,7 @@ export class HealthRegistry extends EventEmitter {
   start(): void {
     this.#running = true;
     this.#schedule();
+    this.#scheduleAwait();
   }
 
   /** Stops the lease timer and waits for the snapshot to be on disk. */
@@ -264,6 +296,8 @@ export class HealthRegistry extends EventEmitter {
     this.#running = false;
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    clearTimeout(this.#awaitTimer);
+    this.#awaitTimer = undefined;
     await this.#snapshot?.flush();
   }
 
@@ -312,6 +346,27 @@ export class HealthRegistry extends EventEmitter {
     this.#timer = setTimeout(() => this.#onLeaseTimer(), delay);
   }
 
+  #scheduleAwait(): void {
+    clearTimeout(this.#awaitTimer);
+    this.#awaitTimer = undefined;
+    if (!this.#running || this.#awaitingUntil === undefined) return;
+    this.#awaitTimer = setTimeout(() => {
+      this.#awaitTimer = undefined;
+      this.#logger.warn(
+        { event: 'healthFirstReportMissing', waitMs: this.#firstReportWaitMs },
+        `no report from viphealth within ${this.#firstReportWaitMs} ms of start-up: announcing without health verdicts (health.firstReportWait)`,
+      );
+      this.#endAwait();
+      this.emit('change', this.view());
+    }, Math.max(0, this.#awaitingUntil - this.#now()));
+  }
+
+  #endAwait(): void {
+    clearTimeout(this.#awaitTimer);
+    this.#awaitTimer = undefined;
+    this.#awaitingUntil = undefined;
+  }
+
   #onLeaseTimer(): void {
     this.#timer = undefined;
     const now = this.#now();
@@ -339,5 +394,10 @@ function vipListKey(vips: readonly string[]): string {
 
 /** What of a health view the effective state depends on (lastResult, since and latencies are evidence only). */
 export function healthViewKey(view: HealthView): string {
-  return JSON.stringify([view.leaseExpired, view.checks.map((c) => [c.name, c.status, vipListKey(c.vips), c.effect])]);
+  return JSON.stringify([
+    view.leaseExpired,
+    view.awaitingFirstReport === true,
+    view.pending ?? [],
+    view.checks.map((c) => [c.name, c.status, vipListKey(c.vips), c.effect]),
+  ]);
 }

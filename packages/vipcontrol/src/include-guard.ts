@@ -69,3 +69,8 @@ function tokens(text: string): string {
     .filter((t) => t !== undefined && t !== '')
     .join(' ');
 }
+
+/** Whether an include file (undefined: none) announces any route; a fresh node's does not. */
+export function includeAnnounces(text: string | undefined): boolean {
+  return text !== undefined && /^\s*route\s/m.test(text);
+}

@@ -272,3 +272,64 @@ describe('HealthRegistry snapshot (vipcontrol restart)', () => {
     assert.equal(healthSnapshotPath('/srv/vc/runtime'), '/srv/vc/runtime.health.json');
   });
 });
+
+describe('HealthRegistry on a fresh node (no snapshot, nothing announced)', () => {
+  let dir: TempDir;
+  before(async () => (dir = await makeTempDir('health-fresh')));
+  after(async () => dir?.cleanup());
+
+  function registry(firstReportWaitMs: number) {
+    const { logger, lines } = fakeLogger();
+    const snapshot = new HealthSnapshotStore({ file: join(dir.path, `${uniqueId()}.health.json`), logger });
+    return { reg: new HealthRegistry({ leaseMs: 10_000, firstReportWaitMs, logger, snapshot }), lines, snapshot };
+  }
+
+  it('awaits viphealth\'s first report, then holds each never-proven check as pending', async () => {
+    const { reg, lines } = registry(60_000);
+    await reg.restore(true);
+    reg.start();
+    try {
+      assert.deepStrictEqual(reg.view(), { checks: [], leaseExpired: false, awaitingFirstReport: true });
+      assert.ok((reg.status().awaitingFirstReport?.until ?? 0) > Date.now(), 'status says until when');
+      assert.ok(lines.some((l) => l.obj.event === 'healthAwaitingFirstReport'));
+      const changes: HealthView[] = [];
+      reg.on('change', (v: HealthView) => changes.push(v));
+      assert.deepStrictEqual(reg.ingest(report('vh', [verdict('a', 'unknown'), verdict('b', 'up')])), { changed: true });
+      assert.deepStrictEqual(changes.map((v) => [v.awaitingFirstReport, v.pending, statuses(v)]), [[undefined, ['a'], ['a=down', 'b=up']]]);
+      assert.equal(reg.status().awaitingFirstReport, undefined);
+      // The first verdict of `a` is a change even though it is `down` again: pending no longer withholds it.
+      assert.deepStrictEqual(reg.ingest(report('vh', [verdict('a', 'down'), verdict('b', 'up')])), { changed: true });
+      assert.equal(reg.view().pending, undefined);
+    } finally {
+      await reg.stop();
+    }
+  });
+
+  it('announces without health once firstReportWait passes with no report', async () => {
+    const { reg, lines } = registry(50);
+    await reg.restore(true);
+    reg.start();
+    try {
+      const [view] = (await once(reg, 'change')) as [HealthView];
+      assert.deepStrictEqual(view, { checks: [], leaseExpired: false });
+      assert.ok(lines.some((l) => l.level === 'warn' && l.obj.event === 'healthFirstReportMissing'));
+      assert.equal(reg.view().leaseExpired, false, 'no report ever: no lease to expire');
+    } finally {
+      await reg.stop();
+    }
+  });
+
+  it('does not wait when something is announced already, when the wait is 0, or with a snapshot', async () => {
+    for (const [waitMs, nothingAnnounced] of [[60_000, false], [0, true]] as const) {
+      const { reg } = registry(waitMs);
+      await reg.restore(nothingAnnounced);
+      assert.equal(reg.view().awaitingFirstReport, undefined, `wait ${waitMs}, nothing announced ${nothingAnnounced}`);
+    }
+    const { reg: first, snapshot } = registry(0);
+    first.ingest(report('vh', [verdict('a', 'up')]));
+    await first.stop();
+    const restarted = new HealthRegistry({ leaseMs: 10_000, firstReportWaitMs: 60_000, logger: fakeLogger().logger, snapshot: new HealthSnapshotStore({ file: snapshot.file, logger: fakeLogger().logger }) });
+    await restarted.restore(true);
+    assert.deepStrictEqual([restarted.view().awaitingFirstReport, statuses(restarted.view())], [undefined, ['a=up']]);
+  });
+});

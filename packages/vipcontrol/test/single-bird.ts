@@ -78,6 +78,7 @@ export async function singleBird(name: string): Promise<SingleBird> {
         api: { socket: apiSocket },
         stateFile,
         loopback: { interface: 'lo', manage: false },
+        health: { firstReportWait: '0s' }, // no viphealth here: announce at once
         vips,
         ...extra,
       };

@@ -39,6 +39,8 @@ export function formatWithdrawReason(reason: WithdrawReason): string {
       return 'drain';
     case 'lease':
       return 'lease';
+    case 'awaiting-health':
+      return 'health not known yet (awaiting viphealth\'s first report)';
   }
 }
 
@@ -191,6 +193,9 @@ function formatMaintenance(m: DaemonStatus['maintenance'], now: number): string[
 }
 
 function formatHealth(health: DaemonStatus['health'], now: number): string[] {
+  if (health?.awaitingFirstReport) {
+    return [`health:   NOT KNOWN YET (fresh node): nothing is announced until viphealth's first report, or without it ${formatTime(health.awaitingFirstReport.until, now)}`];
+  }
   if (!health || (health.checks.length === 0 && health.lastReportAt === undefined)) return ['health:   no checks reported'];
   const lease = health.leaseExpired ? 'LEASE EXPIRED' : 'lease ok';
   const last = health.lastReportAt === undefined ? '' : `, last report ${formatTime(health.lastReportAt, now)}`;
@@ -199,12 +204,17 @@ function formatHealth(health: DaemonStatus['health'], now: number): string[] {
     lines.push(`  REPORTS REFUSED: ${health.reportsRefused}, last ${formatTime(health.lastRefusal.at, now)} (${health.lastRefusal.status}: ${health.lastRefusal.error})`);
   }
   const awaiting = new Set(health.awaitingVerdict ?? []);
+  const pending = new Set(health.pending ?? []);
   for (const c of health.checks) {
     const effect = 'withdraw' in c.effect ? 'withdraw' : `penalty ${c.effect.penalty}`;
     const result = c.lastResult
       ? `, last ${c.lastResult.ok ? 'ok' : 'FAIL'}${c.lastResult.latencyMs === undefined ? '' : ` ${c.lastResult.latencyMs} ms`}${c.lastResult.detail ? ` (${c.lastResult.detail})` : ''}`
       : '';
-    const status = awaiting.has(c.name) ? 'new, awaiting its first verdict (gates nothing yet)' : `${c.status} since ${formatTime(c.since, now)}`;
+    const status = awaiting.has(c.name)
+      ? 'new, awaiting its first verdict (gates nothing yet)'
+      : pending.has(c.name)
+        ? 'NO VERDICT YET (fresh node): its VIPs stay withdrawn until its first'
+        : `${c.status} since ${formatTime(c.since, now)}`;
     const vips = c.vips.length <= 8 ? c.vips.join(' ') : `${c.vips.length} VIPs (${c.vips.slice(0, 3).join(' ')} …)`;
     lines.push(`  ${c.name}: ${status}, ${effect} on ${vips}${result}`);
   }

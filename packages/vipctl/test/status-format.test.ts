@@ -146,6 +146,21 @@ test('status without drain, health or applies says so', () => {
   assert.match(out, /^no VIPs configured$/m);
 });
 
+test('a fresh node says plainly that health is not known yet, and which checks have no verdict', () => {
+  const awaiting = formatStatus(olderStatus({
+    node: 'n1', bird: { connected: true }, health: { leaseExpired: false, leaseMs: 10_000, held: [], reportsRefused: 0, checks: [], awaitingFirstReport: { until: NOW + 9000 } },
+    vips: [vip({ announced: false, withdrawReasons: [{ kind: 'awaiting-health' }] })],
+  }), NOW);
+  assert.match(awaiting, /^health: +NOT KNOWN YET \(fresh node\): nothing is announced until viphealth's first report, or without it .* \(in 9s\)$/m);
+  assert.match(awaiting, /^ +withdrawn: health not known yet \(awaiting viphealth's first report\)$/m);
+  const pending = formatStatus(olderStatus({
+    node: 'n1', bird: { connected: true },
+    health: { leaseExpired: false, leaseMs: 10_000, held: [], pending: ['ingest'], reportsRefused: 0, lastReportAt: NOW, checks: [{ name: 'ingest', status: 'down', vips: ['198.51.100.10/32'], effect: { penalty: 1000 }, since: NOW }] },
+    vips: [vip({ announced: false, withdrawReasons: [{ kind: 'health', check: 'ingest' }] })],
+  }), NOW);
+  assert.match(pending, /^ {2}ingest: NO VERDICT YET \(fresh node\): its VIPs stay withdrawn until its first, penalty 1000 on 198\.51\.100\.10\/32$/m);
+});
+
 test('mutation result: one line per affected VIP', () => {
   assert.equal(
     formatResult([vip({ med: 250, terms: [{ kind: 'override', med: 250 }] }), vip({ prefix: '2001:db8::10/128', announced: false, withdrawReasons: [{ kind: 'drain' }], inSync: false })]),

@@ -50,6 +50,7 @@ async function main(): Promise<void> {
     api: { socket: join(dir.path, 'vipcontrol.sock') },
     stateFile: join(dir.path, 'state.json'),
     loopback: { interface: 'lo', manage: false },
+    health: { firstReportWait: '0s' }, // no viphealth: announce at once
     vips: VIPS.map((prefix) => ({ prefix, med: 100 })),
     redis: { url: redis.url, heartbeat: '1s', ttl: '5s' },
     log: { level: 'warn' },

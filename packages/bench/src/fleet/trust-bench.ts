@@ -39,6 +39,7 @@ async function daemonRows(): Promise<Row[]> {
     api: { socket: api },
     stateFile: join(dir.path, 'state.json'),
     loopback: { interface: 'lo', manage: false },
+    health: { firstReportWait: '0s' }, // no viphealth: announce at once
     vips: [{ prefix: VIP, med: 100 }],
     redis: { url: redis.url, heartbeat: '500ms', ttl: '5s' },
     log: { level: 'warn' },

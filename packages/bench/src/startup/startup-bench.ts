@@ -46,6 +46,7 @@ async function main(): Promise<void> {
     api: { socket },
     stateFile: join(dir.path, 'state.json'),
     loopback: { interface: 'lo', manage: false },
+    health: { firstReportWait: '0s' }, // no viphealth: announce at once
     vips: VIPS.map((prefix) => ({ prefix, med: 100 })),
     log: { level: 'warn' },
   }));

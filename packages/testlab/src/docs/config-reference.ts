@@ -49,6 +49,7 @@ const VIPCONTROL_KEYS: Record<string, KeyDoc> = {
   'health.lease': { doc: 'How long vipcontrol trusts viphealth\'s last report before the lease policy applies.', reload: 'restart', type: DURATION },
   'health.leasePolicy': { doc: 'What happens when the lease expires: `hold` the last verdicts, `withdraw`, or `{penalty: N}`.', reload: 'reload' },
   'health.leasePolicy.penalty': { doc: 'MED penalty while the lease is expired.', reload: 'reload' },
+  'health.firstReportWait': { doc: 'A fresh node (no health snapshot, nothing announced in BIRD yet) announces nothing until viphealth\'s first report, for at most this long; then each VIP waits for the first verdicts of its checks. "0s": announce at once (a node without viphealth).', reload: 'restart', type: DURATION },
   vips: { doc: 'The VIPs this node announces.', reload: 'reload' },
   'vips[].prefix': { doc: 'The VIP: a host route (/32, /128) while loopback.manage is true.', reload: 'reload', type: 'prefix' },
   'vips[].med': { doc: 'Configured MED (before overrides and penalties).', reload: 'reload' },
