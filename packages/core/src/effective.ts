@@ -95,11 +95,13 @@ export function computeEffective(inputs: EffectiveInputs): EffectiveVip[] {
     }
 
     // A fresh node announces a VIP once, with its final attributes: not before viphealth said which
-    // checks gate it, nor before each of those reached its first verdict (a penalty check too).
-    if (health.awaitingFirstReport === true) reasons.push({ reason: { kind: 'awaiting-health' }, forced: false });
+    // checks gate it, nor before each of those reached its first verdict (a penalty check too). The
+    // minAnnouncers guard does not turn these into its penalty: they withhold a first announcement,
+    // they take no path away from the fabric (and the slot they take says so to the other nodes).
+    if (health.awaitingFirstReport === true) reasons.push({ reason: { kind: 'awaiting-health' }, forced: true });
     for (const check of checks) {
       if (pending.has(check.name)) {
-        reasons.push({ reason: { kind: 'health', check: check.name }, forced: false });
+        reasons.push({ reason: { kind: 'health', check: check.name }, forced: true });
         continue;
       }
       // 'disabled' applies the check's configured effect: an operator disables a check to hold the VIP

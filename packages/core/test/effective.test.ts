@@ -91,6 +91,11 @@ test('awaiting the first report withholds every VIP, gated or not; pending withh
   assert.deepStrictEqual(eff(runtime(), { checks: [], leaseExpired: false, awaitingFirstReport: true }).map((v) => v.announced), [false, false, false]);
   const pending = eff(runtime(), { leaseExpired: false, pending: ['p'], checks: [check('p', 'down', [V4], 1000)] });
   assert.deepStrictEqual(pending.map((v) => [v.prefix, v.announced, v.med]), [['198.51.100.9/32', true, 7], [V4, false, 100], [V6, true, 100]]);
+  // Under the minAnnouncers guard too: nothing announced yet is taken away, so no guard penalty goes out first.
+  const guarded = new Set([V4]);
+  const g = (health: HealthView) => pick(eff(runtime(), health, guarded), V4)!;
+  assert.deepStrictEqual([g({ checks: [], leaseExpired: false, awaitingFirstReport: true }).announced, g({ leaseExpired: false, pending: ['p'], checks: [check('p', 'down', [V4], 'withdraw')] }).announced], [false, false]);
+  assert.equal(g({ leaseExpired: false, checks: [check('p', 'down', [V4], 'withdraw')] }).terms.at(-1)?.kind, 'min-announcers', 'a proven failing check is still guarded');
 });
 
 test('lease policies: hold does nothing, withdraw withdraws only VIPs gated by a known check', () => {

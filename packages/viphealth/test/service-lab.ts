@@ -26,10 +26,10 @@ export async function startServiceLab(): Promise<ServiceLab> {
 
 /**
  * Waits until vipcontrol's health view holds viphealth's own verdicts — none held from before a restart,
- * none pending (never proven, counted as down) — and each check in `want` has that status. A phase that
- * waits on the router alone can be met too early: vipcontrol announces before viphealth's first report,
- * and that report's never-proven checks withdraw or penalise exactly as failing ones do; the verdicts
- * then still move the router after the test has moved on (and counted its UPDATEs).
+ * none pending (never proven: their VIPs withheld) — and each check in `want` has that status. A phase that
+ * waits on the router alone can be met too early: the lab's vipcontrol (`health.firstReportWait: 0s`)
+ * announces before viphealth's first report, whose never-proven checks then withdraw their VIPs; the
+ * verdicts then still move the router after the test has moved on (and counted its UPDATEs).
  */
 export async function waitVerdicts(apiSocket: string, want: Record<string, 'up' | 'down'>, message: string): Promise<void> {
   await waitFor(async () => {
