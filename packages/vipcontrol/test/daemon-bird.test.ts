@@ -171,3 +171,34 @@ describe('daemon with a real BIRD', async () => {
     assert.equal((await f.birdRoutes()).get(V6)!.med, 100);
   });
 });
+
+describe('first start of a fresh node that no viphealth reports to', () => {
+  let f: SingleBird;
+  before(async () => (f = await singleBird('dfresh')));
+  after(() => f.cleanup());
+
+  it('announces nothing (and says so) until health.firstReportWait passes, then everything; a restart does not wait', async () => {
+    await f.writeConfig(VIPS, { health: { firstReportWait: '1s' } });
+    await f.startDaemon();
+    const waiting = f.daemon!.controller.status();
+    assert.ok(waiting.health.awaitingFirstReport, 'status: health not known yet');
+    assert.deepEqual(waiting.vips.map((v) => [v.announced, v.withdrawReasons.map((r) => r.kind), v.inSync]), VIPS.map(() => [false, ['awaiting-health'], true]));
+    assert.equal((await f.birdRoutes()).size, 0, 'nothing in BIRD');
+    const routes = await waitFor(async () => {
+      const r = await f.birdRoutes();
+      return r.size === VIPS.length ? r : undefined;
+    }, { timeoutMs: 10_000, message: 'every VIP announced once the wait is over' });
+    assert.ok([...routes.values()].every((r) => r.med === 100), 'configured MEDs');
+    assert.ok(f.logs.some((l) => l.event === 'healthFirstReportMissing' && l.level === 'warn'));
+    assert.equal(f.daemon!.controller.status().health.awaitingFirstReport, undefined);
+
+    // Restart with a long wait: BIRD already has our routes, so nothing waits and nothing is sent.
+    await f.writeConfig(VIPS, { health: { firstReportWait: '60s' } });
+    await f.stopDaemon();
+    const before = await f.reconfigurations();
+    await f.startDaemon();
+    assert.equal(f.daemon!.controller.status().health.awaitingFirstReport, undefined);
+    assert.equal(await f.reconfigurations(), before, 'no configure');
+    assert.equal((await f.birdRoutes()).size, VIPS.length);
+  });
+});
