@@ -107,7 +107,7 @@ export interface HealthStatus {
   readonly startedAt?: number;
   /** Checks whose verdict is held over from before because the reporter says `unknown`. */
   readonly held: readonly string[];
-  /** Checks that never had a verdict on a fresh node: counted as down until their first one. */
+  /** Checks that never had a verdict on a fresh node: shown down, the VIPs they gate withheld until their first one. */
   readonly pending?: readonly string[];
   /**
    * A fresh node (no snapshot, nothing announced) waiting for viphealth's first report: nothing is

@@ -150,6 +150,9 @@ test('the .deb under systemd and Puppet: notify, reload, validate, watchdog, jou
       });
     }, { timeoutMs: 30_000, intervalMs: 500, message: 'vipctl status shows both VIPs exported with MED 100' });
     await waitFor(async () => (await routerMed(VIP1)) === 100 && (await routerMed(VIP2)) === 100, { timeoutMs: 30_000, message: 'router RIB has both VIPs with MED 100' });
+    // A fresh node announces each VIP once, with its final MED: not before viphealth's first verdicts
+    // (VIP1's never-proven check), so the router heard no penalty first and no withdraw (docs/health.md).
+    assert.equal((await routerView()).received, 2, 'one UPDATE per VIP from the fresh node');
     const again = await puppetApply(EXAMPLE);
     assert.equal(again.code, 0, `a second identical run changes nothing:\n${again.output}`);
   });

@@ -3,9 +3,11 @@
  *
  * Two rules keep a viphealth deploy invisible on the wire:
  * - a check reported as `unknown` (a fresh viphealth, or a check just changed by a reload) keeps the
- *   verdict it had before, until the new process reaches its own. A check with no verdict ever
- *   (first start, new check) counts as `down` meanwhile: DESIGN.md's startup rule, a service is not
- *   announced before it passed `rise` checks (viphealth's `startup: up` opts out by reporting `up`);
+ *   verdict it had before, until the new process reaches its own. On a fresh node a check with no
+ *   verdict ever is `pending` (shown `down`): the VIPs it gates are withheld, whatever its effect,
+ *   until its first verdict — DESIGN.md's startup rule, a service is not announced before it passed
+ *   `rise` checks (viphealth's `startup: up` opts out by reporting `up`). A check new on a running
+ *   node gates nothing until its own verdict (`awaitingVerdict`);
  * - 'change' is emitted only when something the effective state depends on changes (a status, a
  *   check's VIPs or effect, the set of checks, the lease) — never for a mere heartbeat.
  *
