@@ -12,7 +12,7 @@ import { createProbe } from './checks/create-probe.js';
 import { assertCanDropGroups } from './checks/exec-identity.js';
 import { HookRunner } from './hooks.js';
 import type { Logger } from './logger.js';
-import { Reporter, type DeliveredReport, type ReportSnapshot } from './reporter.js';
+import { Reporter, type Delivery, type ReportSnapshot, type SentReport } from './reporter.js';
 import { CheckScheduler } from './scheduler.js';
 
 /** What a reload did, by check name. */
@@ -38,15 +38,15 @@ export class Viphealth extends EventEmitter {
   /** Counts of reporters replaced by a reload, so the totals above never go back. */
   #retired = { sent: 0, failed: 0 };
 
-  readonly #onReported: ((report: DeliveredReport) => void) | undefined;
+  readonly #onSent: ((report: SentReport, delivery: Delivery) => void) | undefined;
 
   /**
    * Builds every probe now, so a check that cannot be set up fails the start (or the reload).
-   * `onReported` sees every report vipcontrol accepted (main.ts tells systemd from it).
+   * `onSent` sees every report sent and whether vipcontrol took it (main.ts tells systemd from it).
    */
-  constructor(opts: { config: ViphealthConfig; logger: Logger; now?: () => number; onReported?: (report: DeliveredReport) => void }) {
+  constructor(opts: { config: ViphealthConfig; logger: Logger; now?: () => number; onSent?: (report: SentReport, delivery: Delivery) => void }) {
     super();
-    this.#onReported = opts.onReported;
+    this.#onSent = opts.onSent;
     this.#logger = opts.logger;
     this.#now = opts.now ?? Date.now;
     this.startedAt = this.#now();
@@ -179,7 +179,7 @@ export class Viphealth extends EventEmitter {
       snapshot: () => this.#reportSnapshot(),
       onReply: (reply) => this.#onReply(reply),
       logger: this.#logger.child({ component: 'reporter' }),
-      ...(this.#onReported ? { onDelivered: this.#onReported } : {}),
+      ...(this.#onSent ? { onSent: this.#onSent } : {}),
     });
   }
 
