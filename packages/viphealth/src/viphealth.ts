@@ -21,6 +21,8 @@ export interface ReloadSummary {
   readonly removed: string[];
   readonly changed: string[];
   readonly kept: string[];
+  /** Kept checks whose probe was built again because a file it read changed (a rotated CA): state kept. */
+  readonly refreshed: string[];
 }
 
 /** Emits `transition` (check name, HealthTransition) for every check that changes state. */
@@ -114,15 +116,18 @@ export class Viphealth extends EventEmitter {
     if (runsCommands(config)) assertCanDropGroups();
     const old = this.#schedulers;
     const next = new Map<string, CheckScheduler>();
-    const summary: ReloadSummary = { added: [], removed: [], changed: [], kept: [] };
+    const summary: ReloadSummary = { added: [], removed: [], changed: [], kept: [], refreshed: [] };
     const fresh: CheckScheduler[] = [];
     const refreshed: [CheckScheduler, ReturnType<typeof createProbe>][] = [];
     try {
       for (const check of config.checks) {
         const current = old.get(check.name);
         if (current && sameCheck(current.config, check)) {
-          // Files a probe read at set-up (an HTTP check's CA) are read again: a reload after a rotation uses them.
-          if (check.type === 'http' && check.tls.ca !== undefined) refreshed.push([current, createProbe(check)]);
+          // A file the probe read at set-up changed on disk (a CA rotated in place): a new probe reads it.
+          if (current.probeFileChanged()) {
+            refreshed.push([current, createProbe(check)]);
+            summary.refreshed.push(check.name);
+          }
           next.set(check.name, current);
           summary.kept.push(check.name);
           continue;
