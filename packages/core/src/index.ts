@@ -12,6 +12,7 @@ export * from './defaults.js';
 export * from './version.js';
 export * from './vocabulary.js';
 export * from './vipcontrol-config.js';
+export * from './redis-url.js';
 export * from './runtime-state.js';
 export * from './effective.js';
 export * from './render.js';
