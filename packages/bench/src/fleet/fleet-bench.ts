@@ -10,14 +10,12 @@
  *    and the real `vipctl fleet status` binary end to end.
  * 3. Redis memory per registered node (INFO used_memory delta, and MEMORY USAGE of one record).
  */
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { makeTempDir, percentile, replaceDocSection, repoPath, startBird, startRedis, waitFor, EMPTY_VIPCONTROL_INCLUDE } from '@vipcontrol/testlab';
+import { percentile, replaceDocSection, repoPath, startLoopbackVipcontrol, startRedis, waitFor } from '@vipcontrol/testlab';
 import type { NodeRecord } from '@vipcontrol/core';
 import { FleetStore } from '@vipcontrol/fleet';
 
@@ -38,24 +36,14 @@ function record(node: string, i: number): NodeRecord {
 }
 
 async function main(): Promise<void> {
-  const dir = await makeTempDir('vc-fleet-bench-');
   const redis = await startRedis();
-  const include = join(dir.path, 'vipcontrol.conf');
-  await writeFile(include, EMPTY_VIPCONTROL_INCLUDE);
-  const bird = await startBird({ name: 'fleetbench', dir: dir.path, config: `router id 10.255.0.1;\nprotocol device {}\ninclude "${include}";\n` });
-  const cfgPath = join(dir.path, 'vipcontrol.yaml');
-  await writeFile(cfgPath, JSON.stringify({
+  const vipcontrol = await startLoopbackVipcontrol({
     node: 'bench1',
-    bird: { socket: bird.socketPath, includeFile: include },
-    api: { socket: join(dir.path, 'vipcontrol.sock') },
-    stateFile: join(dir.path, 'state.json'),
-    loopback: { interface: 'lo', manage: false },
-    vips: VIPS.map((prefix) => ({ prefix, med: 100 })),
-    redis: { url: redis.url, heartbeat: '1s', ttl: '5s' },
-    log: { level: 'warn' },
-  }));
-  const daemon = run('node', [repoPath('packages/vipcontrol/bin/vipcontrol.js'), '--config', cfgPath], { maxBuffer: 64 * 1024 * 1024 });
-  daemon.catch(() => undefined); // killed at the end; its exit is expected
+    config: { vips: VIPS.map((prefix) => ({ prefix, med: 100 })), redis: { url: redis.url, heartbeat: '1s', ttl: '5s' } },
+  }).catch(async (err: unknown) => {
+    await redis.stop();
+    throw err;
+  });
   const rows: [string, string, string][] = [];
   const missed: string[] = [];
   try {
@@ -108,10 +96,8 @@ async function main(): Promise<void> {
     await fleet.close();
     await store.close();
   } finally {
-    daemon.child.kill('SIGTERM');
-    await bird.stop();
+    await vipcontrol.stop();
     await redis.stop();
-    await dir.cleanup();
   }
   const table = formatTable(rows);
   process.stdout.write(`${table}\n`);
