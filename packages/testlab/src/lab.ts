@@ -13,6 +13,7 @@ import { ExabgpHost } from './exabgp-host.js';
 import { bridgeName, LINK_PREFIX4, LINK_PREFIX6, planTopology, type HostPlan } from './lab-topology.js';
 import { createNetns, deleteNetns, ipBatch, run, runChecked, type ExecResult } from './netns.js';
 import { repoPath } from './repo-path.js';
+import { bestPathMed } from './router-med.js';
 import { makeTempDir } from './temp-dir.js';
 import { uniqueId } from './unique-id.js';
 import { unixHttpRequest } from './unix-http.js';
@@ -238,6 +239,11 @@ export class Lab {
   /** The router's routes for `prefix`, every path (best one has `primary: true`), with attributes. */
   routerRoutes(prefix: string): Promise<RouteInfo[]> {
     return this.router.bird.client.showRoutes({ prefix, all: true });
+  }
+
+  /** The MED of the router's best path for `prefix`; undefined when it has no path. */
+  routerBestMed(prefix: string): Promise<number | undefined> {
+    return bestPathMed(this.router.bird.client, prefix);
   }
 
   /** Polls the router's routes for `prefix` until `predicate` holds; resolves with them. */

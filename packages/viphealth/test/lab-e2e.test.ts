@@ -6,7 +6,6 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { RouteInfo } from '@vipcontrol/bird';
 import { unixHttpRequest, waitFor, type DaemonProcess, type Lab, type LabHost } from '@vipcontrol/testlab';
 import { startService, type Service } from '@vipcontrol/testlab';
 import { startServiceLab, waitVerdicts } from './service-lab.js';
@@ -59,10 +58,7 @@ describe('viphealth end to end', () => {
   });
 
   /** The router's best path for `prefix` from the node, or 'absent'. */
-  const routerMed = async (prefix: string): Promise<number | 'absent'> => {
-    const routes: RouteInfo[] = await lab.routerRoutes(prefix);
-    return routes.find((r) => r.primary)?.med ?? 'absent';
-  };
+  const routerMed = async (prefix: string): Promise<number | 'absent'> => (await lab.routerBestMed(prefix)) ?? 'absent';
   const waitRouter = (want: Record<string, number | 'absent'>, message: string, timeoutMs = 10_000) =>
     waitFor(
       async () => {

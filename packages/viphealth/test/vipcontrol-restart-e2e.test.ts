@@ -68,8 +68,7 @@ describe('vipcontrol restart with a failing check', () => {
     await lab?.destroy();
   });
 
-  const routerMed = async (prefix: string): Promise<number | 'absent'> =>
-    (await lab.routerRoutes(prefix)).find((r) => r.primary)?.med ?? 'absent';
+  const routerMed = async (prefix: string): Promise<number | 'absent'> => (await lab.routerBestMed(prefix)) ?? 'absent';
   async function routerView(): Promise<Record<string, number | 'absent'>> {
     return { [VIP]: await routerMed(VIP), [VIPW]: await routerMed(VIPW) };
   }
