@@ -1,5 +1,6 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import type { ProtocolInfo, RouteInfo } from '@vipcontrol/bird';
 import { atomicWrite } from './atomic-write.js';
 import { startBird, type BirdInstance } from './bird-instance.js';
@@ -244,6 +245,22 @@ export class Lab {
   /** The MED of the router's best path for `prefix`; undefined when it has no path. */
   routerBestMed(prefix: string): Promise<number | undefined> {
     return bestPathMed(this.router.bird.client, prefix);
+  }
+
+  /** The MED of the router's best path for each of `prefixes`, 'absent' where it has no path. */
+  async routerBestMeds(prefixes: readonly string[]): Promise<Record<string, number | 'absent'>> {
+    return Object.fromEntries(await Promise.all(prefixes.map(async (p) => [p, (await this.routerBestMed(p)) ?? 'absent'] as const)));
+  }
+
+  /** Polls until the router's best paths are exactly `want` (per prefix: a MED, or 'absent'); resolves with them. */
+  waitForRouterMeds(
+    want: Record<string, number | 'absent'>,
+    opts: { message: string; timeoutMs?: number; intervalMs?: number },
+  ): Promise<Record<string, number | 'absent'>> {
+    return waitFor(async () => {
+      const seen = await this.routerBestMeds(Object.keys(want));
+      return isDeepStrictEqual(seen, want) ? seen : undefined;
+    }, { timeoutMs: opts.timeoutMs ?? 10_000, intervalMs: opts.intervalMs ?? 10, message: opts.message });
   }
 
   /** Polls the router's routes for `prefix` until `predicate` holds; resolves with them. */

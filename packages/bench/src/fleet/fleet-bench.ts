@@ -15,7 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { percentile, replaceDocSection, repoPath, startLoopbackVipcontrol, startRedis, waitFor } from '@vipcontrol/testlab';
+import { markdownTable, percentile, replaceDocSection, repoPath, startLoopbackVipcontrol, startRedis, waitFor } from '@vipcontrol/testlab';
 import type { NodeRecord } from '@vipcontrol/core';
 import { FleetStore } from '@vipcontrol/fleet';
 
@@ -99,7 +99,7 @@ async function main(): Promise<void> {
     await vipcontrol.stop();
     await redis.stop();
   }
-  const table = formatTable(rows);
+  const table = markdownTable(['measurement', 'result', 'note'], rows);
   process.stdout.write(`${table}\n`);
   await updateDoc(table);
   // bench.sh convention: 1 = a target missed (the table is still written), 2 = the benchmark failed.
@@ -107,10 +107,6 @@ async function main(): Promise<void> {
     process.stderr.write(`fleet bench: target missed: ${missed.join('; ')}\n`);
     process.exitCode = 1;
   }
-}
-
-function formatTable(rows: [string, string, string][]): string {
-  return ['| measurement | result | note |', '|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }
 
 /** Rewrites only the Fleet section of docs/benchmarks.md (between its markers), creating it if needed. */

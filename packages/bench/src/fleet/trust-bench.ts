@@ -14,7 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { pathToFileURL } from 'node:url';
-import { daemonStatus, healthReportBody, percentile, procKiB, replaceDocSection, repoPath, startLoopbackVipcontrol, startRedis, unixHttpRequest, waitFor } from '@vipcontrol/testlab';
+import { daemonStatus, healthReportBody, markdownTable, percentile, procKiB, replaceDocSection, repoPath, startLoopbackVipcontrol, startRedis, unixHttpRequest, waitFor } from '@vipcontrol/testlab';
 import { FleetStore } from '@vipcontrol/fleet';
 
 const N = Number(process.env['TRUST_BENCH_N'] ?? 40);
@@ -96,7 +96,7 @@ async function decoderRows(): Promise<Row[]> {
 
 async function main(): Promise<void> {
   const rows = [...(await decoderRows()), ...(await daemonRows())];
-  const table = ['| measurement | result | note |', '|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+  const table = markdownTable(['measurement', 'result', 'note'], rows);
   process.stdout.write(`${table}\n`);
   if (process.argv.includes('--no-docs')) return;
   await replaceDocSection(repoPath('docs/benchmarks.md'), {

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs, promisify } from 'node:util';
 import {
-  makeTempDir, ms, percentile, replaceDocSection, repoPath, startLoopbackVipcontrol, waitFor,
+  makeTempDir, markdownTable, ms, percentile, replaceDocSection, repoPath, startLoopbackVipcontrol, waitFor,
 } from '@vipcontrol/testlab';
 
 const run = promisify(execFile);
@@ -59,7 +59,7 @@ async function main(): Promise<void> {
     const summaries = times.map((t) => stats(t));
     const bare = summaries[0]!;
     const rows = programs.map((p, j) => row(p.name, summaries[j]!, bare));
-    const table = ['| program | p50 | p90 | max | p50 ÷ bare node |', '|---|---|---|---|---|', ...rows].join('\n');
+    const table = markdownTable(['program', 'p50', 'p90', 'max', 'p50 ÷ bare node'], rows);
     process.stdout.write(`${table}\n`);
     const packaged = summaries[1]!;
     const met = packaged.p50 <= TARGET_P50_MS;
@@ -81,8 +81,8 @@ function stats(samples: readonly number[]): Stats {
   return { p50: percentile(sorted, 50), p90: percentile(sorted, 90), max: sorted[sorted.length - 1]! };
 }
 
-function row(name: string, s: Stats, bare: Stats): string {
-  return `| ${name} | ${ms(s.p50)} | ${ms(s.p90)} | ${ms(s.max)} | ×${(s.p50 / bare.p50).toFixed(2)} |`;
+function row(name: string, s: Stats, bare: Stats): string[] {
+  return [name, ms(s.p50), ms(s.p90), ms(s.max), `×${(s.p50 / bare.p50).toFixed(2)}`];
 }
 
 async function updateDoc(table: string, samples: number, met: boolean): Promise<void> {
