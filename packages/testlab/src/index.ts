@@ -46,3 +46,4 @@ export { daemonStatus } from './daemon-status.js';
 export { bestPath, bestPathMed } from './router-med.js';
 export { procKiB } from './proc-memory.js';
 export { startLoopbackVipcontrol, type LoopbackVipcontrol, type LoopbackVipcontrolOptions } from './loopback-vipcontrol.js';
+export { pidExists } from './pid-exists.js';
