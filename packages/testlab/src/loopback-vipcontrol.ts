@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { EMPTY_VIPCONTROL_INCLUDE } from './bird-configs.js';
 import { startBird, type BirdInstance } from './bird-instance.js';
 import { apiAnswers, startDaemon, type DaemonProcess } from './daemon-process.js';
+import { startRedis, type RedisInstance } from './redis-instance.js';
 import { deepMerge } from './lab.js';
 import { repoPath } from './repo-path.js';
 import { makeTempDir } from './temp-dir.js';
@@ -12,6 +13,8 @@ export interface LoopbackVipcontrolOptions {
   node: string;
   /** Merged over the defaults: this BIRD and its include, API socket and state file in the dir, `lo` not managed, log level warn. */
   config?: object;
+  /** Also start a redis-server and set `redis.url` to it (fleet mode; `config.redis` adds heartbeat, ttl …). */
+  redis?: boolean;
   /** How long the daemon may take to answer `GET /v1/status`; default 15 s. */
   startTimeoutMs?: number;
 }
@@ -24,7 +27,9 @@ export interface LoopbackVipcontrol {
   /** Where vipcontrol.yaml is (`vipctl` finds the API socket in it). */
   readonly configPath: string;
   readonly apiSocket: string;
-  /** Stops the daemon, then BIRD, and removes the dir; safe to call twice. */
+  /** With `redis: true`: the daemon's Redis. */
+  readonly redis?: RedisInstance;
+  /** Stops the daemon, then BIRD (and Redis), and removes the dir; safe to call twice. */
   stop(): Promise<void>;
 }
 
@@ -36,7 +41,20 @@ export interface LoopbackVipcontrol {
 export async function startLoopbackVipcontrol(opts: LoopbackVipcontrolOptions): Promise<LoopbackVipcontrol> {
   const dir = await makeTempDir(`vc-${opts.node}-`);
   let bird: BirdInstance | undefined;
+  let redis: RedisInstance | undefined;
+  const stopAll = async () => {
+    try {
+      await bird?.stop();
+    } finally {
+      try {
+        await redis?.stop();
+      } finally {
+        await dir.cleanup();
+      }
+    }
+  };
   try {
+    if (opts.redis) redis = await startRedis();
     const includeFile = join(dir.path, 'vipcontrol.conf');
     await writeFile(includeFile, EMPTY_VIPCONTROL_INCLUDE);
     bird = await startBird({ name: opts.node, dir: dir.path, config: `router id 10.255.0.1;\nprotocol device {}\ninclude "${includeFile}";\n` });
@@ -49,6 +67,7 @@ export async function startLoopbackVipcontrol(opts: LoopbackVipcontrolOptions): 
       stateFile: join(dir.path, 'state.json'),
       loopback: { interface: 'lo', manage: false },
       log: { level: 'warn' },
+      ...(redis ? { redis: { url: redis.url } } : {}),
     };
     // JSON is valid YAML.
     await writeFile(configPath, JSON.stringify(deepMerge(defaults, opts.config ?? {})));
@@ -60,25 +79,22 @@ export async function startLoopbackVipcontrol(opts: LoopbackVipcontrolOptions): 
       ready: () => apiAnswers(apiSocket),
       ...(opts.startTimeoutMs === undefined ? {} : { startTimeoutMs: opts.startTimeoutMs }),
     });
-    const started = bird;
     let stopped: Promise<void> | undefined;
     return {
-      dir: dir.path, bird, daemon, configPath, apiSocket,
+      dir: dir.path, bird, daemon, configPath, apiSocket, ...(redis ? { redis } : {}),
       stop: () => {
         stopped ??= (async () => {
           try {
             await daemon.stop();
           } finally {
-            await started.stop();
-            await dir.cleanup();
+            await stopAll();
           }
         })();
         return stopped;
       },
     };
   } catch (err) {
-    await bird?.stop();
-    await dir.cleanup();
+    await stopAll();
     throw err;
   }
 }

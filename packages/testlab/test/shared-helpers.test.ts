@@ -6,7 +6,7 @@ import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { RouteInfo } from '@vipcontrol/bird';
-import { bestPath, daemonStatus, makeTempDir, procKiB, startLoopbackVipcontrol } from '../src/index.js';
+import { bestPath, daemonStatus, makeTempDir, pidExists, procKiB, startLoopbackVipcontrol, waitFor } from '../src/index.js';
 
 describe('procKiB', () => {
   it('reads VmRSS / VmHWM from status and Rss / Pss from smaps_rollup, in KiB', async () => {
@@ -59,5 +59,16 @@ describe('startLoopbackVipcontrol', () => {
     assert.notEqual(await vc.daemon.exited, undefined);
     await assert.rejects(stat(vc.dir), { code: 'ENOENT' });
     await vc.stop(); // twice is fine
+  });
+
+  it('with redis: true, runs a redis-server the daemon registers with (fleet mode), stopped with it', async () => {
+    const vc = await startLoopbackVipcontrol({ node: 'helper2', redis: true, config: { vips: [{ prefix: '198.18.0.2/32', med: 100 }], redis: { heartbeat: '200ms', ttl: '2s' } } });
+    stops.push(() => vc.stop());
+    const redis = vc.redis;
+    assert.ok(redis);
+    await waitFor(async () => ((await daemonStatus(vc.apiSocket)).fleet as { connected?: boolean } | undefined)?.connected, { message: 'daemon connected to its Redis' });
+    const redisPid = redis.pid;
+    await vc.stop();
+    assert.equal(pidExists(redisPid), false, 'redis-server stopped with the daemon');
   });
 });

@@ -17,7 +17,6 @@ const VIPW = '198.51.100.31/32';
 const MED = 100;
 const PENALTY = 1000;
 
-
 describe('vipcontrol restart with a failing check', () => {
   let lab: Lab;
   let node: LabHost;

@@ -15,7 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { markdownTable, percentile, replaceDocSection, repoPath, startLoopbackVipcontrol, startRedis, waitFor } from '@vipcontrol/testlab';
+import { markdownTable, percentile, replaceDocSection, repoPath, startLoopbackVipcontrol, waitFor } from '@vipcontrol/testlab';
 import type { NodeRecord } from '@vipcontrol/core';
 import { FleetStore } from '@vipcontrol/fleet';
 
@@ -36,14 +36,10 @@ function record(node: string, i: number): NodeRecord {
 }
 
 async function main(): Promise<void> {
-  const redis = await startRedis();
   const vipcontrol = await startLoopbackVipcontrol({
-    node: 'bench1',
-    config: { vips: VIPS.map((prefix) => ({ prefix, med: 100 })), redis: { url: redis.url, heartbeat: '1s', ttl: '5s' } },
-  }).catch(async (err: unknown) => {
-    await redis.stop();
-    throw err;
+    node: 'bench1', redis: true, config: { vips: VIPS.map((prefix) => ({ prefix, med: 100 })), redis: { heartbeat: '1s', ttl: '5s' } },
   });
+  const redis = vipcontrol.redis!;
   const rows: [string, string, string][] = [];
   const missed: string[] = [];
   try {
@@ -97,7 +93,6 @@ async function main(): Promise<void> {
     await store.close();
   } finally {
     await vipcontrol.stop();
-    await redis.stop();
   }
   const table = markdownTable(['measurement', 'result', 'note'], rows);
   process.stdout.write(`${table}\n`);

@@ -14,7 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { pathToFileURL } from 'node:url';
-import { daemonStatus, healthReportBody, markdownTable, percentile, procKiB, replaceDocSection, repoPath, startLoopbackVipcontrol, startRedis, unixHttpRequest, waitFor } from '@vipcontrol/testlab';
+import { daemonStatus, healthReportBody, markdownTable, percentile, procKiB, replaceDocSection, repoPath, startLoopbackVipcontrol, unixHttpRequest, waitFor } from '@vipcontrol/testlab';
 import { FleetStore } from '@vipcontrol/fleet';
 
 const N = Number(process.env['TRUST_BENCH_N'] ?? 40);
@@ -23,14 +23,10 @@ const VIP = '198.51.100.10/32';
 type Row = [string, string, string];
 
 async function daemonRows(): Promise<Row[]> {
-  const redis = await startRedis();
   const vipcontrol = await startLoopbackVipcontrol({
-    node: 'trust1',
-    config: { vips: [{ prefix: VIP, med: 100 }], redis: { url: redis.url, heartbeat: '500ms', ttl: '5s' } },
-  }).catch(async (err: unknown) => {
-    await redis.stop();
-    throw err;
+    node: 'trust1', redis: true, config: { vips: [{ prefix: VIP, med: 100 }], redis: { heartbeat: '500ms', ttl: '5s' } },
   });
+  const redis = vipcontrol.redis!;
   const api = vipcontrol.apiSocket;
   const rows: Row[] = [];
   const rss = async () => (await procKiB(vipcontrol.daemon.pid, 'status', ['VmRSS'])).VmRSS / 1024;
@@ -65,7 +61,6 @@ async function daemonRows(): Promise<Row[]> {
     await store.close();
   } finally {
     await vipcontrol.stop();
-    await redis.stop();
   }
   return rows;
 }
