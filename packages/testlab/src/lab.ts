@@ -17,7 +17,7 @@ import { repoPath } from './repo-path.js';
 import { bestPathMed } from './router-med.js';
 import { makeTempDir } from './temp-dir.js';
 import { uniqueId } from './unique-id.js';
-import { unixHttpRequest } from './unix-http.js';
+import { daemonStatus } from './daemon-status.js';
 import { waitFor } from './wait-for.js';
 
 /** A namespace of the lab running BIRD: the router or a node. */
@@ -378,9 +378,8 @@ export class Lab {
       ...(opts.wrapper === undefined ? {} : { wrapper: opts.wrapper }),
       ready: async (proc) => {
         if (!vipcontrolUp) return proc.stdoutLines().length > 0;
-        const res = await unixHttpRequest(socket, { path: '/v1/status' });
-        const last = (res.json as { health?: { lastReportAt?: number | string } } | undefined)?.health?.lastReportAt;
-        return last !== undefined && new Date(last).getTime() >= startedAt - 1000;
+        const last = (await daemonStatus(socket)).health.lastReportAt;
+        return last !== undefined && last >= startedAt - 1000;
       },
       ...(opts.startTimeoutMs === undefined ? {} : { startTimeoutMs: opts.startTimeoutMs }),
     }));
