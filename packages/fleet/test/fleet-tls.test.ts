@@ -2,10 +2,10 @@
 // only, an ACL user from the URL, and the config section parsed as vipcontrol parses it.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeTempDir, startRedis, waitFor, type RedisInstance, type TempDir } from '@vipcontrol/testlab';
+import { makeTempDir, makeTlsCerts, startRedis, waitFor, type RedisInstance, type TempDir } from '@vipcontrol/testlab';
 import { parseVipcontrolConfig, type RedisConfig } from '@vipcontrol/core';
 import { FleetNodeClient, FleetStore, FleetUnavailableError } from '../src/index.js';
-import { makeCerts, nodeRecord, recordingLogger } from './helpers.js';
+import { nodeRecord, recordingLogger } from './helpers.js';
 
 let dir: TempDir;
 let redis: RedisInstance;
@@ -20,7 +20,7 @@ function configured(url: string, tls: string): RedisConfig {
 
 before(async () => {
   dir = await makeTempDir('vc-fleet-tls-');
-  const certs = await makeCerts(dir.path);
+  const certs = await makeTlsCerts(dir.path);
   ca = certs.ca;
   redis = await startRedis({ tls: { certFile: certs.cert, keyFile: certs.key, caFile: certs.ca } });
 });

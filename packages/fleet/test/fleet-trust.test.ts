@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { makeTempDir, startRedis, startSentinel, waitFor, type SentinelInstance, type TempDir } from '@vipcontrol/testlab';
+import { makeTempDir, makeTlsCerts, startRedis, startSentinel, waitFor, type SentinelInstance, type TempDir } from '@vipcontrol/testlab';
 import { parseVipcontrolConfig, type RedisConfig } from '@vipcontrol/core';
 import { FleetNodeClient, FleetStore } from '../src/index.js';
-import { P4, makeCerts, nodeRecord, recordingLogger } from './helpers.js';
+import { P4, nodeRecord, recordingLogger } from './helpers.js';
 
 let dir: TempDir;
 let certs: { ca: string; cert: string; key: string };
@@ -18,7 +18,7 @@ const stops: (() => Promise<unknown>)[] = [];
 
 before(async () => {
   dir = await makeTempDir('vc-sentinel-trust-');
-  certs = await makeCerts(dir.path);
+  certs = await makeTlsCerts(dir.path);
 });
 after(async () => {
   for (const s of stops.reverse()) await s().catch(() => undefined);

@@ -1,7 +1,4 @@
-/** Test helpers shared by the fleet package's tests: a recording logger, record builders, a throwaway CA. */
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { execa } from 'execa';
+/** Test helpers shared by the fleet package's tests: a recording logger, record builders (certificates: testlab's makeTlsCerts). */
 import type { NodeRecord, RedisConfig } from '@vipcontrol/core';
 import type { FleetLogger } from '../src/node-client.js';
 
@@ -34,14 +31,3 @@ export function nodeRecord(node: string, over: Partial<NodeRecord> = {}): NodeRe
   };
 }
 
-/** CA → server certificate for 127.0.0.1 / localhost, EC keys (fast), valid one day. */
-export async function makeCerts(at: string): Promise<{ ca: string; cert: string; key: string }> {
-  const f = (name: string) => join(at, name);
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  await execa('openssl', ['req', '-x509', ...ec, '-keyout', f('ca.key'), '-out', f('ca.pem'), '-days', '1', '-subj', '/CN=vipcontrol test CA']);
-  await execa('openssl', ['req', ...ec, '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', '/CN=localhost']);
-  await writeFile(f('san.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  await execa('openssl', ['x509', '-req', '-in', f('server.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial',
-    '-out', f('server.pem'), '-days', '1', '-extfile', f('san.cnf')]);
-  return { ca: f('ca.pem'), cert: f('server.pem'), key: f('server.key') };
-}

@@ -1,58 +1,33 @@
-// SystemdNotifier against the real systemd-notify binary, with a stand-in service manager: a Unix
-// datagram socket (python3; Node has none) that records each message and, like systemd, closes the fd
-// that systemd-notify's barrier passes, so systemd-notify returns only once the message was received.
+// SystemdNotifier against the real systemd-notify binary, with a stand-in service manager
+// (testlab's startNotifyListener: records each message, answers systemd-notify's barrier like systemd).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { startNotifyListener, type NotifyListener } from '@vipcontrol/testlab';
 import { JournalPriorityStream, journalPriorityPrefix, SystemdNotifier } from '../src/index.js';
 
-const MANAGER = `
-import json, os, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-print("listening", flush=True)
-while True:
-    data, ancdata, _, _ = s.recvmsg(65536, socket.CMSG_SPACE(16 * 4))
-    for level, kind, payload in ancdata:
-        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-            for i in range(0, len(payload) - len(payload) % 4, 4):
-                os.close(int.from_bytes(payload[i:i + 4], sys.byteorder))
-    print(json.dumps(data.decode()), flush=True)
-`;
-
 let dir: string;
-let manager: ChildProcess;
-const received: string[] = [];
+let manager: NotifyListener;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'vc-notify-'));
-  manager = spawn('python3', ['-c', MANAGER, join(dir, 'notify.sock')], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: manager.stdout! });
-  const [first] = (await once(lines, 'line')) as [string];
-  assert.equal(first, 'listening');
-  lines.on('line', (line) => received.push(JSON.parse(line) as string));
+  manager = await startNotifyListener(dir);
 });
 
 after(async () => {
-  manager.kill();
+  await manager?.close();
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Messages that are not systemd-notify's barrier. */
-function messages(): string[] {
-  return received.filter((m) => m !== 'BARRIER=1');
-}
+const messages = () => manager.messages();
 
 test('READY=1 with its status arrives as one message, before the next one, in order', async () => {
   const errors: Error[] = [];
   const notifier = new SystemdNotifier({ env: { NOTIFY_SOCKET: join(dir, 'notify.sock') }, onError: (e) => errors.push(e) });
   assert.equal(notifier.enabled, true);
-  received.length = 0;
+  manager.clear();
   void notifier.ready('3 VIPs announced\nBIRD connected');
   await notifier.status('reloaded');
   assert.deepEqual(errors, []);
@@ -61,7 +36,7 @@ test('READY=1 with its status arrives as one message, before the next one, in or
 
 test('status lines are coalesced: the latest text wins, at most one a second', async () => {
   const notifier = new SystemdNotifier({ env: { NOTIFY_SOCKET: join(dir, 'notify.sock') } });
-  received.length = 0;
+  manager.clear();
   await notifier.status('one');
   const pending = [notifier.status('two'), notifier.status('three'), notifier.status('four')];
   await Promise.all(pending);
@@ -73,7 +48,7 @@ test('the watchdog pings at half of WATCHDOG_USEC, only when WATCHDOG_PID is thi
   assert.equal(new SystemdNotifier({ env: { ...env, WATCHDOG_PID: '1' } }).watchdogMs, undefined);
   const notifier = new SystemdNotifier({ env });
   assert.equal(notifier.watchdogMs, 400);
-  received.length = 0;
+  manager.clear();
   notifier.startWatchdog();
   await new Promise((r) => setTimeout(r, 700));
   notifier.stopWatchdog();

@@ -42,6 +42,8 @@ export { QUICK_MODE, longTier } from './test-tier.js';
 export { promSample } from './prom-sample.js';
 export { CONTAINER_ROOT, ensureContainerRoot, systemdContainerTool } from './systemd-container.js';
 export { healthReportBody, type ReportedCheck } from './health-report-body.js';
+export { startNotifyListener, type NotifyListener } from './notify-listener.js';
+export { makeTlsCerts, type TlsCerts } from './tls-certs.js';
 export { daemonStatus } from './daemon-status.js';
 export { bestPath, bestPathMed } from './router-med.js';
 export { procKiB } from './proc-memory.js';

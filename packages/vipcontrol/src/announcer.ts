@@ -270,6 +270,9 @@ export class Announcer {
     }
     const narrow = scope && (scope.changed.length <= SCOPED_MAX || scope.changed.length * SCOPED_ROUTES_PER_QUERY <= scope.known.size) ? scope : undefined;
     if (!scope) {
+      // `configure status` here decides whether a no-op is one (a crashed predecessor's unconfirmed
+      // apply is not); #holdForOperator asks again right before `configure`, after the read-back
+      // (~60 ms at 10,000 VIPs) during which an operator may have started a `configure timeout`.
       await this.#guard(async () => {
         await this.#refreshFabric();
         await this.#refreshPending();

@@ -8,7 +8,7 @@ import { parseViphealthConfig, type ViphealthConfig } from '@vipcontrol/core';
 import { SystemdNotifier } from '@vipcontrol/systemd';
 import { viphealthProgram } from './cli.js';
 import { createLogger } from './logger.js';
-import type { DeliveredReport } from './reporter.js';
+import type { Delivery, SentReport } from './reporter.js';
 import { Viphealth } from './viphealth.js';
 
 /** The file could not be read at all (as opposed to parsed: that is core's ConfigError). */
@@ -33,12 +33,14 @@ async function run(file: string): Promise<void> {
     onError: (err) => logger.warn({ event: 'systemdNotifyFailed', err }, `cannot notify systemd: ${err.message}`),
   });
   systemd.startWatchdog();
-  // Type=notify: ready once vipcontrol has accepted a report with a verdict from every check.
+  // Type=notify: ready once a report with a first verdict from every check has been sent, whether
+  // vipcontrol took it or not — viphealth runs its checks even while vipcontrol is down (the reporter
+  // retries), and the status line says plainly when the verdicts are not reaching it.
   let ready = false;
   let lastStatus = '';
-  const onReported = (report: DeliveredReport): void => {
-    const line = statusLine(report);
-    if (!ready && report.checks.every((c) => c.lastResult !== undefined || c.status === 'disabled')) {
+  const onSent = (report: SentReport, delivery: Delivery): void => {
+    const line = statusLine(report, delivery);
+    if (!ready && everyCheckHasVerdict(report)) {
       ready = true;
       lastStatus = line;
       void systemd.ready(line);
@@ -47,7 +49,7 @@ async function run(file: string): Promise<void> {
       void systemd.status(line);
     }
   };
-  const daemon = new Viphealth({ config, logger, onReported });
+  const daemon = new Viphealth({ config, logger, onSent });
   daemon.start();
   // Loaded only when configured (prom-client); never fails the start (see serveMetrics).
   const metrics = config.metrics && (await (await import('@vipcontrol/metrics')).serveMetrics({
@@ -81,12 +83,21 @@ async function run(file: string): Promise<void> {
   process.once('SIGINT', shutdown);
 }
 
-/** `systemctl status`'s one line: how many checks are in each state, and the failing ones by name. */
-function statusLine(report: DeliveredReport): string {
+/** Whether every check has run once (or is disabled): its status is a verdict, not start-up's `unknown` alone. */
+function everyCheckHasVerdict(report: SentReport): boolean {
+  return report.checks.every((c) => c.lastResult !== undefined || c.status === 'disabled');
+}
+
+/**
+ * `systemctl status`'s one line: how many checks are in each state, the failing ones by name, and
+ * whether vipcontrol has these verdicts.
+ */
+function statusLine(report: SentReport, delivery: Delivery): string {
   const count = (status: string) => report.checks.filter((c) => c.status === status).length;
   const down = report.checks.filter((c) => c.status === 'down').map((c) => c.name);
   const counts = `${report.checks.length} checks: ${count('up')} up, ${down.length} down, ${count('unknown')} unknown, ${count('disabled')} disabled`;
-  return `${counts}${down.length ? ` (down: ${down.slice(0, 5).join(', ')}${down.length > 5 ? ', …' : ''})` : ''}; reported to vipcontrol`;
+  const reported = delivery.delivered ? 'reported to vipcontrol' : `verdicts not delivered: ${delivery.reason}; retrying`;
+  return `${counts}${down.length ? ` (down: ${down.slice(0, 5).join(', ')}${down.length > 5 ? ', …' : ''})` : ''}; ${reported}`;
 }
 
 const program = viphealthProgram().action(async (opts: { config: string; check?: boolean }) => {

@@ -73,10 +73,20 @@ export function postReport(socketPath: string, body: string, timeoutMs: number):
   });
 }
 
-/** What the reporter sends: the report without parts, and every VIP list it names, in parts. */
-/** The report vipcontrol accepted, without the VIP lists' parts. */
-export type DeliveredReport = ReportSnapshot['report'];
+/** A report as sent, without the VIP lists' parts. */
+export type SentReport = ReportSnapshot['report'];
 
+/** How a send ended: vipcontrol took the report, or why it does not have it (one printable line). */
+export type Delivery = { readonly delivered: true } | { readonly delivered: false; readonly reason: string };
+
+/** Why vipcontrol has not taken the report: an error answer (5xx), or the socket and the error code (ENOENT: no socket, vipcontrol not running; ECONNREFUSED: nobody listening). */
+function undeliveredReason(socketPath: string, err: unknown): string {
+  if (err instanceof ReportRejectedError) return `vipcontrol answered ${err.status}`;
+  const code = (err as NodeJS.ErrnoException).code;
+  return `vipcontrol unreachable at ${socketPath} (${code ?? errorText(err)})`;
+}
+
+/** What the reporter sends: the report without parts, and every VIP list it names, in parts. */
 export interface ReportSnapshot {
   readonly report: Omit<HealthReportBody, 'vipSetParts'>;
   readonly vipSets: ReadonlyMap<string, readonly VipSetPart[]>;
@@ -91,8 +101,8 @@ export interface ReporterOptions {
   readonly onReply?: (reply: HealthReportReply) => void;
   /** Per request; default: the heartbeat interval, at least 1 s. */
   readonly requestTimeoutMs?: number;
-  /** Called with each report vipcontrol accepted. */
-  readonly onDelivered?: (report: DeliveredReport) => void;
+  /** Called with each report sent and how it ended (not for a 409 answered with more parts). */
+  readonly onSent?: (report: SentReport, delivery: Delivery) => void;
 }
 
 type SendOutcome = 'delivered' | 'more' | 'failed';
@@ -219,6 +229,7 @@ export class Reporter {
           this.#failures++;
           this.#failed++;
           logger.error({ event: 'reportRefused', socket: socketPath, status: 409, error: err.message }, 'vipcontrol asks for VIP lists this viphealth does not have');
+          this.#opts.onSent?.(snap.report, { delivered: false, reason: 'vipcontrol refused the report (409: VIP lists this viphealth does not have)' });
         }
         return outcome;
       }
@@ -229,11 +240,13 @@ export class Reporter {
         // Refused: every check's verdict is lost on the way, and vipcontrol's lease will expire. Loud each time.
         this.#refused++;
         logger.error({ event: 'reportRefused', socket: socketPath, status: err.status, error: err.message, bytes: this.#lastBodyBytes, refused: this.#refused }, 'vipcontrol refused the health report');
+        this.#opts.onSent?.(snap.report, { delivered: false, reason: `vipcontrol refused the report (${err.status})` });
         return 'failed';
       }
       // Loud once, then quiet: vipcontrol being restarted is normal, a log line per retry is not useful.
       if (this.#failures === 1) logger.warn({ event: 'reportFailed', socket: socketPath, error: errorText(err) }, 'cannot report to vipcontrol; retrying');
       else logger.debug({ event: 'reportFailed', socket: socketPath, error: errorText(err), failures: this.#failures });
+      this.#opts.onSent?.(snap.report, { delivered: false, reason: undeliveredReason(socketPath, err) });
       return 'failed';
     }
     if (this.#failures > 0) logger.info({ event: 'reportDelivered', failures: this.#failures }, 'reporting to vipcontrol again');
@@ -242,7 +255,7 @@ export class Reporter {
     this.#needed.clear();
     this.#sentParts.clear();
     this.#opts.onReply?.(reply);
-    this.#opts.onDelivered?.(snap.report);
+    this.#opts.onSent?.(snap.report, { delivered: true });
     return 'delivered';
   }
 

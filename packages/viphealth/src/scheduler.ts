@@ -79,6 +79,11 @@ export class CheckScheduler extends EventEmitter<SchedulerEvents> {
     return dampingMemory(s);
   }
 
+  /** Whether a file the probe read at set-up now reads differently (a CA rotated in place). */
+  probeFileChanged(): boolean {
+    return this.#probe.setupFiles?.changed() ?? false;
+  }
+
   /** Swaps the probe for one built from fresh files (a CA rotated before a SIGHUP); state and timer stay. */
   replaceProbe(probe: Probe): void {
     const old = this.#probe;

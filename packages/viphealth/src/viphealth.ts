@@ -12,7 +12,7 @@ import { createProbe } from './checks/create-probe.js';
 import { assertCanDropGroups } from './checks/exec-identity.js';
 import { HookRunner } from './hooks.js';
 import type { Logger } from './logger.js';
-import { Reporter, type DeliveredReport, type ReportSnapshot } from './reporter.js';
+import { Reporter, type Delivery, type ReportSnapshot, type SentReport } from './reporter.js';
 import { CheckScheduler } from './scheduler.js';
 
 /** What a reload did, by check name. */
@@ -21,6 +21,8 @@ export interface ReloadSummary {
   readonly removed: string[];
   readonly changed: string[];
   readonly kept: string[];
+  /** Kept checks whose probe was built again because a file it read changed (a rotated CA): state kept. */
+  readonly refreshed: string[];
 }
 
 /** Emits `transition` (check name, HealthTransition) for every check that changes state. */
@@ -38,15 +40,15 @@ export class Viphealth extends EventEmitter {
   /** Counts of reporters replaced by a reload, so the totals above never go back. */
   #retired = { sent: 0, failed: 0 };
 
-  readonly #onReported: ((report: DeliveredReport) => void) | undefined;
+  readonly #onSent: ((report: SentReport, delivery: Delivery) => void) | undefined;
 
   /**
    * Builds every probe now, so a check that cannot be set up fails the start (or the reload).
-   * `onReported` sees every report vipcontrol accepted (main.ts tells systemd from it).
+   * `onSent` sees every report sent and whether vipcontrol took it (main.ts tells systemd from it).
    */
-  constructor(opts: { config: ViphealthConfig; logger: Logger; now?: () => number; onReported?: (report: DeliveredReport) => void }) {
+  constructor(opts: { config: ViphealthConfig; logger: Logger; now?: () => number; onSent?: (report: SentReport, delivery: Delivery) => void }) {
     super();
-    this.#onReported = opts.onReported;
+    this.#onSent = opts.onSent;
     this.#logger = opts.logger;
     this.#now = opts.now ?? Date.now;
     this.startedAt = this.#now();
@@ -114,15 +116,18 @@ export class Viphealth extends EventEmitter {
     if (runsCommands(config)) assertCanDropGroups();
     const old = this.#schedulers;
     const next = new Map<string, CheckScheduler>();
-    const summary: ReloadSummary = { added: [], removed: [], changed: [], kept: [] };
+    const summary: ReloadSummary = { added: [], removed: [], changed: [], kept: [], refreshed: [] };
     const fresh: CheckScheduler[] = [];
     const refreshed: [CheckScheduler, ReturnType<typeof createProbe>][] = [];
     try {
       for (const check of config.checks) {
         const current = old.get(check.name);
         if (current && sameCheck(current.config, check)) {
-          // Files a probe read at set-up (an HTTP check's CA) are read again: a reload after a rotation uses them.
-          if (check.type === 'http' && check.tls.ca !== undefined) refreshed.push([current, createProbe(check)]);
+          // A file the probe read at set-up changed on disk (a CA rotated in place): a new probe reads it.
+          if (current.probeFileChanged()) {
+            refreshed.push([current, createProbe(check)]);
+            summary.refreshed.push(check.name);
+          }
           next.set(check.name, current);
           summary.kept.push(check.name);
           continue;
@@ -179,7 +184,7 @@ export class Viphealth extends EventEmitter {
       snapshot: () => this.#reportSnapshot(),
       onReply: (reply) => this.#onReply(reply),
       logger: this.#logger.child({ component: 'reporter' }),
-      ...(this.#onReported ? { onDelivered: this.#onReported } : {}),
+      ...(this.#onSent ? { onSent: this.#onSent } : {}),
     });
   }
 

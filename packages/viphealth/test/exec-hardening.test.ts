@@ -6,22 +6,20 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { copyFile, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { parseViphealthConfig, type HealthTransition } from '@vipcontrol/core';
-import { makeTempDir, pidExists, repoPath, waitFor, type TempDir } from '@vipcontrol/testlab';
+import { makeTempDir, makeTlsCerts, pidExists, repoPath, waitFor, type TempDir } from '@vipcontrol/testlab';
 import { ExecProbe } from '../src/checks/exec-probe.js';
 import { ProcessProbe } from '../src/checks/process-probe.js';
 import { HookRunner } from '../src/hooks.js';
 import { createLogger } from '../src/logger.js';
 import { Viphealth } from '../src/viphealth.js';
 
-const run = promisify(execFile);
 const silent = createLogger({ level: 'silent' });
 let tmp: TempDir;
 before(async () => {
@@ -147,29 +145,35 @@ describe('damping and TLS across a reload', () => {
     assert.ok(status().damping?.holdDownUntil !== undefined, 'and reports its hold-down');
   });
 
-  it('re-reads the HTTP check CA file on reload', async (t) => {
-    const cert = async (name: string) => {
-      const key = join(tmp.path, `${name}.key`);
-      const crt = join(tmp.path, `${name}.pem`);
-      await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-        '-subj', `/CN=${name}`, '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', crt]);
-      return { key: await readFile(key), crt };
-    };
-    const [oldCa, current] = await Promise.all([cert('old'), cert('current')]);
-    const server = createHttpsServer({ key: current.key, cert: await readFile(current.crt) }, (_req, res) => res.end('ok'));
+  it('a reload builds the HTTP probe again when its CA file changed in place, and only then, keeping the state', async (t) => {
+    const [a, b] = await Promise.all([makeTlsCerts(tmp.path, 'rotate-a'), makeTlsCerts(tmp.path, 'rotate-b')]);
+    const server = createHttpsServer({ key: await readFile(a.key), cert: await readFile(a.cert) }, (_req, res) => res.end('ok'));
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     t.after(() => server.close());
-    const ca = join(tmp.path, 'ca.pem');
-    await copyFile(oldCa.crt, ca);
+    const ca = join(tmp.path, 'rotate-ca.pem');
+    await copyFile(a.ca, ca);
     const yaml = `vipcontrol: { socket: ${join(tmp.path, 'absent.sock')} }\nchecks:\n  - { name: h, type: http, url: 'https://127.0.0.1:${(server.address() as AddressInfo).port}/', tls: { ca: ${ca} }, interval: 20ms, fastInterval: 20ms, rise: 1, fall: 1, vips: [192.0.2.1/32], penalty: 10 }\n`;
     const vh = new Viphealth({ config: parseViphealthConfig(yaml, 'v.yaml'), logger: silent });
+    const transitions: string[] = [];
+    vh.on('transition', (_name: string, tr: HealthTransition) => transitions.push(`${tr.from}->${tr.to}`));
     vh.start();
     t.after(() => vh.stop());
-    await waitFor(() => vh.snapshot().checks[0]!.status === 'down', { message: 'the old CA does not verify the server' });
-    await copyFile(current.crt, ca); // rotated on disk, then SIGHUP
-    await vh.reload(parseViphealthConfig(yaml, 'v.yaml'));
-    await waitFor(() => vh.snapshot().checks[0]!.status === 'up', { message: 'the rotated CA is used after the reload' });
+    const status = () => vh.snapshot().checks[0]!.status;
+    await waitFor(() => status() === 'up', { message: 'CA A verifies server certificate A' });
+    server.setSecureContext({ key: await readFile(b.key), cert: await readFile(b.cert) });
+    await waitFor(() => status() === 'down', { message: 'CA A does not verify server certificate B' });
+    const same = await vh.reload(parseViphealthConfig(yaml, 'v.yaml'));
+    assert.deepStrictEqual(same, { added: [], removed: [], changed: [], kept: ['h'], refreshed: [] }, 'an unchanged CA file: the probe stays');
+    await copyFile(b.ca, ca); // rotated in place, then SIGHUP
+    const rotated = await vh.reload(parseViphealthConfig(yaml, 'v.yaml'));
+    assert.deepStrictEqual(rotated, { added: [], removed: [], changed: [], kept: ['h'], refreshed: ['h'] });
+    await waitFor(() => status() === 'up', { message: 'CA B is used after the reload' });
+    assert.deepStrictEqual(transitions, ['unknown->up', 'up->down', 'down->up'], 'the same check went on: no fresh start as unknown');
+    await rm(ca);
+    await assert.rejects(vh.reload(parseViphealthConfig(yaml, 'v.yaml')), /ENOENT.*rotate-ca\.pem/, 'a CA file gone fails the reload');
+    await new Promise((r) => setTimeout(r, 100)); // ~5 runs with the probe that holds CA B
+    assert.equal(status(), 'up', 'and the running probe stays');
   });
 });
 

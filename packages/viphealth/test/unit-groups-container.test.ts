@@ -2,7 +2,9 @@
  * Issue 12 item 4 under the real unit: systemd/viphealth.service in a booted systemd container
  * (DynamicUser, SupplementaryGroups=vipcontrol bird, NoNewPrivileges, the system-call filter). An exec
  * check reports its own groups, capabilities and NODE_OPTIONS as its evidence: none of viphealth's.
- * Without CAP_SETGID (a drop-in clearing it) viphealth refuses to start, saying why.
+ * Without CAP_SETGID (a drop-in clearing it) viphealth refuses to start, saying why. No vipcontrol runs
+ * here: `systemctl start viphealth` still returns (READY=1 after the first verdicts), the status saying
+ * the verdicts are not delivered.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -55,8 +57,14 @@ describe('exec checks under systemd/viphealth.service', { ...longTier('boots a s
   });
 
   it('the check runs without viphealth\'s groups, capabilities or environment', async () => {
-    // --no-block: Type=notify, and READY=1 waits for a report vipcontrol accepted (no vipcontrol here).
-    await inside('systemctl', 'start', '--no-block', 'viphealth');
+    // Type=notify with no vipcontrol here: `systemctl start` returns once the check has a first verdict,
+    // and the status says the verdicts are not reaching vipcontrol (it used to hang until TimeoutStartSec).
+    await run(TOOL!, ['exec', name, 'systemctl', 'start', 'viphealth'], { timeout: 30_000 });
+    assert.equal((await inside('systemctl', 'is-active', 'viphealth')).trim(), 'active');
+    assert.equal(
+      (await inside('systemctl', 'show', '-p', 'StatusText', '--value', 'viphealth')).trim(),
+      '1 checks: 0 up, 1 down, 0 unknown, 0 disabled (down: who); verdicts not delivered: vipcontrol unreachable at /run/vipcontrol/vipcontrol.sock (ENOENT); retrying',
+    );
     // MainPID is set while systemd's fork is still setting up credentials (comm "(iphealth)", not yet in
     // the supplementary groups): wait until it has exec'd viphealth itself.
     const pid = await waitFor(async () => {

@@ -185,7 +185,7 @@ ${extra}`;
     const summary = await vh.reload(
       parseViphealthConfig(yaml(2, 3, '  - { name: added, type: exec, command: [/bin/true], vips: [192.0.2.4/32], penalty: 1 }'), 'b.yaml'),
     );
-    assert.deepStrictEqual(summary, { added: ['added'], removed: ['gone'], changed: ['changed'], kept: ['kept'] });
+    assert.deepStrictEqual(summary, { added: ['added'], removed: ['gone'], changed: ['changed'], kept: ['kept'], refreshed: [] });
     const now = vh.snapshot();
     assert.deepStrictEqual(
       now.checks.map((c) => `${c.name}=${c.status}`),

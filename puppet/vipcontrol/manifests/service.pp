@@ -2,7 +2,10 @@
 #
 # `systemctl reload` is synchronous for both units: it fails (and so does the Puppet run) when the
 # daemon rejects the new file, and the running config stays. On the first run the service is started
-# by `ensure => running` (Type=notify: once the first apply is done) before any reload is sent.
+# by `ensure => running` (Type=notify: vipcontrol once the first apply is done, viphealth once its checks
+# have a first verdict, whether or not vipcontrol took them) before any reload is sent. viphealth is
+# ordered after vipcontrol (a run whose vipcontrol fails to start leaves viphealth to the next run); a
+# vipcontrol that fails later does not stop or block viphealth.
 class vipcontrol::service {
   service { 'vipcontrol':
     ensure  => running,

@@ -3,10 +3,9 @@
  * a regular expression. TLS: a private CA file, or `insecure` to skip verification (self-signed
  * health endpoints on localhost).
  */
-import { readFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { elapsed, errorText, type Probe, type ProbeResult } from './probe.js';
+import { elapsed, errorText, SetupFiles, type Probe, type ProbeResult } from './probe.js';
 
 /** Only this much of the body is read for `bodyMatch`. */
 const MAX_BODY = 256 * 1024;
@@ -23,13 +22,17 @@ export class HttpProbe implements Probe {
   readonly #status: { min: number; max: number };
   readonly #bodyMatch: RegExp | undefined;
   readonly #tls: { rejectUnauthorized: boolean; ca?: Buffer };
+  readonly setupFiles = new SetupFiles();
 
-  /** Reads the CA file now: a missing CA is a config problem, reported at (re)load, not per run. */
+  /**
+   * Reads the CA file now: a missing CA is a config problem, reported at (re)load, not per run. A reload
+   * after the file was rotated builds a new probe (setupFiles).
+   */
   constructor(opts: HttpProbeOptions) {
     this.#url = new URL(opts.url);
     this.#status = opts.status;
     this.#bodyMatch = opts.bodyMatch === undefined ? undefined : new RegExp(opts.bodyMatch);
-    this.#tls = { rejectUnauthorized: !opts.tls.insecure, ...(opts.tls.ca !== undefined && { ca: readFileSync(opts.tls.ca) }) };
+    this.#tls = { rejectUnauthorized: !opts.tls.insecure, ...(opts.tls.ca !== undefined && { ca: this.setupFiles.read(opts.tls.ca) }) };
   }
 
   run(timeoutMs: number): Promise<ProbeResult> {

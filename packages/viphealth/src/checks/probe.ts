@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 /**
  * A probe runs one check once. The scheduler owns timing, hysteresis and reporting; a probe only
  * answers "did it pass, how long did it take, and why" — the evidence logged with every transition.
@@ -21,6 +23,35 @@ export interface Probe {
   run(timeoutMs: number): Promise<ProbeResult>;
   /** Releases long-lived resources (a BIRD connection). */
   close(): Promise<void>;
+  /** Files the probe read when it was built (an HTTP check's CA); absent when it reads none. */
+  readonly setupFiles?: SetupFiles;
+}
+
+/**
+ * The files a probe read at set-up, with the content it uses, so that a reload can tell a file rotated
+ * in place (same path, new content) and build the probe afresh — without knowing which probe reads what.
+ */
+export class SetupFiles {
+  readonly #read = new Map<string, Buffer>();
+
+  /** Reads `path` (throws as readFileSync does: a missing file is a config error at (re)load). */
+  read(path: string): Buffer {
+    const content = readFileSync(path);
+    this.#read.set(path, content);
+    return content;
+  }
+
+  /** Whether a file's content is no longer what the probe uses, or the file can no longer be read. */
+  changed(): boolean {
+    for (const [path, content] of this.#read) {
+      try {
+        if (!readFileSync(path).equals(content)) return true;
+      } catch {
+        return true; // unreadable now: the rebuild reads it again and fails the reload with the reason
+      }
+    }
+    return false;
+  }
 }
 
 /** Milliseconds since `start` (from performance.now()), rounded to 0.01 ms. */
