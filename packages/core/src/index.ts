@@ -5,6 +5,7 @@ export * from './viphealth-config.js';
 export * from './health-report.js';
 export * from './config-error.js';
 export * from './duration.js';
+export * from './backoff.js';
 export * from './prefix.js';
 export * from './community.js';
 export * from './schemas.js';

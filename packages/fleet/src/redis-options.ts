@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { checkServerIdentity, type ConnectionOptions, type PeerCertificate } from 'node:tls';
 import { Redis, type RedisOptions } from 'ioredis';
-import { parseRedisUrl, RedisUrlError, type RedisConfig, type RedisUrl } from '@vipcontrol/core';
+import { exponentialBackoff, parseRedisUrl, RedisUrlError, type RedisConfig, type RedisUrl } from '@vipcontrol/core';
 import { FleetConfigError } from './errors.js';
 
 /** How a connection behaves while Redis is away. */
@@ -62,7 +62,7 @@ export function redisOptions(target: RedisTarget, tuning: ConnectionTuning = {})
     // disconnect() keeps a timer to destroy the socket this long (default 2 s), and with it the process:
     // vipctl would sit 2 s after "cannot connect to Redis" before exiting.
     disconnectTimeout: 200,
-    retryStrategy: (times: number) => (tuning.maxReconnects !== undefined && times > tuning.maxReconnects ? null : Math.min(50 * 2 ** Math.min(times, 7), 5000)),
+    retryStrategy: (times: number) => (tuning.maxReconnects !== undefined && times > tuning.maxReconnects ? null : exponentialBackoff({ attempt: times, minMs: 100, maxMs: 5000 })),
   };
   const ca = url?.tls && cfg.tls?.ca !== undefined ? readCa(cfg.tls.ca) : undefined;
   const auth = url

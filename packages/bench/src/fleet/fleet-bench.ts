@@ -12,14 +12,12 @@
  *    and the real `vipctl fleet status` binary end to end.
  * 3. Redis memory per registered node (INFO used_memory delta, and MEMORY USAGE of one record).
  */
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { makeTempDir, percentile, replaceDocSection, repoPath, startBird, startRedis, waitFor, EMPTY_VIPCONTROL_INCLUDE } from '@vipcontrol/testlab';
+import { markdownTable, percentile, replaceDocSection, repoPath, startLoopbackVipcontrol, startRedis, waitFor, type LoopbackVipcontrol } from '@vipcontrol/testlab';
 import type { NodeRecord } from '@vipcontrol/core';
 import { FleetStore } from '@vipcontrol/fleet';
 import { vipPrefix } from '../core/workload.js';
@@ -42,31 +40,9 @@ function record(node: string, i: number): NodeRecord {
   };
 }
 
-/** A vipcontrol daemon in fleet mode on a BIRD of its own, under `dir`; `stop` waits for both to exit. */
-async function startFleetDaemon(dir: string, redisUrl: string, node: string, vips: readonly { prefix: string; med: number; minAnnouncers?: number }[]): Promise<{ stop(): Promise<void> }> {
-  const include = join(dir, `${node}.conf`);
-  await writeFile(include, EMPTY_VIPCONTROL_INCLUDE);
-  const bird = await startBird({ name: node, dir, config: `router id 10.255.0.1;\nprotocol device {}\ninclude "${include}";\n` });
-  const cfgPath = join(dir, `${node}.yaml`);
-  await writeFile(cfgPath, JSON.stringify({
-    node,
-    bird: { socket: bird.socketPath, includeFile: include },
-    api: { socket: join(dir, `${node}.sock`) },
-    stateFile: join(dir, `${node}.state.json`),
-    loopback: { interface: 'lo', manage: false },
-    vips,
-    redis: { url: redisUrl, heartbeat: '1s', ttl: '5s' },
-    log: { level: 'warn' },
-  }));
-  const daemon = run('node', [repoPath('packages/vipcontrol/bin/vipcontrol.js'), '--config', cfgPath], { maxBuffer: 64 * 1024 * 1024 });
-  const exited = daemon.then(() => undefined, () => undefined); // killed by stop(); its exit is expected
-  return {
-    stop: async () => {
-      daemon.child.kill('SIGTERM');
-      await exited;
-      await bird.stop();
-    },
-  };
+/** A vipcontrol daemon in fleet mode on a BIRD of its own, on the shared Redis. */
+function startFleetDaemon(redisUrl: string, node: string, vips: readonly { prefix: string; med: number; minAnnouncers?: number }[]): Promise<LoopbackVipcontrol> {
+  return startLoopbackVipcontrol({ node, config: { vips, redis: { url: redisUrl, heartbeat: '1s', ttl: '5s' } }, startTimeoutMs: 120_000 });
 }
 
 /** Remote set-med round trips to `node` after 20 warm-ups (JIT on both sides), sorted, in ms. Alternates two MEDs so each one changes BIRD. */
@@ -84,13 +60,12 @@ async function roundTrips(store: FleetStore, node: string, prefix: string, count
 }
 
 async function main(): Promise<void> {
-  const dir = await makeTempDir('vc-fleet-bench-');
   const redis = await startRedis();
-  const daemons: { stop(): Promise<void> }[] = [];
+  const daemons: LoopbackVipcontrol[] = [];
   const rows: [string, string, string][] = [];
   const missed: string[] = [];
   try {
-    daemons.push(await startFleetDaemon(dir.path, redis.url, 'bench1', VIPS.map((prefix) => ({ prefix, med: 100 }))));
+    daemons.push(await startFleetDaemon(redis.url, 'bench1', VIPS.map((prefix) => ({ prefix, med: 100 }))));
     const store = await FleetStore.open({ url: redis.url, keyPrefix: 'vipcontrol:', heartbeatMs: 1000, ttlMs: 5000 }, { commandTimeoutMs: 5000 });
     await waitFor(async () => (await store.nodeInfo('bench1')).record?.ok, { timeoutMs: 20_000, message: 'daemon registered' });
 
@@ -104,7 +79,7 @@ async function main(): Promise<void> {
 
     // 1b. The same with 10,000 VIPs, one of them guarded (minAnnouncers 1).
     const big = Array.from({ length: BIG_VIPS }, (_, i) => ({ prefix: vipPrefix(i), med: 100, ...(i === 0 ? { minAnnouncers: 1 } : {}) }));
-    daemons.push(await startFleetDaemon(dir.path, redis.url, 'bench2', big));
+    daemons.push(await startFleetDaemon(redis.url, 'bench2', big));
     await waitFor(async () => (await store.nodeInfo('bench2')).record?.ok, { timeoutMs: 120_000, message: `daemon with ${BIG_VIPS} VIPs registered` });
     const bigTimes = await roundTrips(store, 'bench2', big[1]!.prefix, BIG_ROUND_TRIPS);
     rows.push([`remote set-med round trip p50, daemon with ${BIG_VIPS.toLocaleString('en')} VIPs (1 guarded)`, `${percentile(bigTimes, 50).toFixed(2)} ms`, `n=${bigTimes.length}`]);
@@ -143,9 +118,8 @@ async function main(): Promise<void> {
   } finally {
     for (const d of daemons) await d.stop();
     await redis.stop();
-    await dir.cleanup();
   }
-  const table = formatTable(rows);
+  const table = markdownTable(['measurement', 'result', 'note'], rows);
   process.stdout.write(`${table}\n`);
   await updateDoc(table);
   // bench.sh convention: 1 = a target missed (the table is still written), 2 = the benchmark failed.
@@ -155,11 +129,6 @@ async function main(): Promise<void> {
   }
 }
 
-function formatTable(rows: [string, string, string][]): string {
-  return ['| measurement | result | note |', '|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
-}
-
-/** Rewrites only the Fleet section of docs/benchmarks.md (between its markers), creating it if needed. */
 async function updateDoc(table: string): Promise<void> {
   await replaceDocSection(repoPath('docs/benchmarks.md'), {
     marker: 'fleet-bench',
