@@ -16,6 +16,7 @@
  *   `maxHoldDownMs`; the doubling resets once the check stays up for a whole window.
  * - A transition is returned only when the status changes.
  */
+import { exponentialBackoff } from './backoff.js';
 import type { CheckStatus, DampingMemory } from './types.js';
 
 /** Why a check changed status; logged as `{ old, new, reason }`. */
@@ -176,7 +177,7 @@ function fall(
   if (flapTimes.length < damping.flaps) {
     return move({ ...state, flapTimes, holdDowns }, 'down', 'fall-met', at);
   }
-  const holdMs = Math.min(damping.maxHoldDownMs, damping.holdDownMs * 2 ** Math.min(holdDowns, 30));
+  const holdMs = exponentialBackoff({ attempt: holdDowns + 1, minMs: damping.holdDownMs, maxMs: damping.maxHoldDownMs });
   const holdDownUntil = at + holdMs;
   const moved = move({ ...state, flapTimes, holdDowns: holdDowns + 1, holdDownUntil }, 'down', 'damped', at);
   return { state: moved.state, transition: { ...moved.transition, holdDownUntil } };

@@ -22,6 +22,7 @@ import {
 } from './schemas.js';
 import type { LeasePolicy, MaintenanceWindowConfig, RedisConfig, VipConfig, VipcontrolConfig } from './types.js';
 import { FLEET_LIMIT_DEFAULTS } from './fleet-model.js';
+import { parseRedisUrl, RedisUrlError, type RedisUrl } from './redis-url.js';
 
 const D = VIPCONTROL_DEFAULTS;
 
@@ -102,11 +103,8 @@ const hostSchema = z.string().regex(/^[A-Za-z0-9.:_-]{1,253}$/, { message: 'must
 
 const redisSchema = z
   .strictObject({
-    url: z
-      .string()
-      .max(2048)
-      .refine(isRedisUrl, { message: 'must be a redis:// or rediss:// URL' })
-      .optional(),
+    // Parsed here by the same function the fleet adapter connects with; kept as text in RedisConfig.
+    url: z.string().max(2048).transform(redisUrlField).optional(),
     sentinels: z
       .array(z.strictObject({ host: hostSchema, port: z.number().int().min(1).max(65535) }))
       .min(1)
@@ -150,10 +148,10 @@ const redisSchema = z
     }
     // Sentinel names the server to connect to: only a private CA (and the pinned name) stops a
     // Sentinel someone reconfigured from sending the node to a server of their choosing.
-    if (r.sentinels !== undefined && r.url?.startsWith('rediss:') && r.tls?.ca === undefined && r.tls?.insecure !== true) {
+    if (r.sentinels !== undefined && r.url?.parsed.tls === true && r.tls?.ca === undefined && r.tls?.insecure !== true) {
       ctx.addIssue({ code: 'custom', message: 'required with sentinels and a rediss:// url (the server Sentinel names is verified against this CA only)', path: ['tls', 'ca'] });
     }
-    if (r.tls !== undefined && !r.url?.startsWith('rediss:')) {
+    if (r.tls !== undefined && r.url?.parsed.tls !== true) {
       ctx.addIssue({ code: 'custom', message: 'needs a rediss:// url (TLS is chosen by the scheme)', path: ['tls'] });
     }
     // A registration that expires before the next heartbeat would make every node look stale.
@@ -339,7 +337,7 @@ function toLeasePolicy(p: z.output<typeof leasePolicySchema>): LeasePolicy {
 
 function toRedis(r: z.output<typeof redisSchema>): RedisConfig {
   return {
-    ...(r.url !== undefined ? { url: r.url } : {}),
+    ...(r.url !== undefined ? { url: r.url.text } : {}),
     ...(r.sentinels !== undefined ? { sentinels: r.sentinels } : {}),
     ...(r.name !== undefined ? { name: r.name } : {}),
     keyPrefix: r.keyPrefix,
@@ -382,13 +380,14 @@ function isTimeZone(tz: string): boolean {
   }
 }
 
-function isRedisUrl(s: string): boolean {
+/** `redis.url`: the text and its parts (core parseRedisUrl); what it refuses is a config error at the URL. */
+function redisUrlField(text: string, ctx: z.RefinementCtx): { text: string; parsed: RedisUrl } {
   try {
-    const u = new URL(s);
-    return (u.protocol === 'redis:' || u.protocol === 'rediss:') && u.hostname !== '';
-  } catch {
-    // Not parseable as a URL at all.
-    return false;
+    return { text, parsed: parseRedisUrl(text) };
+  } catch (err) {
+    if (!(err instanceof RedisUrlError)) throw err;
+    ctx.addIssue({ code: 'custom', message: err.message });
+    return z.NEVER;
   }
 }
 

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { ConfigError } from '../src/config-error.js';
 import { BIRD_RESERVED_NAMES } from '../src/bird-keywords.js';
 import { parseVipcontrolConfig } from '../src/vipcontrol-config.js';
+import { parseRedisUrl, RedisUrlError } from '../src/redis-url.js';
 import { FLEET_LIMIT_DEFAULTS } from '../src/fleet-model.js';
 
 // DESIGN.md's minimal vipcontrol.yaml, verbatim.
@@ -160,7 +161,15 @@ test('errors name file, line, column, field path and reason', () => {
     ['health: { lease: 10x }\n', 'v.yaml:1:18: health.lease: invalid duration "10x": expected e.g. "200ms", "30s", "1h30m", "2d"'],
     ['bird: { configureTimeout: 1500ms }\n', 'v.yaml:1:27: bird.configureTimeout: must be whole seconds, at most 1h'],
     ['redis: { heartbeat: 5s, ttl: 1s }\n', 'v.yaml:1:8: redis.url: needs url or sentinels\nv.yaml:1:30: redis.ttl: must be longer than heartbeat'],
-    ['redis: { url: "http://x" }\n', 'v.yaml:1:15: redis.url: must be a redis:// or rediss:// URL'],
+    ['redis: { url: "http://x" }\n', 'v.yaml:1:15: redis.url: must be a redis:// or rediss:// URL, got http://'],
+    // The URL rules are core parseRedisUrl's, the ones the fleet adapter connects with.
+    ['redis: { url: "redis://x/abc" }\n', 'v.yaml:1:15: redis.url: database must be a number, got "abc"'],
+    ['redis: { url: "redis:///0" }\n', 'v.yaml:1:15: redis.url: needs a host, e.g. redis://127.0.0.1:6379/0'],
+    // Sentinel names the server: only a private CA stops a reconfigured Sentinel from choosing it.
+    [
+      'redis: { url: "rediss://x", sentinels: [{ host: s1, port: 26379 }], name: m }\n',
+      'v.yaml:1:8: redis.tls.ca: required with sentinels and a rediss:// url (the server Sentinel names is verified against this CA only)',
+    ],
     ['redis: { url: "redis://x", tls: { ca: /etc/ca.pem } }\n', 'v.yaml:1:33: redis.tls: needs a rediss:// url (TLS is chosen by the scheme)'],
     ['redis: { url: "rediss://x", tls: { ca: ca.pem } }\n', 'v.yaml:1:40: redis.tls.ca: must be an absolute path'],
     ['maintenance: [{ cron: "0 3 * * *", duration: 1h, timezone: Mars/Base }]\n', 'v.yaml:1:60: maintenance[0].timezone: must be an IANA time zone such as "Europe/Berlin" or "UTC"'],
@@ -175,6 +184,21 @@ test('errors name file, line, column, field path and reason', () => {
     .map(([text, want]) => ({ text, want, got: errorOf(text) }))
     .filter((r) => !r.got.startsWith(r.want));
   assert.deepStrictEqual(wrong, []);
+});
+
+test('redis.url: parts parsed once by core parseRedisUrl; TLS follows the scheme as the URL parser reads it', () => {
+  assert.deepStrictEqual(parseRedisUrl('redis://fleet:p%40ss@[2001:db8::1]:6380/2'), { host: '2001:db8::1', port: 6380, db: 2, tls: false, username: 'fleet', password: 'p@ss' });
+  assert.deepStrictEqual(parseRedisUrl('rediss://redis.example'), { host: 'redis.example', port: 6379, db: 0, tls: true });
+  // The message never repeats the text: it may hold a password.
+  assert.throws(() => parseRedisUrl('redis://:hunter2@'), (e: Error) => e instanceof RedisUrlError && !e.message.includes('hunter2'));
+  assert.throws(() => parseRedisUrl('not a url :hunter2'), (e: Error) => e instanceof RedisUrlError && !e.message.includes('hunter2'));
+  // A scheme in capitals is TLS too (the URL parser lowercases it): tls: is allowed, as the connection uses TLS.
+  const upper = parseVipcontrolConfig('node: n\nredis: { url: "REDISS://x", tls: { ca: /etc/ca.pem } }\n', 'v.yaml');
+  assert.deepStrictEqual(upper.redis?.tls, { ca: '/etc/ca.pem', insecure: false });
+  // Sentinel + rediss:// passes with a CA (or insecure, for a test Redis).
+  for (const tls of ['{ ca: /etc/ca.pem }', '{ insecure: true }']) {
+    assert.ok(parseVipcontrolConfig(`node: n\nredis: { url: "rediss://x", sentinels: [{ host: s1, port: 26379 }], name: m, tls: ${tls} }\n`, 'v.yaml').redis);
+  }
 });
 
 test('node defaults to the hostname and must then be valid', () => {

@@ -14,7 +14,7 @@ import {
   type FleetMatrix, type FleetOp, type FleetParse, type NodeRecord, type RedisConfig,
 } from '@vipcontrol/core';
 import { FleetError, FleetTimeoutError, FleetUnavailableError } from './errors.js';
-import { closeRedis, createRedis, redisDb, type ConnectionTuning } from './redis-options.js';
+import { closeRedis, createRedis, redisTarget, type ConnectionTuning } from './redis-options.js';
 
 /** A node key outlives its TTL by this factor, so `fleet status` shows a dead node as stale before it goes missing. */
 export const RECORD_LINGER_FACTOR = 20;
@@ -105,7 +105,8 @@ export class FleetStore {
 
   /** Connects a new store for a short-lived caller (vipctl, bench): fails fast when Redis is away. */
   static async open(cfg: RedisConfig, tuning: ConnectionTuning = {}): Promise<FleetStore> {
-    const redis = createRedis(cfg, { maxReconnects: 2, connectionName: 'vipctl', ...tuning });
+    const target = redisTarget(cfg);
+    const redis = createRedis(target, { maxReconnects: 2, connectionName: 'vipctl', ...tuning });
     // The listener keeps ioredis from printing errors itself, and keeps the real cause: connect()
     // often rejects only with "Connection is closed" after, e.g., WRONGPASS.
     let last: Error | undefined;
@@ -117,7 +118,7 @@ export class FleetStore {
       const why = last && last.message !== (cause as Error).message ? `${last.message} (${(cause as Error).message})` : (cause as Error).message;
       throw new FleetUnavailableError(`cannot connect to Redis: ${why}`, { cause: last ?? cause });
     }
-    return new FleetStore(redis, cfg.keyPrefix, cfg.limits, redisDb(cfg));
+    return new FleetStore(redis, cfg.keyPrefix, cfg.limits, target.db);
   }
 
   get redis(): Redis {

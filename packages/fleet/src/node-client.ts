@@ -14,7 +14,7 @@ import {
 } from '@vipcontrol/core';
 import { FleetUnavailableError } from './errors.js';
 import { FleetStore, type InvalidDesired, type SlotDecision } from './fleet-store.js';
-import { closeRedis, createRedis, redactUrl, redisDb } from './redis-options.js';
+import { closeRedis, createRedis, redactUrl, redisTarget } from './redis-options.js';
 
 /** The pino subset we use (pino's Logger satisfies it). */
 export interface FleetLogger {
@@ -118,9 +118,10 @@ export class FleetNodeClient {
     this.#log = opts.logger;
     this.#handlers = opts.handlers;
     this.#clock = opts.clock ?? Date.now;
-    this.#redis = createRedis(opts.config, { connectionName: `vipcontrol:${opts.node}` });
-    this.#sub = createRedis(opts.config, { connectionName: `vipcontrol:${opts.node}:sub`, offlineQueue: true });
-    this.#store = new FleetStore(this.#redis, opts.config.keyPrefix, opts.config.limits, redisDb(opts.config));
+    const target = redisTarget(opts.config);
+    this.#redis = createRedis(target, { connectionName: `vipcontrol:${opts.node}` });
+    this.#sub = createRedis(target, { connectionName: `vipcontrol:${opts.node}:sub`, offlineQueue: true });
+    this.#store = new FleetStore(this.#redis, opts.config.keyPrefix, opts.config.limits, target.db);
     this.#redis.on('ready', () => this.#onReady());
     this.#redis.on('error', (err: Error) => this.#noteError('redis connection', err));
     this.#redis.on('end', () => { this.#connected = false; });

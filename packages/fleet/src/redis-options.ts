@@ -1,12 +1,14 @@
 /**
  * Turns the validated `redis:` config section into ioredis options: plain URL, TLS (`rediss://`,
  * with `redis.tls.ca`), ACL user/password from the URL, or Sentinel (`sentinels` + `name`).
+ * The section's rules (e.g. Sentinel + rediss:// needs `tls.ca`) are core's config schema's: every
+ * Sentinel config reaches this adapter through it (vipctl's --redis takes a URL only).
  */
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { checkServerIdentity, type ConnectionOptions, type PeerCertificate } from 'node:tls';
 import { Redis, type RedisOptions } from 'ioredis';
-import type { RedisConfig } from '@vipcontrol/core';
+import { exponentialBackoff, parseRedisUrl, RedisUrlError, type RedisConfig, type RedisUrl } from '@vipcontrol/core';
 import { FleetConfigError } from './errors.js';
 
 /** How a connection behaves while Redis is away. */
@@ -25,8 +27,30 @@ export interface ConnectionTuning {
   connectionName?: string;
 }
 
-/** The ioredis options for `cfg` (reads `redis.tls.ca` when set; otherwise pure). Exported for tests. */
-export function redisOptions(cfg: RedisConfig, tuning: ConnectionTuning = {}): RedisOptions {
+/** A `redis:` section with its URL parsed once (core parseRedisUrl): its connections and its store take these values. */
+export interface RedisTarget {
+  readonly cfg: RedisConfig;
+  /** Absent with Sentinel and no URL. */
+  readonly url?: RedisUrl;
+  /** The database the connections select (the URL's; 0 without one); channel names carry it (core fleetKeys). */
+  readonly db: number;
+}
+
+/** Parses `cfg.url`; a URL core refuses is a FleetConfigError (vipctl's --redis is not schema-checked). */
+export function redisTarget(cfg: RedisConfig): RedisTarget {
+  if (cfg.url === undefined) return { cfg, db: 0 };
+  try {
+    const url = parseRedisUrl(cfg.url);
+    return { cfg, url, db: url.db };
+  } catch (cause) {
+    if (!(cause instanceof RedisUrlError)) throw cause;
+    throw new FleetConfigError(`redis.url: ${cause.message}`, { cause });
+  }
+}
+
+/** The ioredis options for `target` (reads `redis.tls.ca` and the password files when set; otherwise pure). Exported for tests. */
+export function redisOptions(target: RedisTarget, tuning: ConnectionTuning = {}): RedisOptions {
+  const { cfg, url } = target;
   const base: RedisOptions = {
     lazyConnect: true,
     enableOfflineQueue: tuning.offlineQueue ?? false,
@@ -38,16 +62,19 @@ export function redisOptions(cfg: RedisConfig, tuning: ConnectionTuning = {}): R
     // disconnect() keeps a timer to destroy the socket this long (default 2 s), and with it the process:
     // vipctl would sit 2 s after "cannot connect to Redis" before exiting.
     disconnectTimeout: 200,
-    retryStrategy: (times: number) => (tuning.maxReconnects !== undefined && times > tuning.maxReconnects ? null : Math.min(50 * 2 ** Math.min(times, 7), 5000)),
+    retryStrategy: (times: number) => (tuning.maxReconnects !== undefined && times > tuning.maxReconnects ? null : exponentialBackoff({ attempt: times, minMs: 100, maxMs: 5000 })),
   };
-  const url = cfg.url ? parseRedisUrl(cfg.url) : undefined;
   const ca = url?.tls && cfg.tls?.ca !== undefined ? readCa(cfg.tls.ca) : undefined;
-  const auth = url ? { ...url.auth, ...(cfg.passwordFile !== undefined ? { password: readSecret('redis.passwordFile', cfg.passwordFile) } : {}) } : undefined;
+  const auth = url
+    ? {
+        ...(url.username !== undefined ? { username: url.username } : {}),
+        ...(url.password !== undefined ? { password: url.password } : {}),
+        ...(cfg.passwordFile !== undefined ? { password: readSecret('redis.passwordFile', cfg.passwordFile) } : {}),
+        db: url.db,
+      }
+    : undefined;
   if (cfg.sentinels?.length) {
     if (!cfg.name) throw new FleetConfigError('redis.name: the Sentinel master name is required with redis.sentinels');
-    if (url?.tls && cfg.tls?.ca === undefined && !cfg.tls?.insecure) {
-      throw new FleetConfigError('redis.tls.ca: required with redis.sentinels and a rediss:// url (the server Sentinel names is verified against this CA only)');
-    }
     const s = cfg.sentinel;
     return {
       ...base,
@@ -108,46 +135,9 @@ function readCa(file: string): Buffer {
   }
 }
 
-interface ParsedRedisUrl {
-  host: string;
-  port: number;
-  tls: boolean;
-  auth: { username?: string; password?: string; db?: number };
-}
-
-/** Parses redis:// and rediss:// URLs; throws FleetConfigError naming what is wrong. */
-export function parseRedisUrl(text: string): ParsedRedisUrl {
-  let u: URL;
-  try {
-    u = new URL(text);
-  } catch (cause) {
-    throw new FleetConfigError(`redis.url: not a URL: ${redactUrl(text)}`, { cause });
-  }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new FleetConfigError(`redis.url: scheme must be redis:// or rediss://, got ${u.protocol}//`);
-  const dbText = u.pathname.replace(/^\//, '');
-  if (dbText !== '' && !/^\d{1,2}$/.test(dbText)) throw new FleetConfigError(`redis.url: database must be a number, got "${dbText}"`);
-  const port = u.port === '' ? 6379 : Number(u.port);
-  return {
-    // URL keeps IPv6 literals bracketed; ioredis wants them bare.
-    host: u.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1',
-    port,
-    tls: u.protocol === 'rediss:',
-    auth: {
-      ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
-      ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
-      ...(dbText !== '' ? { db: Number(dbText) } : {}),
-    },
-  };
-}
-
-/** The database number the connection selects (the URL's path; 0 without one, and with Sentinel). */
-export function redisDb(cfg: RedisConfig): number {
-  return cfg.url ? parseRedisUrl(cfg.url).auth.db ?? 0 : 0;
-}
-
 /**
  * The URL with its password replaced, for logs, status and error messages. Parsed with the same WHATWG
- * URL parser as `parseRedisUrl`, so both agree where the password ends (at the LAST "@"); text that does
+ * URL parser as core `parseRedisUrl`, so both agree where the password ends (at the LAST "@"); text that does
  * not parse is not shown at all, since nobody can say which part of it is the secret.
  */
 export function redactUrl(text: string): string {
@@ -161,9 +151,9 @@ export function redactUrl(text: string): string {
   return u.href;
 }
 
-/** A new, not yet connected ioredis client for `cfg`. */
-export function createRedis(cfg: RedisConfig, tuning?: ConnectionTuning): Redis {
-  return new Redis(redisOptions(cfg, tuning));
+/** A new, not yet connected ioredis client for `target`. */
+export function createRedis(target: RedisTarget, tuning?: ConnectionTuning): Redis {
+  return new Redis(redisOptions(target, tuning));
 }
 
 /**

@@ -1,8 +1,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startRedis, type RedisInstance } from '@vipcontrol/testlab';
-import { FLEET_SCHEMA_VERSION, type CommandAck } from '@vipcontrol/core';
-import { FleetStore, FleetTimeoutError, FleetError, FleetUnavailableError, redisOptions, parseRedisUrl, FleetConfigError } from '../src/index.js';
+import { FLEET_SCHEMA_VERSION, type CommandAck, type RedisConfig } from '@vipcontrol/core';
+import { FleetStore, FleetTimeoutError, FleetError, FleetUnavailableError, redisOptions, redisTarget, FleetConfigError } from '../src/index.js';
 import { P4, P6, nodeRecord, redisConfig } from './helpers.js';
 
 let redis: RedisInstance;
@@ -21,24 +21,27 @@ after(async () => {
   await redis?.stop();
 });
 
-test('redisOptions: URL credentials, db, TLS and Sentinel', () => {
+test('redisOptions: URL credentials, db, TLS and Sentinel, from the URL parsed once', () => {
   const cfg = { keyPrefix: 'vc:', heartbeatMs: 1000, ttlMs: 5000 };
-  const plain = redisOptions({ ...cfg, url: 'redis://fleet:p%40ss@10.0.0.1:6380/2' });
+  const options = (over: Partial<RedisConfig>) => redisOptions(redisTarget({ ...cfg, ...over }));
+  const plain = options({ url: 'redis://fleet:p%40ss@10.0.0.1:6380/2' });
   assert.deepEqual([plain.host, plain.port, plain.username, plain.password, plain.db, plain.tls], ['10.0.0.1', 6380, 'fleet', 'p@ss', 2, undefined]);
+  // The store's channel names and the connection's SELECT take the same database number.
+  assert.equal(redisTarget({ ...cfg, url: 'redis://10.0.0.1/7' }).db, 7);
+  assert.equal(redisTarget({ ...cfg, sentinels: [{ host: 'h', port: 1 }], name: 'm' }).db, 0);
   // SNI only for names (RFC 6066: no IP literals); the certificate must carry the URL's host either way.
-  const tls = redisOptions({ ...cfg, url: 'rediss://[2001:db8::1]' });
+  const tls = options({ url: 'rediss://[2001:db8::1]' });
   assert.deepEqual([tls.host, tls.port, Object.keys(tls.tls ?? {})], ['2001:db8::1', 6379, ['checkServerIdentity']]);
-  const named = redisOptions({ ...cfg, url: 'rediss://redis.example', tls: { insecure: true } }).tls;
+  const named = options({ url: 'rediss://redis.example', tls: { insecure: true } }).tls;
   assert.deepEqual([named?.servername, named?.rejectUnauthorized], ['redis.example', false]);
-  assert.throws(() => redisOptions({ ...cfg, url: 'rediss://h', tls: { ca: '/nonexistent/ca.pem', insecure: false } }), /^FleetConfigError: redis\.tls\.ca: cannot read \/nonexistent\/ca\.pem: ENOENT/);
+  assert.throws(() => options({ url: 'rediss://h', tls: { ca: '/nonexistent/ca.pem', insecure: false } }), /^FleetConfigError: redis\.tls\.ca: cannot read \/nonexistent\/ca\.pem: ENOENT/);
   // Sentinel: the Redis password goes to Redis only, and only the configured Sentinels are used.
-  const sentinel = redisOptions({ ...cfg, url: 'redis://:pw@ignored/1', sentinels: [{ host: '127.0.0.1', port: 26379 }], name: 'mymaster' });
+  const sentinel = options({ url: 'redis://:pw@ignored/1', sentinels: [{ host: '127.0.0.1', port: 26379 }], name: 'mymaster' });
   assert.deepEqual([sentinel.name, sentinel.sentinels, sentinel.password, sentinel.sentinelPassword, sentinel.updateSentinels, sentinel.db, sentinel.host], ['mymaster', [{ host: '127.0.0.1', port: 26379 }], 'pw', undefined, false, 1, undefined]);
-  // Sentinel + TLS needs a CA of its own: the server Sentinel names is verified against it only.
-  assert.throws(() => redisOptions({ ...cfg, url: 'rediss://redis.example', sentinels: [{ host: 'h', port: 1 }], name: 'm' }), /redis\.tls\.ca: required with redis\.sentinels/);
-  assert.throws(() => redisOptions({ ...cfg, sentinels: [{ host: 'h', port: 1 }] }), FleetConfigError);
-  assert.throws(() => parseRedisUrl('http://x'), /scheme must be redis/);
-  assert.throws(() => parseRedisUrl('redis://x/abc'), /database must be a number/);
+  assert.throws(() => options({ sentinels: [{ host: 'h', port: 1 }] }), FleetConfigError);
+  // A URL core refuses (vipctl's --redis skips the config schema): a FleetConfigError, the password not shown.
+  assert.throws(() => redisTarget({ ...cfg, url: 'http://x' }), /^FleetConfigError: redis\.url: must be a redis:\/\/ or rediss:\/\/ URL, got http:/);
+  assert.throws(() => redisTarget({ ...cfg, url: 'redis://:secret@x/abc' }), (e: Error) => e instanceof FleetConfigError && /database must be a number/.test(e.message) && !e.message.includes('secret'));
 });
 
 test('open fails fast and clearly when Redis is not there or the password is wrong', async () => {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { ProtocolInfo } from '@vipcontrol/bird';
 import {
-  CONTAINER_ROOT, ensureContainerRoot, longTier, QUICK_MODE, repoPath, startBird, systemdContainerTool, uniqueId, waitFor, type BirdInstance,
+  bestPathMed, CONTAINER_ROOT, ensureContainerRoot, longTier, QUICK_MODE, repoPath, startBird, systemdContainerTool, uniqueId, waitFor, type BirdInstance,
 } from '@vipcontrol/testlab';
 
 const exec = promisify(execFile);
@@ -70,9 +70,8 @@ async function routerView(): Promise<{ since: string; received: number; establis
   };
 }
 
-async function routerMed(prefix: string): Promise<number | undefined> {
-  const routes = await router!.client.showRoutes({ prefix });
-  return routes.find((r) => r.primary)?.med;
+function routerMed(prefix: string): Promise<number | undefined> {
+  return bestPathMed(router!.client, prefix);
 }
 
 async function mainPid(unit: string): Promise<string> {

@@ -1,7 +1,7 @@
 import { spawnReady, type ManagedProcess } from './managed-process.js';
 import { unixHttpRequest } from './unix-http.js';
 
-/** vipcontrol or viphealth, running in a lab node's namespace. */
+/** vipcontrol or viphealth, running in a lab node's namespace (or on the host: `startLoopbackVipcontrol`). */
 export interface DaemonProcess {
   readonly pid: number;
   /** vipcontrol: its API socket. viphealth: the vipcontrol API socket it reports to. */
@@ -28,7 +28,8 @@ export interface StartDaemonOptions {
   bin: string;
   configPath: string;
   apiSocket: string;
-  netns: string;
+  /** The network namespace to run in; none: the host's (a daemon on loopback, as the benchmarks run it). */
+  netns?: string;
   /** Resolves true once the daemon is ready. */
   ready: (proc: ManagedProcess) => Promise<boolean> | boolean;
   what: string;
@@ -37,7 +38,7 @@ export interface StartDaemonOptions {
   wrapper?: readonly string[];
 }
 
-/** Spawns `ip netns exec NS node BIN --config FILE` and waits for `ready`. */
+/** Spawns `[ip netns exec NS] node BIN --config FILE` and waits for `ready`. */
 export async function startDaemon(opts: StartDaemonOptions): Promise<DaemonProcess> {
   const [cmd, ...args] = [...(opts.wrapper ?? []), process.execPath, opts.bin, '--config', opts.configPath];
   const proc = await spawnReady(cmd!, args, {

@@ -10,7 +10,7 @@ import type { DaemonProcess } from './daemon-process.js';
 import { Lab, type LabHost, type LabOptions } from './lab.js';
 import { startRedis, type RedisInstance } from './redis-instance.js';
 import { startTcpService, type TcpService } from './tcp-service.js';
-import { unixHttpRequest } from './unix-http.js';
+import { daemonStatus } from './daemon-status.js';
 import { waitFor } from './wait-for.js';
 
 export const FLEET_VIPS = ['198.51.100.10/32', '2001:db8::10/128'] as const;
@@ -117,11 +117,7 @@ export function viaNode(nextHop: string | undefined, node: LabHost): boolean {
 export function healthySettled(node: LabHost, opts: { timeoutMs?: number; requireChecks?: boolean } = {}): Promise<true> {
   const socket = join(node.dir, 'vipcontrol.sock');
   return waitFor(async () => {
-    const status = (await unixHttpRequest(socket, { path: '/v1/status' })).json as {
-      health?: { checks?: { status: string }[] }; vips?: { inSync: boolean; terms: { kind: string }[] }[];
-    } | undefined;
-    const checks = status?.health?.checks ?? [];
-    const vips = status?.vips ?? [];
+    const { health: { checks }, vips } = await daemonStatus(socket);
     return (!opts.requireChecks || checks.length > 0) && checks.every((c) => c.status === 'up') && vips.length > 0
       && vips.every((v) => v.inSync && v.terms.every((t) => t.kind !== 'health'));
   }, { ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}), message: `${node.name}: checks up and VIPs in sync` });

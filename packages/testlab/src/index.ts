@@ -44,3 +44,8 @@ export { CONTAINER_ROOT, ensureContainerRoot, systemdContainerTool } from './sys
 export { healthReportBody, type ReportedCheck } from './health-report-body.js';
 export { startNotifyListener, type NotifyListener } from './notify-listener.js';
 export { makeTlsCerts, type TlsCerts } from './tls-certs.js';
+export { daemonStatus } from './daemon-status.js';
+export { bestPath, bestPathMed } from './router-med.js';
+export { procKiB } from './proc-memory.js';
+export { startLoopbackVipcontrol, type LoopbackVipcontrol, type LoopbackVipcontrolOptions } from './loopback-vipcontrol.js';
+export { pidExists } from './pid-exists.js';

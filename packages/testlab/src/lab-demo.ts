@@ -31,6 +31,7 @@ import type { DaemonProcess } from './daemon-process.js';
 import { Lab, type LabHost, type SessionStats } from './lab.js';
 import { downLab, keepLab, refuseSecondKeptLab } from './lab-demo-keep.js';
 import { repoPath } from './repo-path.js';
+import { bestPath } from './router-med.js';
 import { startTcpService, type TcpService } from './tcp-service.js';
 import { waitFor } from './wait-for.js';
 
@@ -138,7 +139,7 @@ async function main(argv: string[]): Promise<void> {
     say(`  router has only n2's paths ${ms(tDrain)} ms after vipctl started`);
     const tUndrain = performance.now();
     await vipctl(n1, ['undrain'], { quiet: true });
-    for (const prefix of VIPS) await lab.waitForRouterRoutes(prefix, (r) => r.length === 2 && from(lab, best(r)) === n1, { message: `${prefix} back via n1` });
+    for (const prefix of VIPS) await lab.waitForRouterRoutes(prefix, (r) => r.length === 2 && from(lab, bestPath(r)) === n1, { message: `${prefix} back via n1` });
     say(`  both paths back, n1 best, ${ms(tUndrain)} ms after vipctl started`);
 
     say('');
@@ -213,7 +214,7 @@ async function vipctl(node: LabHost, args: string[], opts: { quiet?: boolean } =
 
 /** Waits (polling every 5 ms, for the timings) until the router's best path for `prefix` comes from `node`. */
 function untilBest(lab: Lab, prefix: string, node: LabHost): Promise<RouteInfo[]> {
-  return lab.waitForRouterRoutes(prefix, (r) => from(lab, best(r)) === node, { intervalMs: 5, message: `${prefix} best path via ${node.name}` });
+  return lab.waitForRouterRoutes(prefix, (r) => from(lab, bestPath(r)) === node, { intervalMs: 5, message: `${prefix} best path via ${node.name}` });
 }
 
 /** The node a router path was learned from (by its next hop). */
@@ -224,10 +225,6 @@ function from(lab: Lab, route: RouteInfo | undefined): LabHost | undefined {
 
 function medFrom(lab: Lab, routes: RouteInfo[], node: LabHost): number | undefined {
   return routes.find((r) => from(lab, r) === node)?.med;
-}
-
-function best(routes: RouteInfo[]): RouteInfo | undefined {
-  return routes.find((r) => r.primary);
 }
 
 async function printRouterView(lab: Lab, title: string): Promise<void> {

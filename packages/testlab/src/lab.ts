@@ -1,5 +1,6 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import type { ProtocolInfo, RouteInfo } from '@vipcontrol/bird';
 import { atomicWrite } from './atomic-write.js';
 import { startBird, type BirdInstance } from './bird-instance.js';
@@ -13,9 +14,10 @@ import { ExabgpHost } from './exabgp-host.js';
 import { bridgeName, LINK_PREFIX4, LINK_PREFIX6, planTopology, type HostPlan } from './lab-topology.js';
 import { createNetns, deleteNetns, ipBatch, run, runChecked, type ExecResult } from './netns.js';
 import { repoPath } from './repo-path.js';
+import { bestPathMed } from './router-med.js';
 import { makeTempDir } from './temp-dir.js';
 import { uniqueId } from './unique-id.js';
-import { unixHttpRequest } from './unix-http.js';
+import { daemonStatus } from './daemon-status.js';
 import { waitFor } from './wait-for.js';
 
 /** A namespace of the lab running BIRD: the router or a node. */
@@ -240,6 +242,27 @@ export class Lab {
     return this.router.bird.client.showRoutes({ prefix, all: true });
   }
 
+  /** The MED of the router's best path for `prefix`; undefined when it has no path. */
+  routerBestMed(prefix: string): Promise<number | undefined> {
+    return bestPathMed(this.router.bird.client, prefix);
+  }
+
+  /** The MED of the router's best path for each of `prefixes`, 'absent' where it has no path. */
+  async routerBestMeds(prefixes: readonly string[]): Promise<Record<string, number | 'absent'>> {
+    return Object.fromEntries(await Promise.all(prefixes.map(async (p) => [p, (await this.routerBestMed(p)) ?? 'absent'] as const)));
+  }
+
+  /** Polls until the router's best paths are exactly `want` (per prefix: a MED, or 'absent'); resolves with them. */
+  waitForRouterMeds(
+    want: Record<string, number | 'absent'>,
+    opts: { message: string; timeoutMs?: number; intervalMs?: number },
+  ): Promise<Record<string, number | 'absent'>> {
+    return waitFor(async () => {
+      const seen = await this.routerBestMeds(Object.keys(want));
+      return isDeepStrictEqual(seen, want) ? seen : undefined;
+    }, { timeoutMs: opts.timeoutMs ?? 10_000, intervalMs: opts.intervalMs ?? 10, message: opts.message });
+  }
+
   /** Polls the router's routes for `prefix` until `predicate` holds; resolves with them. */
   waitForRouterRoutes(
     prefix: string,
@@ -355,9 +378,8 @@ export class Lab {
       ...(opts.wrapper === undefined ? {} : { wrapper: opts.wrapper }),
       ready: async (proc) => {
         if (!vipcontrolUp) return proc.stdoutLines().length > 0;
-        const res = await unixHttpRequest(socket, { path: '/v1/status' });
-        const last = (res.json as { health?: { lastReportAt?: number | string } } | undefined)?.health?.lastReportAt;
-        return last !== undefined && new Date(last).getTime() >= startedAt - 1000;
+        const last = (await daemonStatus(socket)).health.lastReportAt;
+        return last !== undefined && last >= startedAt - 1000;
       },
       ...(opts.startTimeoutMs === undefined ? {} : { startTimeoutMs: opts.startTimeoutMs }),
     }));

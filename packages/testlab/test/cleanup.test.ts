@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { stat } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { execa } from 'execa';
-import { cleanupStale, uniqueId, waitFor } from '../src/index.js';
+import { cleanupStale, pidExists, uniqueId, waitFor } from '../src/index.js';
 
 const INDEX = new URL('../src/index.js', import.meta.url).href;
 
@@ -20,14 +20,7 @@ async function assertGone(info: { id: string; dir: string; pids: number[] }): Pr
   const netns = (await execa('ip', ['netns', 'list'])).stdout;
   assert.ok(!netns.includes(`vc${info.id}`), `namespaces of ${info.id} left behind:\n${netns}`);
   // SIGKILL from an exit hook is delivered, not awaited: give the kernel a moment to reap.
-  await waitFor(() => info.pids.every((pid) => {
-    try {
-      process.kill(pid, 0);
-      return false;
-    } catch (err) {
-      return (err as NodeJS.ErrnoException).code === 'ESRCH';
-    }
-  }), { timeoutMs: 3000, message: `bird processes ${info.pids.join(', ')} to be gone` });
+  await waitFor(() => info.pids.every((pid) => !pidExists(pid)), { timeoutMs: 3000, message: `bird processes ${info.pids.join(', ')} to be gone` });
   await assert.rejects(stat(info.dir), { code: 'ENOENT' });
 }
 

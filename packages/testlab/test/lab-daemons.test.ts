@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Lab, unixHttpRequest, type LabHost } from '../src/index.js';
+import { daemonStatus, Lab, type LabHost } from '../src/index.js';
 
 const V4 = '198.51.100.10/32';
 const V6 = '2001:db8::10/128';
@@ -16,9 +16,7 @@ describe('Lab.startVipcontrol / startViphealth', () => {
 
   it('starts vipcontrol in the node namespace with the lab defaults merged under the test config', async () => {
     const d = await lab.startVipcontrol(n1, { vips: [{ prefix: V4, med: 150, communities: ['65000:150'] }, { prefix: V6, med: 150 }] });
-    const status = await unixHttpRequest(d.apiSocket, { path: '/v1/status' });
-    assert.equal(status.status, 200);
-    assert.equal((status.json as { node?: string }).node, 'n1');
+    assert.equal((await daemonStatus(d.apiSocket)).node, 'n1');
     const routes = await lab.waitForRouterRoutes(V4, (r) => r.length === 1);
     assert.equal(routes[0]?.med, 150);
     assert.deepEqual(routes[0]?.communities, ['65000:150']);
@@ -40,8 +38,7 @@ describe('Lab.startVipcontrol / startViphealth', () => {
     const h = await lab.startViphealth(n1, {
       checks: [{ name: 'bird', type: 'bird-protocol', protocols: ['fabric4'], interval: '200ms', startup: 'up', vips: [V4], penalty: 1000 }],
     });
-    const status = await unixHttpRequest(d.apiSocket, { path: '/v1/status' });
-    assert.equal(typeof (status.json as { health?: { lastReportAt?: unknown } }).health?.lastReportAt, 'number');
+    assert.equal(typeof (await daemonStatus(d.apiSocket)).health.lastReportAt, 'number');
     const afterStats = await lab.sessionStats(n1);
     assert.equal(afterStats.since, before.since);
     assert.equal(afterStats.importUpdates, before.importUpdates);

@@ -3,18 +3,10 @@ import { readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { describe, it } from 'node:test';
 import { execa } from 'execa';
-import { waitFor } from '../src/index.js';
+import { pidExists, waitFor } from '../src/index.js';
 
 const DEMO = new URL('../src/lab-demo.js', import.meta.url).pathname;
 
-function isGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-}
 
 describe('lab demo (README command 1)', () => {
   it('runs the whole story — traffic shift, live failover and back, drain — and leaves nothing behind', async () => {
@@ -44,6 +36,6 @@ describe('lab demo (README command 1)', () => {
     // Both incarnations of n1's stand-in service are gone (the restarted one was killed at teardown).
     const pids = [...out.matchAll(/n1's service \(pid (\d+)\)/g)].map((m) => Number(m[1]));
     assert.equal(pids.length, 2, 'the demo names the killed and the restarted service');
-    await waitFor(() => pids.every(isGone), { timeoutMs: 3000, message: `service pids ${pids.join(', ')} to be gone` });
+    await waitFor(() => pids.every((pid) => !pidExists(pid)), { timeoutMs: 3000, message: `service pids ${pids.join(', ')} to be gone` });
   });
 });

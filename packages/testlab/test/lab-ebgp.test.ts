@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Lab } from '../src/index.js';
+import { bestPath, Lab } from '../src/index.js';
 import { announce } from './support.js';
 
 describe('Lab, eBGP (nodes in their own AS), BFD off', () => {
@@ -24,15 +24,15 @@ describe('Lab, eBGP (nodes in their own AS), BFD off', () => {
     for (const prefix of ['198.51.100.10/32', '2001:db8::10/128']) {
       const routes = await lab.waitForRouterRoutes(prefix, (r) => r.length === 2);
       assert.deepEqual(routes.map((r) => r.med).sort(), [100, 200], `${prefix}: MEDs reach the router`);
-      const best = routes.find((r) => r.primary);
+      const best = bestPath(routes);
       assert.equal(best?.med, 100);
       assert.deepEqual(best?.asPath, [65001]);
     }
-    assert.deepEqual((await lab.routerRoutes('198.51.100.10/32')).find((r) => r.primary)?.communities, ['65000:7']);
+    assert.deepEqual(bestPath(await lab.routerRoutes('198.51.100.10/32'))?.communities, ['65000:7']);
     await announce(n1, [{ prefix: '198.51.100.10/32', med: 300 }], [{ prefix: '2001:db8::10/128', med: 300 }]);
     for (const prefix of ['198.51.100.10/32', '2001:db8::10/128']) {
-      const routes = await lab.waitForRouterRoutes(prefix, (r) => r.find((x) => x.primary)?.med === 200);
-      assert.deepEqual(routes.find((r) => r.primary)?.asPath, [65002]);
+      const routes = await lab.waitForRouterRoutes(prefix, (r) => bestPath(r)?.med === 200);
+      assert.deepEqual(bestPath(routes)?.asPath, [65002]);
     }
   });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
-import { Lab } from '../src/index.js';
+import { bestPath, Lab } from '../src/index.js';
 import { announce } from './support.js';
 
 const V4 = '198.51.100.10/32';
@@ -34,7 +34,7 @@ describe('Lab, iBGP route reflector with BFD', () => {
     await announce(n2, [{ prefix: V4, med: 200 }], [{ prefix: V6, med: 200 }]);
     for (const prefix of [V4, V6]) {
       const routes = await lab.waitForRouterRoutes(prefix, (r) => r.length === 2);
-      const best = routes.find((r) => r.primary);
+      const best = bestPath(routes);
       assert.equal(best?.med, 100, `${prefix}: best path is node 1's (lower MED)`);
       assert.deepEqual(best?.communities, ['65000:100']);
       assert.equal(routes.find((r) => !r.primary)?.med, 200);
@@ -47,7 +47,7 @@ describe('Lab, iBGP route reflector with BFD', () => {
     // Moving the MED moves the best path: exactly one more update per family, still no reset.
     await announce(n1, [{ prefix: V4, med: 300 }], [{ prefix: V6, med: 300 }]);
     for (const prefix of [V4, V6]) {
-      await lab.waitForRouterRoutes(prefix, (r) => r.find((x) => x.primary)?.med === 200, { message: `${prefix} best via n2` });
+      await lab.waitForRouterRoutes(prefix, (r) => bestPath(r)?.med === 200, { message: `${prefix} best via n2` });
     }
     const moved = await lab.sessionStats(n1);
     assert.equal(moved.importUpdates - after1.importUpdates, 2);

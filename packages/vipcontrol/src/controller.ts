@@ -29,6 +29,7 @@ import type {
   ChangeRecord,
   DaemonStatus,
   OperationResult,
+  StatusSummary,
 } from './daemon-types.js';
 import { OperationError } from './errors.js';
 import { healthViewKey, type HealthRegistry } from './health-registry.js';
@@ -38,11 +39,16 @@ import type { StateMutation, StateStore } from './state-store.js';
 import { ExpiryTimer, expireRuntime, nextExpiry } from './ttl-schedule.js';
 
 export { OperationError } from './errors.js';
-export type { ApplyOutcome, ChangeRecord, DaemonStatus, OperationResult, VipStatus } from './daemon-types.js';
+export type { ApplyOutcome, ChangeRecord, DaemonStatus, OperationResult, StatusSummary, VipStatus } from './daemon-types.js';
 
 /** See contracts.md. Mutations resolve once applied in BIRD, or reject with OperationError. */
 export interface Controller {
   status(): DaemonStatus;
+  /**
+   * The few fields of status() a node record and the fleet guard read, without building the rest:
+   * `vips` are the statuses of `prefixes` alone ('all': every VIP), the same projection as status().vips.
+   */
+  summary(prefixes: ReadonlySet<string> | 'all'): StatusSummary;
   setMed(prefix: string, req: { med: number; ttlMs?: number; reason?: string }, actor: Actor): Promise<OperationResult>;
   resetMed(prefix: string, actor: Actor): Promise<OperationResult>;
   withdraw(prefix: string, req: { reason?: string; force?: boolean }, actor: Actor): Promise<OperationResult>;
@@ -172,6 +178,21 @@ export class VipController extends EventEmitter implements Controller {
       health: this.#o.health.status(),
       ...extras,
       vips: r.vipStatus(),
+    };
+  }
+
+  summary(prefixes: ReadonlySet<string> | 'all'): StatusSummary {
+    const r = this.#o.reconciler;
+    const drain = this.#o.state.state.drain;
+    const last = r.lastApply;
+    const maintenance = this.#extras.get('maintenance');
+    return {
+      version: this.#o.version,
+      bird: { connected: this.#o.bird.connected, ...(last ? { lastApply: last } : {}) },
+      ...(drain ? { drain } : {}),
+      guarded: [...r.guarded].sort(),
+      ...(maintenance ? { maintenance: safeStatus(maintenance) } : {}),
+      vips: prefixes === 'all' ? r.vipStatus() : r.vipStatus(r.desired().filter((v) => prefixes.has(v.prefix))),
     };
   }
 

@@ -2,9 +2,16 @@
  * The daemon's internal events (changes, apply outcomes). What it shows to the outside (status,
  * operation results) is the API contract in core (api-contract.ts), re-exported here.
  */
-import type { Actor, LastApplyStatus, VipStatus } from '@vipcontrol/core';
+import type { Actor, DaemonStatus, LastApplyStatus, VipStatus } from '@vipcontrol/core';
 
 export type { DaemonStatus, ExportedRoute, LastApplyStatus, OperationResult, VipStatus } from '@vipcontrol/core';
+
+/** Controller.summary: what a node record and the fleet guard read of DaemonStatus, `vips` limited to those asked for. */
+export interface StatusSummary extends Pick<DaemonStatus, 'version' | 'drain' | 'guarded' | 'vips'> {
+  readonly bird: Pick<DaemonStatus['bird'], 'connected' | 'lastApply'>;
+  /** The maintenance scheduler's status (or its error), as in DaemonStatus. */
+  readonly maintenance?: unknown;
+}
 
 /** Operations and events that change (or re-verify) what should be in BIRD. */
 export type ChangeOp =

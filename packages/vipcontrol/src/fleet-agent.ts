@@ -22,7 +22,7 @@ import {
 } from '@vipcontrol/core';
 import { FleetNodeClient, type FleetNodeStatus, type InvalidDesired } from '@vipcontrol/fleet';
 import type { Controller } from './controller.js';
-import type { ChangeRecord, DaemonStatus, OperationResult } from './daemon-types.js';
+import type { ChangeRecord, OperationResult, StatusSummary } from './daemon-types.js';
 import { OperationError } from './errors.js';
 import type { Logger } from './logger.js';
 import { maintenanceSummary } from './maintenance.js';
@@ -69,13 +69,17 @@ interface VipSettings {
   readonly minAnnouncers: ReadonlyMap<string, number>;
   /** VIPs with minAnnouncers > 0: the only ones the guard looks at. */
   readonly guardedVips: readonly { prefix: string; minAnnouncers: number }[];
+  /** Their prefixes: the only VIP statuses a guard round asks the Controller for. */
+  readonly guardedPrefixes: ReadonlySet<string>;
   readonly guardPenalty: number;
 }
 
 function vipSettings(config: VipcontrolConfig): VipSettings {
+  const guardedVips = config.vips.filter((v) => v.minAnnouncers > 0).map((v) => ({ prefix: v.prefix, minAnnouncers: v.minAnnouncers }));
   return {
     minAnnouncers: new Map(config.vips.map((v) => [v.prefix, v.minAnnouncers])),
-    guardedVips: config.vips.filter((v) => v.minAnnouncers > 0).map((v) => ({ prefix: v.prefix, minAnnouncers: v.minAnnouncers })),
+    guardedVips,
+    guardedPrefixes: new Set(guardedVips.map((v) => v.prefix)),
     guardPenalty: config.guardPenalty,
   };
 }
@@ -134,7 +138,8 @@ export async function startFleetAgent(opts: {
     logger: log,
     handlers: {
       snapshot: () => {
-        const rec = toNodeRecord(controller.status(), { node: config.node, instance, startedAt, minAnnouncers: vips.minAnnouncers, guarded });
+        // The record lists every VIP: one full build per publish (and nothing else of status()).
+        const rec = toNodeRecord(controller.summary('all'), { node: config.node, instance, startedAt, minAnnouncers: vips.minAnnouncers, guarded });
         const checked = nodeRecordSchema.safeParse(rec);
         // Published anyway (readers flag it); logged once per distinct problem so it gets fixed.
         const problem = checked.success ? undefined : `${checked.error.issues[0]?.path.join('.')}: ${checked.error.issues[0]?.message}`;
@@ -165,7 +170,7 @@ export async function startFleetAgent(opts: {
       watchFleet: () => vips.guardedVips.length > 0,
       guardTick: () => syncGuard(),
       guardSlots: () => {
-        const s = controller.status();
+        const s = controller.summary(vips.guardedPrefixes);
         const byPrefix = new Map(s.vips.map((v) => [v.prefix, v]));
         return vips.guardedVips.flatMap(({ prefix }) => {
           const v = byPrefix.get(prefix);
@@ -211,7 +216,7 @@ export async function startFleetAgent(opts: {
    * back once the VIP is exported again (core `slotAction`), then hand the guarded set to the Controller.
    */
   async function runGuardRound(): Promise<void> {
-    const status = controller.status();
+    const status = controller.summary(vips.guardedPrefixes);
     const byPrefix = new Map(status.vips.map((v) => [v.prefix, v]));
     let complete = true;
     for (const { prefix, minAnnouncers } of vips.guardedVips) {
@@ -239,7 +244,7 @@ export async function startFleetAgent(opts: {
           // Decided on a status read before the awaits: if the VIP wants to withdraw again by now, keep
           // the slot (it never left Redis). Checked right before setGuarded takes effect (its first,
           // synchronous part), so no withdraw can slip in between.
-          const now = controller.status().vips.find((v) => v.prefix === prefix);
+          const [now] = controller.summary(new Set([prefix])).vips;
           if (now === undefined || wantsWithdraw(now)) {
             slots.set(prefix, 'holding');
             continue;
@@ -315,7 +320,7 @@ export async function startFleetAgent(opts: {
   }
 
   // The Controller may not have the start-up guard yet (the daemon sets it before its first apply).
-  if (!sameGuard(new Set(controller.status().guarded), guarded)) await controller.setGuarded(guarded);
+  if (!sameGuard(new Set(controller.summary(new Set()).guarded), guarded)) await controller.setGuarded(guarded);
   guardSoon();
   controller.on('reloaded', (next: VipcontrolConfig) => void reconfigure(next));
   controller.on('applied', () => {
@@ -410,10 +415,10 @@ export async function execute(controller: Controller, entry: DesiredEntry, now: 
 }
 
 /**
- * The node's fleet record from the daemon's status. `ctx.node` is the name the agent registered
+ * The node's fleet record from the daemon's status summary. `ctx.node` is the name the agent registered
  * (a reload that renames the node takes effect at the next restart).
  */
-export function toNodeRecord(s: DaemonStatus, ctx: { node: string; instance: string; startedAt: number; minAnnouncers: ReadonlyMap<string, number>; guarded: ReadonlySet<string> }): NodeRecord {
+export function toNodeRecord(s: StatusSummary, ctx: { node: string; instance: string; startedAt: number; minAnnouncers: ReadonlyMap<string, number>; guarded: ReadonlySet<string> }): NodeRecord {
   const last = s.bird.lastApply;
   const maintenance = maintenanceSummary(s.maintenance);
   return {

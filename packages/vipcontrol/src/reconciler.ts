@@ -14,6 +14,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import {
   computeEffective,
+  exponentialBackoff,
   renderBirdIncludeParts,
   vipInSync,
   type EffectiveVip,
@@ -107,7 +108,7 @@ export class Reconciler extends EventEmitter {
       retryDelayMs: (failures, error) =>
         error instanceof ApplyError && error.retryAfterMs !== undefined
           ? (error.retryAfterMs ?? undefined)
-          : Math.min(max, min * 2 ** Math.min(failures - 1, 16)),
+          : exponentialBackoff({ attempt: failures, minMs: min, maxMs: max }),
       retryCause: { at: 0, op: 'retry', actor: SYSTEM },
       // A health-driven failover never waits for a burst of operator requests.
       hold: { busy: () => this.#intakeBusy(), maxMs: opts.burstHoldMs ?? 200, urgent: (c) => c.op === 'health' },

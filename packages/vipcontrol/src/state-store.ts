@@ -27,7 +27,7 @@
  */
 import { rename } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { checkRuntimeEntries, emptyRuntimeState, parseRuntimeState, type CorruptStateInfo, type RuntimeState, type StateFileStatus } from '@vipcontrol/core';
+import { checkRuntimeEntries, emptyRuntimeState, exponentialBackoff, parseRuntimeState, type CorruptStateInfo, type RuntimeState, type StateFileStatus } from '@vipcontrol/core';
 import { readFileIfExists, writeFileAtomic } from './atomic-file.js';
 import type { StateWrite } from './daemon-types.js';
 import { CoalescingQueue } from './apply-queue.js';
@@ -246,7 +246,7 @@ export class StateStore {
 
   #armRetry(): void {
     if (this.#retryTimer) return;
-    const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.min(this.#failures - 1, 16));
+    const delay = exponentialBackoff({ attempt: this.#failures, minMs: RETRY_MIN_MS, maxMs: RETRY_MAX_MS });
     this.#retryAt = Date.now() + delay;
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Lab, unixHttpRequest, waitFor, type DaemonProcess, type LabHost } from '@vipcontrol/testlab';
+import { daemonStatus, Lab, unixHttpRequest, waitFor, type DaemonProcess, type LabHost } from '@vipcontrol/testlab';
 import type { DaemonStatus, VipStatus } from '../src/daemon-types.js';
 import { birdSocketProxy, type BirdSocketProxy } from './bird-socket-proxy.js';
 
@@ -13,14 +13,9 @@ const V4B = '198.51.100.11/32';
 /** Long enough for a restarted daemon to come up (on a loaded machine) before BIRD's undo; short enough for the test. */
 const CONFIGURE_TIMEOUT_S = 10;
 
-async function status(d: DaemonProcess): Promise<DaemonStatus> {
-  const res = await unixHttpRequest(d.apiSocket, { path: '/v1/status' });
-  assert.equal(res.status, 200);
-  return res.json as DaemonStatus;
-}
+const status = (d: DaemonProcess): Promise<DaemonStatus> => daemonStatus(d.apiSocket);
 
 const vip = (s: DaemonStatus, prefix: string): VipStatus => s.vips.find((v) => v.prefix === prefix)!;
-const routerMed = async (lab: Lab, prefix: string): Promise<number | undefined> => (await lab.routerRoutes(prefix)).find((r) => r.primary)?.med;
 
 describe('announcer in the lab', async () => {
   let lab: Lab;
@@ -67,7 +62,7 @@ describe('announcer in the lab', async () => {
     await sleep(Math.max(0, undoAt + 500 - Date.now()));
     const s = await status(d);
     assert.equal(s.bird.pendingConfigure, undefined);
-    assert.equal(await routerMed(lab, V4), 250, 'the router holds MED 250');
+    assert.equal(await lab.routerBestMed(V4), 250, 'the router holds MED 250');
     assert.equal(vip(s, V4).med, 250);
     assert.equal(vip(s, V4).exported?.med, 250);
     assert.equal(vip(s, V4).inSync, true);

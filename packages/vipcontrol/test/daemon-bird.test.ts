@@ -28,6 +28,12 @@ describe('daemon with a real BIRD', async () => {
     assert.deepEqual(routes.get(V6)!.communities, ['65000:600']);
     const status = f.daemon!.controller.status();
     assert.ok(status.vips.every((v) => v.inSync && v.exported?.present));
+    // Controller.summary (what the fleet agent reads): status()'s projection, only the VIPs asked for.
+    const all = f.daemon!.controller.summary('all');
+    const one = f.daemon!.controller.summary(new Set([V6, '192.0.2.99/32']));
+    assert.deepEqual(all.vips, status.vips);
+    assert.deepEqual([all.version, all.bird, all.guarded, all.drain], [status.version, { connected: true, lastApply: status.bird.lastApply }, status.guarded, undefined]);
+    assert.deepEqual(one.vips, status.vips.filter((v) => v.prefix === V6));
   });
 
   it('status and the log name the BIRD version the daemon talks to', () => {

@@ -95,7 +95,7 @@ test('a set-med whose TTL ran out while the node was away is not applied', async
 });
 
 const DOWN = (): CheckVerdict[] => [{ name: 'ingest', status: 'down', vips: [P4], effect: { withdraw: true }, since: Date.now() }];
-const vipOf = (n: { ctl: FakeController }) => n.ctl.status().vips.find((x) => x.prefix === P4)!;
+const vipOf = (n: { ctl: FakeController }) => n.ctl.vip(P4);
 
 test('minAnnouncers guard: withdraw slots from Redis, audited, fail-static while Redis is away', async () => {
   const prefix = `fc${Date.now()}:`;
@@ -134,6 +134,13 @@ test('minAnnouncers guard: withdraw slots from Redis, audited, fail-static while
   await waitFor(() => vipOf(n1).announced === false, { message: 'n1 withdraws once Redis is back', timeoutMs: 15_000 });
   assert.equal(n2.agent.status().guard.detail[P4]?.slot, 'none');
   assert.equal(n1.log.events('error').length, 0, JSON.stringify(n1.log.lines.filter((l) => l.level === 'error')));
+  // Through acquire, refusal and release the agent never built the whole status(): the node record
+  // takes a summary of every VIP per publish, the guard asks for its guarded VIP alone.
+  for (const n of [n1, n2]) {
+    assert.equal(n.ctl.statusCalls, 0, 'status() built by the agent');
+    assert.ok(n.ctl.summaries.includes('all'), 'node records published');
+    assert.deepEqual([...new Set(n.ctl.summaries.filter((p) => p !== 'all').flat())], [P4]);
+  }
 });
 
 test('a node restarted while holding a slot keeps it; a forced withdraw takes one regardless', async () => {

@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { Lab, startRedis, unixHttpRequest, waitFor, type DaemonProcess, type LabHost, type RedisInstance } from '@vipcontrol/testlab';
+import { daemonStatus, Lab, startRedis, waitFor, type DaemonProcess, type LabHost, type RedisInstance } from '@vipcontrol/testlab';
 
 const V4 = '198.51.100.10/32';
 const VIPCTL = fileURLToPath(new URL('../../../vipctl/bin/vipctl.js', import.meta.url));
@@ -40,8 +40,7 @@ async function startNode(node: LabHost): Promise<DaemonProcess> {
 }
 
 async function fleetStatus(node: LabHost): Promise<{ connected: boolean; settled: boolean; guard: { prefixes: string[] } }> {
-  const res = await unixHttpRequest(daemons.get(node.name)!.apiSocket, { method: 'GET', path: '/v1/status' });
-  return (res.json as { fleet: { connected: boolean; settled: boolean; guard: { prefixes: string[] } } }).fleet;
+  return (await daemonStatus(daemons.get(node.name)!.apiSocket)).fleet as { connected: boolean; settled: boolean; guard: { prefixes: string[] } };
 }
 
 /** The router's path for V4 from `node` (announced = present). */

@@ -8,7 +8,7 @@ import {
   type Actor, type CheckVerdict, type HealthReportReply, type RuntimeState, type VipcontrolConfig,
 } from '@vipcontrol/core';
 import type { Controller } from '../src/controller.js';
-import type { ApplyOutcome, ChangeRecord, DaemonStatus, OperationResult } from '../src/daemon-types.js';
+import type { ApplyOutcome, ChangeRecord, DaemonStatus, OperationResult, StatusSummary, VipStatus } from '../src/daemon-types.js';
 import { OperationError } from '../src/errors.js';
 
 export const P4 = '198.51.100.10/32';
@@ -27,6 +27,9 @@ export class FakeController extends EventEmitter implements Controller {
   runtime: RuntimeState = emptyRuntimeState();
   checks: CheckVerdict[] = [];
   guarded: ReadonlySet<string> = new Set();
+  /** Calls of status() (every field, every VIP), and the VIPs each summary() asked for. */
+  statusCalls = 0;
+  readonly summaries: (readonly string[] | 'all')[] = [];
   #applyId = 0;
 
   constructor(public config: VipcontrolConfig) {
@@ -41,8 +44,8 @@ export class FakeController extends EventEmitter implements Controller {
   }
 
   status(): DaemonStatus {
-    const vips = computeEffective({ config: this.config, runtime: this.runtime, health: { checks: this.checks, leaseExpired: false }, now: Date.now(), guarded: this.guarded })
-      .map((v) => ({ ...v, inSync: true }));
+    this.statusCalls++;
+    const vips = this.#vipStatus('all');
     return {
       node: this.config.node, version: 'test', pid: process.pid, startedAt: 0,
       config: { file: 'test.yaml', loadedAt: 0 }, state: { file: 'state.json' },
@@ -52,6 +55,25 @@ export class FakeController extends EventEmitter implements Controller {
       guarded: [...this.guarded], health: { leaseExpired: false, leaseMs: 10_000, held: [], reportsRefused: 0, checks: this.checks },
       vips,
     };
+  }
+
+  summary(prefixes: ReadonlySet<string> | 'all'): StatusSummary {
+    this.summaries.push(prefixes === 'all' ? 'all' : [...prefixes].sort());
+    return {
+      version: 'test', bird: { connected: true }, guarded: [...this.guarded],
+      ...(this.runtime.drain ? { drain: this.runtime.drain } : {}),
+      vips: this.#vipStatus(prefixes),
+    };
+  }
+
+  /** Test hook: one VIP's status, not counted as the agent's. */
+  vip(prefix: string): VipStatus {
+    return this.#vipStatus(new Set([prefix]))[0]!;
+  }
+
+  #vipStatus(prefixes: ReadonlySet<string> | 'all'): VipStatus[] {
+    const desired = computeEffective({ config: this.config, runtime: this.runtime, health: { checks: this.checks, leaseExpired: false }, now: Date.now(), guarded: this.guarded });
+    return (prefixes === 'all' ? desired : desired.filter((v) => prefixes.has(v.prefix))).map((v) => ({ ...v, inSync: true }));
   }
 
   setMed(prefix: string, req: { med: number; ttlMs?: number; reason?: string }, actor: Actor): Promise<OperationResult> {
@@ -124,7 +146,7 @@ export class FakeController extends EventEmitter implements Controller {
   }
 
   #applied(causes: ChangeRecord[]): DaemonStatus['vips'] {
-    const vips = this.status().vips;
+    const vips = this.#vipStatus('all');
     const outcome: ApplyOutcome = { id: ++this.#applyId, at: Date.now(), durationMs: 1, ok: true, configured: true, changes: [], causes, vips };
     this.emit('applied', outcome);
     return vips;

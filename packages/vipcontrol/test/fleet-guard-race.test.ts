@@ -9,7 +9,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Lab, longTier, startRedis, startTcpService, unixHttpRequest, waitFor,
+  daemonStatus, Lab, longTier, startRedis, startTcpService, waitFor,
   type DaemonProcess, type LabHost, type RedisInstance, type TcpService,
 } from '@vipcontrol/testlab';
 
@@ -89,10 +89,9 @@ async function restoreAll(): Promise<void> {
     return r.stdout.trim() === '0' || undefined;
   }, { message: 'every slot given back' }).catch(async (err: Error) => {
     // Say who holds what, and why, for the post-mortem.
-    const st = await Promise.all(lab.nodes.map(async (n) => [n.name, (await unixHttpRequest(vipcontrol.get(n.name)!.apiSocket, { path: '/v1/status' })).json] as const));
-    const view = st.map(([n, j]) => {
-      const s2 = j as { fleet: { guard: unknown }; vips: { prefix: string; announced: boolean; inSync: boolean; med: number }[] };
-      return `${n}: guard ${JSON.stringify(s2.fleet.guard)} vips ${JSON.stringify(s2.vips.map((v) => [v.prefix, v.announced, v.inSync, v.med]))}`;
+    const st = await Promise.all(lab.nodes.map(async (n) => [n.name, await daemonStatus(vipcontrol.get(n.name)!.apiSocket)] as const));
+    const view = st.map(([n, s2]) => {
+      return `${n}: guard ${JSON.stringify((s2.fleet as { guard: unknown }).guard)} vips ${JSON.stringify(s2.vips.map((v) => [v.prefix, v.announced, v.inSync, v.med]))}`;
     });
     throw new Error(`${err.message}\n${view.join('\n')}`);
   });
@@ -146,10 +145,9 @@ before(async () => {
  */
 function guardsReady(): Promise<unknown> {
   return waitFor(async () => {
-    const st = await Promise.all(lab.nodes.map((n) => unixHttpRequest(vipcontrol.get(n.name)!.apiSocket, { path: '/v1/status' })));
-    return st.every((r) => {
-      const j = r.json as { fleet?: { settled?: boolean; guard?: { computedAt?: number; detail?: Record<string, { slot: string }> } }; health?: { checks?: { status: string }[] } };
-      const f = j.fleet;
+    const st = await Promise.all(lab.nodes.map((n) => daemonStatus(vipcontrol.get(n.name)!.apiSocket)));
+    return st.every((j) => {
+      const f = j.fleet as { settled?: boolean; guard?: { computedAt?: number; detail?: Record<string, { slot: string }> } } | undefined;
       // Quiet: settled, a guard round done, no slot held, every check up (viphealth's new checks start
       // down until they pass once: the start-up episodes must be over before a trial counts withdraws).
       return f?.settled === true && f.guard?.computedAt !== undefined && Object.values(f.guard.detail ?? {}).every((d) => d.slot !== 'holding')
@@ -216,9 +214,8 @@ test('a daemon SIGKILLed while holding a slot: its lease expires, the rest of th
 test('status names the slot and why a withdraw is refused', async () => {
   await trial(0);
   const refused = await Promise.all(lab.nodes.map(async (n) => {
-    const res = await unixHttpRequest(vipcontrol.get(n.name)!.apiSocket, { method: 'GET', path: '/v1/status' });
-    const d = (res.json as { fleet: { guard: { detail: Record<string, { slot: string; refused?: string }> } } }).fleet.guard.detail[VIP5]!;
-    return d;
+    const fleet = (await daemonStatus(vipcontrol.get(n.name)!.apiSocket)).fleet as { guard: { detail: Record<string, { slot: string; refused?: string }> } };
+    return fleet.guard.detail[VIP5]!;
   }));
   assert.equal(refused.filter((d) => d.slot === 'holding').length, 5 - MIN5);
   for (const d of refused.filter((x) => x.slot !== 'holding')) assert.match(d.refused ?? '', /announcer\(s\) elsewhere/);

@@ -6,7 +6,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { Lab, waitFor, type DaemonProcess, type LabMode } from '@vipcontrol/testlab';
+import { bestPath, Lab, waitFor, type DaemonProcess, type LabMode } from '@vipcontrol/testlab';
 
 const V4 = '198.51.100.40/32';
 const V6 = '2001:db8::40/128';
@@ -40,7 +40,7 @@ for (const mode of ['ibgp', 'ebgp'] as LabMode[]) {
     }, { message: 'n1 path tagged 65535:0' });
     assert.equal(tagged.localPref, 0);
     assert.equal(tagged.med, 100, 'no MED change: the community alone moves traffic');
-    const best = (await lab.routerRoutes(V4)).find((r) => r.primary);
+    const best = bestPath(await lab.routerRoutes(V4));
     assert.ok(best?.from === n2.addr4 || best?.nextHop === n2.addr4, `best path via n2, got ${JSON.stringify(best)}`);
     // The VIP that opted out is untouched; status shows the community (status = what BIRD exports).
     const v6 = await waitFor(async () => (await lab.routerRoutes(V6)).find((r) => r.communities.length === 0 && r.localPref !== 0 && r.from !== n2.addr6 && r.nextHop !== n2.addr6) ?? undefined, { message: 'V6 untagged' });

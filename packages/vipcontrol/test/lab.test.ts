@@ -2,8 +2,7 @@
 // the fabric router sees, and that nothing more than the change itself ever reaches it.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Lab, unixHttpRequest, waitFor, type DaemonProcess, type LabHost } from '@vipcontrol/testlab';
-import type { DaemonStatus } from '../src/daemon-types.js';
+import { daemonStatus, Lab, unixHttpRequest, waitFor, type DaemonProcess, type LabHost } from '@vipcontrol/testlab';
 import { enc } from './single-bird.js';
 
 // 100 IPv4 + 100 IPv6 VIPs: enough for "one of N" and the burst, small enough to stay fast.
@@ -33,8 +32,7 @@ describe('vipcontrol in the lab (router sees exactly the changes)', async () => 
 
   const call = (method: string, path: string, body?: unknown) =>
     unixHttpRequest(daemon.apiSocket, { method, path, body, headers: { 'x-vipcontrol-actor': 'test@lab' }, timeoutMs: 60_000 });
-  const status = async () => (await call('GET', '/v1/status')).json as DaemonStatus;
-  const routerMed = async (prefix: string) => (await lab.routerRoutes(prefix)).find((r) => r.primary)?.med;
+  const status = () => daemonStatus(daemon.apiSocket, { timeoutMs: 60_000 });
   const loopbackAddrs = async () => {
     const r = await node.exec('ip', ['-j', 'addr', 'show', 'dev', 'lo']);
     const links = JSON.parse(r.stdout) as { addr_info: { local: string; prefixlen: number }[] }[];
@@ -59,7 +57,7 @@ describe('vipcontrol in the lab (router sees exactly the changes)', async () => 
     const before = await lab.sessionStats(node);
     const res = await call('PUT', `/v1/vips/${enc(V4S[50]!)}/med`, { med: 250, reason: 'shift' });
     assert.equal(res.status, 200, res.text);
-    await waitFor(async () => (await routerMed(V4S[50]!)) === 250, { message: 'router sees MED 250' });
+    await waitFor(async () => (await lab.routerBestMed(V4S[50]!)) === 250, { message: 'router sees MED 250' });
     const afterStats = await lab.sessionStats(node);
     assert.equal(afterStats.importUpdates, before.importUpdates + 1);
     assert.equal(afterStats.importWithdraws, before.importWithdraws);
@@ -67,7 +65,7 @@ describe('vipcontrol in the lab (router sees exactly the changes)', async () => 
     // IPv6 the same way.
     const res6 = await call('PUT', `/v1/vips/${enc(V6S[50]!)}/med`, { med: 260 });
     assert.equal(res6.status, 200, res6.text);
-    await waitFor(async () => (await routerMed(V6S[50]!)) === 260, { message: 'router sees IPv6 MED 260' });
+    await waitFor(async () => (await lab.routerBestMed(V6S[50]!)) === 260, { message: 'router sees IPv6 MED 260' });
     assert.equal((await lab.sessionStats(node)).importUpdates, before.importUpdates + 2);
   });
 
@@ -81,7 +79,7 @@ describe('vipcontrol in the lab (router sees exactly the changes)', async () => 
     const a = await call('POST', `/v1/vips/${enc(A6)}/announce`);
     assert.equal(a.status, 200, a.text);
     assert.equal((await loopbackAddrs()).has(A6), true);
-    await waitFor(async () => (await routerMed(A6)) === 110, { message: 'router has A6 again' });
+    await waitFor(async () => (await lab.routerBestMed(A6)) === 110, { message: 'router has A6 again' });
   });
 
   it('1,000 concurrent set-med calls: all answered 200, at most 10 applies, router converged', async (t) => {
@@ -98,7 +96,7 @@ describe('vipcontrol in the lab (router sees exactly the changes)', async () => 
     t.diagnostic(`1,000 set-med calls → ${applies} applies`);
     assert.ok(applies <= 10, `expected ≤ 10 applies, got ${applies}`);
     for (const i of [0, 1, 99, 100, 150, 199]) {
-      await waitFor(async () => (await routerMed(all[i]!)) === 2000 + i, { message: `router has the burst MED of ${all[i]}` });
+      await waitFor(async () => (await lab.routerBestMed(all[i]!)) === 2000 + i, { message: `router has the burst MED of ${all[i]}` });
     }
     assert.ok((await status()).vips.every((v) => v.inSync));
     assert.equal((await lab.sessionStats(node)).since, since, 'no session reset');

@@ -6,8 +6,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { Lab, deepMerge, unixHttpRequest, vipcontrolDefaults, waitFor, type DaemonProcess, type LabHost } from '@vipcontrol/testlab';
-import type { DaemonStatus } from '../src/daemon-types.js';
+import { daemonStatus, Lab, deepMerge, vipcontrolDefaults, waitFor, type DaemonProcess, type LabHost } from '@vipcontrol/testlab';
 import type { MaintenanceStatus } from '../src/maintenance.js';
 
 const V4 = '198.51.100.10/32';
@@ -32,8 +31,7 @@ async function vipctl(...args: string[]): Promise<{ exitCode?: number; stdout: s
 }
 
 async function maintenance(): Promise<MaintenanceStatus> {
-  const res = await unixHttpRequest(daemon.apiSocket, { method: 'GET', path: '/v1/status' });
-  return (res.json as DaemonStatus & { maintenance: MaintenanceStatus }).maintenance;
+  return (await daemonStatus(daemon.apiSocket)).maintenance as MaintenanceStatus;
 }
 
 /** The router's MED for V4 from the node; undefined = withdrawn. */

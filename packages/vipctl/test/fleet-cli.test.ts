@@ -74,6 +74,8 @@ test('Redis from --redis, else VIPCTL_REDIS_URL, else the local config', async (
   assert.equal((await resolveRedis({ redis: 'redis://flag/0', config: file }, { VIPCTL_REDIS_URL: 'redis://env/0' })).url, 'redis://flag/0');
   assert.equal((await resolveRedis({ config: file }, { VIPCTL_REDIS_URL: 'redis://env/0' })).url, 'redis://env/0');
   const fromCfg = await resolveRedis({ config: file }, {});
+  // A --redis URL is held to the config's rule (core parseRedisUrl), before any connection is tried.
+  await assert.rejects(resolveRedis({ redis: 'redis://:pw@flag/abc', config: file }, {}), /^UsageError: --redis: database must be a number, got "abc"$/);
   assert.deepEqual([fromCfg.url, fromCfg.keyPrefix, fromCfg.ttlMs], ['redis://cfg:6379/0', 'fromcfg:', 30_000]);
   const noRedis = join(dir.path, 'plain.yaml');
   await writeFile(noRedis, `node: n1\nvips: [{ prefix: ${P4}, med: 100 }]\n`);

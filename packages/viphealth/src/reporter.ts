@@ -12,7 +12,7 @@
  * during a send marks the snapshot dirty and one more send follows.
  */
 import { request } from 'node:http';
-import type { HealthReportBody, HealthReportReply, VipSetPart } from '@vipcontrol/core';
+import { exponentialBackoff, type HealthReportBody, type HealthReportReply, type VipSetPart } from '@vipcontrol/core';
 import { errorText } from './checks/probe.js';
 import type { Logger } from './logger.js';
 
@@ -183,8 +183,9 @@ export class Reporter {
     } while ((this.#dirty || outcome === 'more') && !this.#stopped && outcome !== 'failed');
     this.#firstOutcome();
     if (this.#stopped) return;
-    // A heartbeat after a success; a quick retry (doubling up to the heartbeat) after a failure.
-    const delay = outcome === 'delivered' ? this.#opts.heartbeatMs : Math.min(100 * 2 ** Math.min(this.#failures - 1, 10), this.#opts.heartbeatMs);
+    // A heartbeat after a success; a quick retry (doubling from 100 ms up to the heartbeat) after a failure.
+    // (The 409 round bound fails without counting a failure: it retries as a first failure would.)
+    const delay = outcome === 'delivered' ? this.#opts.heartbeatMs : exponentialBackoff({ attempt: Math.max(1, this.#failures), minMs: 100, maxMs: this.#opts.heartbeatMs });
     this.#timer = setTimeout(() => this.notify(), delay);
   }
 

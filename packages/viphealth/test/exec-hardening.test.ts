@@ -13,7 +13,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { parseViphealthConfig, type HealthTransition } from '@vipcontrol/core';
-import { makeTempDir, makeTlsCerts, repoPath, waitFor, type TempDir } from '@vipcontrol/testlab';
+import { makeTempDir, makeTlsCerts, pidExists, repoPath, waitFor, type TempDir } from '@vipcontrol/testlab';
 import { ExecProbe } from '../src/checks/exec-probe.js';
 import { ProcessProbe } from '../src/checks/process-probe.js';
 import { HookRunner } from '../src/hooks.js';
@@ -27,18 +27,10 @@ before(async () => {
 });
 after(() => tmp.cleanup());
 
-const exists = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 /** Kills the pids a command wrote to `file` (the processes it deliberately left behind). */
 async function killListed(file: string): Promise<void> {
   const text = await readFile(file, 'utf8').catch(() => '');
-  for (const pid of text.split(/\s+/).map(Number).filter((p) => p > 0)) if (exists(pid)) process.kill(pid, 'SIGKILL');
+  for (const pid of text.split(/\s+/).map(Number).filter((p) => p > 0)) if (pidExists(pid)) process.kill(pid, 'SIGKILL');
 }
 
 describe('exec check timeout ends the run on time', () => {
@@ -204,7 +196,7 @@ describe('hooks', () => {
     hooks.run({ argv: ['sh', '-c', `sleep 30 & echo $! > ${pidFile}; sleep 30`], timeoutMs: 300, check: 'c', transition: transition('up', 'down'), logger: silent });
     await hooks.idle();
     const child = Number(await readFile(pidFile, 'utf8'));
-    await waitFor(() => !exists(child), { timeoutMs: 2000, message: `the hook's child ${child} is killed with it` });
+    await waitFor(() => !pidExists(child), { timeoutMs: 2000, message: `the hook's child ${child} is killed with it` });
   });
 });
 

@@ -6,8 +6,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { RouteInfo } from '@vipcontrol/bird';
-import { unixHttpRequest, waitFor, type DaemonProcess, type Lab, type LabHost } from '@vipcontrol/testlab';
+import { daemonStatus, waitFor, type DaemonProcess, type Lab, type LabHost } from '@vipcontrol/testlab';
 import { startService, type Service } from '@vipcontrol/testlab';
 import { startServiceLab, waitVerdicts } from './service-lab.js';
 
@@ -58,19 +57,7 @@ describe('viphealth end to end', () => {
     await lab?.destroy();
   });
 
-  /** The router's best path for `prefix` from the node, or 'absent'. */
-  const routerMed = async (prefix: string): Promise<number | 'absent'> => {
-    const routes: RouteInfo[] = await lab.routerRoutes(prefix);
-    return routes.find((r) => r.primary)?.med ?? 'absent';
-  };
-  const waitRouter = (want: Record<string, number | 'absent'>, message: string, timeoutMs = 10_000) =>
-    waitFor(
-      async () => {
-        const seen = Object.fromEntries(await Promise.all(Object.keys(want).map(async (p) => [p, await routerMed(p)])));
-        return JSON.stringify(seen) === JSON.stringify(want) ? seen : undefined;
-      },
-      { timeoutMs, intervalMs: 10, message },
-    );
+  const waitRouter = (want: Record<string, number | 'absent'>, message: string) => lab.waitForRouterMeds(want, { message });
   const healthy = { [VIP4]: 100, [VIP6]: 100, [VIPW]: 100 };
   // Each phase waits for viphealth's verdicts before the router: see waitVerdicts.
   const verdicts = (status: 'up' | 'down', message: string) =>
@@ -98,9 +85,7 @@ describe('viphealth end to end', () => {
     // The new instance reaches its own verdicts (every check up) before we compare counters.
     await waitFor(
       async () => {
-        const { health } = (await unixHttpRequest(vipcontrol.apiSocket, { path: '/v1/status' })).json as {
-          health: { instance: string; held: string[]; pending?: string[]; checks: { status: string }[] };
-        };
+        const { health } = await daemonStatus(vipcontrol.apiSocket);
         return health.instance === instance && health.held.length === 0 && health.checks.every((c) => c.status === 'up');
       },
       { message: 'new viphealth instance reached its verdicts' },
@@ -122,7 +107,7 @@ describe('viphealth end to end', () => {
     await vipcontrol.stop();
     vipcontrol = await lab.startVipcontrol(node, vipcontrolConfig(`${SHORT_LEASE_MS}ms`));
     await waitFor(async () => {
-      const { health } = (await unixHttpRequest(vipcontrol.apiSocket, { path: '/v1/status' })).json as { health: { lastReportAt?: number } };
+      const { health } = await daemonStatus(vipcontrol.apiSocket);
       return (health.lastReportAt ?? 0) >= restartedAt;
     }, { message: 'vipcontrol took a report from viphealth after its restart' });
     const logged = vipcontrol.logEntries().length;

@@ -7,7 +7,7 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { makeTempDir, makeTlsCerts, waitFor, type TempDir } from '@vipcontrol/testlab';
+import { makeTempDir, makeTlsCerts, pidExists, waitFor, type TempDir } from '@vipcontrol/testlab';
 import { ExecProbe } from '../src/checks/exec-probe.js';
 import { HttpProbe } from '../src/checks/http-probe.js';
 import { ProcessProbe } from '../src/checks/process-probe.js';
@@ -19,15 +19,6 @@ before(async () => {
 });
 after(() => tmp.cleanup());
 
-/** True while `pid` exists (zombies included). */
-function exists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function listen(server: Server | ReturnType<typeof createTcpServer>): Promise<number> {
   server.listen(0, '127.0.0.1');
@@ -138,7 +129,7 @@ describe('exec probe', () => {
     assert.ok(r.latencyMs < 2000, `took ${r.latencyMs} ms`);
     const grandchild = Number(await readFile(pidFile, 'utf8'));
     // The backgrounded sleep was in the group: it is gone too (reparented to init, which reaps it).
-    await waitFor(() => !exists(grandchild), { timeoutMs: 2000, message: `grandchild ${grandchild} killed` });
+    await waitFor(() => !pidExists(grandchild), { timeoutMs: 2000, message: `grandchild ${grandchild} killed` });
   });
 });
 
@@ -174,7 +165,7 @@ describe('process probe', () => {
       const res = await probe.run();
       return res.ok ? undefined : res;
     });
-    assert.equal(exists(pid), true, 'still in the process table');
+    assert.equal(pidExists(pid), true, 'still in the process table');
     assert.equal(r.detail, `pid ${pid} from ${pidfile} is dead (state Z)`);
   });
 });

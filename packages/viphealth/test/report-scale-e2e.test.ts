@@ -11,20 +11,11 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { vipSetDigest } from '@vipcontrol/core';
-import { Lab, longTier, unixHttpRequest, waitFor, type DaemonProcess, type LabHost } from '@vipcontrol/testlab';
+import { vipSetDigest, type HealthStatus } from '@vipcontrol/core';
+import { daemonStatus, Lab, longTier, unixHttpRequest, waitFor, type DaemonProcess, type LabHost } from '@vipcontrol/testlab';
 
 const MED = 100;
 
-interface HealthStatus {
-  instance?: string;
-  lastReportAt?: number;
-  reportsRefused: number;
-  lastRefusal?: { status: number; error: string };
-  awaitingVerdict?: string[];
-  held: string[];
-  checks: { name: string; status: string; vips: string[]; damping?: { holdDownUntil?: number } }[];
-}
 
 /** `count` /32s from 198.18.0.0 (the benchmarking range). */
 const vipList = (count: number) => Array.from({ length: count }, (_, i) => `198.18.${i >> 8}.${i & 255}/32`);
@@ -83,7 +74,7 @@ function suite(vipCount: number, checks: number, tier: { skip: string | false })
     });
     after(() => ctx?.lab.destroy());
 
-    const health = async () => ((await unixHttpRequest(vipcontrol.apiSocket, { path: '/v1/status' })).json as { health: HealthStatus }).health;
+    const health = async (): Promise<HealthStatus> => (await daemonStatus(vipcontrol.apiSocket)).health;
     const waitRouter = (want: Record<string, number>, message: string) =>
       waitFor(async () => {
         const seen = await routerMeds(ctx.lab, ctx.vips);

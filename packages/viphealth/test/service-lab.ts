@@ -1,6 +1,6 @@
 /** The lab the end-to-end suites share: router + one node (no BFD), the stand-in service running on the node. */
 import { join } from 'node:path';
-import { Lab, startService, unixHttpRequest, waitFor, type LabHost, type Service } from '@vipcontrol/testlab';
+import { daemonStatus, Lab, startService, waitFor, type LabHost, type Service } from '@vipcontrol/testlab';
 
 export interface ServiceLab {
   lab: Lab;
@@ -33,9 +33,7 @@ export async function startServiceLab(): Promise<ServiceLab> {
  */
 export async function waitVerdicts(apiSocket: string, want: Record<string, 'up' | 'down'>, message: string): Promise<void> {
   await waitFor(async () => {
-    const { health } = (await unixHttpRequest(apiSocket, { path: '/v1/status' })).json as {
-      health: { held: string[]; pending?: string[]; checks: { name: string; status: string }[] };
-    };
+    const { health } = await daemonStatus(apiSocket);
     const seen = Object.fromEntries(health.checks.map((c) => [c.name, c.status]));
     return health.held.length === 0 && (health.pending ?? []).length === 0 && Object.entries(want).every(([name, status]) => seen[name] === status);
   }, { message });

@@ -7,7 +7,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { unixHttpRequest, waitFor, type DaemonProcess, type Lab, type LabHost, type SessionStats } from '@vipcontrol/testlab';
+import type { HealthStatus } from '@vipcontrol/core';
+import { daemonStatus, waitFor, type DaemonProcess, type Lab, type LabHost, type SessionStats } from '@vipcontrol/testlab';
 import type { Service } from '@vipcontrol/testlab';
 import { startServiceLab, waitVerdicts } from './service-lab.js';
 
@@ -15,15 +16,6 @@ const VIP = '198.51.100.30/32';
 const VIPW = '198.51.100.31/32';
 const MED = 100;
 const PENALTY = 1000;
-
-interface HealthStatus {
-  instance?: string;
-  lastReportAt?: number;
-  leaseExpired: boolean;
-  held: string[];
-  restored?: { file: string };
-  checks: { name: string; status: string }[];
-}
 
 describe('vipcontrol restart with a failing check', () => {
   let lab: Lab;
@@ -68,21 +60,9 @@ describe('vipcontrol restart with a failing check', () => {
     await lab?.destroy();
   });
 
-  const routerMed = async (prefix: string): Promise<number | 'absent'> =>
-    (await lab.routerRoutes(prefix)).find((r) => r.primary)?.med ?? 'absent';
-  async function routerView(): Promise<Record<string, number | 'absent'>> {
-    return { [VIP]: await routerMed(VIP), [VIPW]: await routerMed(VIPW) };
-  }
-  function waitRouter(want: Record<string, number | 'absent'>, message: string) {
-    return waitFor(async () => {
-      const seen = await routerView();
-      return JSON.stringify(seen) === JSON.stringify(want) ? seen : undefined;
-    }, { timeoutMs: 10_000, intervalMs: 10, message });
-  }
-  async function health(): Promise<HealthStatus> {
-    const res = await unixHttpRequest(vipcontrol.apiSocket, { path: '/v1/status' });
-    return (res.json as { health: HealthStatus }).health;
-  }
+  const routerView = () => lab.routerBestMeds([VIP, VIPW]);
+  const waitRouter = (want: Record<string, number | 'absent'>, message: string) => lab.waitForRouterMeds(want, { message });
+  const health = async (): Promise<HealthStatus> => (await daemonStatus(vipcontrol.apiSocket)).health;
   const wire = (s: SessionStats) => ({ updates: s.importUpdates, withdraws: s.importWithdraws, since: s.since, state: s.state });
 
   /** SIGTERM and start again, as a deploy does; resolves once the API answers (the daemon is up). */
@@ -112,14 +92,13 @@ describe('vipcontrol restart with a failing check', () => {
     await restartVipcontrol();
     const held = await health();
     assert.deepStrictEqual(
-      [held.held.sort(), held.restored !== undefined, held.leaseExpired, held.checks.map((c) => `${c.name}=${c.status}`).sort()],
+      [[...held.held].sort(), held.restored !== undefined, held.leaseExpired, held.checks.map((c) => `${c.name}=${c.status}`).sort()],
       [['svc-proc', 'svc-tcp'], true, false, ['svc-proc=down', 'svc-tcp=down']],
       'the snapshot is shown as held verdicts',
     );
     // The first apply after start-up has run (or been skipped as identical) before we look at the router.
     await waitFor(async () => {
-      const res = await unixHttpRequest(vipcontrol.apiSocket, { path: '/v1/status' });
-      return (res.json as { bird: { lastApply?: { ok: boolean } } }).bird.lastApply?.ok === true;
+      return (await daemonStatus(vipcontrol.apiSocket)).bird.lastApply?.ok === true;
     }, { message: 'first apply after the restart' });
     assert.deepStrictEqual(await routerView(), failing, 'held verdicts are on the wire, not the configured MED');
     assert.deepStrictEqual(wire(await lab.sessionStats(node)), before, 'nothing sent while viphealth is away');

@@ -3,7 +3,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
-import { type Lab, type DaemonProcess, repoPath, unixHttpRequest, waitFor } from '@vipcontrol/testlab';
+import { type Lab, type DaemonProcess, daemonStatus, procKiB, repoPath, unixHttpRequest, waitFor } from '@vipcontrol/testlab';
 import { bareSample, type BareResults, type SamplePlan } from './bare-phase.js';
 import type { ChangeTimer, Timing } from './change-timer.js';
 import { routerHasMed } from './router-watch.js';
@@ -170,10 +170,8 @@ async function putMed(socket: string, prefix: string, med: number): Promise<numb
   return id;
 }
 
-async function getStatus(socket: string): Promise<Status> {
-  const res = await unixHttpRequest(socket, { path: '/v1/status', timeoutMs: 30_000 });
-  if (res.status !== 200) throw new Error(`GET /v1/status: HTTP ${res.status} ${res.text.slice(0, 300)}`);
-  return res.json as Status;
+function getStatus(socket: string): Promise<Status> {
+  return daemonStatus(socket, { timeoutMs: 30_000 });
 }
 
 /** Id of the last apply (applies are numbered from 1 per daemon run). */
@@ -193,13 +191,8 @@ function appliedDurations(daemon: DaemonProcess, after: number, upTo: number): n
 async function memory(daemon: DaemonProcess): Promise<{ rssKb: number; hwmKb: number }> {
   const cmdline = await readFile(`/proc/${daemon.pid}/cmdline`, 'utf8');
   if (!cmdline.includes('vipcontrol')) throw new Error(`pid ${daemon.pid} is not vipcontrol: ${cmdline.replace(/\0/g, ' ')}`);
-  const status = await readFile(`/proc/${daemon.pid}/status`, 'utf8');
-  const field = (name: string) => {
-    const m = new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status);
-    if (!m) throw new Error(`/proc/${daemon.pid}/status has no ${name}`);
-    return Number(m[1]);
-  };
-  return { rssKb: field('VmRSS'), hwmKb: field('VmHWM') };
+  const { VmRSS, VmHWM } = await procKiB(daemon.pid, 'status', ['VmRSS', 'VmHWM']);
+  return { rssKb: VmRSS, hwmKb: VmHWM };
 }
 
 /** `Environment=NODE_OPTIONS=…` of systemd/vipcontrol.service ('' when the unit sets none). */

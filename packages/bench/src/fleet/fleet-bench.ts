@@ -5,24 +5,27 @@
  * 1. Remote command round trip: FleetStore.sendCommand → Redis → a real vipcontrol daemon → BIRD
  *    (configure, read-back, confirm) → ack → caller, the path `vipctl fleet set-med` takes.
  *    Everything on loopback: redis-server, BIRD and the daemon run on the host (no namespaces needed:
- *    the ack is sent after BIRD confirmed, no BGP peer is involved).
+ *    the ack is sent after BIRD confirmed, no BGP peer is involved). Once with 4 VIPs, once with
+ *    10,000 (one with minAnnouncers): every apply has the fleet agent publish the node record (all
+ *    VIPs) and run a guard round (the guarded VIP), on the loop that also takes the next command.
  * 2. `fleet status` with 1,000 registered nodes × 4 VIPs: read + matrix + text rendering in-process,
  *    and the real `vipctl fleet status` binary end to end.
  * 3. Redis memory per registered node (INFO used_memory delta, and MEMORY USAGE of one record).
  */
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { makeTempDir, percentile, replaceDocSection, repoPath, startBird, startRedis, waitFor, EMPTY_VIPCONTROL_INCLUDE } from '@vipcontrol/testlab';
+import { markdownTable, percentile, replaceDocSection, repoPath, startLoopbackVipcontrol, startRedis, waitFor, type LoopbackVipcontrol } from '@vipcontrol/testlab';
 import type { NodeRecord } from '@vipcontrol/core';
 import { FleetStore } from '@vipcontrol/fleet';
+import { vipPrefix } from '../core/workload.js';
 
 const run = promisify(execFile);
 const ROUND_TRIPS = Number(process.env['FLEET_BENCH_ROUND_TRIPS'] ?? 300);
+const BIG_ROUND_TRIPS = Number(process.env['FLEET_BENCH_BIG_ROUND_TRIPS'] ?? 100);
+const BIG_VIPS = 10_000;
 const FLEET_NODES = 1000;
 const VIPS = ['198.51.100.10/32', '198.51.100.11/32', '2001:db8::10/128', '2001:db8::11/128'];
 
@@ -37,47 +40,51 @@ function record(node: string, i: number): NodeRecord {
   };
 }
 
+/** A vipcontrol daemon in fleet mode on a BIRD of its own, on the shared Redis. */
+function startFleetDaemon(redisUrl: string, node: string, vips: readonly { prefix: string; med: number; minAnnouncers?: number }[]): Promise<LoopbackVipcontrol> {
+  return startLoopbackVipcontrol({ node, config: { vips, redis: { url: redisUrl, heartbeat: '1s', ttl: '5s' } }, startTimeoutMs: 120_000 });
+}
+
+/** Remote set-med round trips to `node` after 20 warm-ups (JIT on both sides), sorted, in ms. Alternates two MEDs so each one changes BIRD. */
+async function roundTrips(store: FleetStore, node: string, prefix: string, count: number): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < count + 20; i++) {
+    const t0 = performance.now();
+    const entry = await store.sendCommand({ node, op: 'set-med', prefix, body: { med: 200 + (i % 2) }, by: 'bench' });
+    const ack = await store.waitAck(entry, 5000);
+    const ms = performance.now() - t0;
+    if (!ack.ok) throw new Error(`command failed: ${ack.error}`);
+    if (i >= 20) times.push(ms);
+  }
+  return times.sort((a, b) => a - b);
+}
+
 async function main(): Promise<void> {
-  const dir = await makeTempDir('vc-fleet-bench-');
   const redis = await startRedis();
-  const include = join(dir.path, 'vipcontrol.conf');
-  await writeFile(include, EMPTY_VIPCONTROL_INCLUDE);
-  const bird = await startBird({ name: 'fleetbench', dir: dir.path, config: `router id 10.255.0.1;\nprotocol device {}\ninclude "${include}";\n` });
-  const cfgPath = join(dir.path, 'vipcontrol.yaml');
-  await writeFile(cfgPath, JSON.stringify({
-    node: 'bench1',
-    bird: { socket: bird.socketPath, includeFile: include },
-    api: { socket: join(dir.path, 'vipcontrol.sock') },
-    stateFile: join(dir.path, 'state.json'),
-    loopback: { interface: 'lo', manage: false },
-    health: { firstReportWait: '0s' }, // no viphealth: announce at once
-    vips: VIPS.map((prefix) => ({ prefix, med: 100 })),
-    redis: { url: redis.url, heartbeat: '1s', ttl: '5s' },
-    log: { level: 'warn' },
-  }));
-  const daemon = run('node', [repoPath('packages/vipcontrol/bin/vipcontrol.js'), '--config', cfgPath], { maxBuffer: 64 * 1024 * 1024 });
-  daemon.catch(() => undefined); // killed at the end; its exit is expected
+  const daemons: LoopbackVipcontrol[] = [];
   const rows: [string, string, string][] = [];
   const missed: string[] = [];
   try {
+    daemons.push(await startFleetDaemon(redis.url, 'bench1', VIPS.map((prefix) => ({ prefix, med: 100 }))));
     const store = await FleetStore.open({ url: redis.url, keyPrefix: 'vipcontrol:', heartbeatMs: 1000, ttlMs: 5000 }, { commandTimeoutMs: 5000 });
     await waitFor(async () => (await store.nodeInfo('bench1')).record?.ok, { timeoutMs: 20_000, message: 'daemon registered' });
 
-    // 1. Round trip. Alternate two MEDs so every command really changes BIRD.
-    const times: number[] = [];
-    for (let i = 0; i < ROUND_TRIPS + 20; i++) {
-      const t0 = performance.now();
-      const entry = await store.sendCommand({ node: 'bench1', op: 'set-med', prefix: VIPS[0]!, body: { med: 200 + (i % 2) }, by: 'bench' });
-      const ack = await store.waitAck(entry, 5000);
-      const ms = performance.now() - t0;
-      if (!ack.ok) throw new Error(`command failed: ${ack.error}`);
-      if (i >= 20) times.push(ms); // the first ones warm up the JIT on both sides
-    }
-    times.sort((a, b) => a - b);
+    // 1. Round trip.
+    const times = await roundTrips(store, 'bench1', VIPS[0]!, ROUND_TRIPS);
     rows.push(['remote set-med round trip p50 (caller → Redis → daemon → BIRD → ack)', `${percentile(times, 50).toFixed(2)} ms`, `n=${times.length}`]);
     rows.push(['remote set-med round trip p99', `${percentile(times, 99).toFixed(2)} ms`, 'target < 50 ms']);
     if (percentile(times, 99) >= 50) missed.push('round trip p99 >= 50 ms');
     rows.push(['remote set-med round trip max', `${times.at(-1)!.toFixed(2)} ms`, '']);
+    await daemons.pop()!.stop();
+
+    // 1b. The same with 10,000 VIPs, one of them guarded (minAnnouncers 1).
+    const big = Array.from({ length: BIG_VIPS }, (_, i) => ({ prefix: vipPrefix(i), med: 100, ...(i === 0 ? { minAnnouncers: 1 } : {}) }));
+    daemons.push(await startFleetDaemon(redis.url, 'bench2', big));
+    await waitFor(async () => (await store.nodeInfo('bench2')).record?.ok, { timeoutMs: 120_000, message: `daemon with ${BIG_VIPS} VIPs registered` });
+    const bigTimes = await roundTrips(store, 'bench2', big[1]!.prefix, BIG_ROUND_TRIPS);
+    rows.push([`remote set-med round trip p50, daemon with ${BIG_VIPS.toLocaleString('en')} VIPs (1 guarded)`, `${percentile(bigTimes, 50).toFixed(2)} ms`, `n=${bigTimes.length}`]);
+    rows.push([`remote set-med round trip p99, ${BIG_VIPS.toLocaleString('en')} VIPs`, `${percentile(bigTimes, 99).toFixed(2)} ms`, `max ${bigTimes.at(-1)!.toFixed(2)} ms`]);
+    await daemons.pop()!.stop();
 
     // 3 (first, on a clean prefix): memory per node.
     const fleet = await FleetStore.open({ url: redis.url, keyPrefix: 'benchfleet:', heartbeatMs: 1000, ttlMs: 60_000 });
@@ -109,12 +116,10 @@ async function main(): Promise<void> {
     await fleet.close();
     await store.close();
   } finally {
-    daemon.child.kill('SIGTERM');
-    await bird.stop();
+    for (const d of daemons) await d.stop();
     await redis.stop();
-    await dir.cleanup();
   }
-  const table = formatTable(rows);
+  const table = markdownTable(['measurement', 'result', 'note'], rows);
   process.stdout.write(`${table}\n`);
   await updateDoc(table);
   // bench.sh convention: 1 = a target missed (the table is still written), 2 = the benchmark failed.
@@ -124,11 +129,6 @@ async function main(): Promise<void> {
   }
 }
 
-function formatTable(rows: [string, string, string][]): string {
-  return ['| measurement | result | note |', '|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
-}
-
-/** Rewrites only the Fleet section of docs/benchmarks.md (between its markers), creating it if needed. */
 async function updateDoc(table: string): Promise<void> {
   await replaceDocSection(repoPath('docs/benchmarks.md'), {
     marker: 'fleet-bench',

@@ -18,12 +18,11 @@
  *
  *   node packages/bench/dist/src/fleet/fleet-scale-bench.js [--sizes 2,8,16] [--no-docs]
  */
-import { readFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import {
-  FLEET_DRAIN_PENALTY, FLEET_MED, FLEET_VIPS, flowSpread, replaceDocSection, repoPath, startFleetLab, unixHttpRequest, viaNode, waitFor,
+  daemonStatus, FLEET_DRAIN_PENALTY, FLEET_MED, FLEET_VIPS, flowSpread, replaceDocSection, procKiB, repoPath, startFleetLab, unixHttpRequest, viaNode, waitFor,
   type FleetLab, type LabHost,
 } from '@vipcontrol/testlab';
 
@@ -50,9 +49,10 @@ async function measure(nodes: number): Promise<SizeResult> {
     await fleet.waitAllPaths(120_000);
     const coldStartMs = performance.now() - t0;
     const { lab } = fleet;
-    const memory = await Promise.all([...fleet.vipcontrol.values()].map((d) => smapsRollup(d.pid)));
-    const rssMiB = memory.reduce((a, m) => a + m.rss, 0) / 1024 / nodes;
-    const pssMiB = memory.reduce((a, m) => a + m.pss, 0) / 1024 / nodes;
+    // Rss and Pss in KiB (Pss shares the pages the daemons have in common).
+    const memory = await Promise.all([...fleet.vipcontrol.values()].map((d) => procKiB(d.pid, 'smaps_rollup', ['Rss', 'Pss'])));
+    const rssMiB = memory.reduce((a, m) => a + m.Rss, 0) / 1024 / nodes;
+    const pssMiB = memory.reduce((a, m) => a + m.Pss, 0) / 1024 / nodes;
 
     const n1 = lab.nodes[0]!;
     const last = lab.nodes[nodes - 1]!;
@@ -79,7 +79,7 @@ async function measure(nodes: number): Promise<SizeResult> {
     for (const node of lab.nodes) {
       await fleet.vipcontrol.get(node.name)!.stop();
       await fleet.startVipcontrol(node);
-      await waitFor(async () => (await status(node)).vips.every((v) => v.inSync) || undefined, { ...POLL, message: `${node.name} in sync after restart` });
+      await waitFor(async () => (await daemonStatus(`${node.dir}/vipcontrol.sock`)).vips.every((v) => v.inSync) || undefined, { ...POLL, message: `${node.name} in sync after restart` });
     }
     const rollingMs = performance.now() - t;
     const after = await Promise.all(lab.nodes.map((n) => lab.sessionStats(n)));
@@ -130,16 +130,6 @@ async function api(node: LabHost, method: 'POST', path: string, body?: object): 
   if (res.status !== 200) throw new Error(`${node.name} ${method} ${path}: ${res.status} ${JSON.stringify(res.json)}`);
 }
 
-async function status(node: LabHost): Promise<{ vips: { inSync: boolean }[] }> {
-  return (await unixHttpRequest(`${node.dir}/vipcontrol.sock`, { path: '/v1/status' })).json as { vips: { inSync: boolean }[] };
-}
-
-/** Rss and Pss of a process in KiB. */
-async function smapsRollup(pid: number): Promise<{ rss: number; pss: number }> {
-  const text = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8');
-  const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? Number.NaN);
-  return { rss: kib('Rss'), pss: kib('Pss') };
-}
 
 function table(results: SizeResult[]): string {
   const f = (n: number) => (Number.isNaN(n) ? '-' : n.toFixed(0));

@@ -9,15 +9,12 @@
  * 2. The BIRD reply decoder fed 94 MiB of short lines: heap growth with its default limit (the issue
  *    measured ~1 GiB when the limit counted text only).
  */
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { spawn } from 'node:child_process';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { pathToFileURL } from 'node:url';
-import { healthReportBody, makeTempDir, percentile, replaceDocSection, repoPath, startBird, startRedis, unixHttpRequest, waitFor, EMPTY_VIPCONTROL_INCLUDE } from '@vipcontrol/testlab';
+import { daemonStatus, healthReportBody, markdownTable, percentile, procKiB, replaceDocSection, repoPath, startLoopbackVipcontrol, unixHttpRequest, waitFor } from '@vipcontrol/testlab';
 import { FleetStore } from '@vipcontrol/fleet';
 
 const N = Number(process.env['TRUST_BENCH_N'] ?? 40);
@@ -26,27 +23,13 @@ const VIP = '198.51.100.10/32';
 type Row = [string, string, string];
 
 async function daemonRows(): Promise<Row[]> {
-  const dir = await makeTempDir('vc-trust-bench-');
-  const redis = await startRedis();
-  const include = join(dir.path, 'vipcontrol.conf');
-  await writeFile(include, EMPTY_VIPCONTROL_INCLUDE);
-  const bird = await startBird({ name: 'trustbench', dir: dir.path, config: `router id 10.255.0.2;\nprotocol device {}\ninclude "${include}";\n` });
-  const cfgPath = join(dir.path, 'vipcontrol.yaml');
-  const api = join(dir.path, 'vipcontrol.sock');
-  await writeFile(cfgPath, JSON.stringify({
-    node: 'trust1',
-    bird: { socket: bird.socketPath, includeFile: include },
-    api: { socket: api },
-    stateFile: join(dir.path, 'state.json'),
-    loopback: { interface: 'lo', manage: false },
-    health: { firstReportWait: '0s' }, // no viphealth: announce at once
-    vips: [{ prefix: VIP, med: 100 }],
-    redis: { url: redis.url, heartbeat: '500ms', ttl: '5s' },
-    log: { level: 'warn' },
-  }));
-  const daemon = spawn(process.execPath, [repoPath('packages/vipcontrol/bin/vipcontrol.js'), '--config', cfgPath], { stdio: 'ignore' });
+  const vipcontrol = await startLoopbackVipcontrol({
+    node: 'trust1', redis: true, config: { vips: [{ prefix: VIP, med: 100 }], redis: { heartbeat: '500ms', ttl: '5s' } },
+  });
+  const redis = vipcontrol.redis!;
+  const api = vipcontrol.apiSocket;
   const rows: Row[] = [];
-  const rss = async () => Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${daemon.pid}/status`, 'utf8'))![1]) / 1024;
+  const rss = async () => (await procKiB(vipcontrol.daemon.pid, 'status', ['VmRSS'])).VmRSS / 1024;
   try {
     const store = await FleetStore.open({ url: redis.url, keyPrefix: 'vipcontrol:', heartbeatMs: 500, ttlMs: 5000 }, { commandTimeoutMs: 10_000 });
     await waitFor(async () => (await store.nodeInfo('trust1')).record?.ok, { timeoutMs: 20_000, message: 'daemon registered' });
@@ -60,7 +43,7 @@ async function daemonRows(): Promise<Row[]> {
         health.push(performance.now() - t0);
         if (res.status !== 200) throw new Error(`health report: ${res.status}`);
         const t1 = performance.now();
-        await unixHttpRequest(api, { method: 'GET', path: '/v1/status', timeoutMs: 30_000 });
+        await daemonStatus(api, { timeoutMs: 30_000 });
         status.push(performance.now() - t1);
         await new Promise((r) => setTimeout(r, 50)); // let heartbeats (every 500 ms) interleave
       }
@@ -77,10 +60,7 @@ async function daemonRows(): Promise<Row[]> {
     await phase('40 × 4 MB junk fields');
     await store.close();
   } finally {
-    daemon.kill('SIGTERM');
-    await bird.stop();
-    await redis.stop();
-    await dir.cleanup();
+    await vipcontrol.stop();
   }
   return rows;
 }
@@ -111,7 +91,7 @@ async function decoderRows(): Promise<Row[]> {
 
 async function main(): Promise<void> {
   const rows = [...(await decoderRows()), ...(await daemonRows())];
-  const table = ['| measurement | result | note |', '|---|---|---|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+  const table = markdownTable(['measurement', 'result', 'note'], rows);
   process.stdout.write(`${table}\n`);
   if (process.argv.includes('--no-docs')) return;
   await replaceDocSection(repoPath('docs/benchmarks.md'), {

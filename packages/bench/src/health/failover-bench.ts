@@ -21,7 +21,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { healthcheckArgv, Lab, startService, type ExabgpHost, type LabHost, type Service } from '@vipcontrol/testlab';
+import { bestPathMed, healthcheckArgv, Lab, startService, type ExabgpHost, type LabHost, type Service } from '@vipcontrol/testlab';
 import { formatTables, updateDoc, type Row } from './bench-report.js';
 import { exabgpCheckScript, exabgpRuns, splitPhases, viphealthRuns, type CheckRun } from './check-runs.js';
 import { measureFootprint, type Footprint } from './footprint.js';
@@ -191,8 +191,7 @@ async function startExabgp(lab: Lab, exa: ExabgpHost, equal: Target[], defaults:
 async function untilMed(lab: Lab, t: Target, med: number, timeoutMs: number): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const routes = await lab.routerRoutes(t.prefix);
-    if ((routes.find((r) => r.primary)?.med ?? -1) === med) return Date.now();
+    if ((await bestPathMed(lab.router.bird.client, t.prefix)) === med) return Date.now();
     if (Date.now() > deadline) throw new Error(`router never saw ${t.prefix} with MED ${med} within ${timeoutMs} ms`);
     await sleep(t.pollMs);
   }

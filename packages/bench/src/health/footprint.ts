@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { unixHttpRequest, waitFor, type DaemonProcess, type Lab, type LabHost } from '@vipcontrol/testlab';
+import { daemonStatus, procKiB, waitFor, type DaemonProcess, type Lab, type LabHost } from '@vipcontrol/testlab';
 
 export interface Footprint {
   nodeOptions: string;
@@ -47,15 +47,14 @@ export async function measureFootprint(opts: {
     await sleep(opts.seconds * 1000);
     const ticks1 = await cpuTicks(vh.pid);
     const elapsedS = (performance.now() - t0) / 1000;
-    const status = await readFile(`/proc/${vh.pid}/status`, 'utf8');
-    const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+    const memory = await procKiB(vh.pid, 'status', ['VmRSS', 'VmHWM']);
     // USER_HZ is 100 on Linux x86-64: one tick is 10 ms of CPU.
     return {
       nodeOptions: opts.nodeOptions,
       checks: '15 tcp, 15 process, 10 http, 10 bird-protocol; interval 1 s',
       cpuPercent: (((ticks1 - ticks0) * 10) / (elapsedS * 1000)) * 100,
-      rssMb: kb('VmRSS') / 1024,
-      peakRssMb: kb('VmHWM') / 1024,
+      rssMb: memory.VmRSS / 1024,
+      peakRssMb: memory.VmHWM / 1024,
       seconds: Math.round(elapsedS),
     };
   } finally {
@@ -64,8 +63,7 @@ export async function measureFootprint(opts: {
 }
 
 async function checkStatuses(vipcontrol: DaemonProcess): Promise<string[]> {
-  const res = await unixHttpRequest(vipcontrol.apiSocket, { path: '/v1/status' });
-  return ((res.json as { health?: { checks?: { status: string }[] } }).health?.checks ?? []).map((c) => c.status);
+  return (await daemonStatus(vipcontrol.apiSocket)).health.checks.map((c) => c.status);
 }
 
 /** utime + stime of a process, in clock ticks. */

@@ -12,12 +12,11 @@
  *
  * Options: --trials N (default 10), --steady-s N (default 20), --scales 1,10000, --no-docs.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { parseViphealthConfig } from '@vipcontrol/core';
-import { Lab, replaceDocSection, repoPath, startService, summarize, waitFor, type DaemonProcess, type LabHost, type Service } from '@vipcontrol/testlab';
+import { bestPathMed, Lab, procKiB, replaceDocSection, repoPath, startService, summarize, waitFor, type DaemonProcess, type LabHost, type Service } from '@vipcontrol/testlab';
 import { createLogger, Viphealth } from 'viphealth';
 import { cpuTicks } from './footprint.js';
 
@@ -133,9 +132,8 @@ async function measureScale(lab: Lab, node: LabHost, count: number, trials: numb
     // USER_HZ is 100: one tick is 10 ms of CPU.
     r.viphealthCpu = ((vh1 - vh0) * 10 * 100) / elapsedMs;
     r.vipcontrolCpu = ((vc1 - vc0) * 10 * 100) / elapsedMs;
-    const status = await readFile(`/proc/${vh.pid}/status`, 'utf8');
-    const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-    [r.rssMb, r.peakRssMb] = [kb('VmRSS') / 1024, kb('VmHWM') / 1024];
+    const memory = await procKiB(vh.pid, 'status', ['VmRSS', 'VmHWM']);
+    [r.rssMb, r.peakRssMb] = [memory.VmRSS / 1024, memory.VmHWM / 1024];
     r.reportMs = vipcontrol.logs().slice(logFrom).flatMap((line) => {
       const e = JSON.parse(line) as { event?: string; path?: string; status?: number; durationMs?: number };
       return e.event === 'apiRequest' && e.path === '/v1/health/report' && e.status === 200 && e.durationMs !== undefined ? [e.durationMs] : [];
@@ -164,8 +162,7 @@ async function untilEach(lab: Lab, prefixes: readonly string[], med: number, tim
     if (Date.now() > deadline) throw new Error(`router never saw ${prefixes.join(', ')} with MED ${med} within ${timeoutMs} ms`);
     await Promise.all(prefixes.map(async (p, i) => {
       if (seen[i] !== undefined) return;
-      const routes = await lab.routerRoutes(p);
-      if ((routes.find((x) => x.primary)?.med ?? -1) === med) seen[i] = Date.now();
+      if ((await bestPathMed(lab.router.bird.client, p)) === med) seen[i] = Date.now();
     }));
     await sleep(POLL_MS);
   }

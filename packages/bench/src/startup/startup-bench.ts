@@ -9,13 +9,12 @@
  * machine hits all three alike. Exit 1 when the packaged p50 misses the target (80 ms).
  */
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs, promisify } from 'node:util';
 import {
-  EMPTY_VIPCONTROL_INCLUDE, makeTempDir, ms, percentile, replaceDocSection, repoPath, startBird, waitFor,
+  makeTempDir, markdownTable, ms, percentile, replaceDocSection, repoPath, startLoopbackVipcontrol, waitFor,
 } from '@vipcontrol/testlab';
 
 const run = promisify(execFile);
@@ -33,26 +32,14 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: { samples: { type: 'string', default: '40' }, 'no-docs': { type: 'boolean', default: false } } });
   const samples = Number(values.samples);
   const dir = await makeTempDir('vc-startup-bench-');
-  const include = join(dir.path, 'vipcontrol.conf');
-  await writeFile(include, EMPTY_VIPCONTROL_INCLUDE);
-  const bird = await startBird({ name: 'startupbench', dir: dir.path, config: `router id 10.255.0.1;\nprotocol device {}\ninclude "${include}";\n` });
   const bundle = join(dir.path, 'bundle');
-  await run(process.execPath, [repoPath('scripts/bundle.mjs'), bundle]);
-  const cfgPath = join(dir.path, 'vipcontrol.yaml');
-  const socket = join(dir.path, 'vipcontrol.sock');
-  await writeFile(cfgPath, JSON.stringify({
-    node: 'bench1',
-    bird: { socket: bird.socketPath, includeFile: include },
-    api: { socket },
-    stateFile: join(dir.path, 'state.json'),
-    loopback: { interface: 'lo', manage: false },
-    health: { firstReportWait: '0s' }, // no viphealth: announce at once
-    vips: VIPS.map((prefix) => ({ prefix, med: 100 })),
-    log: { level: 'warn' },
-  }));
-  const daemon = run(process.execPath, [repoPath('packages/vipcontrol/bin/vipcontrol.js'), '--config', cfgPath]);
-  daemon.catch(() => undefined); // killed at the end; its exit is expected
+  const vipcontrol = await startLoopbackVipcontrol({ node: 'bench1', config: { vips: VIPS.map((prefix) => ({ prefix, med: 100 })) } }).catch(async (err: unknown) => {
+    await dir.cleanup();
+    throw err;
+  });
+  const { apiSocket: socket, configPath: cfgPath } = vipcontrol;
   try {
+    await run(process.execPath, [repoPath('scripts/bundle.mjs'), bundle]);
     const node = process.execPath;
     const programs: { name: string; argv: string[]; env?: NodeJS.ProcessEnv }[] = [
       { name: 'bare `node -e 0`', argv: [node, '-e', '0'] },
@@ -72,7 +59,7 @@ async function main(): Promise<void> {
     const summaries = times.map((t) => stats(t));
     const bare = summaries[0]!;
     const rows = programs.map((p, j) => row(p.name, summaries[j]!, bare));
-    const table = ['| program | p50 | p90 | max | p50 ÷ bare node |', '|---|---|---|---|---|', ...rows].join('\n');
+    const table = markdownTable(['program', 'p50', 'p90', 'max', 'p50 ÷ bare node'], rows);
     process.stdout.write(`${table}\n`);
     const packaged = summaries[1]!;
     const met = packaged.p50 <= TARGET_P50_MS;
@@ -82,8 +69,7 @@ async function main(): Promise<void> {
       process.exitCode = 1;
     }
   } finally {
-    daemon.child.kill('SIGTERM');
-    await bird.stop();
+    await vipcontrol.stop();
     await dir.cleanup();
   }
 }
@@ -95,8 +81,8 @@ function stats(samples: readonly number[]): Stats {
   return { p50: percentile(sorted, 50), p90: percentile(sorted, 90), max: sorted[sorted.length - 1]! };
 }
 
-function row(name: string, s: Stats, bare: Stats): string {
-  return `| ${name} | ${ms(s.p50)} | ${ms(s.p90)} | ${ms(s.max)} | ×${(s.p50 / bare.p50).toFixed(2)} |`;
+function row(name: string, s: Stats, bare: Stats): string[] {
+  return [name, ms(s.p50), ms(s.p90), ms(s.max), `×${(s.p50 / bare.p50).toFixed(2)}`];
 }
 
 async function updateDoc(table: string, samples: number, met: boolean): Promise<void> {

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import type { Command } from 'commander';
 import {
-  VIPCONTROL_DEFAULTS, parseDuration, parseVipcontrolConfig, parseNodeName, NODE_NAME_RULE, ValidationError,
+  VIPCONTROL_DEFAULTS, parseDuration, parseVipcontrolConfig, parseNodeName, parseRedisUrl, NODE_NAME_RULE, RedisUrlError, ValidationError,
   compareNodeNames, type AuditEntry, type CommandAck, type FleetCell, type FleetMatrix, type FleetNodeRow, type FleetOp, type RedisConfig,
 } from '@vipcontrol/core';
 import { FleetStore, FleetTimeoutError, FleetUnavailableError, FleetConfigError, redactUrl } from '@vipcontrol/fleet';
@@ -169,7 +169,12 @@ async function redisSection(o: Pick<FleetOptions, 'redis' | 'config' | 'keyPrefi
   const url = o.redis ?? (env['VIPCTL_REDIS_URL'] || undefined);
   const defaults = { keyPrefix: VIPCONTROL_DEFAULTS.redisKeyPrefix, heartbeatMs: parseDuration(VIPCONTROL_DEFAULTS.redisHeartbeat), ttlMs: parseDuration(VIPCONTROL_DEFAULTS.redisTtl) };
   if (url !== undefined) {
-    if (!URL.canParse(url)) throw new UsageError(`--redis: not a URL: ${redactUrl(url)}`);
+    try {
+      parseRedisUrl(url); // the config's rule for redis.url, refused here as a usage error
+    } catch (cause) {
+      if (!(cause instanceof RedisUrlError)) throw cause;
+      throw new UsageError(`--redis: ${cause.message}`, { cause });
+    }
     return { ...defaults, url, ...(o.keyPrefix ? { keyPrefix: o.keyPrefix } : {}) };
   }
   const file = o.config ?? VIPCONTROL_DEFAULTS.configFile;

@@ -7,6 +7,7 @@
  * config has such a check (one less module in the steady state of the others).
  */
 import type { BirdClient, ProtocolInfo } from '@vipcontrol/bird';
+import { exponentialBackoff } from '@vipcontrol/core';
 import { elapsed, errorText, type Probe, type ProbeResult } from './probe.js';
 
 export interface BirdProtocolProbeOptions {
@@ -19,7 +20,7 @@ export interface BirdProtocolProbeOptions {
 }
 
 /** Health checks want BIRD back quickly after a restart; the library default backs off to 5 s. */
-const reconnectStrategy = (retries: number) => Math.min(50 * 2 ** Math.min(retries, 10), 1000);
+const reconnectStrategy = (retries: number) => exponentialBackoff({ attempt: retries + 1, minMs: 50, maxMs: 1000 });
 
 /** Whether a protocol is in `state`: matched against BIRD's info column ("Established"), BGP state or state ("up"). */
 function protocolInState(p: ProtocolInfo, state: string): boolean {
