@@ -52,7 +52,8 @@
  * Before replacing the include on disk it checks the file is vipcontrol's own (include-guard.ts) and a
  * regular file (a FIFO there would hang every read).
  */
-import { rm, writeFile, readFile } from 'node:fs/promises';
+import { writeFileSync } from 'node:fs';
+import { rm, readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import {
   bgpSessionInfo,
@@ -409,10 +410,11 @@ export class Announcer {
   }
 
   /** Written just before `configure timeout` (its `at` leads BIRD's by the rest of the include write). */
-  async #writeMarker(): Promise<void> {
+  #writeMarker(): void {
     const marker: Marker = { pid: process.pid, at: this.#now(), timeoutSec: this.#o.configureTimeoutSec };
     try {
-      await writeFile(this.#marker, `${JSON.stringify(marker)}\n`);
+      // Synchronous: a tmpfs write of ~60 bytes takes microseconds, a thread-pool round trip longer.
+      writeFileSync(this.#marker, `${JSON.stringify(marker)}\n`);
     } catch (cause) {
       // Before any configure: #writeUnlessHeld puts the include back.
       throw new ApplyError(`cannot write ${this.#marker}: ${(cause as Error).message}`, { kind: 'permanent', phase: 'write', restored: true, cause });
