@@ -137,6 +137,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     registry: async () => (await import('./metrics.js')).createVipcontrolMetrics({ controller, bird, version: VERSION }),
     logger: log.child({ component: 'metrics' }),
   }));
+  state.holdWhile(() => api.intake > 0);
   reconciler.holdWhile(() => api.intake > 0 || controller.staging > 0);
 
   const system = { at: 0, actor: { source: 'system' as const } };

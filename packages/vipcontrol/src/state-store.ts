@@ -52,6 +52,8 @@ export type StateMutation = (draft: RuntimeDraft) => RuntimeState | void;
 
 /** Backoff of the retried write of an expiry that could not be persisted: min(max, min * 2^(n-1)). */
 const RETRY_MIN_MS = 1_000;
+/** Longest a write waits for a burst still being read off the API socket (see holdWhile). */
+const BURST_HOLD_MS = 200;
 const RETRY_MAX_MS = 60_000;
 
 /** Loads, holds and persists the RuntimeState. */
@@ -70,11 +72,24 @@ export class StateStore {
   #failures = 0;
   #retryTimer: NodeJS.Timeout | undefined;
   #retryAt: number | undefined;
+  #intakeBusy: () => boolean = () => false;
 
   constructor(opts: { file: string; logger: Logger }) {
     this.#file = opts.file;
     this.#log = opts.logger;
-    this.#queue = new CoalescingQueue({ run: (queued) => this.#persist(queued) });
+    this.#queue = new CoalescingQueue({
+      run: (queued) => this.#persist(queued),
+      hold: { busy: () => this.#intakeBusy(), maxMs: BURST_HOLD_MS },
+    });
+  }
+
+  /**
+   * `busy()`: requests are still being read off the API socket. A write about to start then waits for
+   * them (at most BURST_HOLD_MS), so a burst of 1,000 set-meds is one or two writes, not dozens each
+   * serialising every override again while the rest are still being read.
+   */
+  holdWhile(busy: () => boolean): void {
+    this.#intakeBusy = busy;
   }
 
   /** The state in force: as last persisted, plus expiries whose write is still being retried (see `settle`). */
