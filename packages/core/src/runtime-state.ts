@@ -99,7 +99,26 @@ export function parseRuntimeState(json: unknown): RuntimeState {
  * @throws RuntimeStateError naming each invalid field
  */
 export function checkRuntimeEntries(part: Partial<Pick<RuntimeState, 'overrides' | 'withdrawn' | 'drain'>>): void {
-  parseRuntimeState({ version: 1, overrides: {}, withdrawn: {}, ...part });
+  const unchecked = {
+    ...(part.overrides && { overrides: notPassed(part.overrides) }),
+    ...(part.withdrawn && { withdrawn: notPassed(part.withdrawn) }),
+    ...(part.drain !== undefined && !passed.has(part.drain) && { drain: part.drain }),
+  };
+  const entries = [...Object.values(unchecked.overrides ?? {}), ...Object.values(unchecked.withdrawn ?? {}), ...(unchecked.drain ? [unchecked.drain] : [])];
+  if (entries.length === 0) return;
+  parseRuntimeState({ version: 1, overrides: {}, withdrawn: {}, ...unchecked });
+  for (const entry of entries) passed.add(Object.freeze(entry));
+}
+
+/**
+ * Entry objects checkRuntimeEntries has passed, frozen so they cannot change afterwards: the same
+ * object is not checked again (the controller checks each change as it arrives, the state store the
+ * batch it writes — a burst of 1,000 set-meds is validated once, not twice).
+ */
+const passed = new WeakSet<object>();
+
+function notPassed<T extends object>(entries: Readonly<Record<string, T>>): Record<string, T> {
+  return Object.fromEntries(Object.entries(entries).filter(([, v]) => !passed.has(v)));
 }
 
 /** Drops overrides whose `expiresAt <= now`; returns the new state and the expired prefixes (sorted as stored). */

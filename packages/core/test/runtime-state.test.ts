@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  checkRuntimeEntries,
   emptyRuntimeState,
   expireOverrides,
   parseRuntimeState,
@@ -70,4 +71,18 @@ test('updaters return new frozen states and leave the input untouched', () => {
   assert.equal(withoutOverride(s0, '192.0.2.1/32'), s0);
   // Whatever the updaters produce, the state file parser accepts.
   assert.deepStrictEqual(parseRuntimeState(JSON.parse(JSON.stringify(s3))), s3);
+});
+
+test('checkRuntimeEntries: refuses what the loader would; an entry it passed is frozen and not checked again', () => {
+  const bad = { med: 2 ** 32, setAt: 1 };
+  for (let i = 0; i < 2; i++) assert.throws(() => checkRuntimeEntries({ overrides: { '192.0.2.1/32': bad } }), RuntimeStateError, 'refused every time');
+  assert.equal(Object.isFrozen(bad), false);
+  const good = { med: 250, setAt: 1 };
+  checkRuntimeEntries({ overrides: { '192.0.2.1/32': good } });
+  assert.ok(Object.isFrozen(good), 'a passed entry cannot change after its check');
+  // The same (passed) object beside a new bad one: only the new one is checked, and refused.
+  assert.throws(() => checkRuntimeEntries({ overrides: { '192.0.2.1/32': good, '192.0.2.2/32': bad } }), /192\.0\.2\.2/);
+  const drain = { withdraw: false, at: 7, source: 'operator' as const };
+  checkRuntimeEntries({ drain });
+  assert.ok(Object.isFrozen(drain));
 });
