@@ -102,23 +102,25 @@ export function checkRuntimeEntries(part: Partial<Pick<RuntimeState, 'overrides'
   const unchecked = {
     ...(part.overrides && { overrides: notPassed(part.overrides) }),
     ...(part.withdrawn && { withdrawn: notPassed(part.withdrawn) }),
-    ...(part.drain !== undefined && !passed.has(part.drain) && { drain: part.drain }),
+    ...(part.drain !== undefined && passed.get(part.drain) !== DRAIN && { drain: part.drain }),
   };
-  const entries = [...Object.values(unchecked.overrides ?? {}), ...Object.values(unchecked.withdrawn ?? {}), ...(unchecked.drain ? [unchecked.drain] : [])];
+  const entries: [string, object][] = [...Object.entries(unchecked.overrides ?? {}), ...Object.entries(unchecked.withdrawn ?? {}), ...(unchecked.drain ? [[DRAIN, unchecked.drain] as [string, object]] : [])];
   if (entries.length === 0) return;
   parseRuntimeState({ version: 1, overrides: {}, withdrawn: {}, ...unchecked });
-  for (const entry of entries) passed.add(Object.freeze(entry));
+  for (const [key, entry] of entries) passed.set(Object.freeze(entry), key);
 }
 
 /**
- * Entry objects checkRuntimeEntries has passed, frozen so they cannot change afterwards: the same
- * object is not checked again (the controller checks each change as it arrives, the state store the
- * batch it writes — a burst of 1,000 set-meds is validated once, not twice).
+ * Entry objects checkRuntimeEntries has passed, with the key (prefix, or DRAIN) they passed under,
+ * frozen so they cannot change afterwards: the same object under the same key is not checked again
+ * (the controller checks each change as it arrives, the state store the batch it writes — a burst
+ * of 1,000 set-meds is validated once, not twice).
  */
-const passed = new WeakSet<object>();
+const passed = new WeakMap<object, string>();
+const DRAIN = 'drain';
 
 function notPassed<T extends object>(entries: Readonly<Record<string, T>>): Record<string, T> {
-  return Object.fromEntries(Object.entries(entries).filter(([, v]) => !passed.has(v)));
+  return Object.fromEntries(Object.entries(entries).filter(([key, v]) => passed.get(v) !== key));
 }
 
 /** Drops overrides whose `expiresAt <= now`; returns the new state and the expired prefixes (sorted as stored). */
