@@ -327,8 +327,12 @@ export class FleetNodeClient {
       this.#log.warn({ event: 'fleetCommandReacked', id: entry.id, field }, 'remote command already processed (state file) but its ack was lost: acknowledged again, not run twice');
       this.#enqueue({ what: 'ack', run: (s) => s.finishCommand(this.#node, field, ack) });
     }
-    const seen = local ? new Set([...this.#seen, ...local.recent]) : this.#seen;
-    for (const { field, entry } of pendingDesired(entries, { ...applied, ...local?.applied, ...this.#processed }, seen)) {
+    // A command any source marks as processed is not run again. The state file may hold an older mark
+    // than Redis (the newer command failed on a full disk, so only Redis marked it, with the failure ack
+    // its caller read): the older mark must not make it pending again after a restart.
+    const marks = [applied, local?.applied, this.#processed].flatMap((m) => Object.values(m ?? {}).map((mark) => mark.id));
+    const seen = new Set([...this.#seen, ...(local?.recent ?? []), ...marks]);
+    for (const { field, entry } of pendingDesired(entries, applied, seen)) {
       const result = await this.#handlers.execute(entry);
       this.#remember(field, entry);
       const ack: CommandAck = { v: FLEET_SCHEMA_VERSION, id: entry.id, seq: entry.seq, node: this.#node, at: this.#clock(), ...result };

@@ -17,7 +17,7 @@ after(async () => {
 });
 
 /** A node client with recording handlers (what the daemon's agent would do, minus BIRD). */
-function startNode(cfg: RedisConfig, node: string, opts: { guard?: boolean } = {}) {
+function startNode(cfg: RedisConfig, node: string, opts: { guard?: boolean; outcome?: 'applied' | 'failed'; commandLog?: FleetNodeHandlers['commandLog'] } = {}) {
   const executed: DesiredEntry[] = [];
   const rejected: InvalidDesired[] = [];
   const views: { at: number }[] = [];
@@ -26,8 +26,10 @@ function startNode(cfg: RedisConfig, node: string, opts: { guard?: boolean } = {
     snapshot: (): NodeRecord => nodeRecord(node),
     execute: async (entry) => {
       executed.push(entry);
+      if (opts.outcome === 'failed') return { outcome: 'failed', ok: false, status: 503, error: 'cannot persist runtime state (ENOSPC)', vips: [] };
       return { outcome: 'applied', ok: true, status: 200, vips: [{ prefix: P4, announced: true, med: Number(entry.body.med ?? 100) }] };
     },
+    ...(opts.commandLog ? { commandLog: opts.commandLog } : {}),
     rejected: (bad) => void rejected.push(bad),
     ...(opts.guard ? { guardTick: () => void views.push({ at: Date.now() }), guardSlots: () => [{ prefix: P4, holding: false, member: true }] } : {}),
   };
@@ -60,6 +62,28 @@ test('remote command: the node executes it once and the caller gets the ack', as
   // Heartbeats re-read the desired hash: the entry must not run again.
   await new Promise((r) => setTimeout(r, 3 * cfg.heartbeatMs));
   assert.deepEqual(n1.executed.map((e) => e.id), [entry.id]);
+});
+
+test('a command that failed (its caller read the failure) is not run again after a restart, though the state file holds an older mark', async () => {
+  const cfg = redisConfig(redis.url);
+  const s = await caller(cfg);
+  // The first drain was applied and persisted: the node's state file marks it.
+  const n1 = startNode(cfg, 'n9');
+  await waitFor(async () => (await s.nodeInfo('n9')).record?.ok, { message: 'n9 registered' });
+  const first = await s.sendCommand({ node: 'n9', op: 'drain', body: {}, by: 'alice@h' });
+  assert.equal((await s.waitAck(first, 3000)).outcome, 'applied');
+  await n1.stop();
+  const stateFile = { applied: { drain: { id: first.id, seq: first.seq } }, recent: [first.id] };
+  // The next one fails on a full disk: only Redis marks it (with the failure ack the caller reads).
+  const n2 = startNode(cfg, 'n9', { outcome: 'failed', commandLog: () => stateFile });
+  const second = await s.sendCommand({ node: 'n9', op: 'undrain', body: {}, by: 'alice@h' });
+  assert.equal((await s.waitAck(second, 3000)).outcome, 'failed');
+  await n2.stop();
+  // Restarted with the disk free: the failed command must not run behind its caller's back.
+  const n3 = startNode(cfg, 'n9', { commandLog: () => stateFile });
+  await waitFor(async () => (await s.nodeInfo('n9')).record?.ok, { message: 'n9 registered again' });
+  await new Promise((r) => setTimeout(r, 3 * cfg.heartbeatMs));
+  assert.deepEqual(n3.executed.map((e) => e.id), []);
 });
 
 test('a node that was away applies only the latest desired override per target when it comes back', async () => {
