@@ -29,7 +29,8 @@ const actorSchema = freeTextSchema(MAX_ACTOR_LENGTH);
 
 // Keys must already be canonical: the daemon only ever writes canonical prefixes, so anything else
 // means the file was edited or corrupted.
-const prefixKey = z.string().refine(isCanonicalPrefix, { message: 'must be a canonical prefix' });
+const PREFIX_KEY_MESSAGE = 'must be a canonical prefix';
+const prefixKey = z.string().refine(isCanonicalPrefix, { message: PREFIX_KEY_MESSAGE });
 
 const overrideSchema = z.strictObject({
   med: u32Schema,
@@ -39,24 +40,23 @@ const overrideSchema = z.strictObject({
   setBy: actorSchema.optional(),
 });
 
+const withdrawnSchema = z.strictObject({ at: epochMsSchema, reason: reasonSchema.optional(), by: actorSchema.optional(), force: z.boolean().optional() });
+
+const drainSchema = z.strictObject({
+  withdraw: z.boolean(),
+  at: epochMsSchema,
+  reason: reasonSchema.optional(),
+  by: actorSchema.optional(),
+  force: z.boolean().optional(),
+  source: z.enum(['operator', 'maintenance']),
+  until: epochMsSchema.optional(),
+});
+
 const stateSchema = z.strictObject({
   version: z.literal(1),
   overrides: z.record(prefixKey, overrideSchema),
-  withdrawn: z.record(
-    prefixKey,
-    z.strictObject({ at: epochMsSchema, reason: reasonSchema.optional(), by: actorSchema.optional(), force: z.boolean().optional() }),
-  ),
-  drain: z
-    .strictObject({
-      withdraw: z.boolean(),
-      at: epochMsSchema,
-      reason: reasonSchema.optional(),
-      by: actorSchema.optional(),
-      force: z.boolean().optional(),
-      source: z.enum(['operator', 'maintenance']),
-      until: epochMsSchema.optional(),
-    })
-    .optional(),
+  withdrawn: z.record(prefixKey, withdrawnSchema),
+  drain: drainSchema.optional(),
   fleet: z
     .strictObject({
       applied: z.record(z.string().max(80), z.strictObject({ id: commandId, seq: z.number().int().min(1) })),
@@ -93,35 +93,38 @@ export function parseRuntimeState(json: unknown): RuntimeState {
 }
 
 /**
- * Checks entries about to enter the state with the state file's own schema: a candidate state that
- * holds just them goes through `parseRuntimeState`, so nothing is accepted that the loader would
- * refuse (and move aside) at the next start. O(1) in the size of the state.
+ * Checks entries about to enter the state with the state file's own rules: each entry goes through
+ * the very schema `parseRuntimeState` applies to it (and each key through its key rule), so nothing is
+ * accepted that the loader would refuse (and move aside) at the next start. O(1) in the size of the
+ * state; an entry already passed under the same key is not checked again (see `passed`).
  * @throws RuntimeStateError naming each invalid field
  */
 export function checkRuntimeEntries(part: Partial<Pick<RuntimeState, 'overrides' | 'withdrawn' | 'drain'>>): void {
-  const unchecked = {
-    ...(part.overrides && { overrides: notPassed(part.overrides) }),
-    ...(part.withdrawn && { withdrawn: notPassed(part.withdrawn) }),
-    ...(part.drain !== undefined && passed.get(part.drain) !== DRAIN && { drain: part.drain }),
+  const issues: { path: string; message: string }[] = [];
+  const passing: [object, string][] = [];
+  const check = (schema: z.ZodType, path: readonly string[], entry: unknown): void => {
+    const at = path.join('\0');
+    if (typeof entry === 'object' && entry !== null && passed.get(entry) === at) return;
+    if (path.length === 2 && !isCanonicalPrefix(path[1]!)) issues.push({ path: formatPath(path), message: PREFIX_KEY_MESSAGE });
+    const result = schema.safeParse(entry, { error: friendlyZodMessage });
+    if (!result.success) {
+      for (const i of flattenZodIssues(result.error.issues, path)) issues.push({ path: formatPath(i.path), message: i.message });
+    } else passing.push([entry as object, at]);
   };
-  const entries: [string, object][] = [...Object.entries(unchecked.overrides ?? {}), ...Object.entries(unchecked.withdrawn ?? {}), ...(unchecked.drain ? [[DRAIN, unchecked.drain] as [string, object]] : [])];
-  if (entries.length === 0) return;
-  parseRuntimeState({ version: 1, overrides: {}, withdrawn: {}, ...unchecked });
-  for (const [key, entry] of entries) passed.set(Object.freeze(entry), key);
+  for (const key in part.overrides) check(overrideSchema, ['overrides', key], part.overrides[key]);
+  for (const key in part.withdrawn) check(withdrawnSchema, ['withdrawn', key], part.withdrawn[key]);
+  if (part.drain !== undefined) check(drainSchema, ['drain'], part.drain);
+  if (issues.length > 0) throw new RuntimeStateError(issues);
+  for (const [entry, at] of passing) passed.set(Object.freeze(entry), at);
 }
 
 /**
- * Entry objects checkRuntimeEntries has passed, with the key (prefix, or DRAIN) they passed under,
- * frozen so they cannot change afterwards: the same object under the same key is not checked again
- * (the controller checks each change as it arrives, the state store the batch it writes — a burst
- * of 1,000 set-meds is validated once, not twice).
+ * Entry objects checkRuntimeEntries has passed, with where they passed (section and key), frozen so
+ * they cannot change afterwards: the same object at the same place is not checked again (the
+ * controller checks each change as it arrives, the state store the batch it writes — a burst of
+ * 1,000 set-meds is validated once, not twice).
  */
 const passed = new WeakMap<object, string>();
-const DRAIN = 'drain';
-
-function notPassed<T extends object>(entries: Readonly<Record<string, T>>): Record<string, T> {
-  return Object.fromEntries(Object.entries(entries).filter(([key, v]) => passed.get(v) !== key));
-}
 
 /** Drops overrides whose `expiresAt <= now`; returns the new state and the expired prefixes (sorted as stored). */
 export function expireOverrides(runtime: RuntimeState, now: number): { runtime: RuntimeState; expired: string[] } {
