@@ -81,7 +81,7 @@ import {
   AtomicFileError,
   readRegularFileIfExists,
   removeFileDurably,
-  removeStaleTempFiles,
+  sweepStaleTempFiles,
   sameText,
   syncParentDir,
   writeFileAtomic,
@@ -249,12 +249,7 @@ export class Announcer {
 
   /** Start-up housekeeping: temp files a crashed predecessor left beside the include file. */
   async start(): Promise<void> {
-    try {
-      const removed = await removeStaleTempFiles(this.#o.includeFile);
-      if (removed.length > 0) this.#o.logger.info({ event: 'staleTempFilesRemoved', files: removed }, `removed ${removed.length} temp file(s) left by a crash`);
-    } catch (cause) {
-      this.#o.logger.warn({ event: 'staleTempFilesKept', err: cause }, 'cannot clean temp files beside the include file');
-    }
+    await sweepStaleTempFiles(this.#o.includeFile, this.#o.logger);
   }
 
   /**

@@ -17,6 +17,7 @@ import { open, readFile, readdir, unlink, type FileHandle } from 'node:fs/promis
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import type { Logger } from 'pino';
 
 const fsyncFd = promisify(fsync);
 
@@ -182,14 +183,41 @@ function fileKind(info: { isDirectory(): boolean; isFIFO(): boolean; isSocket():
 }
 
 /**
- * Removes the temp files writeFileAtomic leaves for `path` when the process dies between creating
- * and renaming one; returns their names. Only this process writes `path`, so none is in use at start.
+ * Removes the temp files writeFileAtomic left for `path` when a process died between creating and
+ * renaming one; returns their names. A temp file whose writer (the pid in its name) is still alive
+ * is kept: a second daemon started by mistake on the same files must not pull a write from under the
+ * running one before it is refused at the API socket.
  */
-export async function removeStaleTempFiles(path: string): Promise<string[]> {
+async function removeStaleTempFiles(path: string): Promise<string[]> {
   const prefix = `.${basename(path)}.tmp-`;
-  const stale = (await readdir(dirname(path))).filter((name) => name.startsWith(prefix));
+  const stale = (await readdir(dirname(path))).filter((name) => name.startsWith(prefix) && !writerAlive(name.slice(prefix.length)));
   for (const name of stale) await unlink(join(dirname(path), name));
   return stale;
+}
+
+/**
+ * Start-up housekeeping for one file (the include, the state file): removes its stale temp files and
+ * logs what it did; a failure is a warning, never a failed start (the files are only clutter).
+ */
+export async function sweepStaleTempFiles(path: string, logger: Logger): Promise<void> {
+  try {
+    const removed = await removeStaleTempFiles(path);
+    if (removed.length > 0) logger.info({ event: 'staleTempFilesRemoved', file: path, files: removed }, `removed ${removed.length} temp file(s) a crash left beside ${path}`);
+  } catch (cause) {
+    logger.warn({ event: 'staleTempFilesKept', file: path, err: cause }, `cannot clean temp files beside ${path}`);
+  }
+}
+
+/** Whether the process named in a temp file's suffix (`<pid>-<hex>`) is alive and not this one. */
+function writerAlive(suffix: string): boolean {
+  const pid = Number(/^(\d+)-/.exec(suffix)?.[1]);
+  if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'; // alive, someone else's
+  }
 }
 
 /** Makes a rename or removal of `path` durable: fsync of its directory. */

@@ -18,6 +18,8 @@
  * write with backoff and logs the failure once per episode. Until then the file may still hold the
  * expired entries, which any reader drops anyway (expiry is by time).
  *
+ * Temp files a crash left beside the state file are removed at load (sweepStaleTempFiles).
+ *
  * Corrupt state file (decision): the daemon does not guess what a half-readable file meant. It
  * moves the file aside as `<file>.corrupt-<timestamp>` (kept for the operator), logs an error,
  * starts from the empty state (configured MEDs, nothing withdrawn, no drain) and reports the
@@ -28,7 +30,7 @@
 import { rename } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { checkRuntimeEntries, emptyRuntimeState, exponentialBackoff, parseRuntimeState, type CorruptStateInfo, type RuntimeState, type StateFileStatus } from '@vipcontrol/core';
-import { readFileIfExists, writeFileAtomic } from './atomic-file.js';
+import { readFileIfExists, sweepStaleTempFiles, writeFileAtomic } from './atomic-file.js';
 import type { StateWrite } from './daemon-types.js';
 import { CoalescingQueue } from './apply-queue.js';
 
@@ -113,6 +115,7 @@ export class StateStore {
 
   /** Reads the state file: missing → empty state; corrupt → moved aside, empty state (see module doc). */
   async load(now = Date.now()): Promise<RuntimeState> {
+    await sweepStaleTempFiles(this.#file, this.#log);
     const text = await readFileIfExists(this.#file);
     if (text === undefined) {
       this.#log.info({ event: 'stateMissing', file: this.#file }, 'no state file yet; starting with empty runtime state');

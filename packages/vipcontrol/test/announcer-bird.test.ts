@@ -142,7 +142,8 @@ describe('the include file', () => {
 
   it("temp files a crash left beside the include are removed at start", async () => {
     const f = await fixture('tmpinc');
-    const stale = join(f.dir, '.vipcontrol.conf.tmp-4242-deadbeef');
+    // Above Linux's highest pid (2^22): its writer cannot be alive.
+    const stale = join(f.dir, '.vipcontrol.conf.tmp-4194305-deadbeef');
     await writeFile(stale, 'half a file');
     await f.startDaemon();
     assert.deepEqual((await readdir(f.dir)).filter((n) => n.includes('.tmp-')), []);

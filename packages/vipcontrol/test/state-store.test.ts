@@ -27,6 +27,23 @@ describe('StateStore', async () => {
     assert.deepEqual((await readdir(tmp.path)).filter((n) => n.includes('.tmp-')), []);
   });
 
+  it("temp files a crash left beside the state file are removed at load; a live writer's are kept", async () => {
+    const dir = join(tmp.path, 'stale');
+    await mkdir(dir);
+    const file = join(dir, 'state.json');
+    await writeFile(file, `${JSON.stringify({ version: 1, overrides: { '198.51.100.10/32': { med: 7, setAt: 1 } }, withdrawn: {} })}\n`);
+    // Above Linux's highest pid (2^22): a writer that cannot be alive. Our parent is alive.
+    const dead = '.state.json.tmp-4194305-deadbeef';
+    const live = `.state.json.tmp-${process.ppid}-cafe0123`;
+    await writeFile(join(dir, dead), '{"version": 1, "overr');
+    await writeFile(join(dir, live), 'being written');
+    const logs: Record<string, unknown>[] = [];
+    const store = new StateStore({ file, logger: pino({ level: 'info' }, { write: (l: string) => logs.push(JSON.parse(l) as Record<string, unknown>) }) });
+    assert.equal((await store.load()).overrides['198.51.100.10/32']?.med, 7);
+    assert.deepEqual((await readdir(dir)).filter((n) => n.includes('.tmp-')), [live]);
+    assert.deepEqual(logs.find((l) => l['event'] === 'staleTempFilesRemoved')?.['files'], [dead]);
+  });
+
   it('a change the loader would refuse is never written: the file stays loadable (issue 12)', async () => {
     const file = join(tmp.path, 'refuse.json');
     const store = new StateStore({ file, logger });
