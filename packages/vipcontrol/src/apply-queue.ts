@@ -34,8 +34,14 @@ export interface CoalescingQueueOptions<C, R> {
    * nothing busy and starts at once; a burst becomes one run instead of a first run with the few
    * requests read so far, slowed down by the reading of all the others, then one for the rest.
    * A run carrying an `urgent` cause (a health failover) is never held.
+   *
+   * `quietMs`: requests still streaming in hold the run too, even when `busy()` sees none at that
+   * instant (a burst whose sender is slower than we are: the last few hundred trickle in, a few per
+   * millisecond, and a run in flight gathers them). Streaming: more than one request is waiting and
+   * the newest came less than `quietMs` ago. A lone request is never held by it, so neither is a
+   * change made after the previous one was answered.
    */
-  hold?: { busy: () => boolean; maxMs: number; urgent?: (cause: C) => boolean };
+  hold?: { busy: () => boolean; maxMs: number; quietMs?: number; urgent?: (cause: C) => boolean };
 }
 
 interface Waiter<C, R> {
@@ -45,6 +51,13 @@ interface Waiter<C, R> {
   resolve(result: R): void;
   reject(error: unknown): void;
 }
+
+/**
+ * The `quietMs` the reconciler and the state store use: how long a burst may pause and still be one
+ * burst: a sender slower than the daemon sends the tail of 1,000 requests a few per millisecond, and
+ * the state store hands them to the reconciler once per write (every 2-5 ms, an fsync each).
+ */
+export const BURST_QUIET_MS = 5;
 
 /** How often a held run looks again whether the burst is in. */
 const HOLD_POLL_MS = 1;
@@ -121,7 +134,7 @@ export class CoalescingQueue<C, R> {
   async #drain(): Promise<void> {
     let lastError: unknown;
     while (this.#pending.length > 0 && !this.#stopped) {
-      if (this.#opts.hold && !this.#urgent(this.#opts.hold) && this.#opts.hold.busy()) await this.#holdBack(this.#opts.hold);
+      if (this.#opts.hold && !this.#urgent(this.#opts.hold) && this.#held(this.#opts.hold)) await this.#holdBack(this.#opts.hold);
       if (this.#pending.length === 0 || this.#stopped) break;
       this.#clearRetry();
       const batch = this.#pending;
@@ -143,9 +156,16 @@ export class CoalescingQueue<C, R> {
 
   async #holdBack(hold: NonNullable<CoalescingQueueOptions<C, R>['hold']>): Promise<void> {
     const until = (this.#pending[0]?.at ?? 0) + hold.maxMs;
-    while (!this.#stopped && hold.busy() && performance.now() < until && !this.#urgent(hold)) {
+    while (!this.#stopped && this.#held(hold) && performance.now() < until && !this.#urgent(hold)) {
       await new Promise((resolve) => setTimeout(resolve, HOLD_POLL_MS));
     }
+  }
+
+  /** More requests are on their way (`busy`) or still streaming in (see `quietMs`). */
+  #held(hold: NonNullable<CoalescingQueueOptions<C, R>['hold']>): boolean {
+    if (hold.busy()) return true;
+    if (hold.quietMs === undefined || this.#pending.length < 2) return false;
+    return performance.now() - this.#pending[this.#pending.length - 1]!.at < hold.quietMs;
   }
 
   #urgent(hold: NonNullable<CoalescingQueueOptions<C, R>['hold']>): boolean {

@@ -23,7 +23,7 @@ import {
   type RuntimeState,
   type VipcontrolConfig,
 } from '@vipcontrol/core';
-import { CoalescingQueue } from './apply-queue.js';
+import { BURST_QUIET_MS, CoalescingQueue } from './apply-queue.js';
 import { ApplyError, StateNotWrittenError, type Announcer, type ApplyScope, type FabricExport } from './announcer.js';
 import { configuredPrefixes } from './config-index.js';
 import { inSyncOf, statusOf } from './vip-status.js';
@@ -111,7 +111,7 @@ export class Reconciler extends EventEmitter {
           : exponentialBackoff({ attempt: failures, minMs: min, maxMs: max }),
       retryCause: { at: 0, op: 'retry', actor: SYSTEM },
       // A health-driven failover never waits for a burst of operator requests.
-      hold: { busy: () => this.#intakeBusy(), maxMs: opts.burstHoldMs ?? 200, urgent: (c) => c.op === 'health' },
+      hold: { busy: () => this.#intakeBusy(), maxMs: opts.burstHoldMs ?? 200, quietMs: BURST_QUIET_MS, urgent: (c) => c.op === 'health' },
     });
   }
 

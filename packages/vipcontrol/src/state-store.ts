@@ -32,7 +32,7 @@ import type { Logger } from 'pino';
 import { checkRuntimeEntries, emptyRuntimeState, exponentialBackoff, parseRuntimeState, type CorruptStateInfo, type RuntimeState, type StateFileStatus } from '@vipcontrol/core';
 import { readFileIfExists, sweepStaleTempFiles, writeFileAtomic } from './atomic-file.js';
 import type { StateWrite } from './daemon-types.js';
-import { CoalescingQueue } from './apply-queue.js';
+import { BURST_QUIET_MS, CoalescingQueue } from './apply-queue.js';
 
 /** The state a batch of mutations edits: a private copy, made once per batch, that edits change in place. */
 export interface RuntimeDraft {
@@ -81,7 +81,7 @@ export class StateStore {
     this.#log = opts.logger;
     this.#queue = new CoalescingQueue({
       run: (queued) => this.#persist(queued),
-      hold: { busy: () => this.#intakeBusy(), maxMs: BURST_HOLD_MS },
+      hold: { busy: () => this.#intakeBusy(), maxMs: BURST_HOLD_MS, quietMs: BURST_QUIET_MS },
     });
   }
 

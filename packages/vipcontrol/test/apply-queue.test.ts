@@ -127,6 +127,37 @@ describe('CoalescingQueue', () => {
     assert.equal(await held, 'x');
   });
 
+  it('hold quietMs: a stream of requests busy() cannot see is one run; a lone request is not held', async () => {
+    const r = recorder();
+    const q = new CoalescingQueue<number, string>({ run: r.run, hold: { busy: () => false, maxMs: 10_000, quietMs: 20 } });
+    const t0 = performance.now();
+    const lone = q.request(0);
+    await waitUntil(() => r.calls.length === 1);
+    assert.ok(performance.now() - t0 < 15, 'a lone request starts at once');
+    r.gates[0]!.resolve('a');
+    assert.equal(await lone, 'a');
+
+    const t1 = performance.now();
+    const together = [q.request(1), q.request(2), q.request(3)];
+    await waitUntil(() => r.calls.length === 2);
+    assert.ok(performance.now() - t1 >= 19, 'several at once: more may follow, so they wait for quietMs');
+    assert.deepEqual(r.calls[1], [1, 2, 3]);
+
+    // A trickle, one every 5 ms (under quietMs), while that run is in flight: once it is done, the
+    // trickle waits until it pauses, then goes in one run instead of one run per few requests.
+    const trickle: Promise<string>[] = [];
+    for (let i = 10; i < 20; i += 1) {
+      trickle.push(q.request(i));
+      if (i === 13) r.gates[1]!.resolve('b');
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    assert.equal(r.calls.length, 2, 'held while the stream goes on');
+    await waitUntil(() => r.calls.length === 3);
+    assert.deepEqual(r.calls[2], [10, 11, 12, 13, 14, 15, 16, 17, 18, 19], 'the whole stream in one run');
+    r.gates[2]!.resolve('c');
+    assert.deepEqual(await Promise.all([...together, ...trickle]), ['b', 'b', 'b', ...Array(10).fill('c')]);
+  });
+
   it('stop() rejects queued requests, waits for the run in flight, refuses new ones', async () => {
     const r = recorder();
     const q = new CoalescingQueue<number, string>({ run: r.run });
