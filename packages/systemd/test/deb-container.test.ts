@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { ProtocolInfo } from '@vipcontrol/bird';
 import {
-  bestPathMed, CONTAINER_ROOT, ensureContainerRoot, longTier, QUICK_MODE, repoPath, startBird, systemdContainerTool, uniqueId, waitFor, type BirdInstance,
+  bestPathMed, CONTAINER_ROOT, ensureContainerRoot, longTier, QUICK_MODE, repoPath, startBird, systemdContainerTool, uniqueId, SinceTracker, waitFor, type BirdInstance,
 } from '@vipcontrol/testlab';
 
 const exec = promisify(execFile);
@@ -59,12 +59,16 @@ async function session(): Promise<ProtocolInfo> {
   return p;
 }
 
+/** The session's Since across BIRD's clock jitter (testlab's session-since.ts). */
+const sinceTracker = new SinceTracker();
+
 /** What the router has heard from the node: updates and withdraws received, and the session's Since. */
 async function routerView(): Promise<{ since: string; received: number; established: boolean }> {
+  const readAt = Date.now();
   const p = await session();
   const ch = p.channels.find((c) => c.name === 'ipv4');
   return {
-    since: p.since,
+    since: sinceTracker.stable(p.name, p.since, readAt),
     received: (ch?.importUpdates?.received ?? 0) + (ch?.importWithdraws?.received ?? 0),
     established: p.bgpState === 'Established',
   };

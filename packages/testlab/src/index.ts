@@ -46,6 +46,7 @@ export { startNotifyListener, type NotifyListener } from './notify-listener.js';
 export { makeTlsCerts, type TlsCerts } from './tls-certs.js';
 export { daemonStatus } from './daemon-status.js';
 export { bestPath, bestPathMed } from './router-med.js';
+export { SinceTracker } from './session-since.js';
 export { procKiB } from './proc-memory.js';
 export { startLoopbackVipcontrol, type LoopbackVipcontrol, type LoopbackVipcontrolOptions } from './loopback-vipcontrol.js';
 export { pidExists } from './pid-exists.js';

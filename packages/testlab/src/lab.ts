@@ -19,6 +19,7 @@ import { makeTempDir } from './temp-dir.js';
 import { uniqueId } from './unique-id.js';
 import { daemonStatus } from './daemon-status.js';
 import { waitFor } from './wait-for.js';
+import { SinceTracker } from './session-since.js';
 
 /** A namespace of the lab running BIRD: the router or a node. */
 export interface LabHost {
@@ -92,8 +93,6 @@ export interface DaemonStartOptions {
 }
 
 /** Router (route reflector or eBGP neighbour) + N nodes, each a network namespace with a real BIRD. */
-/** BIRD's Since readings of one unchanged event differ by up to a millisecond; allow a few. */
-const SINCE_JITTER_S = 0.005;
 
 export class Lab {
   readonly id: string;
@@ -108,8 +107,8 @@ export class Lab {
   readonly exabgpHosts: ExabgpHost[];
   readonly #namespaces: string[];
   readonly #daemons = new Set<DaemonProcess>();
-  /** Last Since read per router protocol: see #stableSince. */
-  readonly #sinceSeen = new Map<string, string>();
+  /** One session's Since, reported identically across BIRD's clock jitter (session-since.ts). */
+  readonly #since = new SinceTracker();
   #destroyed: Promise<void> | undefined;
   #unregister: () => void = () => undefined;
 
@@ -284,9 +283,11 @@ export class Lab {
     const [p4, p6] = routerProtocolNames(peer.name);
     const client = this.router.bird.client;
     const [v4, v6] = await Promise.all([p4, p6].map(async (name) => {
+      const readAt = Date.now();
       const found = (await client.showProtocols({ all: true, name })).find((p) => p.name === name);
       if (!found) throw new Error(`lab ${this.id}: router has no protocol ${name}`);
-      return this.#stableSince(sessionInfo(found));
+      const info = sessionInfo(found);
+      return { ...info, since: this.#since.stable(name, info.since, readAt) };
     })) as [SessionInfo, SessionInfo];
     const both = v4.state === 'Established' && v6.state === 'Established';
     return {
@@ -297,20 +298,6 @@ export class Lab {
       v4,
       v6,
     };
-  }
-
-  /**
-   * BIRD prints a protocol's Since as real time minus the monotonic time elapsed since the event,
-   * reading the two clocks at different moments (tm_format_time), so one unchanged session can read
-   * "…167.919" and then "…167.920". A reading within SINCE_JITTER_S of the last one seen for that
-   * protocol is that same event and is reported identically; a reset moves Since by far more (to a
-   * time after the previous reading).
-   */
-  #stableSince(info: SessionInfo): SessionInfo {
-    const seen = this.#sinceSeen.get(info.protocol);
-    if (seen !== undefined && Math.abs(Number(seen) - Number(info.since)) <= SINCE_JITTER_S) return { ...info, since: seen };
-    this.#sinceSeen.set(info.protocol, info.since);
-    return info;
   }
 
   /**

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { execa } from 'execa';
-import { bestPath, Lab } from '../src/index.js';
+import { bestPath, Lab, routerProtocolNames, waitFor } from '../src/index.js';
 import { announce } from './support.js';
 
 const V4 = '198.51.100.10/32';
@@ -58,6 +58,18 @@ describe('Lab, iBGP route reflector with BFD', () => {
     await lab.waitForRouterRoutes(V4, (r) => r.length === 1 && r[0]?.med === 200);
     await lab.waitForRouterRoutes(V6, (r) => r.length === 1 && r[0]?.med === 200);
     assert.equal((await lab.sessionStats(n1)).importWithdraws - moved.importWithdraws, 2);
+  });
+
+  it('a real session reset shows in sessionStats (BIRD\'s clock jitter is smoothed, a reset is not)', async () => {
+    const n2 = lab.nodes[1]!;
+    const [p4] = routerProtocolNames(n2.name);
+    const before2 = await lab.sessionStats(n2);
+    await lab.router.bird.client.command(`restart ${p4}`);
+    const after2 = await waitFor(async () => {
+      const s = await lab.sessionStats(n2);
+      return s.state === 'Established' && s.since !== before2.since ? s : undefined;
+    }, { timeoutMs: 15_000, message: `${p4} re-established after its restart` });
+    assert.ok(Number(after2.since) > Number(before2.since), 'Since moved forward');
   });
 
   it('destroy leaves no namespace, interface, process or directory behind (and is idempotent)', async () => {
