@@ -180,11 +180,7 @@ export class StateStore {
   }
 
   async #persist(queued: QueuedMutation[]): Promise<RuntimeState> {
-    let draft = toDraft(this.#state);
-    for (const { mutation } of queued) {
-      const replaced = mutation(draft);
-      if (replaced !== undefined) draft = toDraft(replaced);
-    }
+    const draft = applyMutations(this.#state, queued);
     // The loader's own checks on what this batch changed: a file the next start would refuse is never
     // written (the controller admits each change the same way, so this only fires on a bug — loudly).
     // Only changed entries: checking all 10,000 overrides would cost ~30 ms per write.
@@ -250,14 +246,7 @@ export class StateStore {
     }
     this.#error = (error as Error).message;
     const holding = queued.filter((q) => q.holds);
-    if (holding.length > 0) {
-      let draft = toDraft(this.#state);
-      for (const { mutation } of holding) {
-        const replaced = mutation(draft);
-        if (replaced !== undefined) draft = toDraft(replaced);
-      }
-      this.#state = draft;
-    }
+    if (holding.length > 0) this.#state = applyMutations(this.#state, holding);
     const text = `${JSON.stringify(this.#state, null, 2)}\n`;
     if (text !== this.#written) this.#armRetry();
   }
@@ -291,6 +280,16 @@ interface QueuedMutation {
   readonly onCurrent?: () => void;
   /** In force even if its write fails (an expiry): see `settle`. */
   readonly holds?: boolean;
+}
+
+/** `state` with the mutations applied in order, on a private copy (see toDraft). */
+function applyMutations(state: RuntimeState, queued: readonly QueuedMutation[]): RuntimeDraft {
+  let draft = toDraft(state);
+  for (const { mutation } of queued) {
+    const replaced = mutation(draft);
+    if (replaced !== undefined) draft = toDraft(replaced);
+  }
+  return draft;
 }
 
 /** A private, editable copy (the state itself may be shared with an apply in flight and is never edited). */
