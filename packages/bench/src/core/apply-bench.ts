@@ -28,11 +28,11 @@ const BURST = 1000;
  * Samples per scale: 200 single changes each, so that p99 is not just the slowest sample (nearest
  * rank: with 200 samples it is the third slowest). Each costs tens of ms, even at 10,000 VIPs.
  */
-function planFor(vips: number, quick: boolean): DaemonPlan {
+function planFor(vips: number, quick: boolean, bursts: number | undefined): DaemonPlan {
   const q = (n: number) => (quick ? Math.max(3, Math.ceil(n / 5)) : n);
   // 1 VIP: n=1,000, so its p99 (the target is a p99) is the tenth slowest sample, not the third.
   if (vips <= 1) return { warmup: 5, samples: q(1000), bursts: 0, burstSize: 0, pollSamples: q(20), vipctlRuns: 0 };
-  if (vips <= 1000) return { warmup: 5, samples: q(200), bursts: quick ? 1 : 3, burstSize: Math.min(BURST, vips), pollSamples: 0, vipctlRuns: q(20) };
+  if (vips <= 1000) return { warmup: 5, samples: q(200), bursts: bursts ?? (quick ? 1 : 3), burstSize: Math.min(BURST, vips), pollSamples: 0, vipctlRuns: q(20) };
   return { warmup: 5, samples: q(200), bursts: 1, burstSize: BURST, pollSamples: 0, vipctlRuns: 0 };
 }
 
@@ -50,6 +50,8 @@ async function main(): Promise<number> {
       scales: { type: 'string', default: '1,1000,10000' },
       quick: { type: 'boolean', default: false },
       'no-docs': { type: 'boolean', default: false },
+      // Measured bursts at 1,000 VIPs (default 3, 1 with --quick): more for an A/B of the burst alone.
+      bursts: { type: 'string' },
       // The same A/B on each BIRD line: BIRD 3 reconfigures on other threads, which is measured, not assumed.
       bird: { type: 'string', default: `${DEFAULT_BIRD_VERSION},3.3.2` },
     },
@@ -57,17 +59,19 @@ async function main(): Promise<number> {
   const scales = values.scales.split(',').map((s) => Number(s.trim()));
   if (scales.some((n) => !Number.isInteger(n) || n < 1 || n > 100_000)) throw new Error(`--scales: integers 1..100000, got ${values.scales}`);
   scales.sort((a, b) => a - b);
+  const bursts = values.bursts === undefined ? undefined : Number(values.bursts);
+  if (bursts !== undefined && !(Number.isInteger(bursts) && bursts >= 1 && bursts <= 50)) throw new Error(`--bursts: an integer 1..50, got ${values.bursts}`);
   let failed = false;
   for (const version of values.bird.split(',').map((v) => v.trim())) {
     await birdBinaries(version); // a first run builds it: not inside the timings
-    const rows = await benchBird(version, scales, values.quick, !values['no-docs']);
+    const rows = await benchBird(version, scales, values.quick, bursts, !values['no-docs']);
     failed ||= rows.some((r) => r.verdict === 'FAIL');
   }
   return failed ? 1 : 0;
 }
 
 /** The whole A/B on one BIRD version; prints the report and (with `docs`) writes that version's section. */
-async function benchBird(version: string, scales: readonly number[], quick: boolean, docs: boolean): Promise<Row[]> {
+async function benchBird(version: string, scales: readonly number[], quick: boolean, bursts: number | undefined, docs: boolean): Promise<Row[]> {
   const startedAt = new Date();
   const load = loadavg()[0]!;
   const t0 = performance.now();
@@ -85,7 +89,7 @@ async function benchBird(version: string, scales: readonly number[], quick: bool
       const timer = new ChangeTimer(lab.router, node, watch);
       let onLoopback = 0;
       for (const vips of scales) {
-        const plan = planFor(vips, quick);
+        const plan = planFor(vips, quick, bursts);
         const wl = new Workload(node, vips, runtimeDir);
         // The VIP addresses go on lo beforehand, in one `ip -batch`: vipcontrol adopts them instead of
         // adding 10,000 addresses one `ip addr add` at a time at start-up (see the report).
@@ -156,7 +160,7 @@ function buildRows(results: readonly ScaleResult[]): Row[] {
     const bareWorst = Math.max(...r.bare.bursts.map((b) => b.seen));
     const maxApplies = Math.max(...r.daemon.bursts.map((b) => b.applies));
     const scored = r.vips === 1000;
-    const of = `${r.daemon.bursts.length === 1 ? '1 run' : `worst of ${r.daemon.bursts.length}`}`;
+    const of = r.daemon.bursts.length === 1 ? '1 run' : `worst of ${r.daemon.bursts.length}; all: ${r.daemon.bursts.map((b) => b.timing.seen.toFixed(0)).join(', ')} ms`;
     rows.push({
       figure: `Burst: ${r.plan.burstSize.toLocaleString('en-US')} concurrent set-med, one per VIP, ${count(r.vips)} configured → router has all (${of})`,
       target: scored ? '≤ 200 ms' : '',
