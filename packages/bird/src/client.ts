@@ -224,6 +224,18 @@ export class BirdClient extends EventEmitter<BirdClientEvents> {
     return parseRoutes(await this.#orEmpty(parts.join(' '), 8001), this.#context());
   }
 
+  /**
+   * `disable "name"`: stops a protocol until `enable` or BIRD's next reconfiguration (which enables
+   * every protocol its config does not disable). 'already' when it was disabled; a name BIRD does not
+   * have is a BirdReplyError (8003).
+   */
+  async disableProtocol(name: string): Promise<'disabled' | 'already'> {
+    // Quoted: a name BIRD no longer has is 8003, not a syntax error; a symbol has no pattern characters.
+    const reply = await this.command(`disable "${checked(name, SYMBOL, 'protocol')}"`);
+    // nest/proto.c proto_cmd_disable: 0009 "name: disabled", 0008 "name: already disabled".
+    return reply.lines.some((l) => l.code === 9) ? 'disabled' : 'already';
+  }
+
   /** `show bfd sessions` (every BFD protocol's sessions). */
   async showBfdSessions(): Promise<BfdSession[]> {
     return parseBfdSessions(await this.command('show bfd sessions'));

@@ -16,4 +16,5 @@ export type { BgpSessionInfo } from './parse/protocols.js';
 export { parseBfdSessions } from './parse/bfd.js';
 export { parseRoutes } from './parse/routes.js';
 export { parseStatus } from './parse/status.js';
+export { parseBirdTime } from './parse/time.js';
 export type * from './types.js';

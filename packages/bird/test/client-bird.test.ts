@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { BirdClient } from '../src/client.js';
+import { parseBirdTime } from '../src/parse/time.js';
 import { BirdConfigError, BirdConnectionError, BirdError, BirdReplyError, BirdTimeoutError } from '../src/errors.js';
 import { BIRD_VERSION as version, startTestBird, waitFor, type TestBird } from './bird-process.js';
 
@@ -85,6 +86,24 @@ describe(`BirdClient against a real BIRD ${version}`, { timeout: 30000 }, () => 
     const undone = await client.configureUndo();
     assert.deepEqual([undone.status, undone.messages], ['reconfigured', ['Undo requested', 'Reconfigured']]);
     assert.equal(await medOf(), 250);
+  });
+
+  it("disableProtocol: 'disabled', then 'already'; BIRD's next configure enables it again (why vipcontrol disables it after its own); an unknown name is 8003", async () => {
+    const state = async (): Promise<string | undefined> => (await client.showProtocols({ name: 'vip4' }))[0]?.state;
+    assert.equal(await client.disableProtocol('vip4'), 'disabled');
+    assert.equal(await state(), 'down');
+    assert.equal(await client.disableProtocol('vip4'), 'already');
+    await bird.writeConfig(config(250)); // what BIRD runs since the undo above
+    assert.equal((await client.configure()).status, 'reconfigured');
+    assert.equal(await state(), 'up', 'a reconfiguration forgets `disable`');
+    assert.equal(await client.disableProtocol('vip4'), 'disabled');
+    assert.equal((await client.command('enable vip4')).lines[0]?.text, 'vip4: enabled');
+    assert.equal(await state(), 'up');
+    await assert.rejects(client.disableProtocol('nosuch'), (e) => e instanceof BirdReplyError && e.code === 8003);
+    await assert.rejects(client.disableProtocol('vip*'), BirdError, 'a name, never a pattern');
+    const statusNow = await client.showStatus();
+    assert.ok(statusNow.lastReconfiguration !== undefined && parseBirdTime(statusNow.lastReconfiguration) !== undefined, statusNow.lastReconfiguration);
+    assert.ok(Math.abs(parseBirdTime(statusNow.lastReconfiguration)! - Date.now()) < 60_000, 'BIRD prints local time, read as such');
   });
 
   it('BIRD undoes an unconfirmed config by itself and says so with a spontaneous line', async () => {

@@ -5,6 +5,7 @@ import { parseConfigureReply, parseReconfigurationState } from '../src/parse/con
 import { parseProtocols } from '../src/parse/protocols.js';
 import { parseRoutes } from '../src/parse/routes.js';
 import { parseStatus } from '../src/parse/status.js';
+import { parseBirdTime } from '../src/parse/time.js';
 import { replyOf } from './fixture-files.js';
 
 describe('configure replies (real BIRD 2.0.12 unless synthetic)', () => {
@@ -254,5 +255,19 @@ describe('show status', () => {
   it('is unaffected by spontaneous and garbage lines inside the reply', () => {
     const s = parseStatus(replyOf('synthetic/spontaneous-mid-reply'));
     assert.deepEqual([s.version, s.routerId, s.hostname, s.message], ['2.0.12', '192.0.2.1', 'vm', 'Daemon is up and running']);
+  });
+});
+
+describe('parseBirdTime', () => {
+  it("reads BIRD's default format (iso long ms, local time) and iso long", () => {
+    assert.equal(parseBirdTime('2026-12-01 22:51:23.915'), new Date(2026, 11, 1, 22, 51, 23, 915).getTime());
+    assert.equal(parseBirdTime('2026-12-01 22:51:23'), new Date(2026, 11, 1, 22, 51, 23).getTime());
+    assert.equal(parseBirdTime('2026-12-01 22:51:23.915123'), new Date(2026, 11, 1, 22, 51, 23, 915).getTime(), 'microseconds');
+  });
+
+  it('a format it cannot place in time is undefined', () => {
+    for (const text of ['22:51:23', '22:51:23.915', '1796165570.845', 'Dec 01 22:51', '', '2026-13-45 99:99:99']) {
+      assert.equal(parseBirdTime(text), undefined, text);
+    }
   });
 });

@@ -12,6 +12,7 @@ import { birdBinaries, longTier, repoPath, selectedBirdVersion } from '../src/in
 export const BIRD_FACING_TESTS = [
   'packages/bird/dist/test/client-bird.test.js',
   'packages/vipcontrol/dist/test/daemon-bird.test.js',
+  'packages/vipcontrol/dist/test/announcer-lab.test.js',
   'packages/vipcontrol/dist/test/lab.test.js',
   'packages/testlab/dist/test/lab-ibgp.test.js',
   'packages/testlab/dist/test/lab-ebgp.test.js',

@@ -51,6 +51,17 @@
  *
  * Before replacing the include on disk it checks the file is vipcontrol's own (include-guard.ts) and a
  * regular file (a FIFO there would hang every read).
+ *
+ * What others do to BIRD between applies (`watch`, every 2 s while no apply runs, and a look before
+ * every `configure`): another configuration loaded, one of our static protocols or a fabric session
+ * gone up, down or away. Each is a reason for a full read-back at once (bird-changes.ts), so status
+ * follows an operator's `birdc` within seconds instead of at the next periodic verify.
+ *
+ * BIRD forgets `birdc disable` at every reconfiguration: it enables every protocol its config does
+ * not disable. Our `configure` must not bring up a session an operator took down, so the protocols
+ * BIRD had down before it are disabled again right after it (and after an undo). Our own static
+ * protocols are the exception: they exist to announce what vipcontrol's state says (withdrawing is
+ * `vipctl withdraw` / `drain --withdraw`), so a configure that enables them again is not undone.
  */
 import { writeFileSync } from 'node:fs';
 import { rm, readFile } from 'node:fs/promises';
@@ -88,6 +99,7 @@ import {
   type FileText,
 } from './atomic-file.js';
 import { includeRefusal } from './include-guard.js';
+import { birdChanges, type BirdLook, type OwnReconfiguration } from './bird-changes.js';
 import type { StateWrite } from './daemon-types.js';
 
 /** Transient: worth retrying soon (BIRD down, timeout). Permanent: needs a human (broken bird.conf). */
@@ -134,7 +146,16 @@ export class StateNotWrittenError extends ApplyError {
 /** The part of BirdClient the announcer uses. */
 export type BirdPort = Pick<
   BirdClient,
-  'configure' | 'configureConfirm' | 'configureUndo' | 'configureStatus' | 'showRoutes' | 'showProtocols' | 'waitForReconfiguration' | 'connected'
+  | 'configure'
+  | 'configureConfirm'
+  | 'configureUndo'
+  | 'configureStatus'
+  | 'showRoutes'
+  | 'showProtocols'
+  | 'showStatus'
+  | 'disableProtocol'
+  | 'waitForReconfiguration'
+  | 'connected'
 >;
 
 /** What BIRD sends the fabric for one VIP (from the last read-back). */
@@ -203,6 +224,8 @@ const MARKER_SLACK_MS = 2000;
 const HOLD_RETRY_MS = 1000;
 /** Non-exported VIPs whose cause is looked up per read-back (one query each); the rest say "not exported". */
 const REASONS_MAX = 16;
+/** Own reconfigurations remembered between two looks at BIRD (a burst of applies needs only the last). */
+const OWN_RECONFIGURATIONS_MAX = 16;
 
 interface Marker {
   readonly pid: number;
@@ -230,6 +253,18 @@ export class Announcer {
   #timedOut: { rendered: FileText; error: ApplyError } | undefined;
   /** The no-status-support notice is logged once (BIRD < 2.0.8 has no `configure status`). */
   #statusUnsupported = false;
+  /** BIRD as last looked at (watch, or before a configure); undefined until the first look. */
+  #look: BirdLook | undefined;
+  /** Our own reconfigurations since that look: they explain a new "Last reconfiguration". */
+  #own: OwnReconfiguration[] = [];
+  /** What changed in BIRD without us, seen before a configure: collected by `takeBirdChanges`. */
+  #changes: string[] = [];
+  /** Protocols other than ours that BIRD had down (disabled) before this apply's `configure`. */
+  #downBefore: ReadonlySet<string> = new Set();
+  /** Our static protocols that BIRD had down before it (someone's `birdc disable`): it enables them. */
+  #ownDownBefore: readonly string[] = [];
+  /** Protocols already logged at warn as kept down (once per episode, then debug). */
+  readonly #keptDown = new Set<string>();
 
   constructor(opts: AnnouncerOptions) {
     this.#o = opts;
@@ -245,6 +280,23 @@ export class Announcer {
   /** The fabric protocols as of the last full read-back; undefined before it. */
   get fabric(): readonly FabricProtocol[] | undefined {
     return this.#fabric;
+  }
+
+  /**
+   * Looks at BIRD (`show status`, `show protocols`) and says what changed since the last look that
+   * vipcontrol did not do: [] when nothing did. The first look only sets the baseline. Call it while
+   * no apply runs (the Reconciler's timer does); BIRD errors are thrown.
+   */
+  async watch(): Promise<string[]> {
+    const { look } = await this.#lookAtBird();
+    return this.#compare(look);
+  }
+
+  /** Changes seen by the look before this apply's `configure` (then forgotten): worth a full read-back. */
+  takeBirdChanges(): string[] {
+    const changes = this.#changes;
+    this.#changes = [];
+    return changes;
   }
 
   /** Start-up housekeeping: temp files a crashed predecessor left beside the include file. */
@@ -272,6 +324,8 @@ export class Announcer {
       await this.#guard(async () => {
         await this.#refreshFabric();
         await this.#refreshPending();
+        // What this full read-back will see is the baseline the next looks are compared with.
+        this.#compare((await this.#lookAtBird()).look);
       }, 'read');
     }
     const previous = scope && this.#file ? this.#file.value : await this.#readInclude();
@@ -350,7 +404,10 @@ export class Announcer {
     await this.#guard(async () => {
       pending = await this.#refreshPending();
     }, 'configure');
-    if (pending?.owner !== 'other') return;
+    if (pending?.owner !== 'other') {
+      await this.#lookBeforeConfigure();
+      return;
+    }
     const left = pending.holdUntil! - this.#now();
     if (left > 0) {
       throw new ApplyError(
@@ -364,6 +421,101 @@ export class Announcer {
       `applying over a pending BIRD configuration that is not ours after holding ${Math.round((this.#now() - pending.seenAt) / 1000)} s: ` +
         'BIRD drops its undo, so that configuration (bird.conf as on disk) is now permanent',
     );
+    await this.#lookBeforeConfigure();
+  }
+
+  /**
+   * Right before a `configure`: which protocols BIRD has down (to keep them so), and whether BIRD
+   * changed without us since the last look. Runs beside the include's write, off the critical path.
+   */
+  async #lookBeforeConfigure(): Promise<void> {
+    let seen: { look: BirdLook; down: ReadonlySet<string> };
+    try {
+      seen = await this.#lookAtBird();
+    } catch (cause) {
+      throw this.#wrap(cause, 'configure', true);
+    }
+    this.#downBefore = seen.down;
+    this.#ownDownBefore = [this.#o.protocol4, this.#o.protocol6].filter((name) => seen.look.protocols.get(name) === 'down');
+    this.#changes.push(...this.#compare(seen.look));
+  }
+
+  /** `show status` + `show protocols`: the look compared between applies, and the protocols down now (ours excepted). */
+  async #lookAtBird(): Promise<{ look: BirdLook; down: ReadonlySet<string> }> {
+    const status = await this.#o.client.showStatus();
+    const rows = await this.#o.client.showProtocols();
+    const { protocol4, protocol6, fabricProtocols } = this.#o;
+    const watched = new Set([protocol4, protocol6, ...(fabricProtocols ?? rows.filter((p) => p.proto === 'BGP').map((p) => p.name))]);
+    const protocols = new Map<string, string>();
+    const down = new Set<string>();
+    for (const p of rows) {
+      if (watched.has(p.name)) protocols.set(p.name, p.state);
+      if (p.state === 'down' && p.name !== protocol4 && p.name !== protocol6) down.add(p.name);
+    }
+    return { look: { reconfiguredAt: status.lastReconfiguration, protocols }, down };
+  }
+
+  /** What changed since the last look (nothing, on the first); this look becomes the baseline. */
+  #compare(look: BirdLook): string[] {
+    const changes = this.#look ? birdChanges(this.#look, look, this.#own) : [];
+    this.#look = look;
+    this.#own = [];
+    return changes;
+  }
+
+  /**
+   * Sends one of our reconfigurations and waits (at most `waitMs`) until BIRD has finished it: 0004 /
+   * 0005 (BIRD 2.1x/3) finish asynchronously, and until then neither a read-back nor `disable` sees its
+   * outcome. Notes when it ran (see bird-changes.ts) and keeps down what was.
+   */
+  async #reconfigure(send: () => Promise<ConfigureResult>, waitMs: number): Promise<ConfigureResult> {
+    const sentAt = this.#now();
+    try {
+      const result = await send();
+      if (result.status === 'in-progress' || result.status === 'queued') await this.#o.client.waitForReconfiguration({ timeoutMs: Math.max(0, waitMs) });
+      return result;
+    } finally {
+      if (this.#own.length < OWN_RECONFIGURATIONS_MAX) this.#own.push({ sentAt, doneAt: this.#now() });
+      await this.#keepDown();
+    }
+  }
+
+  /**
+   * After a reconfiguration: BIRD enabled every protocol its config does not disable, so those it had
+   * down before go down again (`disable` of one that stayed down answers "already disabled"). Never
+   * fails the apply: a protocol BIRD no longer has, or a lost connection, is logged.
+   */
+  async #keepDown(): Promise<void> {
+    const log = this.#o.logger;
+    if (!this.#o.client.connected) return; // nothing reconfigured, nothing can be sent
+    for (const name of this.#ownDownBefore) {
+      log.warn(
+        { event: 'ownProtocolEnabled', protocol: name },
+        `${name} was disabled at run time (birdc disable); vipcontrol's reconfiguration enabled it again: it announces what vipcontrol's state says. ` +
+          'To stop announcing, use vipctl withdraw or vipctl drain --withdraw',
+      );
+    }
+    this.#ownDownBefore = [];
+    for (const name of this.#downBefore) {
+      let result: 'disabled' | 'already';
+      try {
+        result = await this.#o.client.disableProtocol(name);
+      } catch (cause) {
+        log.warn({ event: 'protocolNotKeptDown', protocol: name, err: cause }, `cannot disable ${name} again after vipcontrol's reconfiguration: ${(cause as Error).message}`);
+        continue;
+      }
+      if (result === 'already') {
+        this.#keptDown.delete(name);
+        continue;
+      }
+      const first = !this.#keptDown.has(name);
+      this.#keptDown.add(name);
+      log[first ? 'warn' : 'debug'](
+        { event: 'protocolKeptDown', protocol: name },
+        `${name} was disabled at run time (birdc disable); BIRD's reconfiguration enabled it and vipcontrol disabled it again at once. ` +
+          'To keep it down for good, set `disabled;` on it in bird.conf',
+      );
+    }
   }
 
   /**
@@ -624,9 +776,10 @@ export class Announcer {
   async #configureWithTimeout(previous: FileText | undefined): Promise<number> {
     let result: ConfigureResult;
     const sentAt = this.#now();
+    const deadline = sentAt + this.#o.configureTimeoutSec * 1000;
     try {
       this.#unconfirmed = true;
-      result = await this.#o.client.configure({ timeoutSec: this.#o.configureTimeoutSec });
+      result = await this.#reconfigure(() => this.#o.client.configure({ timeoutSec: this.#o.configureTimeoutSec }), deadline - sentAt);
     } catch (cause) {
       if (cause instanceof BirdConfigError) throw await this.#recoverFromParseError(previous, cause);
       throw await this.#rollback(previous, this.#wrap(cause, 'configure', false));
@@ -637,15 +790,6 @@ export class Announcer {
         previous,
         new ApplyError(`BIRD did not reconfigure: ${text}`, { kind: 'transient', phase: 'configure', birdText: text, restored: false }),
       );
-    }
-    const deadline = sentAt + this.#o.configureTimeoutSec * 1000;
-    if (result.status !== 'reconfigured') {
-      // 0004/0005 (BIRD 2.1x/3): the reconfiguration finishes asynchronously; read back only after it.
-      try {
-        await this.#o.client.waitForReconfiguration({ timeoutMs: Math.max(0, deadline - this.#now()) });
-      } catch (cause) {
-        throw await this.#rollback(previous, this.#wrap(cause, 'configure', false));
-      }
     }
     return deadline;
   }
@@ -726,7 +870,7 @@ export class Announcer {
     }
     let undone = false;
     try {
-      const r = await this.#o.client.configureUndo();
+      const r = await this.#reconfigure(() => this.#o.client.configureUndo(), this.#o.configureTimeoutSec * 1000);
       undone = CONFIGURE_OK.has(r.status);
       if (!undone && r.status !== 'nothing') log.warn({ event: 'undoRefused', reply: replyText(r) }, 'BIRD could not undo; reloading the previous file');
     } catch (cause) {
@@ -749,7 +893,7 @@ export class Announcer {
     let configured = false;
     if (restoredFile) {
       try {
-        configured = CONFIGURE_OK.has((await this.#o.client.configure()).status);
+        configured = CONFIGURE_OK.has((await this.#reconfigure(() => this.#o.client.configure(), this.#o.configureTimeoutSec * 1000)).status);
       } catch (again) {
         log.error({ event: 'birdConfigBroken', err: again }, 'BIRD configuration is broken even with the previous include');
       }
@@ -780,7 +924,7 @@ export class Announcer {
 
   async #plainConfigure(): Promise<boolean> {
     try {
-      return CONFIGURE_OK.has((await this.#o.client.configure()).status);
+      return CONFIGURE_OK.has((await this.#reconfigure(() => this.#o.client.configure(), this.#o.configureTimeoutSec * 1000)).status);
     } catch (cause) {
       this.#o.logger.error({ event: 'reloadPreviousFailed', err: cause }, 'configure with the previous include failed');
       return false;

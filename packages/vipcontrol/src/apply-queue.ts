@@ -83,6 +83,11 @@ export class CoalescingQueue<C, R> {
     return this.#runs;
   }
 
+  /** Nothing running, scheduled or waiting. */
+  get idle(): boolean {
+    return !this.#running && !this.#scheduled && this.#pending.length === 0;
+  }
+
   /** Consecutive failed runs (0 after a success). */
   get failures(): number {
     return this.#failures;

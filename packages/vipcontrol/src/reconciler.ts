@@ -40,12 +40,14 @@ export interface ReconcilerOptions {
    */
   stateWrite?: () => StateWrite;
   health: (now: number) => HealthView;
-  announcer: Pick<Announcer, 'apply'>;
+  announcer: Pick<Announcer, 'apply' | 'watch' | 'takeBirdChanges'>;
   /** Absent when `loopback.manage` is false. */
   loopback?: LoopbackManager;
   logger: Logger;
   /** Periodic re-verify; 0 disables (tests). Default 30 s. */
   verifyIntervalMs?: number;
+  /** How often BIRD is looked at for changes made outside vipcontrol (Announcer.watch); 0 disables. Default 2 s. */
+  birdWatchMs?: number;
   /** Backoff after a failed apply: min(max, min * 2^(failures-1)). */
   retryMinMs?: number;
   retryMaxMs?: number;
@@ -85,6 +87,9 @@ export class Reconciler extends EventEmitter {
   #applied: { config: VipcontrolConfig; desired: readonly EffectiveVip[] } | undefined;
   #applyId = 0;
   #verifyTimer: NodeJS.Timeout | undefined;
+  #watchTimer: NodeJS.Timeout | undefined;
+  /** A look at BIRD is in flight (a stopped BIRD must not pile them up). */
+  #watching = false;
   /** The quick re-verify while out of sync (#recheckWhileOutOfSync): its timer and last delay. */
   #recheck: { delayMs: number; timer?: NodeJS.Timeout } = { delayMs: 0 };
   #intakeBusy: () => boolean = () => false;
@@ -204,11 +209,16 @@ export class Reconciler extends EventEmitter {
       this.request({ at: this.#now(), op: 'verify', actor: SYSTEM }).catch(() => undefined); // recorded by #run
     }, every);
     this.#verifyTimer.unref();
+    const watch = this.#o.birdWatchMs ?? 2_000;
+    if (watch <= 0) return;
+    this.#watchTimer = setInterval(() => void this.#watchBird(), watch);
+    this.#watchTimer.unref();
   }
 
   /** Stops timers and waits for an apply in flight; never withdraws anything. */
   async stop(): Promise<void> {
     if (this.#verifyTimer) clearInterval(this.#verifyTimer);
+    if (this.#watchTimer) clearInterval(this.#watchTimer);
     clearTimeout(this.#recheck.timer);
     await this.#queue.stop();
   }
@@ -232,6 +242,28 @@ export class Reconciler extends EventEmitter {
     }, delayMs);
     timer.unref();
     this.#recheck = { delayMs, timer };
+  }
+
+  /** Between applies: has someone changed BIRD? Then verify at once (see Announcer.watch). */
+  async #watchBird(): Promise<void> {
+    if (this.#watching || !this.#queue.idle) return; // an apply looks at BIRD itself
+    this.#watching = true;
+    let changes: string[] = [];
+    try {
+      changes = await this.#o.announcer.watch();
+    } catch (error) {
+      // BIRD down or stopped: the connection's own events and the applies report that.
+      this.#log.debug({ event: 'birdWatchFailed', err: error }, 'cannot look at BIRD');
+    } finally {
+      this.#watching = false;
+    }
+    if (changes.length > 0) this.#birdChanged(changes, true);
+  }
+
+  /** BIRD changed without us: status must follow it now (`verify`), not at the next periodic verify. */
+  #birdChanged(changes: readonly string[], verify: boolean): void {
+    this.#log.info({ event: 'birdChangedOutside', changes }, `BIRD changed outside vipcontrol: ${changes.join('; ')}${verify ? '; reading back what it exports' : ''}`);
+    if (verify) this.request({ at: this.#now(), op: 'verify', actor: SYSTEM, detail: { birdChanges: changes } }).catch(() => undefined); // recorded by #run
   }
 
   async #run(causes: ChangeRecord[]): Promise<ApplyOutcome> {
@@ -262,6 +294,9 @@ export class Reconciler extends EventEmitter {
       const was = scope ? entriesOf(before!, scope.changed) : before;
       this.#applied = undefined;
       const result = await this.#o.announcer.apply(rendered, desired, scope, written);
+      // Seen right before this apply's configure: a scoped read-back cannot tell what they did to the rest.
+      const birdChanges = this.#o.announcer.takeBirdChanges();
+      if (birdChanges.length > 0) this.#birdChanged(birdChanges, scope !== undefined);
       this.#exported = result.observed;
       this.#exports = result.exports;
       this.#applied = { config: this.#config, desired };

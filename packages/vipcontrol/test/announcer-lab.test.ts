@@ -1,5 +1,6 @@
 // The announcer in the lab (real BIRD on a node and a fabric router, in network namespaces): a crash
-// between `configure timeout` and `configure confirm`, and a route BIRD has but does not export.
+// between `configure timeout` and `configure confirm`, a route BIRD has but does not export, and an
+// operator's `birdc` between applies (seen within seconds; a session they disabled stays down).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -16,6 +17,20 @@ const CONFIGURE_TIMEOUT_S = 10;
 const status = (d: DaemonProcess): Promise<DaemonStatus> => daemonStatus(d.apiSocket);
 
 const vip = (s: DaemonStatus, prefix: string): VipStatus => s.vips.find((v) => v.prefix === prefix)!;
+
+/** The look at BIRD runs every 2 s; a verify after it takes milliseconds. Generous for a loaded machine. */
+const FOLLOWS_WITHIN_MS = 8_000;
+
+/** The daemon's log is written asynchronously: waits for a line. */
+const logged = (d: DaemonProcess, match: (l: Record<string, unknown>) => boolean, message: string): Promise<unknown> =>
+  waitFor(() => d.logEntries().find(match), { message, timeoutMs: 5_000 });
+
+/** Waits until status says what `ok` wants of `prefix`, without any request that would read BIRD back. */
+const statusFollows = (d: DaemonProcess, prefix: string, ok: (v: VipStatus) => boolean, message: string): Promise<DaemonStatus> =>
+  waitFor(async () => {
+    const s = await status(d);
+    return ok(vip(s, prefix)) ? s : undefined;
+  }, { message, timeoutMs: FOLLOWS_WITHIN_MS, intervalMs: 100 });
 
 describe('announcer in the lab', async () => {
   let lab: Lab;
@@ -86,8 +101,8 @@ describe('announcer in the lab', async () => {
     try {
       assert.equal((await node.bird.client.configure()).status, 'reconfigured');
       await lab.waitForRouterRoutes(V4B, (rs) => rs.length === 0, { message: 'the router lost the VIP (BGP exports the direct route: rejected by the filter)' });
-      await unixHttpRequest(d.apiSocket, { method: 'POST', path: '/v1/reload', body: {} }); // a full read-back
-      s = await status(d);
+      // No request: the daemon sees BIRD loaded another configuration and reads back by itself.
+      s = await statusFollows(d, V4B, (v) => !v.inSync, 'status says not in sync without being asked to verify');
       const v = vip(s, V4B);
       assert.equal(v.inSync, false, 'a VIP not exported is never in sync');
       assert.equal(v.exported?.present, false);
@@ -107,15 +122,74 @@ describe('announcer in the lab', async () => {
     try {
       assert.equal((await node.bird.client.configure()).status, 'reconfigured');
       await lab.waitForRouterRoutes(V4B, (rs) => rs.length === 0, { message: 'the router lost the VIP' });
-      await unixHttpRequest(d.apiSocket, { method: 'POST', path: '/v1/reload', body: {} });
-      s = await status(d);
+      s = await statusFollows(d, V4B, (v) => v.exported?.reason === 'the export filter of fabric4 rejects it', 'status names the filter without being asked to verify');
       assert.equal(vip(s, V4B).inSync, false);
-      assert.match(vip(s, V4B).exported?.reason ?? '', /^the export filter of fabric4 rejects it$/);
       assert.equal(vip(s, V4).inSync, true, 'the other VIP is exported as desired');
     } finally {
       await node.bird.writeConfig(conf);
       await node.bird.client.configure();
     }
+    await statusFollows(d, V4B, (v) => v.inSync, 'status follows the fixed filter by itself');
+    const seen = await waitFor(() => {
+      const found = d.logEntries().filter((l) => l.event === 'birdChangedOutside').map((l) => String((l.changes as string[])[0]));
+      return found.length >= 2 ? found : undefined;
+    }, { message: 'the operator configures logged' });
+    assert.ok(seen.every((c) => /^BIRD loaded a configuration at .* that vipcontrol did not send/.test(c)), seen.join(' | '));
     await d.stop();
+  });
+
+  it("an operator's `birdc disable` of a fabric session: status follows within seconds, and vipcontrol's configure keeps it down", async () => {
+    const d = await lab.startVipcontrol(node, config());
+    const fabric4 = async (): Promise<string | undefined> => (await node.bird.client.showProtocols({ name: 'fabric4' }))[0]?.state;
+    try {
+      await statusFollows(d, V4, (v) => v.inSync, 'in sync at start');
+      assert.equal(await fabric4(), 'up');
+      assert.match((await node.bird.client.command('disable fabric4')).text, /fabric4: disabled/);
+      await lab.waitForRouterRoutes(V4, (rs) => rs.length === 0, { message: 'the router lost the VIP with the session' });
+      let s = await statusFollows(d, V4, (v) => !v.inSync, 'status says not in sync without being asked');
+      assert.equal(vip(s, V4).exported?.present, false);
+      assert.match(vip(s, V4).exported?.reason ?? '', /fabric4/, 'the reason names the session');
+
+      // A change is a `configure`, which enables every protocol bird.conf does not disable: vipcontrol
+      // disables the session again at once, before BGP's connect delay (5 s) lets it open.
+      const answer = await unixHttpRequest(d.apiSocket, { method: 'PUT', path: `/v1/vips/${encodeURIComponent(V4)}/med`, body: { med: 260 } });
+      assert.equal(answer.status, 200, answer.text);
+      assert.equal(await fabric4(), 'down', 'the session stays down');
+      await logged(d, (l) => l.event === 'protocolKeptDown' && l.protocol === 'fabric4' && l.level === 'warn', 'protocolKeptDown logged at warn');
+      await sleep(6_000); // past BGP's connect delay: had it been left enabled, it would be up by now
+      assert.equal(await fabric4(), 'down', 'still down past the connect delay');
+      assert.deepEqual(await lab.routerRoutes(V4), [], 'the router still has nothing from this node');
+      s = await status(d);
+      assert.equal(vip(s, V4).med, 260);
+      assert.equal(vip(s, V4).inSync, false, 'still not in sync: the fabric gets nothing');
+
+      assert.match((await node.bird.client.command('enable fabric4')).text, /fabric4: enabled/);
+      await lab.waitForRouterRoutes(V4, (rs) => rs.some((r) => r.med === 260), { message: 'the router has MED 260 once the operator enabled the session', timeoutMs: 30_000 });
+      await statusFollows(d, V4, (v) => v.inSync && v.exported?.med === 260, 'status follows the session up');
+    } finally {
+      await node.bird.client.command('enable fabric4');
+      await d.stop();
+    }
+  });
+
+  it("`birdc disable vipcontrol4`: status does not stay 'in sync' while the router lacks the VIP; vipcontrol enables its own protocol again and says so", async () => {
+    const d = await lab.startVipcontrol(node, config());
+    try {
+      await statusFollows(d, V4B, (v) => v.inSync, 'in sync at start');
+      const t0 = Date.now();
+      assert.match((await node.bird.client.command('disable vipcontrol4')).text, /vipcontrol4: disabled/);
+      await lab.waitForRouterRoutes(V4B, (rs) => rs.length === 0, { message: 'the router lost the VIP' });
+      // The daemon sees it, reads back (BIRD's table lacks the routes) and configures: the protocol is
+      // enabled again, the router has the VIP back, and status says so.
+      await lab.waitForRouterRoutes(V4B, (rs) => rs.some((r) => r.med === 100), { message: 'the router has the VIP again', timeoutMs: FOLLOWS_WITHIN_MS });
+      const back = Date.now() - t0;
+      await statusFollows(d, V4B, (v) => v.inSync && v.exported?.present === true, 'in sync again');
+      await logged(d, (l) => l.event === 'birdChangedOutside' && (l.changes as string[]).includes('vipcontrol4: up → down'), 'the change is logged');
+      await logged(d, (l) => l.event === 'ownProtocolEnabled' && l.protocol === 'vipcontrol4' && l.level === 'warn', 'enabling it again is logged at warn');
+      assert.ok(back < FOLLOWS_WITHIN_MS, `back at the router after ${back} ms`);
+    } finally {
+      await node.bird.client.command('enable vipcontrol4');
+      await d.stop();
+    }
   });
 });
