@@ -52,10 +52,13 @@
  * Before replacing the include on disk it checks the file is vipcontrol's own (include-guard.ts) and a
  * regular file (a FIFO there would hang every read).
  *
- * What others do to BIRD between applies (`watch`, every 2 s while no apply runs, and a look before
- * every `configure`): another configuration loaded, one of our static protocols or a fabric session
- * gone up, down or away. Each is a reason for a full read-back at once (bird-changes.ts), so status
- * follows an operator's `birdc` within seconds instead of at the next periodic verify.
+ * What others do to BIRD between applies (`watch`, every 2 s while no apply runs): another
+ * configuration loaded, one of our static protocols or a fabric session gone up, down or away. Each is
+ * a reason for a full read-back at once (bird-changes.ts), so status follows an operator's `birdc`
+ * within seconds instead of at the next periodic verify. Before every `configure` the protocols are
+ * looked at again (not `show status`: each command there delays the change's way to the router by
+ * ~0.1-0.3 ms, measured); a configuration loaded less than one watch before ours is reloaded by ours
+ * and seen at the next periodic verify.
  *
  * BIRD forgets `birdc disable` at every reconfiguration: it enables every protocol its config does
  * not disable. Our `configure` must not bring up a session an operator took down, so the protocols
@@ -288,7 +291,7 @@ export class Announcer {
    * no apply runs (the Reconciler's timer does); BIRD errors are thrown.
    */
   async watch(): Promise<string[]> {
-    const { look } = await this.#lookAtBird();
+    const { look } = await this.#lookAtBird(true);
     return this.#compare(look);
   }
 
@@ -325,7 +328,7 @@ export class Announcer {
         await this.#refreshFabric();
         await this.#refreshPending();
         // What this full read-back will see is the baseline the next looks are compared with.
-        this.#compare((await this.#lookAtBird()).look);
+        this.#compare((await this.#lookAtBird(true)).look);
       }, 'read');
     }
     const previous = scope && this.#file ? this.#file.value : await this.#readInclude();
@@ -425,24 +428,27 @@ export class Announcer {
   }
 
   /**
-   * Right before a `configure`: which protocols BIRD has down (to keep them so), and whether BIRD
-   * changed without us since the last look. Runs beside the include's write, off the critical path.
+   * Right before a `configure`: which protocols BIRD has down (to keep them so), and whether one of
+   * the watched ones changed since the last look. Runs beside the include's write.
    */
   async #lookBeforeConfigure(): Promise<void> {
     let seen: { look: BirdLook; down: ReadonlySet<string> };
     try {
-      seen = await this.#lookAtBird();
+      seen = await this.#lookAtBird(false);
     } catch (cause) {
       throw this.#wrap(cause, 'configure', true);
     }
     this.#downBefore = seen.down;
     this.#ownDownBefore = [this.#o.protocol4, this.#o.protocol6].filter((name) => seen.look.protocols.get(name) === 'down');
-    this.#changes.push(...this.#compare(seen.look));
+    this.#changes.push(...this.#compare(seen.look, false));
   }
 
-  /** `show status` + `show protocols`: the look compared between applies, and the protocols down now (ours excepted). */
-  async #lookAtBird(): Promise<{ look: BirdLook; down: ReadonlySet<string> }> {
-    const status = await this.#o.client.showStatus();
+  /**
+   * `show protocols` (and with `status`, `show status`): the look compared between applies, and the
+   * protocols down now (ours excepted). Without `status` the last look's reconfiguration time stands.
+   */
+  async #lookAtBird(status: boolean): Promise<{ look: BirdLook; down: ReadonlySet<string> }> {
+    const reconfiguredAt = status ? (await this.#o.client.showStatus()).lastReconfiguration : this.#look?.reconfiguredAt;
     const rows = await this.#o.client.showProtocols();
     const { protocol4, protocol6, fabricProtocols } = this.#o;
     const watched = new Set([protocol4, protocol6, ...(fabricProtocols ?? rows.filter((p) => p.proto === 'BGP').map((p) => p.name))]);
@@ -452,14 +458,17 @@ export class Announcer {
       if (watched.has(p.name)) protocols.set(p.name, p.state);
       if (p.state === 'down' && p.name !== protocol4 && p.name !== protocol6) down.add(p.name);
     }
-    return { look: { reconfiguredAt: status.lastReconfiguration, protocols }, down };
+    return { look: { reconfiguredAt, protocols }, down };
   }
 
-  /** What changed since the last look (nothing, on the first); this look becomes the baseline. */
-  #compare(look: BirdLook): string[] {
+  /**
+   * What changed since the last look (nothing, on the first); this look becomes the baseline. Our
+   * reconfigurations are forgotten once a look has read BIRD's reconfiguration time after them.
+   */
+  #compare(look: BirdLook, readStatus = true): string[] {
     const changes = this.#look ? birdChanges(this.#look, look, this.#own) : [];
     this.#look = look;
-    this.#own = [];
+    if (readStatus) this.#own = [];
     return changes;
   }
 
