@@ -17,6 +17,8 @@ export const VIPCONTROL_DEFAULTS = Object.freeze({
   commandTimeout: '5s',
   /** How long changes wait for an operator's pending `configure timeout` before applying over it (docs/bird.md). */
   operatorConfigureHold: '30s',
+  /** How often BIRD is looked at for what others changed (`birdc configure`, `disable`, a session lost). */
+  birdWatchInterval: '2s',
   apiSocketMode: '0660',
   loopbackInterface: 'lo',
   /** Large enough to lose against any healthy peer's MED, small enough to stay below the guard penalty. */

@@ -89,6 +89,8 @@ export interface VipcontrolConfig {
     readonly fabricProtocols?: readonly string[];
     /** How long changes wait for a pending `configure timeout` that is not vipcontrol's before applying over it. */
     readonly operatorConfigureHoldMs: number;
+    /** How often BIRD is looked at for changes others made (docs/bird.md); 0: never, the periodic verify only. */
+    readonly watchIntervalMs: number;
   };
   readonly api: { readonly socket: string; readonly socketMode: number; readonly socketGroup?: string };
   readonly stateFile: string;

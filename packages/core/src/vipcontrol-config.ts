@@ -42,6 +42,8 @@ const birdSchema = z.strictObject({
   /** BGP protocols towards the fabric, whose exports status verifies; absent: every BGP protocol in BIRD. */
   fabricProtocols: z.array(birdNameSchema).max(64).optional(),
   operatorConfigureHold: duration(D.operatorConfigureHold).refine((ms) => ms <= 600_000, { message: 'must be at most 10m' }),
+  // 0 turns the watch off: status then follows others' changes at the periodic verify (30 s).
+  watchInterval: durationSchema.refine((ms) => ms === 0 || (ms >= 200 && ms <= 60_000), { message: 'must be 0 (off) or 200ms to 1m' }).prefault(D.birdWatchInterval),
 });
 
 const apiSchema = z.strictObject({
@@ -303,6 +305,7 @@ export function parseVipcontrolConfig(text: string, file: string, defaults: { ho
       protocol6: c.bird.protocol6,
       ...(c.bird.fabricProtocols ? { fabricProtocols: c.bird.fabricProtocols } : {}),
       operatorConfigureHoldMs: c.bird.operatorConfigureHold,
+      watchIntervalMs: c.bird.watchInterval,
     },
     api: {
       socket: c.api.socket,

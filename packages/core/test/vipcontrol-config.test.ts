@@ -49,6 +49,7 @@ test("DESIGN.md's minimal config parses with defaults filled in", () => {
       protocol4: 'vipcontrol4',
       protocol6: 'vipcontrol6',
       operatorConfigureHoldMs: 30_000,
+      watchIntervalMs: 2_000,
     },
     api: { socket: '/run/vipcontrol/vipcontrol.sock', socketMode: 0o660 },
     stateFile: '/var/lib/vipcontrol/state.json',
@@ -70,7 +71,7 @@ test('every optional section parses', () => {
   const c = parseVipcontrolConfig(
     `vips:
   - { prefix: "2001:DB8::0010", med: 5, largeCommunities: ["65000:1:2"], localPref: 200, minAnnouncers: 2 }
-bird: { configureTimeout: 1m, commandTimeout: 500ms, protocol4: v4, protocol6: v6 }
+bird: { configureTimeout: 1m, commandTimeout: 500ms, protocol4: v4, protocol6: v6, watchInterval: 0s }
 api: { socketMode: "0600", socketGroup: vipcontrol }
 health: { lease: 3s, leasePolicy: { penalty: 5000 }, firstReportWait: 0s }
 drainPenalty: 7
@@ -86,7 +87,7 @@ log: { level: debug }
   assert.deepStrictEqual(c.vips[0], {
     prefix: '2001:db8::10/128', family: 6, med: 5, communities: [], largeCommunities: ['65000:1:2'], localPref: 200, minAnnouncers: 2,
   });
-  assert.deepStrictEqual([c.bird.configureTimeoutSec, c.bird.commandTimeoutMs, c.bird.protocol4], [60, 500, 'v4']);
+  assert.deepStrictEqual([c.bird.configureTimeoutSec, c.bird.commandTimeoutMs, c.bird.protocol4, c.bird.watchIntervalMs], [60, 500, 'v4', 0]);
   assert.deepStrictEqual(c.api, { socket: '/run/vipcontrol/vipcontrol.sock', socketMode: 0o600, socketGroup: 'vipcontrol' });
   assert.deepStrictEqual(c.health, { leaseMs: 3000, leasePolicy: { action: 'penalty', penalty: 5000 }, firstReportWaitMs: 0 });
   assert.deepStrictEqual(c.maintenance, [{ cron: '0 3 * * 1', durationMs: 3_600_000, action: 'withdraw', timezone: 'Europe/Berlin' }]);
@@ -160,6 +161,8 @@ test('errors name file, line, column, field path and reason', () => {
     ['health: { firstReportWait: 11m }\n', 'v.yaml:1:28: health.firstReportWait: must be at most 10m'],
     ['health: { lease: 10x }\n', 'v.yaml:1:18: health.lease: invalid duration "10x": expected e.g. "200ms", "30s", "1h30m", "2d"'],
     ['bird: { configureTimeout: 1500ms }\n', 'v.yaml:1:27: bird.configureTimeout: must be whole seconds, at most 1h'],
+    ['bird: { watchInterval: 50ms }\n', 'v.yaml:1:24: bird.watchInterval: must be 0 (off) or 200ms to 1m'],
+    ['bird: { watchInterval: 2m }\n', 'v.yaml:1:24: bird.watchInterval: must be 0 (off) or 200ms to 1m'],
     ['redis: { heartbeat: 5s, ttl: 1s }\n', 'v.yaml:1:8: redis.url: needs url or sentinels\nv.yaml:1:30: redis.ttl: must be longer than heartbeat'],
     ['redis: { url: "http://x" }\n', 'v.yaml:1:15: redis.url: must be a redis:// or rediss:// URL, got http://'],
     // The URL rules are core parseRedisUrl's, the ones the fleet adapter connects with.

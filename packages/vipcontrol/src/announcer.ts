@@ -227,7 +227,11 @@ const MARKER_SLACK_MS = 2000;
 const HOLD_RETRY_MS = 1000;
 /** Non-exported VIPs whose cause is looked up per read-back (one query each); the rest say "not exported". */
 const REASONS_MAX = 16;
-/** Own reconfigurations remembered between two looks at BIRD (a burst of applies needs only the last). */
+/**
+ * Own reconfigurations remembered between two looks at BIRD, the newest: BIRD's reconfiguration time
+ * is its newest config's (after an undo, an older one's). Sequential set-meds at 10,000 VIPs make ~50
+ * between two watches.
+ */
 const OWN_RECONFIGURATIONS_MAX = 16;
 
 interface Marker {
@@ -484,7 +488,8 @@ export class Announcer {
       if (result.status === 'in-progress' || result.status === 'queued') await this.#o.client.waitForReconfiguration({ timeoutMs: Math.max(0, waitMs) });
       return result;
     } finally {
-      if (this.#own.length < OWN_RECONFIGURATIONS_MAX) this.#own.push({ sentAt, doneAt: this.#now() });
+      this.#own.push({ sentAt, doneAt: this.#now() });
+      if (this.#own.length > OWN_RECONFIGURATIONS_MAX) this.#own.shift();
       await this.#keepDown();
     }
   }

@@ -107,6 +107,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     loopback,
     logger: outage.quiet(log.child({ component: 'reconciler' })),
     verifyIntervalMs: opts.verifyIntervalMs,
+    birdWatchMs: config.bird.watchIntervalMs,
     burstHoldMs: opts.burstHoldMs,
   });
   const controller = new VipController({

@@ -201,18 +201,20 @@ export class Reconciler extends EventEmitter {
     return this.#queue.request(cause);
   }
 
-  /** Arms the periodic re-verify. */
+  /** Arms the periodic re-verify and the watch on BIRD. */
   start(): void {
     const every = this.#o.verifyIntervalMs ?? 30_000;
-    if (every <= 0) return;
-    this.#verifyTimer = setInterval(() => {
-      this.request({ at: this.#now(), op: 'verify', actor: SYSTEM }).catch(() => undefined); // recorded by #run
-    }, every);
-    this.#verifyTimer.unref();
+    if (every > 0) {
+      this.#verifyTimer = setInterval(() => {
+        this.request({ at: this.#now(), op: 'verify', actor: SYSTEM }).catch(() => undefined); // recorded by #run
+      }, every);
+      this.#verifyTimer.unref();
+    }
     const watch = this.#o.birdWatchMs ?? 2_000;
-    if (watch <= 0) return;
-    this.#watchTimer = setInterval(() => void this.#watchBird(), watch);
-    this.#watchTimer.unref();
+    if (watch > 0) {
+      this.#watchTimer = setInterval(() => void this.#watchBird(), watch);
+      this.#watchTimer.unref();
+    }
   }
 
   /** Stops timers and waits for an apply in flight; never withdraws anything. */

@@ -37,6 +37,23 @@ after(async () => {
   for (const f of fixtures.splice(0)) await f.cleanup();
 });
 
+describe('watching BIRD between applies', () => {
+  it("many applies of ours between two looks are still ours: no 'changed outside', no extra read-back", async () => {
+    const f = await fixture('ownmany');
+    await f.startDaemon();
+    const controller = f.daemon!.controller;
+    // Past the first look (the baseline), then more configures than the announcer remembers, well
+    // within one watch interval (2 s).
+    await sleep(2_200);
+    for (let i = 0; i < 40; i += 1) await controller.setMed(V4, { med: 500 + i }, api);
+    await sleep(4_500); // two more looks
+    assert.deepEqual(f.logs.filter((l) => l.event === 'birdChangedOutside'), []);
+    // Someone else's configure after that is seen.
+    assert.equal((await f.bird.client.configure()).status, 'reconfigured');
+    await waitFor(() => f.logs.find((l) => l.event === 'birdChangedOutside'), { message: "the operator's configure seen", timeoutMs: 5_000 });
+  });
+});
+
 describe("an operator's pending `configure timeout`", () => {
   it('holds changes with a clear error, applies once they confirm, and applies over it (loudly) when the hold ends', async () => {
     const f = await fixture('opcfg', { operatorConfigureHold: '3s' });

@@ -265,7 +265,10 @@ function renderBody(
       + '/run/vipcontrol is; its state file and the include file are on the machine\'s disk, as /var/lib and /etc are. '
       + `RSS is /proc/<pid>/status VmRSS of the vipcontrol process with no traffic, ${RSS_IDLE_MS / 1000} s after the first apply (idle: V8's memory reducer `
       + `has collected start-up's garbage, mostly the config's YAML parse, by ~8-12 s) and, for comparison, ${RSS_EARLY_MS / 1000} s after; `
-      + `vipcontrol runs with the NODE_OPTIONS of systemd/vipcontrol.service (${nodeOptions(results)}).${withRender}`,
+      + `vipcontrol runs with the NODE_OPTIONS of systemd/vipcontrol.service (${nodeOptions(results)}), and with \`bird.watchInterval: 0s\`: `
+      + 'to its watch on BIRD, every bare-half `configure` is someone else\'s, answered with a full read-back that a production node makes only '
+      + 'when an operator reconfigures BIRD (the `show protocols` it asks before each of its own `configure`s is measured; the watch\'s cost: '
+      + `"what watching BIRD … costs" below).${withRender}`,
     '',
     `Per scale: ${facts.join('; ')}.`,
   ].join('\n');

@@ -33,6 +33,7 @@ const VIPCONTROL_KEYS: Record<string, KeyDoc> = {
   'bird.protocol6': { doc: 'Name of the static protocol rendered for IPv6 VIPs.', reload: 'restart', type: 'BIRD name' },
   'bird.fabricProtocols': { doc: 'BGP protocols towards the fabric: status verifies what they export (`show route export P`). Absent: every BGP protocol BIRD has. See bird.md.', reload: 'restart', type: 'list of BIRD names' },
   'bird.operatorConfigureHold': { doc: "How long changes wait for someone else's pending `configure timeout` (confirm or undo) before vipcontrol applies over it, logging an error. At most 10m. See bird.md.", reload: 'restart', type: DURATION },
+  'bird.watchInterval': { doc: 'How often vipcontrol looks at BIRD (`show status`, `show protocols`) for what others changed — `birdc configure`, `disable`, a fabric session lost — and then reads everything back, so status follows within this time. 0 turns it off (the periodic verify, every 30 s, remains). 200ms to 1m. See bird.md.', reload: 'restart', type: DURATION },
   api: { doc: 'The local API (HTTP/JSON over a Unix socket) that vipctl and viphealth use.', reload: 'restart' },
   'api.socket': { doc: 'Path of the API socket.', reload: 'restart', type: PATH },
   'api.socketMode': { doc: 'Mode of the socket, as an octal string ("0660": quoted, since YAML reads 0660 as decimal).', reload: 'restart', type: 'octal string' },
