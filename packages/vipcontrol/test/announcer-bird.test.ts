@@ -39,18 +39,21 @@ after(async () => {
 
 describe('watching BIRD between applies', () => {
   it("many applies of ours between two looks are still ours: no 'changed outside', no extra read-back", async () => {
-    const f = await fixture('ownmany');
+    // A look every 5 s here: 60 applies 40 ms apart (~2.5 s) fall into at most two intervals, so one
+    // holds 30 or more, spread wider than BIRD's time jitter (200 ms) beyond the 16 the announcer keeps.
+    const f = await fixture('ownmany', { watchInterval: '5s' });
     await f.startDaemon();
     const controller = f.daemon!.controller;
-    // Past the first look (the baseline), then more configures than the announcer remembers, well
-    // within one watch interval (2 s).
-    await sleep(2_200);
-    for (let i = 0; i < 40; i += 1) await controller.setMed(V4, { med: 500 + i }, api);
-    await sleep(4_500); // two more looks
+    await sleep(5_300); // past the first look (the baseline)
+    for (let i = 0; i < 60; i += 1) {
+      await controller.setMed(V4, { med: 500 + i }, api);
+      await sleep(40);
+    }
+    await sleep(5_500); // at least one more look
     assert.deepEqual(f.logs.filter((l) => l.event === 'birdChangedOutside'), []);
     // Someone else's configure after that is seen.
     assert.equal((await f.bird.client.configure()).status, 'reconfigured');
-    await waitFor(() => f.logs.find((l) => l.event === 'birdChangedOutside'), { message: "the operator's configure seen", timeoutMs: 5_000 });
+    await waitFor(() => f.logs.find((l) => l.event === 'birdChangedOutside'), { message: "the operator's configure seen", timeoutMs: 8_000 });
   });
 });
 
