@@ -95,10 +95,11 @@ describe(`BirdClient against a real BIRD ${version}`, { timeout: 30000 }, () => 
     assert.equal(await client.disableProtocol('vip4'), 'already');
     await bird.writeConfig(config(250)); // what BIRD runs since the undo above
     assert.equal((await client.configure()).status, 'reconfigured');
-    assert.equal(await state(), 'up', 'a reconfiguration forgets `disable`');
+    // BIRD 3 restarts it asynchronously ("flush" first).
+    await waitFor(async () => (await state()) === 'up', 'a reconfiguration forgets `disable`');
     assert.equal(await client.disableProtocol('vip4'), 'disabled');
     assert.equal((await client.command('enable vip4')).lines[0]?.text, 'vip4: enabled');
-    assert.equal(await state(), 'up');
+    await waitFor(async () => (await state()) === 'up', 'enabled again');
     await assert.rejects(client.disableProtocol('nosuch'), (e) => e instanceof BirdReplyError && e.code === 8003);
     await assert.rejects(client.disableProtocol('vip*'), BirdError, 'a name, never a pattern');
     const statusNow = await client.showStatus();

@@ -23,7 +23,7 @@ test('a schedule covers every operation and fault kind, and frees every disk it 
   const s = new SoakSchedule(7);
   const text = Array.from({ length: 200 }, (_, i) => s.cycle(i).steps.map(describeStep).join('\n')).join('\n');
   for (const word of ['local set-med', 'fleet set-med', '--ttl', 'reset-med', 'withdraw', 'announce', 'drain --withdraw', 'fleet undrain',
-    'kill-vipcontrol', 'kill-viphealth', 'kill-bird', 'stop-bird', 'disk-full', 'disk-free', 'redis kill+restart', 'after BIRD\'s Reconfiguring', '198.51.100.99/32']) {
+    'kill-vipcontrol', 'kill-viphealth', 'kill-bird', 'stop-bird', 'disk-full', 'disk-free', 'redis kill+restart', 'birdc configure', 'birdc disable vipcontrol', 'after BIRD\'s Reconfiguring', '198.51.100.99/32']) {
     assert.ok(text.includes(word), `schedule of 200 cycles has ${word}`);
   }
   // A node's disk is never filled twice without a free in between.

@@ -36,7 +36,14 @@ export type SoakFault =
   | { kind: 'disk-full'; node: SoakNode }
   | { kind: 'disk-free'; node: SoakNode }
   /** SIGKILL redis-server, restart it (empty) `downMs` later. */
-  | { kind: 'restart-redis'; downMs: number };
+  | { kind: 'restart-redis'; downMs: number }
+  /**
+   * An operator at the node's BIRD: `configure` (bird.conf unchanged) or `disable` of one of
+   * vipcontrol's static protocols — the router loses its VIPs until vipcontrol sees it and enables it.
+   */
+  | { kind: 'birdc'; node: SoakNode; command: BirdcCommand };
+
+export type BirdcCommand = 'configure' | 'disable vipcontrol4' | 'disable vipcontrol6';
 
 export type FaultKind = SoakFault['kind'] | 'kill-vipcontrol-mid-apply';
 
@@ -155,7 +162,7 @@ export class SoakSchedule {
     const node = this.#pick(SOAK_NODES);
     const canFill = !this.#diskFull.has(node);
     const kind = this.#weighted({
-      'kill-vipcontrol': 3, 'kill-viphealth': 2, 'kill-bird': 2, 'stop-bird': 2, 'disk-full': canFill ? 2 : 0, 'restart-redis': 2,
+      'kill-vipcontrol': 3, 'kill-viphealth': 2, 'kill-bird': 2, 'stop-bird': 2, 'disk-full': canFill ? 2 : 0, 'restart-redis': 2, birdc: 2,
     });
     switch (kind) {
       case 'kill-vipcontrol':
@@ -175,6 +182,8 @@ export class SoakSchedule {
       }
       case 'restart-redis':
         return [{ fault: { kind, downMs: this.#int(0, 20) * 100 } }];
+      case 'birdc':
+        return [{ fault: { kind, node, command: this.#pick(['configure', 'disable vipcontrol4', 'disable vipcontrol6'] as const) } }];
     }
   }
 }
@@ -195,6 +204,8 @@ export function describeStep(step: SoakStep): string {
         return `FAULT ${f.node} stop-bird (SIGSTOP ${f.stoppedMs} ms)`;
       case 'restart-redis':
         return `FAULT redis kill+restart (down ${f.downMs} ms)`;
+      case 'birdc':
+        return `FAULT ${f.node} birdc ${f.command}`;
       default:
         return `FAULT ${f.node} ${f.kind}`;
     }

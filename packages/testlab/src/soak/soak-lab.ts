@@ -160,6 +160,11 @@ export class SoakLab {
     return this.#node(node).host.bird.restart();
   }
 
+  /** A command on the node's BIRD control socket, as an operator's `birdc` would send it; BIRD's first line. */
+  async birdc(node: SoakNode, command: string): Promise<string> {
+    return (await this.#node(node).host.bird.client.command(command)).lines[0]?.text ?? '';
+  }
+
   signalBird(node: SoakNode, signal: 'SIGSTOP' | 'SIGCONT'): void {
     process.kill(this.#node(node).host.bird.pid, signal);
   }

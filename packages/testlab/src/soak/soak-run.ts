@@ -101,7 +101,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakSummary> {
     seed: opts.seed, seconds: opts.seconds, elapsedMs: 0, cycles: 0, ops: {},
     faults: {
       'kill-vipcontrol': 0, 'kill-vipcontrol-mid-apply': 0, 'kill-viphealth': 0, 'kill-bird': 0, 'stop-bird': 0,
-      'disk-full': 0, 'disk-free': 0, 'restart-redis': 0,
+      'disk-full': 0, 'disk-free': 0, 'restart-redis': 0, birdc: 0,
     },
     checks: { rounds: 0, assertions: 0, convergeMs: [] },
     violations: [],
@@ -306,6 +306,13 @@ class Runner {
           soak.signalBird(f.node, 'SIGCONT');
           this.#log(`     ${f.node} BIRD SIGCONT`);
         })());
+        return;
+      }
+      case 'birdc': {
+        await state.birdBusy.get(f.node);
+        // BIRD may be down or restarting (an earlier kill-bird): then nothing was done, and that is said.
+        const answer = await soak.birdc(f.node, f.command).catch((error: unknown) => `not sent: ${(error as Error).message}`);
+        this.#log(`     ${f.node} birdc ${f.command}: ${answer}`);
         return;
       }
       case 'disk-full':
