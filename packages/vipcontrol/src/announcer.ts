@@ -102,7 +102,7 @@ import {
   type FileText,
 } from './atomic-file.js';
 import { includeRefusal } from './include-guard.js';
-import { birdChanges, type BirdLook, type OwnReconfiguration } from './bird-changes.js';
+import { BirdLookBook, type TimedLook } from './bird-changes.js';
 import type { StateWrite } from './daemon-types.js';
 
 /** Transient: worth retrying soon (BIRD down, timeout). Permanent: needs a human (broken bird.conf). */
@@ -227,12 +227,6 @@ const MARKER_SLACK_MS = 2000;
 const HOLD_RETRY_MS = 1000;
 /** Non-exported VIPs whose cause is looked up per read-back (one query each); the rest say "not exported". */
 const REASONS_MAX = 16;
-/**
- * Own reconfigurations remembered between two looks at BIRD, the newest: BIRD's reconfiguration time
- * is its newest config's (after an undo, an older one's). Sequential set-meds at 10,000 VIPs make ~50
- * between two watches.
- */
-const OWN_RECONFIGURATIONS_MAX = 16;
 
 interface Marker {
   readonly pid: number;
@@ -260,10 +254,8 @@ export class Announcer {
   #timedOut: { rendered: FileText; error: ApplyError } | undefined;
   /** The no-status-support notice is logged once (BIRD < 2.0.8 has no `configure status`). */
   #statusUnsupported = false;
-  /** BIRD as last looked at (watch, or before a configure); undefined until the first look. */
-  #look: BirdLook | undefined;
-  /** Our own reconfigurations since that look: they explain a new "Last reconfiguration". */
-  #own: OwnReconfiguration[] = [];
+  /** BIRD as last looked at (watch, or before a configure) and our reconfigurations since. */
+  readonly #looks = new BirdLookBook();
   /** What changed in BIRD without us, seen before a configure: collected by `takeBirdChanges`. */
   #changes: string[] = [];
   /** Protocols other than ours that BIRD had down (disabled) before this apply's `configure`. */
@@ -295,8 +287,7 @@ export class Announcer {
    * no apply runs (the Reconciler's timer does); BIRD errors are thrown.
    */
   async watch(): Promise<string[]> {
-    const { look } = await this.#lookAtBird(true);
-    return this.#compare(look);
+    return this.#looks.compare(await this.#lookAtBird(true));
   }
 
   /** Changes seen by the look before this apply's `configure` (then forgotten): worth a full read-back. */
@@ -332,7 +323,7 @@ export class Announcer {
         await this.#refreshFabric();
         await this.#refreshPending();
         // What this full read-back will see is the baseline the next looks are compared with.
-        this.#compare((await this.#lookAtBird(true)).look);
+        this.#looks.compare(await this.#lookAtBird(true));
       }, 'read');
     }
     const previous = scope && this.#file ? this.#file.value : await this.#readInclude();
@@ -436,7 +427,7 @@ export class Announcer {
    * the watched ones changed since the last look. Runs beside the include's write.
    */
   async #lookBeforeConfigure(): Promise<void> {
-    let seen: { look: BirdLook; down: ReadonlySet<string> };
+    let seen: Look;
     try {
       seen = await this.#lookAtBird(false);
     } catch (cause) {
@@ -444,15 +435,16 @@ export class Announcer {
     }
     this.#downBefore = seen.down;
     this.#ownDownBefore = [this.#o.protocol4, this.#o.protocol6].filter((name) => seen.look.protocols.get(name) === 'down');
-    this.#changes.push(...this.#compare(seen.look, false));
+    this.#changes.push(...this.#looks.compare(seen));
   }
 
   /**
    * `show protocols` (and with `status`, `show status`): the look compared between applies, and the
    * protocols down now (ours excepted). Without `status` the last look's reconfiguration time stands.
    */
-  async #lookAtBird(status: boolean): Promise<{ look: BirdLook; down: ReadonlySet<string> }> {
-    const reconfiguredAt = status ? (await this.#o.client.showStatus()).lastReconfiguration : this.#look?.reconfiguredAt;
+  async #lookAtBird(status: boolean): Promise<Look> {
+    const startedAt = this.#now();
+    const reconfiguredAt = status ? (await this.#o.client.showStatus()).lastReconfiguration : this.#looks.reconfiguredAt;
     const rows = await this.#o.client.showProtocols();
     const { protocol4, protocol6, fabricProtocols } = this.#o;
     const watched = new Set([protocol4, protocol6, ...(fabricProtocols ?? rows.filter((p) => p.proto === 'BGP').map((p) => p.name))]);
@@ -462,19 +454,9 @@ export class Announcer {
       if (watched.has(p.name)) protocols.set(p.name, p.state);
       if (p.state === 'down' && p.name !== protocol4 && p.name !== protocol6) down.add(p.name);
     }
-    return { look: { reconfiguredAt, protocols }, down };
+    return { look: { reconfiguredAt, protocols }, down, startedAt, status };
   }
 
-  /**
-   * What changed since the last look (nothing, on the first); this look becomes the baseline. Our
-   * reconfigurations are forgotten once a look has read BIRD's reconfiguration time after them.
-   */
-  #compare(look: BirdLook, readStatus = true): string[] {
-    const changes = this.#look ? birdChanges(this.#look, look, this.#own) : [];
-    this.#look = look;
-    if (readStatus) this.#own = [];
-    return changes;
-  }
 
   /**
    * Sends one of our reconfigurations and waits (at most `waitMs`) until BIRD has finished it: 0004 /
@@ -488,8 +470,7 @@ export class Announcer {
       if (result.status === 'in-progress' || result.status === 'queued') await this.#o.client.waitForReconfiguration({ timeoutMs: Math.max(0, waitMs) });
       return result;
     } finally {
-      this.#own.push({ sentAt, doneAt: this.#now() });
-      if (this.#own.length > OWN_RECONFIGURATIONS_MAX) this.#own.shift();
+      this.#looks.ownReconfiguration({ sentAt, doneAt: this.#now() });
       await this.#keepDown();
     }
   }
@@ -958,6 +939,11 @@ export class Announcer {
       cause,
     });
   }
+}
+
+/** One look at BIRD (#lookAtBird), with the protocols down at the time (ours excepted). */
+interface Look extends TimedLook {
+  readonly down: ReadonlySet<string>;
 }
 
 interface ReadBack {

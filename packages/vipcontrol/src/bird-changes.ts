@@ -54,3 +54,50 @@ function explainedReconfiguration(before: string | undefined, after: string | un
   if (was !== undefined && Math.abs(at - was) <= BIRD_TIME_JITTER_MS) return true;
   return own.some((r) => at >= r.sentAt - BIRD_TIME_JITTER_MS && at <= r.doneAt + BIRD_TIME_JITTER_MS);
 }
+
+/** A look as the Announcer took it: when it began (epoch ms) and whether it read `show status`. */
+export interface TimedLook {
+  readonly look: BirdLook;
+  readonly startedAt: number;
+  /** False: the reconfiguration time is the previous look's (only the protocols were asked). */
+  readonly status: boolean;
+}
+
+/**
+ * Own reconfigurations remembered between two looks, the newest: sequential set-meds at 10,000 VIPs
+ * make ~50 between two watches, and the newest is the one BIRD's time can be.
+ */
+export const OWN_RECONFIGURATIONS_MAX = 16;
+
+/**
+ * The bookkeeping between looks: the baseline and our own reconfigurations since. Looks and
+ * reconfigurations interleave on BIRD's one socket (a watch in flight while an apply runs), so a
+ * look answered after a later one is dropped, and our reconfigurations sent after a look began stay
+ * for the next look.
+ */
+export class BirdLookBook {
+  #look: BirdLook | undefined;
+  #lookStartedAt = Number.NEGATIVE_INFINITY;
+  #own: OwnReconfiguration[] = [];
+
+  /** The baseline's reconfiguration time (a protocols-only look carries it over). */
+  get reconfiguredAt(): string | undefined {
+    return this.#look?.reconfiguredAt;
+  }
+
+  ownReconfiguration(r: OwnReconfiguration): void {
+    this.#own.push(r);
+    // The newest only: BIRD's reconfiguration time is its newest config's (after an undo, an older one's).
+    if (this.#own.length > OWN_RECONFIGURATIONS_MAX) this.#own.shift();
+  }
+
+  /** What changed since the baseline (nothing on the first look, or for an overtaken one); `seen` becomes the baseline. */
+  compare(seen: TimedLook): string[] {
+    if (seen.startedAt < this.#lookStartedAt) return [];
+    const changes = this.#look ? birdChanges(this.#look, seen.look, this.#own) : [];
+    this.#look = seen.look;
+    this.#lookStartedAt = seen.startedAt;
+    if (seen.status) this.#own = this.#own.filter((r) => r.sentAt >= seen.startedAt);
+    return changes;
+  }
+}
