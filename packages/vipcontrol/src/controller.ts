@@ -64,6 +64,8 @@ export interface Controller {
   setGuarded(prefixes: ReadonlySet<string>): Promise<void>;
   on(event: 'applied', fn: (o: ApplyOutcome) => void): this;
   on(event: 'changed', fn: (c: ChangeRecord) => void): this;
+  /** The watch saw BIRD changed by someone else (what changed, in words). */
+  on(event: 'birdChanged', fn: (changes: readonly string[]) => void): this;
   /** A reload swapped the config (before its apply): fleet agent and maintenance follow it. */
   on(event: 'reloaded', fn: (next: VipcontrolConfig, previous: VipcontrolConfig) => void): this;
 }
@@ -85,7 +87,7 @@ export interface ControllerOptions {
 
 const SYSTEM: Actor = { source: 'system' };
 
-/** The daemon's Controller implementation. Emits 'applied', 'changed' and 'reloaded' (new config). */
+/** The daemon's Controller implementation. Emits 'applied', 'birdChanged' (what others changed in BIRD), 'changed' and 'reloaded' (new config). */
 export class VipController extends EventEmitter implements Controller {
   readonly #o: ControllerOptions;
   readonly #log: Logger;
@@ -111,6 +113,7 @@ export class VipController extends EventEmitter implements Controller {
     this.#healthKey = healthViewKey(opts.health.view(this.#startedAt));
     opts.health.on('change', () => this.#onHealthChange());
     opts.reconciler.on('applied', (o: ApplyOutcome) => this.emit('applied', o));
+    opts.reconciler.on('birdChanged', (changes: readonly string[]) => this.emit('birdChanged', changes));
   }
 
   /** Mutations validated but not yet handed to the reconciler (their state write not yet started). */

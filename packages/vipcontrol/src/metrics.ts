@@ -63,6 +63,12 @@ export function createVipcontrolMetrics(opts: { controller: VipController; bird:
   });
   const reconnects = new Counter({ name: 'vipcontrol_bird_reconnects_total', help: 'Reconnections to the BIRD control socket.', registers: [registry] });
   bird.on('reconnect', () => reconnects.inc());
+  const changed = new Counter({
+    name: 'vipcontrol_bird_changed_outside_total',
+    help: "Times the watch saw BIRD changed by someone else: another configuration loaded (birdc configure), a watched protocol up, down or away (logged as birdChangedOutside).",
+    registers: [registry],
+  });
+  controller.on('birdChanged', () => changed.inc());
 
   new Gauge({
     name: 'vipcontrol_bird_protocol_up',

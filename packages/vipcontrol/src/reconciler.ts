@@ -262,8 +262,9 @@ export class Reconciler extends EventEmitter {
     if (changes.length > 0) this.#birdChanged(changes, true);
   }
 
-  /** BIRD changed without us: status must follow it now (`verify`), not at the next periodic verify. */
+  /** BIRD changed without us: status must follow it now (`verify`), not at the next periodic verify. Emits 'birdChanged'. */
   #birdChanged(changes: readonly string[], verify: boolean): void {
+    this.emit('birdChanged', changes);
     this.#log.info({ event: 'birdChangedOutside', changes }, `BIRD changed outside vipcontrol: ${changes.join('; ')}${verify ? '; reading back what it exports' : ''}`);
     if (verify) this.request({ at: this.#now(), op: 'verify', actor: SYSTEM, detail: { birdChanges: changes } }).catch(() => undefined); // recorded by #run
   }

@@ -43,6 +43,18 @@ describe('vipcontrol /metrics', () => {
     assert.equal((await f.birdRoutes()).get(V4)?.med, 250);
   });
 
+  it("counts what others change in BIRD (an operator's `birdc configure`)", async () => {
+    // Past the next look: a configure within 200 ms of the last set-med's would pass for vipcontrol's own (docs/bird.md).
+    await new Promise((r) => setTimeout(r, 2_500));
+    const before = promSample(await metrics(), 'vipcontrol_bird_changed_outside_total') ?? 0;
+    assert.equal((await f.bird.client.configure()).status, 'reconfigured');
+    // The watch looks every 2 s.
+    await waitFor(async () => ((promSample(await metrics(), 'vipcontrol_bird_changed_outside_total') ?? 0) > before) || undefined, {
+      message: 'the counter moved',
+      timeoutMs: 8_000,
+    });
+  });
+
   it("reports BIRD's protocol states from BIRD", async () => {
     const text = await metrics();
     assert.equal(promSample(text, 'vipcontrol_bird_protocol_up', 'protocol="vipcontrol4",proto="Static"'), 1);
