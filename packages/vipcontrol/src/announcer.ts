@@ -77,6 +77,7 @@ import {
   BirdTimeoutError,
   type BirdClient,
   type ConfigureResult,
+  type ProtocolInfo,
   type ReconfigurationState,
   type RouteInfo,
 } from '@vipcontrol/bird';
@@ -320,10 +321,11 @@ export class Announcer {
       // apply is not); #holdForOperator asks again right before `configure`, after the read-back
       // (~60 ms at 10,000 VIPs) during which an operator may have started a `configure timeout`.
       await this.#guard(async () => {
-        await this.#refreshFabric();
+        const startedAt = this.#now();
+        const rows = await this.#refreshFabric();
         await this.#refreshPending();
         // What this full read-back will see is the baseline the next looks are compared with.
-        this.#looks.compare(await this.#lookAtBird(true));
+        this.#looks.compare(await this.#lookAtBird(true, { rows, startedAt }));
       }, 'read');
     }
     const previous = scope && this.#file ? this.#file.value : await this.#readInclude();
@@ -441,13 +443,15 @@ export class Announcer {
   /**
    * `show protocols` (and with `status`, `show status`): the look compared between applies, and the
    * protocols down now (ours excepted). Without `status` the last look's reconfiguration time stands.
+   * `given`: protocols a full read-back has just listed, and when it began. Watched: our two static
+   * protocols and the fabric protocols as the last full read-back found them (#refreshFabric).
    */
-  async #lookAtBird(status: boolean): Promise<Look> {
-    const startedAt = this.#now();
+  async #lookAtBird(status: boolean, given?: { rows: readonly ProtocolInfo[]; startedAt: number }): Promise<Look> {
+    const startedAt = given?.startedAt ?? this.#now();
     const reconfiguredAt = status ? (await this.#o.client.showStatus()).lastReconfiguration : this.#looks.reconfiguredAt;
-    const rows = await this.#o.client.showProtocols();
-    const { protocol4, protocol6, fabricProtocols } = this.#o;
-    const watched = new Set([protocol4, protocol6, ...(fabricProtocols ?? rows.filter((p) => p.proto === 'BGP').map((p) => p.name))]);
+    const rows = given?.rows ?? (await this.#o.client.showProtocols());
+    const { protocol4, protocol6 } = this.#o;
+    const watched = new Set([protocol4, protocol6, ...(this.#fabric ?? []).map((f) => f.name)]);
     const protocols = new Map<string, string>();
     const down = new Set<string>();
     for (const p of rows) {
@@ -456,7 +460,6 @@ export class Announcer {
     }
     return { look: { reconfiguredAt, protocols }, down, startedAt, status };
   }
-
 
   /**
    * Sends one of our reconfigurations and waits (at most `waitMs`) until BIRD has finished it: 0004 /
@@ -571,8 +574,8 @@ export class Announcer {
     }
   }
 
-  /** Lists the fabric protocols: the configured names, or every BGP protocol. */
-  async #refreshFabric(): Promise<void> {
+  /** Lists the fabric protocols: the configured names, or every BGP protocol. Returns every protocol BIRD listed. */
+  async #refreshFabric(): Promise<ProtocolInfo[]> {
     const all = await this.#o.client.showProtocols({ all: true });
     const wanted = this.#o.fabricProtocols;
     const fabric: FabricProtocol[] = [];
@@ -583,6 +586,7 @@ export class Announcer {
     }
     for (const name of wanted ?? []) if (!all.some((p) => p.name === name && p.proto === 'BGP')) fabric.push({ name, state: 'not in BIRD' });
     this.#fabric = fabric;
+    return all;
   }
 
   async #readInclude(): Promise<FileText | undefined> {
